@@ -1,0 +1,38 @@
+# BeatBook: `make demo` runs the whole job on the bundled real sample; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STORE  := demo-output/beatbook.duckdb
+SAMPLE := data/sample
+
+.PHONY: demo test check lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	rm -rf demo-output && mkdir -p demo-output
+	$(BIN)/beatbook --store $(STORE) ingest $(SAMPLE)/police-uk
+	$(BIN)/beatbook --store $(STORE) areas import-lookup $(SAMPLE)/ons/lsoa11-ward19-lad19-ew.csv.gz
+	$(BIN)/beatbook --store $(STORE) areas import-lookup $(SAMPLE)/ons/lsoa11-lsoa21-lad22-ew.csv.gz
+	$(BIN)/beatbook --store $(STORE) areas import-population $(SAMPLE)/ons/lsoa11-population-mid2019-ew.csv.gz --year 2019
+	$(BIN)/beatbook --store $(STORE) areas import-population $(SAMPLE)/ons/lsoa21-population-mid2022-ew.csv.gz --year 2022
+	$(BIN)/beatbook --store $(STORE) brief --area Leicester --year 2021 --compare-year 2020 --out demo-output
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
+
+check: lint test
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,327 @@
+"""Named areas: what ``--area NAME`` means.
+
+An area is one of
+
+* a **force area** (``Leicestershire``): the local authorities a police
+  force covers, found from the data — a district belongs to the force area
+  when the force's crimes fall in at least half of its LSOAs (so the handful
+  of crimes a force records in, say, Birmingham do not make Birmingham part of
+  Leicestershire);
+* a **local authority** (``Leicester``): crimes whose LSOA name starts with
+  it (police.uk LSOA names are ``<district> <3 digits><letter>``), so it works
+  before any lookup is imported;
+* a **ward** from an imported ONS lookup (``Abbey (Leicester)`` or its code);
+* a **custom** area defined with ``beatbook areas add``: LSOAs, wards or a
+  GeoJSON polygon (point-in-polygon on the crime coordinates);
+* a **difference** ``A excluding B`` (``Leicestershire excluding Leicester``).
+
+LSOA sets always hold both the 2011 and the 2021 codes of the same places
+(bridged through the ONS exact-fit lookup), because police.uk switched code
+vintage and population estimates come in either.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+from shapely.geometry import shape
+
+from beatbook.errors import AmbiguousAreaError, InputError, UnknownAreaError
+from beatbook.store import Store
+
+FORCE_AREA_MIN_LSOA_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Area:
+    """A resolved area: how to select its crimes and its residents."""
+
+    name: str
+    kind: str  # 'force area' | 'local authority' | 'ward' | 'custom' | 'difference'
+    code: str | None
+    description: str
+    local_authorities: frozenset[str] = field(default_factory=frozenset)
+    lsoa_codes: frozenset[str] = field(default_factory=frozenset)
+    polygon_wkt: str | None = None
+    parent: str | None = None  # force area or local authority it lies in, for peers
+
+    @property
+    def by_local_authority(self) -> bool:
+        return bool(self.local_authorities) and not self.lsoa_codes and not self.polygon_wkt
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "code": self.code,
+            "description": self.description,
+            "parent": self.parent,
+        }
+
+
+def _lads_of_force(store: Store, force: str) -> list[str]:
+    """Local authorities of a force area: those with the force's crimes in >= half their LSOAs."""
+    con = store.con
+    has_lookup = con.execute("SELECT count(*) FROM lsoa_lookup").fetchone()[0] > 0
+    if has_lookup:
+        rows = con.execute(
+            """
+            WITH seen AS (SELECT DISTINCT lsoa_code FROM street_crimes
+                          WHERE force = ? AND lsoa_code IS NOT NULL),
+                 lads AS (SELECT lad_name, lsoa_code FROM lsoa_lookup
+                          WHERE lad_name IS NOT NULL)
+            SELECT lad_name FROM lads LEFT JOIN seen USING (lsoa_code)
+            GROUP BY lad_name
+            HAVING count(seen.lsoa_code) >= ? * count(*)
+            ORDER BY lad_name
+            """,
+            [force, FORCE_AREA_MIN_LSOA_SHARE],
+        ).fetchall()
+    else:  # without a lookup: districts holding at least 1% of the force's located crimes
+        rows = con.execute(
+            """
+            SELECT local_authority FROM street_crimes
+            WHERE force = ? AND local_authority IS NOT NULL
+            GROUP BY 1 HAVING count(*) >= 0.01 * sum(count(*)) OVER ()
+            ORDER BY 1
+            """,
+            [force],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _force_areas(store: Store) -> list[Area]:
+    forces = store.con.execute(
+        "SELECT force, mode(falls_within) FROM street_crimes GROUP BY force ORDER BY force"
+    ).fetchall()
+    result = []
+    for force, falls_within in forces:
+        lads = _lads_of_force(store, force)
+        name = force.replace("-", " ").title().replace(" And ", " and ").replace(" Of ", " of ")
+        result.append(
+            Area(
+                name=name,
+                kind="force area",
+                code=force,
+                description=f"{falls_within or force} area: {len(lads)} local authorities "
+                f"({', '.join(lads)})",
+                local_authorities=frozenset(lads),
+            )
+        )
+    return result
+
+
+def _local_authorities(store: Store) -> list[Area]:
+    rows = store.con.execute(
+        """
+        SELECT name, max(code) FROM (
+            SELECT lad_name AS name, lad_code AS code FROM lsoa_lookup WHERE lad_name IS NOT NULL
+            UNION ALL
+            SELECT DISTINCT local_authority, NULL FROM street_crimes
+            WHERE local_authority IS NOT NULL
+        ) GROUP BY name ORDER BY name
+        """
+    ).fetchall()
+    return [
+        Area(name=n, kind="local authority", code=c, description=f"local authority {c or ''}".strip(),
+             local_authorities=frozenset([n]))
+        for n, c in rows
+    ]
+
+
+def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
+    """Add the other vintage's codes for the same places (best fit for merged LSOAs)."""
+    if not codes:
+        return frozenset()
+    rows = store.con.execute(
+        """
+        SELECT lsoa21_code FROM (
+            SELECT lsoa21_code, min(lsoa11_code) AS first_parent FROM lsoa_bridge GROUP BY 1
+        ) WHERE first_parent IN (SELECT unnest(?::VARCHAR[]))
+        UNION
+        SELECT lsoa11_code FROM lsoa_bridge WHERE lsoa21_code IN (SELECT unnest(?::VARCHAR[]))
+          AND change IN ('U', 'S')
+        """,
+        [sorted(codes), sorted(codes)],
+    ).fetchall()
+    return frozenset(codes | {r[0] for r in rows})
+
+
+def _wards(store: Store) -> list[Area]:
+    rows = store.con.execute(
+        """
+        SELECT ward_code, any_value(ward_name), any_value(lad_name), list(lsoa_code)
+        FROM lsoa_lookup WHERE ward_code IS NOT NULL GROUP BY ward_code ORDER BY 2, 3
+        """
+    ).fetchall()
+    return [
+        Area(name=name, kind="ward", code=code, description=f"ward {code} in {lad}",
+             lsoa_codes=frozenset(lsoas), parent=lad)
+        for code, name, lad, lsoas in rows
+    ]
+
+
+def _custom(store: Store) -> list[Area]:
+    rows = store.con.execute(
+        "SELECT name, kind, members, polygon_wkt, description FROM custom_areas ORDER BY name"
+    ).fetchall()
+    return [
+        Area(name=n, kind="custom", code=None, description=d,
+             lsoa_codes=frozenset(m or []), polygon_wkt=wkt)
+        for n, _, m, wkt, d in rows
+    ]
+
+
+def list_areas(store: Store) -> list[Area]:
+    """Every area usable as ``--area``: custom, force areas, local authorities, wards."""
+    return [*_custom(store), *_force_areas(store), *_local_authorities(store), *_wards(store)]
+
+
+def _label(area: Area) -> str:
+    return f"{area.name} ({area.kind}{' ' + area.code if area.code else ''}" + (
+        f" in {area.parent})" if area.parent else ")"
+    )
+
+
+def resolve(store: Store, name: str) -> Area:
+    """The one area called ``name`` (or with that code); a clear error if none or several."""
+    text = name.strip()
+    parts = re.split(r"\s+excluding\s+", text, flags=re.I)
+    if len(parts) == 2:
+        return _difference(store, resolve(store, parts[0]), resolve(store, parts[1]), text)
+    candidates = list_areas(store)
+    kind_filter = None
+    m = re.match(r"^(ward|force|local authority|lad|custom):\s*(.+)$", text, flags=re.I)
+    if m:
+        kind_filter = {"lad": "local authority", "force": "force area"}.get(
+            m[1].lower(), m[1].lower()
+        )
+        text = m[2]
+    wanted = text.lower()
+    qualified = re.match(r"^(.*?)\s*\((.+)\)$", text)  # 'Abbey (Leicester)'
+    matches = [
+        a for a in candidates
+        if (kind_filter is None or a.kind == kind_filter)
+        and (
+            a.name.lower() == wanted
+            or (a.code or "").lower() == wanted
+            or (qualified is not None and a.name.lower() == qualified[1].lower()
+                and (a.parent or "").lower() == qualified[2].lower())
+        )
+    ]
+    # The same local authority can come from the data and from the lookup: one area.
+    unique = {(a.kind, a.code or a.name): a for a in matches}
+    if len(unique) == 1:
+        area = next(iter(unique.values()))
+        if area.kind == "custom" or area.kind == "ward":
+            return _with_bridge(store, area)
+        return area
+    if not unique:
+        names = sorted({a.name for a in candidates})
+        close = difflib.get_close_matches(text, names, n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownAreaError(
+            f"--area {name!r}: no such area{hint} (see 'beatbook areas list'; "
+            "wards need 'beatbook areas import-lookup')"
+        )
+    listed = "; ".join(_label(a) for a in list(unique.values())[:10])
+    raise AmbiguousAreaError(
+        f"--area {name!r} matches {len(unique)} areas: {listed}. "
+        "Use the code, 'Name (Local authority)' or a prefix like 'ward:' to choose one"
+    )
+
+
+def _with_bridge(store: Store, area: Area) -> Area:
+    if not area.lsoa_codes:
+        return area
+    return Area(**{**area.__dict__, "lsoa_codes": _bridged(store, set(area.lsoa_codes))})
+
+
+def lsoas_of(store: Store, area: Area) -> frozenset[str]:
+    """All LSOA codes (both vintages) of an area defined by local authorities or LSOAs."""
+    if area.lsoa_codes:
+        return area.lsoa_codes
+    rows = store.con.execute(
+        "SELECT DISTINCT lsoa_code FROM lsoa_lookup WHERE lad_name IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(area.local_authorities)],
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def _difference(store: Store, whole: Area, part: Area, name: str) -> Area:
+    if whole.polygon_wkt or part.polygon_wkt:
+        raise InputError(f"--area {name!r}: 'excluding' works with LSOA or district areas only")
+    desc = f"{whole.name} without {part.name}"
+    if whole.by_local_authority and part.by_local_authority:
+        lads = whole.local_authorities - part.local_authorities
+        return Area(name=name, kind="difference", code=None,
+                    description=f"{desc}: {', '.join(sorted(lads))}", local_authorities=lads)
+    codes = lsoas_of(store, whole) - lsoas_of(store, part)
+    return Area(name=name, kind="difference", code=None, description=desc, lsoa_codes=codes)
+
+
+def add_area(
+    store: Store, name: str, *, lsoas: list[str], wards: list[str], geojson: Path | None
+) -> Area:
+    """Define a custom area from LSOA codes, wards, or the polygon(s) of a GeoJSON file."""
+    given = sum(bool(x) for x in (lsoas, wards, geojson))
+    if given != 1:
+        raise InputError("areas add: give exactly one of --lsoa, --ward or --geojson")
+    if not name.strip() or " excluding " in f" {name.lower()} ":
+        raise InputError(f"areas add: {name!r} is not a usable area name")
+    members: list[str] = []
+    wkt = None
+    if lsoas:
+        bad = [c for c in lsoas if not re.fullmatch(r"[EWN]0[0-9]{7}", c)]
+        if bad:
+            raise InputError(f"--lsoa {bad[0]!r}: not an LSOA code (expected e.g. E01012345)")
+        members = sorted(set(lsoas))
+        desc = f"{len(members)} LSOAs"
+    elif wards:
+        found = [resolve(store, w if ":" in w else f"ward:{w}") for w in wards]
+        members = sorted({c for a in found for c in a.lsoa_codes})
+        desc = "wards " + ", ".join(_label(a) for a in found)
+    else:
+        assert geojson is not None
+        wkt = _read_polygon(geojson)
+        desc = f"polygon from {geojson.name}"
+    with store.transaction() as con:
+        con.execute(
+            "INSERT OR REPLACE INTO custom_areas VALUES (?, ?, ?, ?, ?, now())",
+            [name, "lsoas" if lsoas else "wards" if wards else "polygon", members, wkt, desc],
+        )
+    return resolve(store, f"custom:{name}")
+
+
+def _read_polygon(path: Path) -> str:
+    """Union of the (Multi)Polygons in a GeoJSON file (WGS84 lon/lat), as WKT."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable GeoJSON file ({exc})") from exc
+    if data.get("type") == "FeatureCollection":
+        geoms = [f.get("geometry") for f in data.get("features", [])]
+    elif data.get("type") == "Feature":
+        geoms = [data.get("geometry")]
+    else:
+        geoms = [data]
+    try:
+        polys = [shape(g) for g in geoms if g]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: a geometry could not be read ({exc})") from exc
+    polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not polys:
+        raise InputError(f"{path}: no Polygon or MultiPolygon geometry found")
+    merged = shapely.union_all([shapely.make_valid(p) for p in polys])
+    minx, miny, maxx, maxy = merged.bounds
+    if not (-9 <= minx and maxx <= 2.5 and 49 <= miny and maxy <= 61):
+        raise InputError(
+            f"{path}: coordinates are not WGS84 longitude/latitude in the UK "
+            f"(bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); reproject to EPSG:4326"
+        )
+    return merged.wkt

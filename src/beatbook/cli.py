@@ -1,0 +1,300 @@
+"""The ``beatbook`` command line: parses arguments, calls the library, prints.
+
+No analysis lives here. Every command takes ``--store`` (default
+``./beatbook.duckdb`` or ``$BEATBOOK_STORE``); commands that report figures
+take ``--json`` and then print one JSON document with the field names
+documented in the README. Any :class:`~beatbook.errors.BeatBookError` is
+printed as one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from beatbook import areas as areas_mod
+from beatbook import report
+from beatbook.errors import BeatBookError
+from beatbook.ingest import ons
+from beatbook.ingest.policeuk_csv import ingest as ingest_files
+from beatbook.store import STORE_ENV, Store
+
+app = typer.Typer(
+    help="BeatBook: honest crime statistics from police.uk data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+areas_app = typer.Typer(help="Define and list areas: local authorities, wards, LSOA sets, polygons.",
+                        no_args_is_help=True)
+app.add_typer(areas_app, name="areas")
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", envvar=STORE_ENV, help="DuckDB store file [default: ./beatbook.duckdb]."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+AreaOpt = Annotated[str, typer.Option("--area", help="Area name or code (see 'beatbook areas list').")]
+FromOpt = Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")]
+ToOpt = Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")]
+PopYearOpt = Annotated[
+    int | None,
+    typer.Option("--population-year", help="Mid-year population estimate to use [default: nearest]."),
+]
+
+
+def _print_json(payload: Any) -> None:
+    out.print_json(json.dumps(payload, default=str), sort_keys=False)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="CSV, .csv.gz, folders or police.uk zips.")],
+    store: StoreOpt = None,
+    force: Annotated[
+        str | None, typer.Option(help="police.uk force id when the file name doesn't say.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import police.uk street, outcomes and stop-and-search CSVs.
+
+    Re-importing a month replaces it; importing the same files twice changes nothing.
+    A bad file aborts the whole import and leaves the store as it was.
+
+    Example: [bold]beatbook ingest data/sample/police-uk[/bold]
+    """
+    with Store(store) as st:
+        progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            console=err, transient=True, disable=json_out or not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("importing", total=None)
+
+            def on_file(name: str) -> None:
+                progress.update(task, description=Path(name).name)
+                progress.advance(task)
+
+            results = ingest_files(st, paths, force=force, on_file=on_file)
+    if json_out:
+        _print_json([r.to_dict() for r in results])
+        return
+    table = Table(title="Imported")
+    for col in ("file", "kind", "force", "month", "rows stored", "rows quarantined", "status"):
+        table.add_column(col, justify="right" if col.startswith("rows") else "left")
+    for r in results:
+        status = r.status + (" (replaced)" if r.replaced else "")
+        table.add_row(Path(r.file).name, r.kind, r.force, ", ".join(r.months),
+                      f"{r.rows_stored:,}", f"{r.rows_quarantined:,}", status)
+    out.print(table)
+    total_q = sum(r.rows_quarantined for r in results)
+    out.print(
+        f"{sum(r.rows_stored for r in results):,} rows stored, {total_q:,} quarantined"
+        + (" (see the quarantine table for file, line and reason)" if total_q else "")
+    )
+
+
+@areas_app.command("import-lookup")
+def import_lookup(
+    file: Annotated[Path, typer.Argument(help="ONS lookup CSV (.csv or .csv.gz).")],
+    store: StoreOpt = None,
+) -> None:
+    """Load an ONS LSOA -> ward -> local authority lookup (or the LSOA 2011 -> 2021 lookup).
+
+    Columns are recognised by their ONS names (LSOA11CD, WD19NM, LAD22CD, ...).
+
+    Example: [bold]beatbook areas import-lookup data/sample/ons/lsoa11-ward19-lad19-ew.csv.gz[/bold]
+    """
+    with Store(store) as st:
+        summary = ons.import_lookup(st, file)
+    out.print(summary)
+
+
+@areas_app.command("import-population")
+def import_population(
+    file: Annotated[Path, typer.Argument(help="ONS LSOA population CSV: code,population.")],
+    year: Annotated[int, typer.Option(help="Year of the mid-year estimate, e.g. 2019.")],
+    store: StoreOpt = None,
+) -> None:
+    """Load ONS mid-year population estimates by LSOA.
+
+    Example: [bold]beatbook areas import-population lsoa11-population-mid2019-ew.csv.gz --year 2019[/bold]
+    """
+    with Store(store) as st:
+        summary = ons.import_population(st, file, year)
+    out.print(summary)
+
+
+@areas_app.command("add")
+def areas_add(
+    name: Annotated[str, typer.Argument(help="Name for the new area.")],
+    lsoa: Annotated[list[str] | None, typer.Option(help="LSOA code (repeatable).")] = None,
+    ward: Annotated[list[str] | None, typer.Option(help="Ward name or code (repeatable).")] = None,
+    geojson: Annotated[Path | None, typer.Option(help="GeoJSON file with the area's polygon.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Define a named area from LSOAs, wards or a GeoJSON polygon.
+
+    Example: [bold]beatbook areas add West --ward Westcotes --ward Fosse --ward Abbey[/bold]
+    """
+    with Store(store) as st:
+        area = areas_mod.add_area(st, name, lsoas=lsoa or [], wards=ward or [], geojson=geojson)
+    out.print(f"defined area {area.name!r}: {area.description}")
+
+
+@areas_app.command("list")
+def areas_list(
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (local authority, ward, ...).")] = None,
+) -> None:
+    """List every area usable as --area.
+
+    Example: [bold]beatbook areas list --kind "local authority"[/bold]
+    """
+    with Store(store) as st:
+        rows = [a.to_dict() for a in areas_mod.list_areas(st) if kind in (None, a.kind)]
+    if json_out:
+        _print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} areas")
+    for col in ("name", "kind", "code", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], r["code"] or "", r["description"])
+    out.print(table)
+
+
+@app.command()
+def stats(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    by: Annotated[str | None, typer.Option(help="Break down: 'crime-type'.")] = None,
+    population_year: PopYearOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Count, rate per 1,000 residents (exact Poisson 95% CI) and shares for an area.
+
+    Example: [bold]beatbook stats --area Leicester --from 2020-01 --to 2020-12 --by crime-type[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = report.area_stats(st, area, from_, to, by=by, population_year=population_year)
+    if json_out:
+        _print_json(result)
+        return
+    report.print_stats(out, result)
+
+
+@app.command()
+def compare(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    against: Annotated[
+        str | None, typer.Option(help="Comparison area [default: the rest of the force area].")
+    ] = None,
+    before_from: Annotated[str | None, typer.Option(help="Earlier period start (for change).")] = None,
+    before_to: Annotated[str | None, typer.Option(help="Earlier period end (for change).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare an area with another, crime type by crime type, on rates over the same months.
+
+    With --before-from/--before-to, also tests the change in each crime type in both areas.
+
+    Example: [bold]beatbook compare --area Leicester --against "Leicestershire excluding Leicester" --from 2021-01 --to 2021-12[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = report.compare_areas(st, area, against, from_, to, before_from, before_to)
+    if json_out:
+        _print_json(result)
+        return
+    report.print_compare(out, result)
+
+
+@app.command()
+def rank(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    peers: Annotated[
+        str, typer.Option(help="'local-authorities' (of the force) or 'lsoas' (within the area's parent).")
+    ] = "local-authorities",
+    crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rank an area among its peers on crime rate, with a simulated 95% rank interval.
+
+    Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = report.rank_area(st, area, from_, to, peers=peers, crime_type=crime_type, seed=seed)
+    if json_out:
+        _print_json(result)
+        return
+    report.print_rank(out, result)
+
+
+@app.command()
+def brief(
+    area: AreaOpt,
+    year: Annotated[int, typer.Option(help="Calendar year to report.")],
+    store: StoreOpt = None,
+    compare_year: Annotated[int | None, typer.Option(help="Year to compare with.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for brief.md and brief.html.")] = Path("."),
+    seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a data-journalism brief (Markdown + HTML) for an area and year.
+
+    Example: [bold]beatbook brief --area Leicester --year 2021 --compare-year 2020 --out brief/[/bold]
+    """
+    from beatbook.publish import brief as brief_mod
+
+    with Store(store, read_only=True) as st:
+        written = brief_mod.write_brief(st, area, year, compare_year, out_dir, seed=seed)
+    if json_out:
+        _print_json(written.facts)
+        return
+    out.print(written.markdown)
+    out.print(f"\nwrote {written.markdown_path} and {written.html_path}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning BeatBook errors into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except BeatBookError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except (typer.BadParameter, typer.Exit) as exc:  # pragma: no cover - typer handles
+        raise exc
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

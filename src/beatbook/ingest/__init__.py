@@ -1,0 +1,1 @@
+"""Importers: police.uk CSVs, ONS lookups and population."""

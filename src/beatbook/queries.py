@@ -1,0 +1,178 @@
+"""Read side of the store: counts of crimes and residents for an area.
+
+These are the only queries behind every published figure, so each figure
+can be traced to one function here and its inputs (area, months, year).
+Crimes with no location (police.uk's ``No Location`` rows) belong to no
+area; they are counted by :func:`unlocated_count` and reported apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+import shapely
+from shapely import wkt as shapely_wkt
+
+from beatbook.areas import Area, lsoas_of
+from beatbook.errors import DataMissingError, InputError
+from beatbook.store import Store
+
+GROUPABLE = ("month", "crime_type", "local_authority", "lsoa_code", "force")
+
+
+def parse_month(text: str, option: str = "--from") -> dt.date:
+    """'2021-07' -> date(2021, 7, 1), with a clear error naming the option."""
+    try:
+        year, month = text.strip().split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected a month as YYYY-MM, e.g. 2021-07") from None
+
+
+def month_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    if end < start:
+        raise InputError(f"the period ends ({end:%Y-%m}) before it starts ({start:%Y-%m})")
+    months, current = [], start
+    while current <= end:
+        months.append(current)
+        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+def _area_filter(area: Area) -> tuple[str, list[object]]:
+    """SQL predicate over street_crimes selecting the area (polygons: by bounding box only)."""
+    if area.polygon_wkt:
+        minx, miny, maxx, maxy = shapely_wkt.loads(area.polygon_wkt).bounds
+        return ("longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?", [minx, maxx, miny, maxy])
+    if area.by_local_authority:
+        return "local_authority IN (SELECT unnest(?::VARCHAR[]))", [sorted(area.local_authorities)]
+    return "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(area.lsoa_codes)]
+
+
+def crime_counts(
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    by: Sequence[str] = (),
+    crime_types: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Counts of street-level crimes (and ASB) in ``area`` for months start..end, grouped by ``by``."""
+    unknown = [b for b in by if b not in GROUPABLE]
+    if unknown:
+        raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
+    where, params = _area_filter(area)
+    where += " AND month BETWEEN ? AND ?"
+    params += [start, end]
+    if crime_types:
+        where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(crime_types))
+    if area.polygon_wkt:
+        rows = store.con.sql(
+            f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM street_crimes WHERE {where}",
+            params=params,
+        ).pl()
+        polygon = shapely_wkt.loads(area.polygon_wkt)
+        inside = shapely.contains_xy(polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy())
+        rows = rows.filter(pl.Series(inside))
+        if not by:
+            return pl.DataFrame({"count": [rows.height]})
+        return rows.group_by(list(by)).agg(pl.len().alias("count")).sort(list(by))
+    group = ", ".join(by)
+    sql = f"SELECT {group + ', ' if by else ''}count(*) AS count FROM street_crimes WHERE {where}"
+    if by:
+        sql += f" GROUP BY {group} ORDER BY {group}"
+    return store.con.sql(sql, params=params).pl()
+
+
+def crime_total(store: Store, area: Area, start: dt.date, end: dt.date,
+                crime_types: Sequence[str] | None = None) -> int:
+    return int(crime_counts(store, area, start, end, crime_types=crime_types)["count"][0])
+
+
+def unlocated_count(store: Store, start: dt.date, end: dt.date) -> int:
+    """Crimes with no coordinates or LSOA in the period: in no area's count."""
+    return int(
+        store.con.execute(
+            "SELECT count(*) FROM street_crimes WHERE lsoa_code IS NULL AND month BETWEEN ? AND ?",
+            [start, end],
+        ).fetchone()[0]
+    )
+
+
+def months_with_data(store: Store, start: dt.date, end: dt.date) -> list[dt.date]:
+    """Months in the period for which street data is stored (missing months are not zeros)."""
+    rows = store.con.execute(
+        "SELECT DISTINCT month FROM partitions WHERE kind = 'street' AND month BETWEEN ? AND ? "
+        "ORDER BY month",
+        [start, end],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def crime_types(store: Store) -> list[str]:
+    return [r[0] for r in store.con.execute(
+        "SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1").fetchall()]
+
+
+@dataclass(frozen=True)
+class Population:
+    """Residents of an area in one mid-year estimate, and how much of the area it covers."""
+
+    population: float
+    year: int
+    lsoas_found: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"population": self.population, "population_year": self.year,
+                "population_lsoas": self.lsoas_found}
+
+
+def population_years(store: Store) -> list[int]:
+    return [r[0] for r in store.con.execute(
+        "SELECT DISTINCT year FROM population ORDER BY year").fetchall()]
+
+
+def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
+    """The estimate nearest the middle of the period (ties: the earlier one)."""
+    years = population_years(store)
+    if not years:
+        raise DataMissingError(
+            "no population estimates in the store: run 'beatbook areas import-population FILE "
+            "--year YYYY' (rates need residents)"
+        )
+    middle = start.year + (start.month - 1) / 12 + ((end.year - start.year) * 12
+                                                     + end.month - start.month + 1) / 24
+    return min(years, key=lambda y: (abs(y + 0.5 - middle), y))
+
+
+def population(store: Store, area: Area, year: int) -> Population:
+    """Residents of ``area`` in the mid-``year`` estimate (sum over its LSOAs)."""
+    if area.polygon_wkt:
+        raise DataMissingError(
+            f"area {area.name!r} is a polygon: BeatBook counts its crimes but has no resident "
+            "count for it; define it with --lsoa or --ward to get rates"
+        )
+    codes = lsoas_of(store, area)
+    if not codes:
+        raise DataMissingError(
+            f"no LSOAs known for {area.name!r}: import an ONS lookup "
+            "('beatbook areas import-lookup FILE') so residents can be counted"
+        )
+    total, found = store.con.execute(
+        "SELECT sum(population), count(*) FROM population WHERE year = ? "
+        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+        [year, sorted(codes)],
+    ).fetchone()
+    if not found:
+        years = population_years(store)
+        raise DataMissingError(
+            f"no mid-{year} population for the LSOAs of {area.name!r} "
+            f"(years in the store: {', '.join(map(str, years)) or 'none'})"
+        )
+    return Population(float(total), year, int(found))

@@ -1,0 +1,49 @@
+"""Statistics that must be right: rates, shares, changes, trends, ranks and their wording.
+
+Pure functions only (numbers and data frames in, results out; no I/O).
+Results are frozen dataclasses with ``to_dict()`` or polars data frames.
+See DESIGN.md, "Statistics that must be right".
+"""
+
+from beatbook.stats.change import Change, Trend, compare_counts, monthly_trend
+from beatbook.stats.compare import (
+    changes_by_category,
+    claim_every_category,
+    compare_areas_by_category,
+    holm,
+)
+from beatbook.stats.rank import rank_rates
+from beatbook.stats.rates import Rate, Share, poisson_ci, rate, share
+from beatbook.stats.wording import (
+    describe_change,
+    describe_rank,
+    describe_rate,
+    describe_share,
+    describe_trend,
+    format_p,
+    ordinal,
+)
+
+__all__ = [
+    "Change",
+    "Rate",
+    "Share",
+    "Trend",
+    "changes_by_category",
+    "claim_every_category",
+    "compare_areas_by_category",
+    "compare_counts",
+    "describe_change",
+    "describe_rank",
+    "describe_rate",
+    "describe_share",
+    "describe_trend",
+    "format_p",
+    "holm",
+    "monthly_trend",
+    "ordinal",
+    "poisson_ci",
+    "rank_rates",
+    "rate",
+    "share",
+]

@@ -1,0 +1,217 @@
+"""Honest plain-English phrases for the statistics brief and the community update.
+
+Every phrase follows the rules in DESIGN.md ("Statistics that must be
+right"): a change is called a rise or fall only when its test is
+significant, otherwise "no clear change"; a rate carries its interval; a
+share carries its base; a rank names its peers and its plausible range.
+Numbers use thousands separators; p-values are written "p < 0.001" or with
+two significant figures ("p = 0.048").
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from beatbook.errors import InputError
+from beatbook.stats.change import Change
+from beatbook.stats.rates import Rate, Share
+from beatbook.stats.trend import NO_CRIMES_METHOD, NOT_ESTIMABLE_METHOD, Trend
+
+__all__ = [
+    "describe_change",
+    "describe_rank",
+    "describe_rate",
+    "describe_share",
+    "describe_trend",
+    "format_p",
+    "ordinal",
+]
+
+
+def ordinal(n: int) -> str:
+    """English ordinal of a whole number: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 111th.
+
+    Examples
+    --------
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 111)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '111th']
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise InputError(f"ordinal needs a whole number of 0 or more, got {n!r}")
+    value = int(n)
+    if value % 100 in (11, 12, 13):
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value:,}{suffix}"
+
+
+def format_p(p: float, alpha: float = 0.05) -> str:
+    """Write a p-value for readers: ``"p < 0.001"`` or ``"p = 0.048"`` (two significant figures).
+
+    Digits are added when two significant figures would round the p-value
+    across ``alpha`` (so a significant ``p = 0.0496`` is never written
+    ``p = 0.05``).
+
+    Examples
+    --------
+    >>> format_p(0.0004), format_p(0.048), format_p(0.4812), format_p(0.04996)
+    ('p < 0.001', 'p = 0.048', 'p = 0.48', 'p = 0.04996')
+    """
+    if not 0.0 <= p <= 1.0:
+        raise InputError(f"a p-value must be between 0 and 1, got {p!r}")
+    if p < 0.001:
+        return "p < 0.001"
+    for digits in range(2, 8):
+        text = f"{p:.{digits}g}"
+        if (float(text) < alpha) == (p < alpha):
+            return f"p = {text}"
+    return f"p = {p!r}"
+
+
+def _decimals(scale: float) -> int:
+    """Decimal places for numbers of size ``scale``: 1, or 2 significant figures below 1."""
+    if scale == 0 or not math.isfinite(scale) or abs(scale) >= 1:
+        return 1
+    return max(1, 1 - math.floor(math.log10(abs(scale))))
+
+
+def _number(x: float, decimals: int | None = None) -> str:
+    """Format with thousands separators and :func:`_decimals` places (unless given)."""
+    places = _decimals(x) if decimals is None else decimals
+    return f"{x:,.{places}f}"
+
+
+def describe_change(c: Change, noun: str = "crimes") -> str:
+    """Describe a :class:`~beatbook.stats.change.Change` in one honest phrase.
+
+    With equal exposures the counts are compared directly, e.g.
+    ``"up from 1,234 to 1,456 crimes (+18.0%), a significant rise (p < 0.001)"``
+    or ``"down from 80 to 71 crimes (-11.3%): no clear change (p = 0.48)"``.
+    With unequal exposures (12 months against 9, or two populations) the
+    percentage is the change in the *rate*, and the phrase says so. "Rise" or
+    "fall" appears only when ``c.significant`` is true.
+    """
+    p_text = format_p(c.p_value, c.alpha)
+    before, after = f"{c.count_before:,}", f"{c.count_after:,}"
+    verdict = (
+        f", a significant {c.direction} ({p_text})"
+        if c.significant
+        else (f": no clear change ({p_text})")
+    )
+    pct = f" ({c.pct_change:+.1f}%)" if math.isfinite(c.pct_change) else ""
+
+    if c.count_before == 0 and c.count_after == 0:
+        return f"no {noun} in either period: no change to assess"
+    if c.exposure_before == c.exposure_after:
+        if c.count_after == c.count_before:
+            return f"unchanged at {after} {noun}{verdict}"
+        word = "up" if c.count_after > c.count_before else "down"
+        return f"{word} from {before} to {after} {noun}{pct}{verdict}"
+
+    counts = f"{before} {noun} before and {after} after"
+    if not math.isfinite(c.pct_change):
+        return f"{counts}{verdict}"
+    allowing = f"{counts}; allowing for the different periods or populations, the rate is"
+    if round(c.pct_change, 1) == 0:
+        return f"{allowing} unchanged{verdict}"
+    word = "up" if c.pct_change > 0 else "down"
+    return f"{allowing} {word} {abs(c.pct_change):.1f}%{verdict}"
+
+
+def describe_rate(r: Rate, of: str = "residents") -> str:
+    """Describe a :class:`~beatbook.stats.rates.Rate` with its interval.
+
+    One decimal place, or two significant figures of the upper limit when
+    the whole interval is below 1 (e.g. ``"0.07 per 1,000 residents (95% CI
+    0.02–0.21)"``).
+
+    Examples
+    --------
+    >>> from beatbook.stats.rates import rate
+    >>> describe_rate(rate(3493, 41500))
+    '84.2 per 1,000 residents (95% CI 81.4–87.0)'
+    """
+    level = f"{r.conf * 100:g}%"
+    places = _decimals(r.ci_high)
+    return (
+        f"{_number(r.rate, places)} per {r.per:,} {of} "
+        f"({level} CI {_number(r.ci_low, places)}–{_number(r.ci_high, places)})"
+    )
+
+
+def describe_share(s: Share) -> str:
+    """Describe a :class:`~beatbook.stats.rates.Share` with its base.
+
+    Examples
+    --------
+    >>> from beatbook.stats.rates import share
+    >>> describe_share(share(1577, 41500))
+    '3.8% (1,577 of 41,500)'
+    """
+    return f"{_number(s.share * 100)}% ({s.part:,} of {s.base:,})"
+
+
+def describe_rank(rank: int, low: int, high: int, n: int, peers: str) -> str:
+    """Describe a rank among named peers with its plausible range.
+
+    Parameters
+    ----------
+    rank : int
+        Rank by rate, 1 = highest.
+    low, high : int
+        Plausible range of the rank (e.g. ``rank_low``/``rank_high`` from
+        :func:`beatbook.stats.rank.rank_rates`).
+    n : int
+        Number of peers, including this area.
+    peers : str
+        What the peers are, in the plural, e.g. ``"local authorities in
+        Leicestershire"``.
+
+    Examples
+    --------
+    >>> describe_rank(3, 2, 4, 9, "local authorities in Leicestershire")
+    '3rd highest of 9 local authorities in Leicestershire (plausible range 2nd–4th)'
+    >>> describe_rank(1, 1, 1, 9, "wards")
+    'highest of 9 wards (plausible range 1st only)'
+    """
+    for name, value in (("rank", rank), ("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise InputError(f"{name} must be a whole number, got {value!r}")
+        if not 1 <= value <= n:
+            raise InputError(f"{name} must be between 1 and n ({n}), got {value}")
+    if low > high:
+        raise InputError(f"the plausible range is reversed: low {low} > high {high}")
+    position = "highest" if rank == 1 else f"{ordinal(rank)} highest"
+    spread = f"{ordinal(low)} only" if low == high else f"{ordinal(low)}–{ordinal(high)}"
+    return f"{position} of {n:,} {peers} (plausible range {spread})"
+
+
+def describe_trend(t: Trend, noun: str = "crimes") -> str:
+    """Describe a :class:`~beatbook.stats.change.Trend` over the months fitted.
+
+    Examples
+    --------
+    >>> from beatbook.stats.change import monthly_trend
+    >>> describe_trend(monthly_trend([0] * 12))
+    'no crimes in any of the 12 months: no trend to report'
+    """
+    months = f"{t.n_months:,} months"
+    if t.method == NO_CRIMES_METHOD:
+        return f"no {noun} in any of the {months}: no trend to report"
+    if t.method == NOT_ESTIMABLE_METHOD or not math.isfinite(t.pct_per_year):
+        return f"no trend can be estimated over {months}: all the {noun} fell in one end month"
+    level = f"{(1 - t.alpha) * 100:g}% CI"
+    interval = f"{level} {t.ci_low:+.1f}% to {t.ci_high:+.1f}%"
+    p_text = format_p(t.p_value, t.alpha)
+    if t.significant:
+        word = "rising" if t.direction == "rise" else "falling"
+        return (
+            f"{word} by {abs(t.pct_per_year):.1f}% a year over {months} "
+            f"({interval}), a significant {t.direction} ({p_text})"
+        )
+    return (
+        f"no clear trend over {months} "
+        f"(estimated {t.pct_per_year:+.1f}% a year, {interval}; {p_text})"
+    )

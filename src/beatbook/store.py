@@ -1,0 +1,211 @@
+"""The DuckDB store: schema, migrations and transactions.
+
+One embedded DuckDB file holds everything BeatBook knows. Every import runs
+inside one transaction (:meth:`Store.transaction`), so a failed or killed
+import leaves the store exactly as it was: DuckDB's write-ahead log replays
+only committed transactions after a crash.
+
+police.uk data is stored in *partitions* keyed by ``(force, month, kind)``.
+Re-importing a partition (police.uk re-publishes months with new outcomes)
+deletes and re-inserts it in the same transaction, so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from beatbook.errors import StoreError
+
+DEFAULT_STORE = "beatbook.duckdb"
+STORE_ENV = "BEATBOOK_STORE"
+SCHEMA_VERSION = 1
+
+# Table per police.uk file kind; the columns after the partition key follow the CSV.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS street_crimes (
+    force VARCHAR NOT NULL,            -- police.uk force id, e.g. 'leicestershire'
+    month DATE NOT NULL,               -- first day of the month
+    crime_id VARCHAR,                  -- empty for anti-social behaviour
+    reported_by VARCHAR,
+    falls_within VARCHAR,
+    longitude DOUBLE,
+    latitude DOUBLE,
+    location VARCHAR,                  -- snap point, e.g. 'On or near Elm Close'
+    lsoa_code VARCHAR,                 -- 2011 or 2021 vintage, as published
+    lsoa_name VARCHAR,
+    local_authority VARCHAR,           -- LSOA name minus its last token
+    crime_type VARCHAR NOT NULL,
+    last_outcome VARCHAR,
+    context VARCHAR,
+    source_file VARCHAR NOT NULL,
+    source_line INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS outcomes (
+    force VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    crime_id VARCHAR,
+    reported_by VARCHAR,
+    falls_within VARCHAR,
+    longitude DOUBLE,
+    latitude DOUBLE,
+    location VARCHAR,
+    lsoa_code VARCHAR,
+    lsoa_name VARCHAR,
+    local_authority VARCHAR,
+    outcome_type VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_line INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS stop_searches (
+    force VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    type VARCHAR,
+    searched_at TIMESTAMPTZ NOT NULL,
+    part_of_operation BOOLEAN,
+    operation VARCHAR,
+    latitude DOUBLE,
+    longitude DOUBLE,
+    gender VARCHAR,
+    age_range VARCHAR,
+    self_defined_ethnicity VARCHAR,
+    officer_defined_ethnicity VARCHAR,
+    legislation VARCHAR,
+    object_of_search VARCHAR,
+    outcome VARCHAR,
+    outcome_linked_to_object BOOLEAN,
+    removal_of_more_than_outer_clothing BOOLEAN,
+    source_file VARCHAR NOT NULL,
+    source_line INTEGER NOT NULL
+);
+
+-- One row per stored partition: where it came from and what it held.
+CREATE TABLE IF NOT EXISTS partitions (
+    force VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    kind VARCHAR NOT NULL,             -- 'street' | 'outcomes' | 'stop-and-search'
+    source_file VARCHAR NOT NULL,
+    source_sha256 VARCHAR NOT NULL,    -- of the file's bytes: re-importing them is a no-op
+    rows_stored INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (force, month, kind)
+);
+
+-- Rows that were individually invalid, with where they were and why.
+CREATE TABLE IF NOT EXISTS quarantine (
+    force VARCHAR NOT NULL,
+    month DATE,
+    kind VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_line INTEGER,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR
+);
+
+-- LSOA -> ward -> local authority, one row per (vintage, LSOA).
+CREATE TABLE IF NOT EXISTS lsoa_lookup (
+    lsoa_code VARCHAR NOT NULL,
+    lsoa_name VARCHAR,
+    vintage INTEGER NOT NULL,          -- 2011 or 2021 (census year of the LSOA codes)
+    ward_code VARCHAR,
+    ward_name VARCHAR,
+    ward_year INTEGER,
+    lad_code VARCHAR,
+    lad_name VARCHAR,
+    lad_year INTEGER,
+    source_file VARCHAR NOT NULL,
+    PRIMARY KEY (vintage, lsoa_code)
+);
+
+-- LSOA 2011 <-> 2021 (ONS exact fit; CHGIND U unchanged, S split, M merged, X irregular).
+CREATE TABLE IF NOT EXISTS lsoa_bridge (
+    lsoa11_code VARCHAR NOT NULL,
+    lsoa21_code VARCHAR NOT NULL,
+    change VARCHAR,
+    PRIMARY KEY (lsoa11_code, lsoa21_code)
+);
+
+CREATE TABLE IF NOT EXISTS population (
+    lsoa_code VARCHAR NOT NULL,
+    year INTEGER NOT NULL,             -- mid-year estimate year
+    population DOUBLE NOT NULL,
+    source_file VARCHAR NOT NULL,
+    PRIMARY KEY (year, lsoa_code)
+);
+
+-- Areas a user defined: a set of LSOAs, wards, or a polygon (WKT, lon/lat).
+CREATE TABLE IF NOT EXISTS custom_areas (
+    name VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,             -- 'lsoas' | 'wards' | 'polygon'
+    members VARCHAR[],                 -- LSOA or ward codes
+    polygon_wkt VARCHAR,
+    description VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+def default_store_path() -> Path:
+    """The store path when none is given: ``$BEATBOOK_STORE`` or ``./beatbook.duckdb``."""
+    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+class Store:
+    """An open BeatBook store. Use as a context manager so the file is closed."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"store {self.path} does not exist: run 'beatbook ingest' first "
+                f"(or pass --store / set {STORE_ENV})"
+            )
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self.con.execute(SCHEMA)
+            self.con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block in one transaction: all of it is committed, or none of it."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count of every table (used by tests and `beatbook status`)."""
+        names = [r[0] for r in self.con.execute("SHOW TABLES").fetchall()]
+        return {n: self.con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
