@@ -10,6 +10,7 @@ printed as one line on stderr with exit code 2.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from beatbook import areas as areas_mod
-from beatbook import report
+from beatbook import figures
 from beatbook.errors import BeatBookError
 from beatbook.ingest import ons
 from beatbook.ingest.policeuk_csv import ingest as ingest_files
@@ -35,6 +36,18 @@ app = typer.Typer(
 areas_app = typer.Typer(help="Define and list areas: local authorities, wards, LSOA sets, polygons.",
                         no_args_is_help=True)
 app.add_typer(areas_app, name="areas")
+
+
+@app.callback()
+def _global(
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="DuckDB store file for any command (same as BEATBOOK_STORE)."),
+    ] = None,
+) -> None:
+    """BeatBook: honest crime statistics from police.uk data."""
+    if store is not None:
+        os.environ[STORE_ENV] = str(store)
 
 out = Console()
 err = Console(stderr=True)
@@ -190,11 +203,11 @@ def stats(
     Example: [bold]beatbook stats --area Leicester --from 2020-01 --to 2020-12 --by crime-type[/bold]
     """
     with Store(store, read_only=True) as st:
-        result = report.area_stats(st, area, from_, to, by=by, population_year=population_year)
+        result = figures.area_stats(st, area, from_, to, by=by, population_year=population_year)
     if json_out:
         _print_json(result)
         return
-    report.print_stats(out, result)
+    _print_stats(result)
 
 
 @app.command()
@@ -217,11 +230,11 @@ def compare(
     Example: [bold]beatbook compare --area Leicester --against "Leicestershire excluding Leicester" --from 2021-01 --to 2021-12[/bold]
     """
     with Store(store, read_only=True) as st:
-        result = report.compare_areas(st, area, against, from_, to, before_from, before_to)
+        result = figures.compare_areas(st, area, against, from_, to, before_from, before_to)
     if json_out:
         _print_json(result)
         return
-    report.print_compare(out, result)
+    _print_compare(result)
 
 
 @app.command()
@@ -242,11 +255,11 @@ def rank(
     Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
     """
     with Store(store, read_only=True) as st:
-        result = report.rank_area(st, area, from_, to, peers=peers, crime_type=crime_type, seed=seed)
+        result = figures.rank_area(st, area, from_, to, peers=peers, crime_type=crime_type, seed=seed)
     if json_out:
         _print_json(result)
         return
-    report.print_rank(out, result)
+    _print_rank(result)
 
 
 @app.command()
@@ -274,26 +287,100 @@ def brief(
     out.print(f"\nwrote {written.markdown_path} and {written.html_path}")
 
 
+def _fmt(x: float, places: int = 1) -> str:
+    return f"{x:,.{places}f}"
+
+
+def _coverage_note(r: dict[str, Any]) -> str:
+    missing = r.get("months_missing") or []
+    note = f"{r['months']} months of data"
+    return note + (f" (missing: {', '.join(missing)})" if missing else "")
+
+
+def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
+    records = result if isinstance(result, list) else [result]
+    if not records:
+        out.print("no crimes recorded in that area and period")
+        return
+    first = records[0]
+    out.print(
+        f"[bold]{first['area']}[/bold], {first['from']} to {first['to']} — {_coverage_note(first)}; "
+        f"population {first['population']:,.0f} (ONS mid-{first['population_year']} estimate)"
+    )
+    table = Table()
+    columns = ["crime type", "count", "per 1,000 residents", "95% CI"]
+    if "share" in first:
+        columns.append("share of all crime")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "crime type" else "right")
+    for r in records:
+        row = [r.get("crime_type", "all crime"), f"{r['count']:,}", _fmt(r["rate_per_1000"], 2),
+               f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}"]
+        if "share" in r:
+            row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")
+        table.add_row(*row)
+    out.print(table)
+    trend = first.get("trend")
+    if trend:
+        from beatbook.stats import Trend, describe_trend
+
+        out.print("Monthly trend: " + describe_trend(Trend(**{
+            k: v for k, v in trend.items() if k in Trend.__dataclass_fields__})))
+
+
+def _print_compare(r: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]{r['area']}[/bold] vs [bold]{r['against']}[/bold], {r['from']} to {r['to']} "
+        f"({_coverage_note(r)}); rates per 1,000 residents, mid-{r['population_year']} "
+        "population; Holm-adjusted exact tests"
+    )
+    table = Table()
+    for col in ("crime type", r["area"], r["against"], "ratio", "95% CI", "p (adj.)", "verdict"):
+        table.add_column(col, justify="left" if col in ("crime type", "verdict") else "right")
+    for c in r["categories"]:
+        table.add_row(c["crime_type"], _fmt(c["rate_a"], 2), _fmt(c["rate_b"], 2),
+                      _fmt(c["rate_ratio"], 2), f"{_fmt(c['ci_low'], 2)}–{_fmt(c['ci_high'], 2)}",
+                      f"{c['p_adjusted']:.3g}", c["verdict"])
+    out.print(table)
+    for key, claim in r.get("claims", {}).items():
+        if claim:
+            out.print(f"[bold]{key.replace('_', ' ')}[/bold]: true (every change significant)")
+    if "changes" in r:
+        for key, rows in r["changes"].items():
+            name = r["area"] if key == "area" else r["against"]
+            ups = [c["crime_type"] for c in rows if c["direction"] == "rise"]
+            downs = [c["crime_type"] for c in rows if c["direction"] == "fall"]
+            out.print(f"{name}: significant rises in {', '.join(ups) or 'no category'}; "
+                      f"significant falls in {', '.join(downs) or 'no category'}; "
+                      "no clear change in the rest")
+
+
+def _print_rank(r: dict[str, Any]) -> None:
+    from beatbook.stats import describe_rank
+
+    out.print(f"[bold]{r['crime_type']}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
+              f"mid-{r['population_year']} population, rank interval from 10,000 draws "
+              f"(seed {r['seed']})")
+    focus = r["rank"]
+    if focus:
+        out.print(r["area"] + ": " + describe_rank(
+            focus["rank"], focus["rank_low"], focus["rank_high"], r["n_peers"], r["peers"]))
+    table = Table()
+    for col in ("rank", "name", "count", "per 1,000", "rank 95% interval"):
+        table.add_column(col, justify="left" if col == "name" else "right")
+    for row in r["table"]:
+        table.add_row(str(row["rank"]), row["name"], f"{row['count']:,}",
+                      _fmt(row["rate"], 2), f"{row['rank_low']}–{row['rank_high']}")
+    out.print(table)
+
+
 def main() -> None:
     """Entry point: run the app, turning BeatBook errors into one line and exit code 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except BeatBookError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except (typer.BadParameter, typer.Exit) as exc:  # pragma: no cover - typer handles
-        raise exc
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -73,10 +73,10 @@ def crime_counts(
         where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(crime_types))
     if area.polygon_wkt:
-        rows = store.con.sql(
+        rows = store.frame(
             f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM street_crimes WHERE {where}",
-            params=params,
-        ).pl()
+            params,
+        )
         polygon = shapely_wkt.loads(area.polygon_wkt)
         inside = shapely.contains_xy(polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy())
         rows = rows.filter(pl.Series(inside))
@@ -87,7 +87,7 @@ def crime_counts(
     sql = f"SELECT {group + ', ' if by else ''}count(*) AS count FROM street_crimes WHERE {where}"
     if by:
         sql += f" GROUP BY {group} ORDER BY {group}"
-    return store.con.sql(sql, params=params).pl()
+    return store.frame(sql, params)
 
 
 def crime_total(store: Store, area: Area, start: dt.date, end: dt.date,
@@ -176,3 +176,31 @@ def population(store: Store, area: Area, year: int) -> Population:
             f"(years in the store: {', '.join(map(str, years)) or 'none'})"
         )
     return Population(float(total), year, int(found))
+
+
+def lsoa_populations(store: Store, codes: frozenset[str], year: int) -> list[tuple[str, float]]:
+    """(LSOA code, residents) for those of ``codes`` in the mid-``year`` estimate."""
+    rows = store.con.execute(
+        "SELECT lsoa_code, population FROM population WHERE year = ? "
+        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
+        [year, sorted(codes)],
+    ).fetchall()
+    return [(c, float(p)) for c, p in rows]
+
+
+def year_matching_codes(store: Store, area: Area, start: dt.date, end: dt.date) -> int:
+    """The estimate whose LSOA codes match most of the codes the crimes carry in the period.
+
+    police.uk moved from 2011 to 2021 LSOA codes; per-LSOA rates need
+    population by the same codes (nearest year breaks ties).
+    """
+    seen = crime_counts(store, area, start, end, by=["lsoa_code"])["lsoa_code"].to_list()
+    nearest = nearest_population_year(store, start, end)
+    scores = store.con.execute(
+        "SELECT year, count(*) FROM population WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY year",
+        [[c for c in seen if c]],
+    ).fetchall()
+    if not scores:
+        return nearest
+    return max(scores, key=lambda ys: (ys[1], -abs(ys[0] - nearest)))[0]

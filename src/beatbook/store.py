@@ -13,11 +13,13 @@ deletes and re-inserts it in the same transaction, so nothing is counted twice.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from beatbook.errors import StoreError
 
@@ -195,6 +197,12 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    def frame(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+        """Run a query and return its result as a polars frame."""
+        with warnings.catch_warnings():  # duckdb notes the Arrow copy; results here are small
+            warnings.simplefilter("ignore", UserWarning)
+            return pl.from_arrow(self.con.execute(sql, params or []).to_arrow_table())
 
     def close(self) -> None:
         self.con.close()

@@ -1,0 +1,249 @@
+"""Publishable figures: store queries combined with the statistics, as plain records.
+
+Each function here is what one CLI command (and later the web app) reports.
+The records use stable field names (documented in the README) so that
+``--json`` output can be relied on by scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from beatbook import areas as areas_mod
+from beatbook import queries as q
+from beatbook.areas import Area
+from beatbook.errors import DataMissingError, InputError
+from beatbook.stats import (
+    changes_by_category,
+    claim_every_category,
+    compare_areas_by_category,
+    monthly_trend,
+    rank_rates,
+    rate,
+    share,
+)
+from beatbook.store import Store
+
+MIN_TREND_MONTHS = 6
+
+
+def period(from_: str, to: str) -> tuple[dt.date, dt.date]:
+    start, end = q.parse_month(from_, "--from"), q.parse_month(to, "--to")
+    q.month_range(start, end)
+    return start, end
+
+
+def _coverage(store: Store, start: dt.date, end: dt.date) -> dict[str, Any]:
+    wanted = q.month_range(start, end)
+    present = q.months_with_data(store, start, end)
+    if not present:
+        raise DataMissingError(
+            f"no street-level crime data stored for {start:%Y-%m} to {end:%Y-%m}: "
+            "run 'beatbook ingest' with those months"
+        )
+    missing = [m for m in wanted if m not in present]
+    return {
+        "months": len(present),
+        "months_missing": [f"{m:%Y-%m}" for m in missing],
+    }
+
+
+def _population(store: Store, area: Area, start: dt.date, end: dt.date,
+                year: int | None) -> q.Population:
+    return q.population(store, area, year or q.nearest_population_year(store, start, end))
+
+
+def _rate_fields(count: int, pop: q.Population, months: int) -> dict[str, Any]:
+    """Rate per 1,000 residents over the period, and the same per year when months < 12."""
+    r = rate(count, pop.population)
+    fields = {
+        "count": count,
+        **pop.to_dict(),
+        "rate_per_1000": r.rate,
+        "ci_low": r.ci_low,
+        "ci_high": r.ci_high,
+        "conf": r.conf,
+    }
+    if months != 12:
+        fields["rate_per_1000_per_year"] = r.rate * 12 / months
+    return fields
+
+
+def area_stats(
+    store: Store, area_name: str, from_: str, to: str, *, by: str | None = None,
+    population_year: int | None = None,
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area."""
+    start, end = period(from_, to)
+    area = areas_mod.resolve(store, area_name)
+    coverage = _coverage(store, start, end)
+    pop = _population(store, area, start, end, population_year)
+    base = {"area": area.name, "area_kind": area.kind, "from": f"{start:%Y-%m}",
+            "to": f"{end:%Y-%m}", **coverage}
+    if by is None:
+        total = q.crime_total(store, area, start, end)
+        record = {**base, **_rate_fields(total, pop, coverage["months"])}
+        record.update(_trend_fields(store, area, start, end))
+        return record
+    if by != "crime-type":
+        raise InputError(f"--by {by!r}: expected 'crime-type'")
+    counts = q.crime_counts(store, area, start, end, by=["crime_type"])
+    total = int(counts["count"].sum())
+    records = []
+    for crime_type, count in counts.sort("count", descending=True).iter_rows():
+        s = share(int(count), total)
+        records.append({
+            **base, "crime_type": crime_type, **_rate_fields(int(count), pop, coverage["months"]),
+            "share": s.share, "share_base": total, "share_ci_low": s.ci_low,
+            "share_ci_high": s.ci_high,
+        })
+    return records
+
+
+def _trend_fields(store: Store, area: Area, start: dt.date, end: dt.date,
+                  crime_types: list[str] | None = None) -> dict[str, Any]:
+    monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=crime_types)
+    present = q.months_with_data(store, start, end)
+    if len(present) < MIN_TREND_MONTHS:
+        return {"trend": None}
+    by_month = dict(monthly.iter_rows())
+    index = [(m.year - start.year) * 12 + m.month - start.month for m in present]
+    t = monthly_trend([int(by_month.get(m, 0)) for m in present], index)
+    return {"trend": t.to_dict()}
+
+
+def default_comparison(store: Store, area: Area) -> str:
+    """'<force area> excluding <area>' for the force area that contains ``area``."""
+    for force_area in areas_mod.list_areas(store):
+        if force_area.kind != "force area":
+            continue
+        inside = (area.local_authorities and area.local_authorities < force_area.local_authorities)
+        if inside or (area.lsoa_codes and area.lsoa_codes <= areas_mod.lsoas_of(store, force_area)):
+            return f"{force_area.name} excluding {area.name}"
+    raise InputError(f"no force area contains {area.name!r}: give --against")
+
+
+def compare_areas(
+    store: Store, area_name: str, against: str | None, from_: str, to: str,
+    before_from: str | None = None, before_to: str | None = None,
+) -> dict[str, Any]:
+    """Area vs another area, crime type by crime type, on rates over the same months."""
+    start, end = period(from_, to)
+    area = areas_mod.resolve(store, area_name)
+    other = areas_mod.resolve(store, against or default_comparison(store, area))
+    coverage = _coverage(store, start, end)
+    year = q.nearest_population_year(store, start, end)
+    pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
+    frame = _by_type(store, area, start, end, "count_a").join(
+        _by_type(store, other, start, end, "count_b"), on="category", how="full", coalesce=True
+    ).fill_null(0)
+    compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
+    result: dict[str, Any] = {
+        "area": area.name, "against": other.name, "from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}",
+        **coverage, "population_year": year, "population_area": pop_a.population,
+        "population_against": pop_b.population,
+        "categories": compared.rename({"category": "crime_type"}).to_dicts(),
+    }
+    if (before_from is None) != (before_to is None):
+        raise InputError("give both --before-from and --before-to, or neither")
+    if before_from and before_to:
+        b_start, b_end = period(before_from, before_to)
+        result["before"] = {"from": f"{b_start:%Y-%m}", "to": f"{b_end:%Y-%m}",
+                            **_coverage(store, b_start, b_end)}
+        result["changes"] = {}
+        result["claims"] = {}
+        for key, which in (("area", area), ("against", other)):
+            changes = category_changes(store, which, (b_start, b_end), (start, end))
+            result["changes"][key] = changes.rename({"category": "crime_type"}).to_dicts()
+            result["claims"][f"{key}_rising_in_every_category"] = claim_every_category(
+                changes, "rise")
+            result["claims"][f"{key}_falling_in_every_category"] = claim_every_category(
+                changes, "fall")
+    return result
+
+
+def _by_type(store: Store, area: Area, start: dt.date, end: dt.date, name: str) -> pl.DataFrame:
+    counts = q.crime_counts(store, area, start, end, by=["crime_type"])
+    return counts.rename({"crime_type": "category", "count": name})
+
+
+def category_changes(store: Store, area: Area, before: tuple[dt.date, dt.date],
+                     after: tuple[dt.date, dt.date]) -> pl.DataFrame:
+    """Per crime type: count before vs after, exposure = months with data x residents."""
+    rows = []
+    for (start, end), suffix in ((before, "before"), (after, "after")):
+        months = len(q.months_with_data(store, start, end))
+        pop = q.population(store, area, q.nearest_population_year(store, start, end)).population
+        rows.append(
+            _by_type(store, area, start, end, f"count_{suffix}")
+            .with_columns(pl.lit(months * pop).alias(f"exposure_{suffix}"))
+        )
+    frame = rows[0].join(rows[1], on="category", how="full", coalesce=True)
+    frame = frame.with_columns(
+        pl.col("count_before").fill_null(0), pl.col("count_after").fill_null(0),
+        pl.col("exposure_before").fill_null(strategy="max"),
+        pl.col("exposure_after").fill_null(strategy="max"),
+    )
+    return changes_by_category(frame)
+
+
+def rank_area(
+    store: Store, area_name: str, from_: str, to: str, *, peers: str = "local-authorities",
+    crime_type: str | None = None, seed: int = 0,
+) -> dict[str, Any]:
+    """Rank an area among its peers on rate, with a simulated rank interval."""
+    start, end = period(from_, to)
+    area = areas_mod.resolve(store, area_name)
+    coverage = _coverage(store, start, end)
+    year = q.nearest_population_year(store, start, end)
+    types = [crime_type] if crime_type else None
+    if crime_type and crime_type not in q.crime_types(store):
+        raise InputError(f"--crime-type {crime_type!r}: expected one of "
+                         + ", ".join(q.crime_types(store)))
+    if peers == "local-authorities":
+        group, peer_areas, label = _local_authority_peers(store, area, year)
+    elif peers == "lsoas":
+        year = q.year_matching_codes(store, area, start, end)
+        group, peer_areas, label = _lsoa_peers(store, area, year)
+    else:
+        raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
+    counts = dict(q.crime_counts(store, group, start, end, by=[
+        "local_authority" if peers == "local-authorities" else "lsoa_code"],
+        crime_types=types).iter_rows())
+    names, cnts, pops = [], [], []
+    for name, pop in peer_areas:
+        names.append(name)
+        cnts.append(int(counts.get(name, 0)))
+        pops.append(pop)
+    table = rank_rates(names, cnts, pops, seed=seed)
+    focus = table.filter(pl.col("name") == area.name).to_dicts()
+    return {
+        "area": area.name, "from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}", **coverage,
+        "crime_type": crime_type or "all crime", "peers": label, "n_peers": len(names),
+        "population_year": year, "seed": seed, "rank": focus[0] if focus else None,
+        "table": table.to_dicts(),
+    }
+
+
+def _local_authority_peers(
+    store: Store, area: Area, year: int
+) -> tuple[Area, list[tuple[str, float]], str]:
+    force_areas = [a for a in areas_mod.list_areas(store) if a.kind == "force area"]
+    for force in force_areas:
+        if area.local_authorities and area.local_authorities <= force.local_authorities:
+            peers = []
+            for lad in sorted(force.local_authorities):
+                lad_area = areas_mod.resolve(store, f"local authority:{lad}")
+                peers.append((lad, q.population(store, lad_area, year).population))
+            return force, peers, f"local authorities in the {force.name} force area"
+    raise InputError(f"{area.name!r} is not a local authority in a force area with data")
+
+
+def _lsoa_peers(store: Store, area: Area, year: int) -> tuple[Area, list[tuple[str, float]], str]:
+    rows = q.lsoa_populations(store, areas_mod.lsoas_of(store, area), year)
+    if len(rows) < 2:
+        raise DataMissingError(f"fewer than two LSOAs of {area.name!r} have mid-{year} population")
+    return area, [(c, float(p)) for c, p in rows], f"LSOAs in {area.name} (mid-{year} codes)"

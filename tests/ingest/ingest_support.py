@@ -1,0 +1,172 @@
+"""Helpers shared by the police.uk CSV importer tests (real bundled data, no mocks).
+
+Everything here reads the real police.uk files bundled under ``data/sample`` and
+builds test inputs from their real lines; nothing is invented except the
+deliberate corruptions each test makes (and says it makes).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zipfile
+from pathlib import Path
+
+import duckdb
+
+from beatbook.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample" / "police-uk" / "leicestershire"
+FORCE = "leicestershire"
+
+# Every table the importer may write: compared in full before/after a failed import.
+INGEST_TABLES = ("street_crimes", "outcomes", "stop_searches", "partitions", "quarantine")
+
+# The force area: Leicester, the 7 Leicestershire districts and Rutland (MANIFEST section 1).
+FORCE_AREA = (
+    "Leicester", "Blaby", "Charnwood", "Harborough", "Hinckley and Bosworth", "Melton",
+    "North West Leicestershire", "Oadby and Wigston", "Rutland",
+)
+
+
+def street_file(month: str) -> Path:
+    """The bundled real street-level crime file for ``month`` (``YYYY-MM``)."""
+    path = SAMPLE / f"{month}-{FORCE}-street.csv.gz"
+    assert path.exists(), path
+    return path
+
+
+STOP_AND_SEARCH = SAMPLE / f"2023-06-{FORCE}-stop-and-search.csv.gz"
+
+
+def street_months() -> list[str]:
+    """All bundled street months, sorted."""
+    return sorted(p.name[:7] for p in SAMPLE.glob(f"*-{FORCE}-street.csv.gz"))
+
+
+def raw_bytes(path: Path) -> bytes:
+    """The uncompressed bytes of a real (gzipped) file, exactly as police.uk published them."""
+    return gzip.decompress(path.read_bytes())
+
+
+def split_lines(data: bytes) -> tuple[list[bytes], bytes]:
+    """Lines without their endings, and the line ending the file uses (CRLF or LF)."""
+    eol = b"\r\n" if b"\r\n" in data[:4096] else b"\n"
+    lines = data.split(eol)
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines, eol
+
+
+def join_lines(lines: list[bytes], eol: bytes) -> bytes:
+    return eol.join(lines) + eol
+
+
+def head_lines(path: Path, n: int) -> tuple[list[bytes], bytes]:
+    """Header plus the first ``n`` data lines of a real file, and its line ending."""
+    lines, eol = split_lines(raw_bytes(path))
+    return lines[: n + 1], eol
+
+
+def fields(line: bytes) -> list[str]:
+    return next(csv.reader([line.decode("utf-8")]))
+
+
+def unfields(values: list[str]) -> bytes:
+    """A CSV line (no ending) from fields, quoted the way police.uk quotes them."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values)
+    return out.getvalue().encode("utf-8")
+
+
+def set_field(lines: list[bytes], index: int, column: int, value: str) -> bytes:
+    """Replace one field of ``lines[index]`` in place; return the original line."""
+    before = lines[index]
+    row = fields(before)
+    row[column] = value
+    lines[index] = unfields(row)
+    return before
+
+
+def write(path: Path, data: bytes, *, gz: bool | None = None) -> Path:
+    """Write ``data`` to ``path``, gzipping it when the name ends in ``.gz``."""
+    if gz is None:
+        gz = path.name.endswith(".gz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    return path
+
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip laid out like police.uk's archive: ``YYYY-MM/YYYY-MM-<force>-street.csv``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def csv_records(data: bytes) -> list[tuple[int, list[str]]]:
+    """(file line number, fields) of every data record, as Python's csv module sees them."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    next(reader)
+    return [(reader.line_num, row) for row in reader if row]
+
+
+def _select_list(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """All columns of ``table``; TIMESTAMPTZ ones as exact epoch microseconds.
+
+    (DuckDB needs pytz to hand TIMESTAMPTZ values to Python; microseconds are exact anyway.)
+    """
+    cols = []
+    for name, type_, *_ in con.execute(f'DESCRIBE "{table}"').fetchall():
+        quoted = '"' + name.replace('"', '""') + '"'
+        cols.append(f"epoch_us({quoted})" if "TIME ZONE" in type_ else quoted)
+    return ", ".join(cols)
+
+
+def dump(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = INGEST_TABLES) -> dict:
+    """Full, sorted contents of ``tables``: equal dumps mean equal table contents."""
+    return {
+        t: con.execute(f'SELECT {_select_list(con, t)} FROM "{t}" ORDER BY ALL').fetchall()
+        for t in tables
+    }
+
+
+def dump_store(path: Path) -> dict:
+    """:func:`dump` of every table of the store file at ``path`` (opened read-only)."""
+    with Store(path, read_only=True) as st:
+        names = tuple(r[0] for r in st.con.execute("SHOW TABLES").fetchall())
+        return dump(st.con, names)
+
+
+def partition_consistency(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Partitions whose recorded rows_stored / rows_quarantined differ from the tables.
+
+    Empty when every ``(force, month, kind)`` in ``partitions`` has exactly the rows it records.
+    """
+    return con.execute(
+        """
+        WITH stored AS (
+            SELECT force, month, 'street' AS kind, count(*) AS n FROM street_crimes GROUP BY ALL
+            UNION ALL
+            SELECT force, month, 'outcomes', count(*) FROM outcomes GROUP BY ALL
+            UNION ALL
+            SELECT force, month, 'stop-and-search', count(*) FROM stop_searches GROUP BY ALL
+        ), quarantined AS (
+            SELECT force, month, kind, count(*) AS n FROM quarantine GROUP BY ALL
+        )
+        SELECT p.force, p.month, p.kind, p.rows_stored, coalesce(s.n, 0),
+               p.rows_quarantined, coalesce(q.n, 0)
+        FROM partitions p
+        LEFT JOIN stored s USING (force, month, kind)
+        LEFT JOIN quarantined q USING (force, month, kind)
+        WHERE p.rows_stored <> coalesce(s.n, 0) OR p.rows_quarantined <> coalesce(q.n, 0)
+        UNION ALL
+        -- stored rows that no partition accounts for
+        SELECT s.force, s.month, s.kind, NULL, s.n, NULL, NULL
+        FROM stored s ANTI JOIN partitions p USING (force, month, kind)
+        """
+    ).fetchall()
