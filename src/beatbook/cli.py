@@ -255,7 +255,8 @@ def rank(
     Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
     """
     with Store(store, read_only=True) as st:
-        result = figures.rank_area(st, area, from_, to, peers=peers, crime_type=crime_type, seed=seed)
+        result = figures.rank_area(st, area, from_, to, peers=peers,
+                                   crime_types=[crime_type] if crime_type else None, seed=seed)
     if json_out:
         _print_json(result)
         return
@@ -283,7 +284,7 @@ def brief(
     if json_out:
         _print_json(written.facts)
         return
-    out.print(written.markdown)
+    print(written.markdown)
     out.print(f"\nwrote {written.markdown_path} and {written.html_path}")
 
 
@@ -358,7 +359,8 @@ def _print_compare(r: dict[str, Any]) -> None:
 def _print_rank(r: dict[str, Any]) -> None:
     from beatbook.stats import describe_rank
 
-    out.print(f"[bold]{r['crime_type']}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
+    what = "all crime and ASB" if r["crime_types"] == "all" else ", ".join(r["crime_types"])
+    out.print(f"[bold]{what}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
               f"mid-{r['population_year']} population, rank interval from 10,000 draws "
               f"(seed {r['seed']})")
     focus = r["rank"]

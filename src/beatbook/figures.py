@@ -192,17 +192,20 @@ def category_changes(store: Store, area: Area, before: tuple[dt.date, dt.date],
 
 def rank_area(
     store: Store, area_name: str, from_: str, to: str, *, peers: str = "local-authorities",
-    crime_type: str | None = None, seed: int = 0,
+    crime_types: list[str] | None = None, seed: int = 0,
 ) -> dict[str, Any]:
-    """Rank an area among its peers on rate, with a simulated rank interval."""
+    """Rank an area among its peers on rate, with a simulated rank interval.
+
+    ``crime_types`` limits the count to those types (default: every row, ASB included).
+    """
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     coverage = _coverage(store, start, end)
     year = q.nearest_population_year(store, start, end)
-    types = [crime_type] if crime_type else None
-    if crime_type and crime_type not in q.crime_types(store):
-        raise InputError(f"--crime-type {crime_type!r}: expected one of "
-                         + ", ".join(q.crime_types(store)))
+    known = q.crime_types(store)
+    for crime_type in crime_types or []:
+        if crime_type not in known:
+            raise InputError(f"--crime-type {crime_type!r}: expected one of " + ", ".join(known))
     if peers == "local-authorities":
         group, peer_areas, label = _local_authority_peers(store, area, year)
     elif peers == "lsoas":
@@ -212,7 +215,7 @@ def rank_area(
         raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
     counts = dict(q.crime_counts(store, group, start, end, by=[
         "local_authority" if peers == "local-authorities" else "lsoa_code"],
-        crime_types=types).iter_rows())
+        crime_types=crime_types).iter_rows())
     names, cnts, pops = [], [], []
     for name, pop in peer_areas:
         names.append(name)
@@ -222,7 +225,7 @@ def rank_area(
     focus = table.filter(pl.col("name") == area.name).to_dicts()
     return {
         "area": area.name, "from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}", **coverage,
-        "crime_type": crime_type or "all crime", "peers": label, "n_peers": len(names),
+        "crime_types": crime_types or "all", "peers": label, "n_peers": len(names),
         "population_year": year, "seed": seed, "rank": focus[0] if focus else None,
         "table": table.to_dicts(),
     }

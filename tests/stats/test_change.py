@@ -138,7 +138,7 @@ def test_false_alarm_rate_is_at_most_alpha() -> None:
     """Under equal rates the exact test rejects with probability <= alpha for any total."""
     for total in (5, 20, 57, 150):
         for share_after in (0.5, 9 / 21):
-            outcomes = np.arange(total + 1)
+            outcomes = list(range(total + 1))
             rejects = np.array(
                 [
                     compare_counts(total - x, x, 1 - share_after, share_after).significant
@@ -231,9 +231,7 @@ def test_dispersion_is_floored_at_one() -> None:
     exog = sm.add_constant(np.arange(12, dtype=float))
     ref = sm.GLM(np.array(y), exog, family=sm.families.Poisson()).fit(use_t=True)
     assert t.p_value == pytest.approx(ref.pvalues[1], rel=1e-6)
-    unfloored = sm.GLM(np.array(y), exog, family=sm.families.Poisson()).fit(
-        scale="X2", use_t=True
-    )
+    unfloored = sm.GLM(np.array(y), exog, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
     assert unfloored.pvalues[1] < t.p_value  # the floor refuses the spurious precision
 
 

@@ -70,9 +70,7 @@ def test_area_verdicts_lower_and_no_clear_difference() -> None:
 
 def test_holm_can_overturn_a_raw_significant_result() -> None:
     # Three categories each with p ~ 0.03: each "significant" alone, none after Holm.
-    frame = pl.DataFrame(
-        {"category": ["a", "b", "c"], "count_a": [134] * 3, "count_b": [100] * 3}
-    )
+    frame = pl.DataFrame({"category": ["a", "b", "c"], "count_a": [134] * 3, "count_b": [100] * 3})
     out = compare_areas_by_category(frame, 50_000, 50_000)
     assert (out["p_value"] < 0.05).all()
     assert (out["p_adjusted"] > 0.05).all()
@@ -163,7 +161,9 @@ def test_claim_every_category() -> None:
     assert claim_every_category(rising, "rise") is True
     assert claim_every_category(rising, "fall") is False
     falling = changes_by_category(
-        pl.DataFrame({"category": ["x", "y"], "count_before": [900, 800], "count_after": [500, 400]})
+        pl.DataFrame(
+            {"category": ["x", "y"], "count_before": [900, 800], "count_after": [500, 400]}
+        )
     )
     assert claim_every_category(falling, "fall") is True
     assert claim_every_category(falling.head(0), "fall") is False  # nothing to claim

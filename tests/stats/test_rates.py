@@ -117,7 +117,7 @@ def test_rate_interval_contains_the_rate(count: int, population: float) -> None:
 
 
 def test_rate_to_dict_is_json_safe_and_full_precision() -> None:
-    r = rate(np.int64(7), np.float64(3333.0))
+    r = rate(np.int64(7), np.float64(3333.0))  # type: ignore[arg-type]
     d = r.to_dict()
     assert json.loads(json.dumps(d, allow_nan=False)) == d
     assert type(d["count"]) is int and type(d["population"]) is float
@@ -181,9 +181,11 @@ def test_share_known_small_case() -> None:
     assert full.ci_low == pytest.approx(0.025 ** (1 / 10), rel=1e-9)
 
 
-@given(st.integers(min_value=1, max_value=10**6).flatmap(
-    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
-))
+@given(
+    st.integers(min_value=1, max_value=10**6).flatmap(
+        lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+    )
+)
 @settings(max_examples=100)
 def test_share_interval_within_unit_range_and_contains_share(pair: tuple[int, int]) -> None:
     part, base = pair

@@ -1,0 +1,268 @@
+"""The statistics brief: a data-journalism summary of one area and year.
+
+The kind of piece a local paper prints ("drug offences were 3.8% of crime,
+up from 1.6%; 30th highest of 99 areas"), but with every number computed
+from the store and worded by its test: a change is a "rise" or "fall" only
+when the exact test says so, a claim about every category is made only when
+it is true, and the methods box says which population year and tests were used.
+
+Anti-social behaviour is not a crime: it is counted and reported apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import markdown as md
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from beatbook import areas as areas_mod
+from beatbook import figures
+from beatbook import queries as q
+from beatbook.areas import Area
+from beatbook.errors import DataMissingError, InputError
+from beatbook.stats import (
+    Change,
+    changes_by_category,
+    claim_every_category,
+    compare_areas_by_category,
+    compare_counts,
+    describe_change,
+    describe_rank,
+    describe_rate,
+    describe_share,
+    describe_trend,
+    monthly_trend,
+    rate,
+    share,
+)
+from beatbook.store import Store
+
+ASB = "Anti-social behaviour"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class Brief:
+    facts: dict[str, Any]
+    markdown: str
+    markdown_path: Path
+    html_path: Path
+
+
+def _months_of_year(store: Store, year: int) -> list[dt.date]:
+    return q.months_with_data(store, dt.date(year, 1, 1), dt.date(year, 12, 1))
+
+
+def _crime_types(store: Store) -> list[str]:
+    return [t for t in q.crime_types(store) if t != ASB]
+
+
+def _counts_in(store: Store, area: Area, months: list[dt.date]) -> dict[str, int]:
+    """Counts by crime type over exactly these months (which may have gaps)."""
+    totals: dict[str, int] = {}
+    frame = q.crime_counts(store, area, months[0], months[-1], by=["month", "crime_type"])
+    wanted = set(months)
+    for month, crime_type, count in frame.iter_rows():
+        if month in wanted:
+            totals[crime_type] = totals.get(crime_type, 0) + int(count)
+    return totals
+
+
+def build_facts(store: Store, area_name: str, year: int, compare_year: int | None,
+                seed: int = 0) -> dict[str, Any]:
+    """Every figure in the brief, with its inputs, as one JSON-ready record."""
+    area = areas_mod.resolve(store, area_name)
+    months = _months_of_year(store, year)
+    if not months:
+        raise DataMissingError(f"no street-level data stored for {year}")
+    if compare_year is not None:
+        earlier = {m.month for m in _months_of_year(store, compare_year)}
+        months = [m for m in months if m.month in earlier]
+        if not months:
+            raise DataMissingError(f"{year} and {compare_year} have no calendar month in common")
+    start, end = months[0], months[-1]
+    pop = q.population(store, area, q.nearest_population_year(store, start, end))
+    types = _crime_types(store)
+    counts = _counts_in(store, area, months)
+    crimes = sum(n for t, n in counts.items() if t != ASB)
+    headline = rate(crimes, pop.population)
+    facts: dict[str, Any] = {
+        "area": area.name,
+        "area_description": area.description,
+        "year": year,
+        "months": [f"{m:%Y-%m}" for m in months],
+        "population": pop.to_dict(),
+        "crimes": crimes,
+        "asb": counts.get(ASB, 0),
+        "rate": headline.to_dict(),
+        "rate_text": describe_rate(headline),
+        "unlocated_force_wide": q.unlocated_count(store, start, end),
+    }
+    index = [(m.year - start.year) * 12 + m.month - start.month for m in months]
+    if len(months) >= figures.MIN_TREND_MONTHS:
+        monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=types)
+        by_month = dict(monthly.iter_rows())
+        trend = monthly_trend([int(by_month.get(m, 0)) for m in months], index)
+        facts["trend"] = trend.to_dict()
+        facts["trend_text"] = describe_trend(trend)
+    facts["types"] = [
+        {"crime_type": t, "count": counts.get(t, 0),
+         "share": share(counts.get(t, 0), crimes).to_dict(),
+         "share_text": describe_share(share(counts.get(t, 0), crimes))}
+        for t in sorted(types, key=lambda t: -counts.get(t, 0))
+    ]
+    if compare_year is not None:
+        facts["compare"] = _compare_years(store, area, months, compare_year, counts, crimes, pop)
+    facts["rank"] = _rank(store, area, start, end, types, seed)
+    facts["versus"] = _versus(store, area, months, compare_year, types)
+    facts["sources"] = _sources(store, months)
+    return facts
+
+
+def _compare_years(store: Store, area: Area, months: list[dt.date], compare_year: int,
+                   counts: dict[str, int], crimes: int, pop: q.Population) -> dict[str, Any]:
+    earlier = [dt.date(compare_year, m.month, 1) for m in months]
+    pop0 = q.population(store, area, q.nearest_population_year(store, earlier[0], earlier[-1]))
+    counts0 = _counts_in(store, area, earlier)
+    crimes0 = sum(n for t, n in counts0.items() if t != ASB)
+    exposure, exposure0 = len(months) * pop.population, len(earlier) * pop0.population
+    total_change = compare_counts(crimes0, crimes, exposure0, exposure)
+    types = sorted(set(counts) | set(counts0))
+    import polars as pl
+
+    frame = pl.DataFrame({
+        "category": types,
+        "count_before": [counts0.get(t, 0) for t in types],
+        "count_after": [counts.get(t, 0) for t in types],
+        "exposure_before": [exposure0] * len(types),
+        "exposure_after": [exposure] * len(types),
+    })
+    changes = changes_by_category(frame)
+    rows = []
+    for row in changes.to_dicts():
+        t = row["category"]
+        share_change = compare_counts(counts0.get(t, 0), counts.get(t, 0), crimes0, crimes) \
+            if t != ASB else None
+        rows.append({
+            **row, "crime_type": t,
+            "text": describe_change(_change(row), noun="offences" if t != ASB else "incidents"),
+            "share_before": share(counts0.get(t, 0), crimes0).to_dict() if t != ASB else None,
+            "share_change": share_change.to_dict() if share_change else None,
+            "share_direction": share_change.direction if share_change else None,
+        })
+    crime_rows = changes.filter(pl.col("category") != ASB)
+    return {
+        "year": compare_year,
+        "months": [f"{m:%Y-%m}" for m in earlier],
+        "population": pop0.to_dict(),
+        "crimes": crimes0,
+        "asb": counts0.get(ASB, 0),
+        "change": total_change.to_dict(),
+        "change_text": describe_change(total_change, noun="crimes"),
+        "by_type": rows,
+        "rising_in_every_category": claim_every_category(crime_rows, "rise"),
+        "falling_in_every_category": claim_every_category(crime_rows, "fall"),
+        "n_rising": int((crime_rows["direction"] == "rise").sum()),
+        "n_falling": int((crime_rows["direction"] == "fall").sum()),
+        "n_categories": crime_rows.height,
+    }
+
+
+def _change(row: dict[str, Any]) -> Change:
+    fields = {k: row[k] for k in Change.__dataclass_fields__ if k in row}
+    return Change(**fields)
+
+
+def _rank(store: Store, area: Area, start: dt.date, end: dt.date, types: list[str],
+          seed: int) -> dict[str, Any] | None:
+    """Rank among the force's local authorities on crime (ASB excluded), if it is one."""
+    if area.kind != "local authority":
+        return None
+    try:
+        result = figures.rank_area(store, area.name, f"{start:%Y-%m}", f"{end:%Y-%m}",
+                                   crime_types=types, seed=seed)
+    except (InputError, DataMissingError):
+        return None
+    focus = result["rank"]
+    return {
+        "peers": result["peers"], "n_peers": result["n_peers"], "seed": seed, **focus,
+        "text": describe_rank(focus["rank"], focus["rank_low"], focus["rank_high"],
+                              result["n_peers"], result["peers"]),
+        "table": result["table"],
+    }
+
+
+def _versus(store: Store, area: Area, months: list[dt.date], compare_year: int | None,
+            types: list[str]) -> dict[str, Any] | None:
+    try:
+        other = areas_mod.resolve(store, figures.default_comparison(store, area))
+    except InputError:
+        return None
+    start, end = months[0], months[-1]
+    year = q.nearest_population_year(store, start, end)
+    pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
+    ca, cb = _counts_in(store, area, months), _counts_in(store, other, months)
+    import polars as pl
+
+    frame = pl.DataFrame({"category": types, "count_a": [ca.get(t, 0) for t in types],
+                          "count_b": [cb.get(t, 0) for t in types]})
+    compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
+    result: dict[str, Any] = {
+        "against": other.name, "population_year": year,
+        "population_area": pop_a.population, "population_against": pop_b.population,
+        "categories": compared.rename({"category": "crime_type"}).to_dicts(),
+        "n_higher": int((compared["verdict"] == "higher").sum()),
+        "n_lower": int((compared["verdict"] == "lower").sum()),
+    }
+    if compare_year is not None:
+        earlier = [dt.date(compare_year, m.month, 1) for m in months]
+        changes = figures.category_changes(store, other, (earlier[0], earlier[-1]), (start, end)) \
+            if earlier == q.months_with_data(store, earlier[0], earlier[-1]) else None
+        if changes is not None:
+            changes = changes.filter(changes["category"] != ASB)
+            result["against_rising_in_every_category"] = claim_every_category(changes, "rise")
+            result["against_n_rising"] = int((changes["direction"] == "rise").sum())
+    return result
+
+
+def _sources(store: Store, months: list[dt.date]) -> list[dict[str, Any]]:
+    rows = store.con.execute(
+        "SELECT force, strftime(month, '%Y-%m'), source_file, rows_stored, rows_quarantined, "
+        "strftime(ingested_at, '%Y-%m-%d') FROM partitions WHERE kind = 'street' "
+        "AND month IN (SELECT unnest(?::DATE[])) ORDER BY month",
+        [months],
+    ).fetchall()
+    return [dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
+            for r in rows]
+
+
+def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:
+    """Markdown and HTML text of the brief from its facts."""
+    env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)),
+                      undefined=StrictUndefined, autoescape=False, trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["num"] = lambda x, places=0: f"{x:,.{places}f}"
+    env.filters["pct"] = lambda x: f"{x * 100:.1f}%"
+    text = env.get_template("brief.md.j2").render(f=facts)
+    body = md.markdown(text, extensions=["tables"])
+    html_env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)),
+                           autoescape=True)
+    html = html_env.get_template("brief.html.j2").render(title=f"{facts['area']} {facts['year']}",
+                                                         body=body)
+    return text, html
+
+
+def write_brief(store: Store, area_name: str, year: int, compare_year: int | None,
+                out_dir: Path, seed: int = 0) -> Brief:
+    """Build the facts, render them, and write ``brief.md`` and ``brief.html`` to ``out_dir``."""
+    facts = build_facts(store, area_name, year, compare_year, seed=seed)
+    text, html = render(facts)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md_path, html_path = out_dir / "brief.md", out_dir / "brief.html"
+    md_path.write_text(text, encoding="utf-8")
+    html_path.write_text(html, encoding="utf-8")
+    return Brief(facts, text, md_path, html_path)
