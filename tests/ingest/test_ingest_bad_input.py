@@ -39,7 +39,9 @@ def loaded(tmp_path: Path) -> Path:
     """A store with real 2020-02, a head of 2020-03 with one quarantined row, and 2023-06 S&S."""
     lines, eol = head_lines(street_file("2020-03"), 50)
     set_field(lines, 5, 5, "95.0")  # latitude out of range -> quarantined
-    partly_bad = write(tmp_path / "in" / "2020-03-leicestershire-street.csv", join_lines(lines, eol))
+    partly_bad = write(
+        tmp_path / "in" / "2020-03-leicestershire-street.csv", join_lines(lines, eol)
+    )
     path = tmp_path / "store.duckdb"
     with Store(path) as st:
         ingest(st, [street_file("2020-02"), partly_bad, STOP_AND_SEARCH])
@@ -262,7 +264,9 @@ def test_good_files_then_a_bad_one_store_nothing(
     lines, eol = split_lines(raw_bytes(street_file("2020-02")))
     del lines[100:110]
     set_field(lines, 5, 10, "Offender sent to prison")
-    republished = write(tmp_path / "new" / "2020-02-leicestershire-street.csv", join_lines(lines, eol))
+    republished = write(
+        tmp_path / "new" / "2020-02-leicestershire-street.csv", join_lines(lines, eol)
+    )
     good = [street_file("2020-05"), republished, street_file("2025-01")]
 
     lines, eol = street_sample("2020-06", 300)

@@ -219,17 +219,21 @@ class _Scan:
             "rejects_table = 'rejects_errors', rejects_scan = 'rejects_scans'))"
         )
         with_reason = f"(SELECT *, {kind.reason_sql} AS _reason FROM {self.relation})"
+        # Touch every column: DuckDB checks a value's encoding only when it reads the column,
+        # and a line it rejects here must also be the line the INSERT skips.
+        every_column = " + ".join(f'count("{c}")' for c in kind.header)
         try:
             groups = con.execute(
                 f"SELECT {kind.month_valid_sql} AS ok, {kind.month_sql} AS month, count(*), "
-                f"min(_row), count(_reason) FROM {with_reason} GROUP BY ALL ORDER BY month"
+                f"min(_row), count(_reason), {every_column} "
+                f"FROM {with_reason} GROUP BY ALL ORDER BY month"
             ).fetchall()
             rejected = con.execute(
                 "SELECT line, any_value(error_type::VARCHAR), any_value(error_message), "
                 "any_value(csv_line) FROM rejects_errors GROUP BY line ORDER BY line"
             ).fetchall()
             invalid = []
-            if any(n_bad for *_, n_bad in groups):
+            if any(n_bad for _, _, _, _, n_bad, _ in groups):
                 raw = " || ',' || ".join(f"coalesce(\"{c}\", '')" for c in kind.header)
                 invalid = con.execute(
                     f"SELECT {kind.month_sql}, _row, _reason, {raw} FROM {with_reason} "
@@ -243,20 +247,20 @@ class _Scan:
             ) from exc
         self.rejected_lines = [int(line) for line, *_ in rejected]
         for line, error_type, _, _ in rejected:
-            if error_type == "INVALID UNICODE":
+            if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
                 raise CSVFormatError(
                     source.name, "is not UTF-8 encoded (police.uk publishes UTF-8)", line=line
                 )
-        for ok, month, _, first_row, _ in groups:
+        for ok, month, _, first_row, _, _ in groups:
             if not ok:
+                shown = month if kind.month_column == "Month" else _first_value(con, self, first_row)
                 raise CSVFormatError(
                     source.name,
-                    f"'{month if kind.month_column == 'Month' else _first_value(con, self, first_row)}'"
-                    f" is not a valid {kind.month_expected}",
+                    f"'{shown or ''}' is not a valid {kind.month_expected}",
                     line=self.line(first_row),
                     column=kind.month_column,
                 )
-        self.months = {month: count for _, month, count, _, _ in groups}
+        self.months = {month: count for _, month, count, _, _, _ in groups}
         self.invalid = [(month, int(row), reason, text) for month, row, reason, text in invalid]
         self.unparsed = [(line, message, text) for line, _, message, text in rejected]
 

@@ -187,16 +187,22 @@ def monthly_trend(
 
     exog = np.column_stack([np.ones(n), t - t.mean()])
     with warnings.catch_warnings():
+        # statsmodels warns "perfect separation or prediction" whenever fitted values equal
+        # the counts (e.g. a constant series); the one real non-existence case (all crimes in
+        # an end month) is handled above, and IRLS convergence is checked below.
         warnings.simplefilter("ignore")
         poisson = sm.GLM(y, exog, family=sm.families.Poisson()).fit()
         dispersion = max(1.0, float(poisson.pearson_chi2) / float(poisson.df_resid))
         fit = sm.GLM(y, exog, family=sm.families.Poisson()).fit(scale=dispersion, use_t=True)
+    if not (poisson.converged and fit.converged):  # pragma: no cover - not seen in practice
+        raise InputError("the monthly trend model did not converge for these counts")
     beta = float(fit.params[1])
     p_value = float(fit.pvalues[1])
     beta_low, beta_high = (float(b) for b in fit.conf_int(alpha=level)[1])
 
     def pct(slope: float) -> float:
-        return math.expm1(12.0 * slope) * 100.0
+        # exp overflows above ~709: a slope that steep is an unbounded percentage.
+        return math.expm1(12.0 * slope) * 100.0 if 12.0 * slope < 700 else math.inf
 
     significant = bool(p_value < level)
     return Trend(

@@ -203,7 +203,8 @@ def describe_trend(t: Trend, noun: str = "crimes") -> str:
     if t.method == NOT_ESTIMABLE_METHOD or not math.isfinite(t.pct_per_year):
         return f"no trend can be estimated over {months}: all the {noun} fell in one end month"
     level = f"{(1 - t.alpha) * 100:g}% CI"
-    interval = f"{level} {t.ci_low:+.1f}% to {t.ci_high:+.1f}%"
+    upper = f"{t.ci_high:+.1f}%" if math.isfinite(t.ci_high) else "no upper limit"
+    interval = f"{level} {t.ci_low:+.1f}% to {upper}"
     p_text = format_p(t.p_value, t.alpha)
     if t.significant:
         word = "rising" if t.direction == "rise" else "falling"
