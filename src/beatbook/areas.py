@@ -67,7 +67,7 @@ class Area:
 def _lads_of_force(store: Store, force: str) -> list[str]:
     """Local authorities of a force area: those with the force's crimes in >= half their LSOAs."""
     con = store.con
-    has_lookup = con.execute("SELECT count(*) FROM lsoa_lookup").fetchone()[0] > 0
+    has_lookup = store.scalar("SELECT count(*) FROM lsoa_lookup") > 0
     if has_lookup:
         rows = con.execute(
             """
@@ -128,8 +128,13 @@ def _local_authorities(store: Store) -> list[Area]:
         """
     ).fetchall()
     return [
-        Area(name=n, kind="local authority", code=c, description=f"local authority {c or ''}".strip(),
-             local_authorities=frozenset([n]))
+        Area(
+            name=n,
+            kind="local authority",
+            code=c,
+            description=f"local authority {c or ''}".strip(),
+            local_authorities=frozenset([n]),
+        )
         for n, c in rows
     ]
 
@@ -160,8 +165,14 @@ def _wards(store: Store) -> list[Area]:
         """
     ).fetchall()
     return [
-        Area(name=name, kind="ward", code=code, description=f"ward {code} in {lad}",
-             lsoa_codes=frozenset(lsoas), parent=lad)
+        Area(
+            name=name,
+            kind="ward",
+            code=code,
+            description=f"ward {code} in {lad}",
+            lsoa_codes=frozenset(lsoas),
+            parent=lad,
+        )
         for code, name, lad, lsoas in rows
     ]
 
@@ -171,8 +182,14 @@ def _custom(store: Store) -> list[Area]:
         "SELECT name, kind, members, polygon_wkt, description FROM custom_areas ORDER BY name"
     ).fetchall()
     return [
-        Area(name=n, kind="custom", code=None, description=d,
-             lsoa_codes=frozenset(m or []), polygon_wkt=wkt)
+        Area(
+            name=n,
+            kind="custom",
+            code=None,
+            description=d,
+            lsoa_codes=frozenset(m or []),
+            polygon_wkt=wkt,
+        )
         for n, _, m, wkt, d in rows
     ]
 
@@ -205,13 +222,17 @@ def resolve(store: Store, name: str) -> Area:
     wanted = text.lower()
     qualified = re.match(r"^(.*?)\s*\((.+)\)$", text)  # 'Abbey (Leicester)'
     matches = [
-        a for a in candidates
+        a
+        for a in candidates
         if (kind_filter is None or a.kind == kind_filter)
         and (
             a.name.lower() == wanted
             or (a.code or "").lower() == wanted
-            or (qualified is not None and a.name.lower() == qualified[1].lower()
-                and (a.parent or "").lower() == qualified[2].lower())
+            or (
+                qualified is not None
+                and a.name.lower() == qualified[1].lower()
+                and (a.parent or "").lower() == qualified[2].lower()
+            )
         )
     ]
     # The same local authority can come from the data and from the lookup: one area.
@@ -259,8 +280,13 @@ def _difference(store: Store, whole: Area, part: Area, name: str) -> Area:
     desc = f"{whole.name} without {part.name}"
     if whole.by_local_authority and part.by_local_authority:
         lads = whole.local_authorities - part.local_authorities
-        return Area(name=name, kind="difference", code=None,
-                    description=f"{desc}: {', '.join(sorted(lads))}", local_authorities=lads)
+        return Area(
+            name=name,
+            kind="difference",
+            code=None,
+            description=f"{desc}: {', '.join(sorted(lads))}",
+            local_authorities=lads,
+        )
     codes = lsoas_of(store, whole) - lsoas_of(store, part)
     return Area(name=name, kind="difference", code=None, description=desc, lsoa_codes=codes)
 
@@ -319,7 +345,7 @@ def _read_polygon(path: Path) -> str:
         raise InputError(f"{path}: no Polygon or MultiPolygon geometry found")
     merged = shapely.union_all([shapely.make_valid(p) for p in polys])
     minx, miny, maxx, maxy = merged.bounds
-    if not (-9 <= minx and maxx <= 2.5 and 49 <= miny and maxy <= 61):
+    if not (minx >= -9 and maxx <= 2.5 and miny >= 49 and maxy <= 61):
         raise InputError(
             f"{path}: coordinates are not WGS84 longitude/latitude in the UK "
             f"(bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); reproject to EPSG:4326"

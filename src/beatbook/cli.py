@@ -33,8 +33,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-areas_app = typer.Typer(help="Define and list areas: local authorities, wards, LSOA sets, polygons.",
-                        no_args_is_help=True)
+areas_app = typer.Typer(
+    help="Define and list areas: local authorities, wards, LSOA sets, polygons.",
+    no_args_is_help=True,
+)
 app.add_typer(areas_app, name="areas")
 
 
@@ -49,20 +51,27 @@ def _global(
     if store is not None:
         os.environ[STORE_ENV] = str(store)
 
+
 out = Console()
 err = Console(stderr=True)
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", envvar=STORE_ENV, help="DuckDB store file [default: ./beatbook.duckdb]."),
+    typer.Option(
+        "--store", envvar=STORE_ENV, help="DuckDB store file [default: ./beatbook.duckdb]."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-AreaOpt = Annotated[str, typer.Option("--area", help="Area name or code (see 'beatbook areas list').")]
+AreaOpt = Annotated[
+    str, typer.Option("--area", help="Area name or code (see 'beatbook areas list').")
+]
 FromOpt = Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")]
 ToOpt = Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")]
 PopYearOpt = Annotated[
     int | None,
-    typer.Option("--population-year", help="Mid-year population estimate to use [default: nearest]."),
+    typer.Option(
+        "--population-year", help="Mid-year population estimate to use [default: nearest]."
+    ),
 ]
 
 
@@ -88,8 +97,12 @@ def ingest(
     """
     with Store(store) as st:
         progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=err, transient=True, disable=json_out or not err.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=json_out or not err.is_terminal,
         )
         with progress:
             task = progress.add_task("importing", total=None)
@@ -107,8 +120,15 @@ def ingest(
         table.add_column(col, justify="right" if col.startswith("rows") else "left")
     for r in results:
         status = r.status + (" (replaced)" if r.replaced else "")
-        table.add_row(Path(r.file).name, r.kind, r.force, ", ".join(r.months),
-                      f"{r.rows_stored:,}", f"{r.rows_quarantined:,}", status)
+        table.add_row(
+            Path(r.file).name,
+            r.kind,
+            r.force,
+            ", ".join(r.months),
+            f"{r.rows_stored:,}",
+            f"{r.rows_quarantined:,}",
+            status,
+        )
     out.print(table)
     total_q = sum(r.rows_quarantined for r in results)
     out.print(
@@ -153,7 +173,9 @@ def areas_add(
     name: Annotated[str, typer.Argument(help="Name for the new area.")],
     lsoa: Annotated[list[str] | None, typer.Option(help="LSOA code (repeatable).")] = None,
     ward: Annotated[list[str] | None, typer.Option(help="Ward name or code (repeatable).")] = None,
-    geojson: Annotated[Path | None, typer.Option(help="GeoJSON file with the area's polygon.")] = None,
+    geojson: Annotated[
+        Path | None, typer.Option(help="GeoJSON file with the area's polygon.")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Define a named area from LSOAs, wards or a GeoJSON polygon.
@@ -169,7 +191,9 @@ def areas_add(
 def areas_list(
     store: StoreOpt = None,
     json_out: JsonOpt = False,
-    kind: Annotated[str | None, typer.Option(help="Only this kind (local authority, ward, ...).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind (local authority, ward, ...).")
+    ] = None,
 ) -> None:
     """List every area usable as --area.
 
@@ -184,7 +208,7 @@ def areas_list(
     for col in ("name", "kind", "code", "description"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["code"] or "", r["description"])
+        table.add_row(str(r["name"]), str(r["kind"]), str(r["code"] or ""), str(r["description"]))
     out.print(table)
 
 
@@ -219,7 +243,9 @@ def compare(
     against: Annotated[
         str | None, typer.Option(help="Comparison area [default: the rest of the force area].")
     ] = None,
-    before_from: Annotated[str | None, typer.Option(help="Earlier period start (for change).")] = None,
+    before_from: Annotated[
+        str | None, typer.Option(help="Earlier period start (for change).")
+    ] = None,
     before_to: Annotated[str | None, typer.Option(help="Earlier period end (for change).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -244,7 +270,10 @@ def rank(
     to: ToOpt,
     store: StoreOpt = None,
     peers: Annotated[
-        str, typer.Option(help="'local-authorities' (of the force) or 'lsoas' (within the area's parent).")
+        str,
+        typer.Option(
+            help="'local-authorities' (of the force) or 'lsoas' (within the area's parent)."
+        ),
     ] = "local-authorities",
     crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
@@ -255,8 +284,15 @@ def rank(
     Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
     """
     with Store(store, read_only=True) as st:
-        result = figures.rank_area(st, area, from_, to, peers=peers,
-                                   crime_types=[crime_type] if crime_type else None, seed=seed)
+        result = figures.rank_area(
+            st,
+            area,
+            from_,
+            to,
+            peers=peers,
+            crime_types=[crime_type] if crime_type else None,
+            seed=seed,
+        )
     if json_out:
         _print_json(result)
         return
@@ -269,7 +305,9 @@ def brief(
     year: Annotated[int, typer.Option(help="Calendar year to report.")],
     store: StoreOpt = None,
     compare_year: Annotated[int | None, typer.Option(help="Year to compare with.")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for brief.md and brief.html.")] = Path("."),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for brief.md and brief.html.")
+    ] = Path("."),
     seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -315,8 +353,12 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
     for col in columns:
         table.add_column(col, justify="left" if col == "crime type" else "right")
     for r in records:
-        row = [r.get("crime_type", "all crime"), f"{r['count']:,}", _fmt(r["rate_per_1000"], 2),
-               f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}"]
+        row = [
+            r.get("crime_type", "all crime"),
+            f"{r['count']:,}",
+            _fmt(r["rate_per_1000"], 2),
+            f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}",
+        ]
         if "share" in r:
             row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")
         table.add_row(*row)
@@ -325,8 +367,12 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
     if trend:
         from beatbook.stats import Trend, describe_trend
 
-        out.print("Monthly trend: " + describe_trend(Trend(**{
-            k: v for k, v in trend.items() if k in Trend.__dataclass_fields__})))
+        out.print(
+            "Monthly trend: "
+            + describe_trend(
+                Trend(**{k: v for k, v in trend.items() if k in Trend.__dataclass_fields__})
+            )
+        )
 
 
 def _print_compare(r: dict[str, Any]) -> None:
@@ -339,9 +385,15 @@ def _print_compare(r: dict[str, Any]) -> None:
     for col in ("crime type", r["area"], r["against"], "ratio", "95% CI", "p (adj.)", "verdict"):
         table.add_column(col, justify="left" if col in ("crime type", "verdict") else "right")
     for c in r["categories"]:
-        table.add_row(c["crime_type"], _fmt(c["rate_a"], 2), _fmt(c["rate_b"], 2),
-                      _fmt(c["rate_ratio"], 2), f"{_fmt(c['ci_low'], 2)}–{_fmt(c['ci_high'], 2)}",
-                      f"{c['p_adjusted']:.3g}", c["verdict"])
+        table.add_row(
+            c["crime_type"],
+            _fmt(c["rate_a"], 2),
+            _fmt(c["rate_b"], 2),
+            _fmt(c["rate_ratio"], 2),
+            f"{_fmt(c['ci_low'], 2)}–{_fmt(c['ci_high'], 2)}",
+            f"{c['p_adjusted']:.3g}",
+            c["verdict"],
+        )
     out.print(table)
     for key, claim in r.get("claims", {}).items():
         if claim:
@@ -351,28 +403,42 @@ def _print_compare(r: dict[str, Any]) -> None:
             name = r["area"] if key == "area" else r["against"]
             ups = [c["crime_type"] for c in rows if c["direction"] == "rise"]
             downs = [c["crime_type"] for c in rows if c["direction"] == "fall"]
-            out.print(f"{name}: significant rises in {', '.join(ups) or 'no category'}; "
-                      f"significant falls in {', '.join(downs) or 'no category'}; "
-                      "no clear change in the rest")
+            out.print(
+                f"{name}: significant rises in {', '.join(ups) or 'no category'}; "
+                f"significant falls in {', '.join(downs) or 'no category'}; "
+                "no clear change in the rest"
+            )
 
 
 def _print_rank(r: dict[str, Any]) -> None:
     from beatbook.stats import describe_rank
 
     what = "all crime and ASB" if r["crime_types"] == "all" else ", ".join(r["crime_types"])
-    out.print(f"[bold]{what}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
-              f"mid-{r['population_year']} population, rank interval from 10,000 draws "
-              f"(seed {r['seed']})")
+    out.print(
+        f"[bold]{what}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
+        f"mid-{r['population_year']} population, rank interval from 10,000 draws "
+        f"(seed {r['seed']})"
+    )
     focus = r["rank"]
     if focus:
-        out.print(r["area"] + ": " + describe_rank(
-            focus["rank"], focus["rank_low"], focus["rank_high"], r["n_peers"], r["peers"]))
+        out.print(
+            r["area"]
+            + ": "
+            + describe_rank(
+                focus["rank"], focus["rank_low"], focus["rank_high"], r["n_peers"], r["peers"]
+            )
+        )
     table = Table()
     for col in ("rank", "name", "count", "per 1,000", "rank 95% interval"):
         table.add_column(col, justify="left" if col == "name" else "right")
     for row in r["table"]:
-        table.add_row(str(row["rank"]), row["name"], f"{row['count']:,}",
-                      _fmt(row["rate"], 2), f"{row['rank_low']}–{row['rank_high']}")
+        table.add_row(
+            str(row["rank"]),
+            row["name"],
+            f"{row['count']:,}",
+            _fmt(row["rate"], 2),
+            f"{row['rank_low']}–{row['rank_high']}",
+        )
     out.print(table)
 
 

@@ -51,8 +51,9 @@ def _coverage(store: Store, start: dt.date, end: dt.date) -> dict[str, Any]:
     }
 
 
-def _population(store: Store, area: Area, start: dt.date, end: dt.date,
-                year: int | None) -> q.Population:
+def _population(
+    store: Store, area: Area, start: dt.date, end: dt.date, year: int | None
+) -> q.Population:
     return q.population(store, area, year or q.nearest_population_year(store, start, end))
 
 
@@ -73,7 +74,12 @@ def _rate_fields(count: int, pop: q.Population, months: int) -> dict[str, Any]:
 
 
 def area_stats(
-    store: Store, area_name: str, from_: str, to: str, *, by: str | None = None,
+    store: Store,
+    area_name: str,
+    from_: str,
+    to: str,
+    *,
+    by: str | None = None,
     population_year: int | None = None,
 ) -> dict[str, Any] | list[dict[str, Any]]:
     """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area."""
@@ -81,8 +87,13 @@ def area_stats(
     area = areas_mod.resolve(store, area_name)
     coverage = _coverage(store, start, end)
     pop = _population(store, area, start, end, population_year)
-    base = {"area": area.name, "area_kind": area.kind, "from": f"{start:%Y-%m}",
-            "to": f"{end:%Y-%m}", **coverage}
+    base = {
+        "area": area.name,
+        "area_kind": area.kind,
+        "from": f"{start:%Y-%m}",
+        "to": f"{end:%Y-%m}",
+        **coverage,
+    }
     if by is None:
         total = q.crime_total(store, area, start, end)
         record = {**base, **_rate_fields(total, pop, coverage["months"])}
@@ -95,16 +106,23 @@ def area_stats(
     records = []
     for crime_type, count in counts.sort("count", descending=True).iter_rows():
         s = share(int(count), total)
-        records.append({
-            **base, "crime_type": crime_type, **_rate_fields(int(count), pop, coverage["months"]),
-            "share": s.share, "share_base": total, "share_ci_low": s.ci_low,
-            "share_ci_high": s.ci_high,
-        })
+        records.append(
+            {
+                **base,
+                "crime_type": crime_type,
+                **_rate_fields(int(count), pop, coverage["months"]),
+                "share": s.share,
+                "share_base": total,
+                "share_ci_low": s.ci_low,
+                "share_ci_high": s.ci_high,
+            }
+        )
     return records
 
 
-def _trend_fields(store: Store, area: Area, start: dt.date, end: dt.date,
-                  crime_types: list[str] | None = None) -> dict[str, Any]:
+def _trend_fields(
+    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: list[str] | None = None
+) -> dict[str, Any]:
     monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=crime_types)
     present = q.months_with_data(store, start, end)
     if len(present) < MIN_TREND_MONTHS:
@@ -120,15 +138,20 @@ def default_comparison(store: Store, area: Area) -> str:
     for force_area in areas_mod.list_areas(store):
         if force_area.kind != "force area":
             continue
-        inside = (area.local_authorities and area.local_authorities < force_area.local_authorities)
+        inside = area.local_authorities and area.local_authorities < force_area.local_authorities
         if inside or (area.lsoa_codes and area.lsoa_codes <= areas_mod.lsoas_of(store, force_area)):
             return f"{force_area.name} excluding {area.name}"
     raise InputError(f"no force area contains {area.name!r}: give --against")
 
 
 def compare_areas(
-    store: Store, area_name: str, against: str | None, from_: str, to: str,
-    before_from: str | None = None, before_to: str | None = None,
+    store: Store,
+    area_name: str,
+    against: str | None,
+    from_: str,
+    to: str,
+    before_from: str | None = None,
+    before_to: str | None = None,
 ) -> dict[str, Any]:
     """Area vs another area, crime type by crime type, on rates over the same months."""
     start, end = period(from_, to)
@@ -137,13 +160,22 @@ def compare_areas(
     coverage = _coverage(store, start, end)
     year = q.nearest_population_year(store, start, end)
     pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
-    frame = _by_type(store, area, start, end, "count_a").join(
-        _by_type(store, other, start, end, "count_b"), on="category", how="full", coalesce=True
-    ).fill_null(0)
+    frame = (
+        _by_type(store, area, start, end, "count_a")
+        .join(
+            _by_type(store, other, start, end, "count_b"), on="category", how="full", coalesce=True
+        )
+        .fill_null(0)
+    )
     compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
     result: dict[str, Any] = {
-        "area": area.name, "against": other.name, "from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}",
-        **coverage, "population_year": year, "population_area": pop_a.population,
+        "area": area.name,
+        "against": other.name,
+        "from": f"{start:%Y-%m}",
+        "to": f"{end:%Y-%m}",
+        **coverage,
+        "population_year": year,
+        "population_area": pop_a.population,
         "population_against": pop_b.population,
         "categories": compared.rename({"category": "crime_type"}).to_dicts(),
     }
@@ -151,17 +183,22 @@ def compare_areas(
         raise InputError("give both --before-from and --before-to, or neither")
     if before_from and before_to:
         b_start, b_end = period(before_from, before_to)
-        result["before"] = {"from": f"{b_start:%Y-%m}", "to": f"{b_end:%Y-%m}",
-                            **_coverage(store, b_start, b_end)}
+        result["before"] = {
+            "from": f"{b_start:%Y-%m}",
+            "to": f"{b_end:%Y-%m}",
+            **_coverage(store, b_start, b_end),
+        }
         result["changes"] = {}
         result["claims"] = {}
         for key, which in (("area", area), ("against", other)):
             changes = category_changes(store, which, (b_start, b_end), (start, end))
             result["changes"][key] = changes.rename({"category": "crime_type"}).to_dicts()
             result["claims"][f"{key}_rising_in_every_category"] = claim_every_category(
-                changes, "rise")
+                changes, "rise"
+            )
             result["claims"][f"{key}_falling_in_every_category"] = claim_every_category(
-                changes, "fall")
+                changes, "fall"
+            )
     return result
 
 
@@ -170,20 +207,23 @@ def _by_type(store: Store, area: Area, start: dt.date, end: dt.date, name: str) 
     return counts.rename({"crime_type": "category", "count": name})
 
 
-def category_changes(store: Store, area: Area, before: tuple[dt.date, dt.date],
-                     after: tuple[dt.date, dt.date]) -> pl.DataFrame:
+def category_changes(
+    store: Store, area: Area, before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date]
+) -> pl.DataFrame:
     """Per crime type: count before vs after, exposure = months with data x residents."""
     rows = []
     for (start, end), suffix in ((before, "before"), (after, "after")):
         months = len(q.months_with_data(store, start, end))
         pop = q.population(store, area, q.nearest_population_year(store, start, end)).population
         rows.append(
-            _by_type(store, area, start, end, f"count_{suffix}")
-            .with_columns(pl.lit(months * pop).alias(f"exposure_{suffix}"))
+            _by_type(store, area, start, end, f"count_{suffix}").with_columns(
+                pl.lit(months * pop).alias(f"exposure_{suffix}")
+            )
         )
     frame = rows[0].join(rows[1], on="category", how="full", coalesce=True)
     frame = frame.with_columns(
-        pl.col("count_before").fill_null(0), pl.col("count_after").fill_null(0),
+        pl.col("count_before").fill_null(0),
+        pl.col("count_after").fill_null(0),
         pl.col("exposure_before").fill_null(strategy="max"),
         pl.col("exposure_after").fill_null(strategy="max"),
     )
@@ -191,8 +231,14 @@ def category_changes(store: Store, area: Area, before: tuple[dt.date, dt.date],
 
 
 def rank_area(
-    store: Store, area_name: str, from_: str, to: str, *, peers: str = "local-authorities",
-    crime_types: list[str] | None = None, seed: int = 0,
+    store: Store,
+    area_name: str,
+    from_: str,
+    to: str,
+    *,
+    peers: str = "local-authorities",
+    crime_types: list[str] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Rank an area among its peers on rate, with a simulated rank interval.
 
@@ -213,9 +259,16 @@ def rank_area(
         group, peer_areas, label = _lsoa_peers(store, area, year)
     else:
         raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
-    counts = dict(q.crime_counts(store, group, start, end, by=[
-        "local_authority" if peers == "local-authorities" else "lsoa_code"],
-        crime_types=crime_types).iter_rows())
+    counts = dict(
+        q.crime_counts(
+            store,
+            group,
+            start,
+            end,
+            by=["local_authority" if peers == "local-authorities" else "lsoa_code"],
+            crime_types=crime_types,
+        ).iter_rows()
+    )
     names, cnts, pops = [], [], []
     for name, pop in peer_areas:
         names.append(name)
@@ -224,9 +277,16 @@ def rank_area(
     table = rank_rates(names, cnts, pops, seed=seed)
     focus = table.filter(pl.col("name") == area.name).to_dicts()
     return {
-        "area": area.name, "from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}", **coverage,
-        "crime_types": crime_types or "all", "peers": label, "n_peers": len(names),
-        "population_year": year, "seed": seed, "rank": focus[0] if focus else None,
+        "area": area.name,
+        "from": f"{start:%Y-%m}",
+        "to": f"{end:%Y-%m}",
+        **coverage,
+        "crime_types": crime_types or "all",
+        "peers": label,
+        "n_peers": len(names),
+        "population_year": year,
+        "seed": seed,
+        "rank": focus[0] if focus else None,
         "table": table.to_dicts(),
     }
 

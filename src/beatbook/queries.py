@@ -62,7 +62,7 @@ def crime_counts(
     by: Sequence[str] = (),
     crime_types: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Counts of street-level crimes (and ASB) in ``area`` for months start..end, grouped by ``by``."""
+    """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``."""
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
         raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
@@ -78,7 +78,9 @@ def crime_counts(
             params,
         )
         polygon = shapely_wkt.loads(area.polygon_wkt)
-        inside = shapely.contains_xy(polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy())
+        inside = shapely.contains_xy(
+            polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy()
+        )
         rows = rows.filter(pl.Series(inside))
         if not by:
             return pl.DataFrame({"count": [rows.height]})
@@ -90,18 +92,19 @@ def crime_counts(
     return store.frame(sql, params)
 
 
-def crime_total(store: Store, area: Area, start: dt.date, end: dt.date,
-                crime_types: Sequence[str] | None = None) -> int:
+def crime_total(
+    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None = None
+) -> int:
     return int(crime_counts(store, area, start, end, crime_types=crime_types)["count"][0])
 
 
 def unlocated_count(store: Store, start: dt.date, end: dt.date) -> int:
     """Crimes with no coordinates or LSOA in the period: in no area's count."""
     return int(
-        store.con.execute(
+        store.scalar(
             "SELECT count(*) FROM street_crimes WHERE lsoa_code IS NULL AND month BETWEEN ? AND ?",
             [start, end],
-        ).fetchone()[0]
+        )
     )
 
 
@@ -116,8 +119,12 @@ def months_with_data(store: Store, start: dt.date, end: dt.date) -> list[dt.date
 
 
 def crime_types(store: Store) -> list[str]:
-    return [r[0] for r in store.con.execute(
-        "SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1").fetchall()]
+    return [
+        r[0]
+        for r in store.con.execute(
+            "SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 @dataclass(frozen=True)
@@ -129,13 +136,18 @@ class Population:
     lsoas_found: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"population": self.population, "population_year": self.year,
-                "population_lsoas": self.lsoas_found}
+        return {
+            "population": self.population,
+            "population_year": self.year,
+            "population_lsoas": self.lsoas_found,
+        }
 
 
 def population_years(store: Store) -> list[int]:
-    return [r[0] for r in store.con.execute(
-        "SELECT DISTINCT year FROM population ORDER BY year").fetchall()]
+    return [
+        r[0]
+        for r in store.con.execute("SELECT DISTINCT year FROM population ORDER BY year").fetchall()
+    ]
 
 
 def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
@@ -146,8 +158,11 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
             "no population estimates in the store: run 'beatbook areas import-population FILE "
             "--year YYYY' (rates need residents)"
         )
-    middle = start.year + (start.month - 1) / 12 + ((end.year - start.year) * 12
-                                                     + end.month - start.month + 1) / 24
+    middle = (
+        start.year
+        + (start.month - 1) / 12
+        + ((end.year - start.year) * 12 + end.month - start.month + 1) / 24
+    )
     return min(years, key=lambda y: (abs(y + 0.5 - middle), y))
 
 
@@ -164,11 +179,11 @@ def population(store: Store, area: Area, year: int) -> Population:
             f"no LSOAs known for {area.name!r}: import an ONS lookup "
             "('beatbook areas import-lookup FILE') so residents can be counted"
         )
-    total, found = store.con.execute(
+    total, found = store.row(
         "SELECT sum(population), count(*) FROM population WHERE year = ? "
         "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
         [year, sorted(codes)],
-    ).fetchone()
+    )
     if not found:
         years = population_years(store)
         raise DataMissingError(

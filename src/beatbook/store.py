@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -202,7 +203,20 @@ class Store:
         """Run a query and return its result as a polars frame."""
         with warnings.catch_warnings():  # duckdb notes the Arrow copy; results here are small
             warnings.simplefilter("ignore", UserWarning)
-            return pl.from_arrow(self.con.execute(sql, params or []).to_arrow_table())
+            result = pl.from_arrow(self.con.execute(sql, params or []).to_arrow_table())
+        assert isinstance(result, pl.DataFrame)
+        return result
+
+    def row(self, sql: str, params: list[object] | None = None) -> tuple[Any, ...]:
+        """The first row of a query that always returns one (an aggregate)."""
+        found = self.con.execute(sql, params or []).fetchone()
+        if found is None:
+            raise StoreError(f"query returned no row: {sql[:60]}")
+        return tuple(found)
+
+    def scalar(self, sql: str, params: list[object] | None = None) -> Any:
+        """The single value of an aggregate query."""
+        return self.row(sql, params)[0]
 
     def close(self) -> None:
         self.con.close()
@@ -216,4 +230,4 @@ class Store:
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (used by tests and `beatbook status`)."""
         names = [r[0] for r in self.con.execute("SHOW TABLES").fetchall()]
-        return {n: self.con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+        return {n: self.scalar(f'SELECT count(*) FROM "{n}"') for n in names}

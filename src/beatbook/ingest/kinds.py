@@ -23,13 +23,15 @@ def _text(col: str) -> str:
 
 def clean_sql(header: tuple[str, ...]) -> str:
     """Select list that trims every text column and turns empty strings into NULL."""
-    return ", ".join(f"NULLIF(trim(\"{c}\"), '') AS \"{c}\"" for c in header)
+    return ", ".join(f'NULLIF(trim("{c}"), \'\') AS "{c}"' for c in header)
 
 
 def _coordinate_checks(lon: str, lat: str) -> list[str]:
     """Quarantine reasons for a coordinate pair: both or neither, numbers, inside the UK."""
-    checks = [f"WHEN ({_text(lon)} IS NULL) <> ({_text(lat)} IS NULL) "
-              f"THEN 'only one of {lon} and {lat} is given'"]
+    checks = [
+        f"WHEN ({_text(lon)} IS NULL) <> ({_text(lat)} IS NULL) "
+        f"THEN 'only one of {lon} and {lat} is given'"
+    ]
     for col, (low, high) in ((lat, UK_LAT), (lon, UK_LON)):
         value = f"TRY_CAST({_text(col)} AS DOUBLE)"
         checks.append(
@@ -65,9 +67,7 @@ def _local_authority() -> str:
 
 
 def _bool(col: str) -> str:
-    return (
-        f"CASE lower({_text(col)}) WHEN 'true' THEN true WHEN 'false' THEN false END"
-    )
+    return f"CASE lower({_text(col)}) WHEN 'true' THEN true WHEN 'false' THEN false END"
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,18 @@ _MONTH_VALID = "regexp_full_match(coalesce(\"Month\", ''), '[0-9]{4}-(0[1-9]|1[0
 STREET = FileKind(
     name="street",
     header=(
-        "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
-        "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+        "Crime ID",
+        "Month",
+        "Reported by",
+        "Falls within",
+        "Longitude",
+        "Latitude",
+        "Location",
+        "LSOA code",
+        "LSOA name",
+        "Crime type",
+        "Last outcome category",
+        "Context",
     ),
     table="street_crimes",
     month_column="Month",
@@ -112,8 +122,16 @@ STREET = FileKind(
 OUTCOMES = FileKind(
     name="outcomes",
     header=(
-        "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
-        "Location", "LSOA code", "LSOA name", "Outcome type",
+        "Crime ID",
+        "Month",
+        "Reported by",
+        "Falls within",
+        "Longitude",
+        "Latitude",
+        "Location",
+        "LSOA code",
+        "LSOA name",
+        "Outcome type",
     ),
     table="outcomes",
     month_column="Month",
@@ -129,22 +147,33 @@ OUTCOMES = FileKind(
 STOP_AND_SEARCH = FileKind(
     name="stop-and-search",
     header=(
-        "Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
-        "Longitude", "Gender", "Age range", "Self-defined ethnicity", "Officer-defined ethnicity",
-        "Legislation", "Object of search", "Outcome", "Outcome linked to object of search",
+        "Type",
+        "Date",
+        "Part of a policing operation",
+        "Policing operation",
+        "Latitude",
+        "Longitude",
+        "Gender",
+        "Age range",
+        "Self-defined ethnicity",
+        "Officer-defined ethnicity",
+        "Legislation",
+        "Object of search",
+        "Outcome",
+        "Outcome linked to object of search",
         "Removal of more than just outer clothing",
     ),
     table="stop_searches",
     month_column="Date",
     month_valid_sql=(
         "regexp_full_match(coalesce(\"Date\", ''), '[0-9]{4}-[0-9]{2}-[0-9]{2}T.*') "
-        "AND TRY_CAST(\"Date\" AS TIMESTAMPTZ) IS NOT NULL"
+        'AND TRY_CAST("Date" AS TIMESTAMPTZ) IS NOT NULL'
     ),
     month_expected="date (expected ISO 8601, e.g. 2023-06-01T09:30:00+00:00)",
-    month_sql="substr(\"Date\", 1, 7)",
+    month_sql='substr("Date", 1, 7)',
     reason_sql=_case(_coordinate_checks("Longitude", "Latitude")),
     select_sql=(
-        f"{_text('Type')}, CAST(\"Date\" AS TIMESTAMPTZ), "
+        f'{_text("Type")}, CAST("Date" AS TIMESTAMPTZ), '
         f"{_bool('Part of a policing operation')}, {_text('Policing operation')}, "
         f"TRY_CAST({_text('Latitude')} AS DOUBLE), TRY_CAST({_text('Longitude')} AS DOUBLE), "
         f"{_text('Gender')}, {_text('Age range')}, {_text('Self-defined ethnicity')}, "

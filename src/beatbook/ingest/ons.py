@@ -30,7 +30,9 @@ def _read_columns(con: duckdb.DuckDBPyConnection, path: Path, header: bool) -> l
             [str(path), header],
         ).fetchall()
     except duckdb.Error as exc:
-        raise CSVFormatError(str(path), f"cannot be read as CSV: {str(exc).splitlines()[0]}")
+        raise CSVFormatError(
+            str(path), f"cannot be read as CSV: {str(exc).splitlines()[0]}"
+        ) from exc
     return [r[0] for r in rel]
 
 
@@ -43,11 +45,15 @@ def _load(con: duckdb.DuckDBPyConnection, path: Path, header: bool) -> None:
             [1 if header else 0, str(path), header],
         )
     except duckdb.Error as exc:
-        raise CSVFormatError(str(path), f"cannot be read as CSV: {str(exc).splitlines()[0]}")
+        raise CSVFormatError(
+            str(path), f"cannot be read as CSV: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def _first_bad(con: duckdb.DuckDBPyConnection, condition: str) -> tuple[int, str] | None:
-    row = con.execute(f"SELECT _line, * FROM ref WHERE {condition} ORDER BY _line LIMIT 1").fetchone()
+    row = con.execute(
+        f"SELECT _line, * FROM ref WHERE {condition} ORDER BY _line LIMIT 1"
+    ).fetchone()
     return (int(row[0]), str(row[2:])) if row else None
 
 
@@ -63,10 +69,10 @@ def import_lookup(store: Store, path: str | Path) -> str:
     con = store.con
     columns = _read_columns(con, path, header=True)
     geo: dict[tuple[str, str], dict[str, str]] = {}
-    for col in columns:
-        m = _GEO_COLUMN.match(col.strip().lstrip("\ufeff"))
+    for name in columns:
+        m = _GEO_COLUMN.match(name.strip().lstrip("\ufeff"))
         if m:
-            geo.setdefault((m[1].upper(), m[2]), {})[m[3].upper()] = col
+            geo.setdefault((m[1].upper(), m[2]), {})[m[3].upper()] = name
     lsoa_years = sorted(y for (g, y) in geo if g == "LSOA")
     if not lsoa_years or not any(g == "LAD" for g, _ in geo):
         raise CSVFormatError(
@@ -79,28 +85,30 @@ def import_lookup(store: Store, path: str | Path) -> str:
     ward_years = [y for g, y in geo if g == "WD"]
     lsoa_year = lsoa_years[-1]  # with two vintages, the lookup describes the newer one
 
-    def col(g: str, y: str, part: str) -> str:
+    def column(g: str, y: str, part: str) -> str:
         name = geo.get((g, y), {}).get(part)
         return f'"{name}"' if name else "NULL"
 
-    code = col("LSOA", lsoa_year, "CD")
+    code = column("LSOA", lsoa_year, "CD")
     with store.transaction():
         _load(con, path, header=True)
         bad = _first_bad(con, f"NOT regexp_full_match(coalesce({code}, ''), '{LSOA_CODE}')")
         if bad:
             raise CSVFormatError(
-                str(path), f"not an LSOA code (expected e.g. E01012345): {bad[1][:80]}",
-                line=bad[0], column=code.strip('"'),
+                str(path),
+                f"not an LSOA code (expected e.g. E01012345): {bad[1][:80]}",
+                line=bad[0],
+                column=code.strip('"'),
             )
-        ward_cd = col("WD", ward_years[0], "CD") if ward_years else "NULL"
-        ward_nm = col("WD", ward_years[0], "NM") if ward_years else "NULL"
+        ward_cd = column("WD", ward_years[0], "CD") if ward_years else "NULL"
+        ward_nm = column("WD", ward_years[0], "NM") if ward_years else "NULL"
         ward_year = f"{2000 + int(ward_years[0])}" if ward_years else "NULL"
         con.execute(
             f"""
             INSERT INTO lsoa_lookup
-            SELECT DISTINCT ON ({code}) {code}, {col('LSOA', lsoa_year, 'NM')},
+            SELECT DISTINCT ON ({code}) {code}, {column("LSOA", lsoa_year, "NM")},
                    {2000 + int(lsoa_year)}, {ward_cd}, {ward_nm}, {ward_year}::INTEGER,
-                   {col('LAD', lad_year, 'CD')}, {col('LAD', lad_year, 'NM')},
+                   {column("LAD", lad_year, "CD")}, {column("LAD", lad_year, "NM")},
                    {2000 + int(lad_year)}, ?
             FROM ref ORDER BY {code}
             ON CONFLICT (vintage, lsoa_code) DO UPDATE SET
@@ -113,10 +121,10 @@ def import_lookup(store: Store, path: str | Path) -> str:
             """,
             [str(path)],
         )
-        n_lsoa = con.execute(f"SELECT count(DISTINCT {code}) FROM ref").fetchone()[0]
+        n_lsoa = store.scalar(f"SELECT count(DISTINCT {code}) FROM ref")
         summary = f"{n_lsoa:,} LSOAs ({2000 + int(lsoa_year)} codes)"
         if len(lsoa_years) >= 2:
-            old = col("LSOA", lsoa_years[0], "CD")
+            old = column("LSOA", lsoa_years[0], "CD")
             change = next((f'"{c}"' for c in columns if c.upper() == "CHGIND"), "NULL")
             con.execute(
                 f"INSERT OR REPLACE INTO lsoa_bridge SELECT DISTINCT {old}, {code}, {change} "
@@ -124,9 +132,9 @@ def import_lookup(store: Store, path: str | Path) -> str:
             )
             summary += f", bridged to {2000 + int(lsoa_years[0])} codes"
         if ward_years:
-            n_wards = con.execute(f"SELECT count(DISTINCT {ward_cd}) FROM ref").fetchone()[0]
+            n_wards = store.scalar(f"SELECT count(DISTINCT {ward_cd}) FROM ref")
             summary += f", {n_wards:,} wards ({2000 + int(ward_years[0])})"
-        n_lads = con.execute(f"SELECT count(DISTINCT {col('LAD', lad_year, 'CD')}) FROM ref").fetchone()[0]
+        n_lads = store.scalar(f"SELECT count(DISTINCT {column('LAD', lad_year, 'CD')}) FROM ref")
         con.execute("DROP TABLE ref")
     return f"loaded {summary}, {n_lads:,} local authorities ({2000 + int(lad_year)}) from {path}"
 
@@ -148,10 +156,12 @@ def import_population(store: Store, path: str | Path, year: int) -> str:
     columns = _read_columns(con, path, header=has_header)
     if has_header:
         lowered = [c.lower().lstrip("\ufeff") for c in columns]
-        code_i = next((i for i, c in enumerate(lowered) if "lsoa" in c and ("cd" in c or "code" in c)),
-                      None)
-        pop_i = next((i for i, c in enumerate(lowered) if "population" in c or c == "all ages"),
-                     None)
+        code_i = next(
+            (i for i, c in enumerate(lowered) if "lsoa" in c and ("cd" in c or "code" in c)), None
+        )
+        pop_i = next(
+            (i for i, c in enumerate(lowered) if "population" in c or c == "all ages"), None
+        )
         if code_i is None or pop_i is None:
             raise CSVFormatError(
                 str(path),
@@ -167,11 +177,17 @@ def import_population(store: Store, path: str | Path, year: int) -> str:
     with store.transaction():
         _load(con, path, header=has_header)
         checks = [
-            (f"NOT regexp_full_match(coalesce(trim({code}), ''), '{LSOA_CODE}')", code,
-             "not an LSOA code (expected e.g. E01012345)"),
-            (f"TRY_CAST(replace({pop}, ',', '') AS DOUBLE) IS NULL "
-             f"OR TRY_CAST(replace({pop}, ',', '') AS DOUBLE) < 0",
-             pop, "population is not a non-negative number"),
+            (
+                f"NOT regexp_full_match(coalesce(trim({code}), ''), '{LSOA_CODE}')",
+                code,
+                "not an LSOA code (expected e.g. E01012345)",
+            ),
+            (
+                f"TRY_CAST(replace({pop}, ',', '') AS DOUBLE) IS NULL "
+                f"OR TRY_CAST(replace({pop}, ',', '') AS DOUBLE) < 0",
+                pop,
+                "population is not a non-negative number",
+            ),
         ]
         for condition, column, problem in checks:
             bad = _first_bad(con, condition)
@@ -190,8 +206,8 @@ def import_population(store: Store, path: str | Path, year: int) -> str:
             f"CAST(replace({pop}, ',', '') AS DOUBLE), ? FROM ref",
             [year, str(path)],
         )
-        n, total = con.execute(
+        n, total = store.row(
             "SELECT count(*), sum(population) FROM population WHERE year = ?", [year]
-        ).fetchone()
+        )
         con.execute("DROP TABLE ref")
     return f"loaded mid-{year} population for {n:,} LSOAs (total {total:,.0f}) from {path}"

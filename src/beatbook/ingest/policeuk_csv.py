@@ -125,7 +125,9 @@ def read_header(source: _Source) -> tuple[str, ...]:
         with opener(source.path, "rb") as fh:  # type: ignore[operator]
             first = fh.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as exc:
-        raise CSVFormatError(source.name, f"cannot be read (truncated or corrupt gzip?): {exc}")
+        raise CSVFormatError(
+            source.name, f"cannot be read (truncated or corrupt gzip?): {exc}"
+        ) from exc
     if not first.strip():
         raise CSVFormatError(source.name, "is empty: expected a police.uk CSV header", line=1)
     try:
@@ -245,15 +247,29 @@ class _Scan:
             raise CSVFormatError(
                 source.name, f"cannot be read as CSV (truncated or corrupt?): {detail}"
             ) from exc
+        # DuckDB's csv_line starts with the '\n' of the line before in CRLF files.
+        rejected = [
+            (line, error_type, message, (text or "").strip("\r\n"))
+            for line, error_type, message, text in rejected
+        ]
         self.rejected_lines = [int(line) for line, *_ in rejected]
-        for line, error_type, _, _ in rejected:
+        for line, error_type, _, text in rejected:
             if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
                 raise CSVFormatError(
                     source.name, "is not UTF-8 encoded (police.uk publishes UTF-8)", line=line
                 )
+            if "\n" in text or "\r" in text:  # a stray quote swallowed the lines after it
+                raise CSVFormatError(
+                    source.name,
+                    "a quoted value that opens on this line is not closed on it (stray '\"'?), "
+                    "so the lines after it cannot be split into fields",
+                    line=line,
+                )
         for ok, month, _, first_row, _, _ in groups:
             if not ok:
-                shown = month if kind.month_column == "Month" else _first_value(con, self, first_row)
+                shown = month if kind.month_column == "Month" else _first_value(
+                    con, self, first_row
+                )
                 raise CSVFormatError(
                     source.name,
                     f"'{shown or ''}' is not a valid {kind.month_expected}",

@@ -72,8 +72,9 @@ def _counts_in(store: Store, area: Area, months: list[dt.date]) -> dict[str, int
     return totals
 
 
-def build_facts(store: Store, area_name: str, year: int, compare_year: int | None,
-                seed: int = 0) -> dict[str, Any]:
+def build_facts(
+    store: Store, area_name: str, year: int, compare_year: int | None, seed: int = 0
+) -> dict[str, Any]:
     """Every figure in the brief, with its inputs, as one JSON-ready record."""
     area = areas_mod.resolve(store, area_name)
     months = _months_of_year(store, year)
@@ -110,9 +111,12 @@ def build_facts(store: Store, area_name: str, year: int, compare_year: int | Non
         facts["trend"] = trend.to_dict()
         facts["trend_text"] = describe_trend(trend)
     facts["types"] = [
-        {"crime_type": t, "count": counts.get(t, 0),
-         "share": share(counts.get(t, 0), crimes).to_dict(),
-         "share_text": describe_share(share(counts.get(t, 0), crimes))}
+        {
+            "crime_type": t,
+            "count": counts.get(t, 0),
+            "share": share(counts.get(t, 0), crimes).to_dict(),
+            "share_text": describe_share(share(counts.get(t, 0), crimes)),
+        }
         for t in sorted(types, key=lambda t: -counts.get(t, 0))
     ]
     if compare_year is not None:
@@ -123,8 +127,15 @@ def build_facts(store: Store, area_name: str, year: int, compare_year: int | Non
     return facts
 
 
-def _compare_years(store: Store, area: Area, months: list[dt.date], compare_year: int,
-                   counts: dict[str, int], crimes: int, pop: q.Population) -> dict[str, Any]:
+def _compare_years(
+    store: Store,
+    area: Area,
+    months: list[dt.date],
+    compare_year: int,
+    counts: dict[str, int],
+    crimes: int,
+    pop: q.Population,
+) -> dict[str, Any]:
     # Both years are set against the same residents: estimates years apart would turn
     # population drift between them into a spurious change in the rate.
     earlier = [dt.date(compare_year, m.month, 1) for m in months]
@@ -136,26 +147,34 @@ def _compare_years(store: Store, area: Area, months: list[dt.date], compare_year
     types = sorted(set(counts) | set(counts0))
     import polars as pl
 
-    frame = pl.DataFrame({
-        "category": types,
-        "count_before": [counts0.get(t, 0) for t in types],
-        "count_after": [counts.get(t, 0) for t in types],
-        "exposure_before": [exposure0] * len(types),
-        "exposure_after": [exposure] * len(types),
-    })
+    frame = pl.DataFrame(
+        {
+            "category": types,
+            "count_before": [counts0.get(t, 0) for t in types],
+            "count_after": [counts.get(t, 0) for t in types],
+            "exposure_before": [exposure0] * len(types),
+            "exposure_after": [exposure] * len(types),
+        }
+    )
     changes = changes_by_category(frame)
     rows = []
     for row in changes.to_dicts():
         t = row["category"]
-        share_change = compare_counts(counts0.get(t, 0), counts.get(t, 0), crimes0, crimes) \
-            if t != ASB else None
-        rows.append({
-            **row, "crime_type": t,
-            "text": short_change(row),
-            "share_before": share(counts0.get(t, 0), crimes0).to_dict() if t != ASB else None,
-            "share_change": share_change.to_dict() if share_change else None,
-            "share_direction": share_change.direction if share_change else None,
-        })
+        share_change = (
+            compare_counts(counts0.get(t, 0), counts.get(t, 0), crimes0, crimes)
+            if t != ASB
+            else None
+        )
+        rows.append(
+            {
+                **row,
+                "crime_type": t,
+                "text": short_change(row),
+                "share_before": share(counts0.get(t, 0), crimes0).to_dict() if t != ASB else None,
+                "share_change": share_change.to_dict() if share_change else None,
+                "share_direction": share_change.direction if share_change else None,
+            }
+        )
     crime_rows = changes.filter(pl.col("category") != ASB)
     return {
         "year": compare_year,
@@ -182,9 +201,12 @@ def change_phrase(c: Change, noun: str) -> str:
     if c.count_before == 0:
         return f"{counts}: no earlier {noun} to compare with"
     verdict = {"rise": "a significant rise", "fall": "a significant fall"}.get(
-        c.direction, "no clear change")
-    return (f"{counts}, {'up' if c.pct_change >= 0 else 'down'} "
-            f"{abs(c.pct_change):.1f}%: {verdict} ({format_p(c.p_value)})")
+        c.direction, "no clear change"
+    )
+    return (
+        f"{counts}, {'up' if c.pct_change >= 0 else 'down'} "
+        f"{abs(c.pct_change):.1f}%: {verdict} ({format_p(c.p_value)})"
+    )
 
 
 def short_change(row: dict[str, Any]) -> str:
@@ -192,7 +214,8 @@ def short_change(row: dict[str, Any]) -> str:
     if row["count_before"] == 0:
         return "new this year" if row["count_after"] else "none"
     verdict = {"rise": "significant rise", "fall": "significant fall"}.get(
-        row["direction"], "no clear change")
+        row["direction"], "no clear change"
+    )
     p = row.get("p_adjusted", row["p_value"])
     return f"{row['pct_change']:+.1f}%, {verdict} ({format_p(p)}, adjusted)"
 
@@ -202,27 +225,34 @@ def _change(row: dict[str, Any]) -> Change:
     return Change(**fields)
 
 
-def _rank(store: Store, area: Area, start: dt.date, end: dt.date, types: list[str],
-          seed: int) -> dict[str, Any] | None:
+def _rank(
+    store: Store, area: Area, start: dt.date, end: dt.date, types: list[str], seed: int
+) -> dict[str, Any] | None:
     """Rank among the force's local authorities on crime (ASB excluded), if it is one."""
     if area.kind != "local authority":
         return None
     try:
-        result = figures.rank_area(store, area.name, f"{start:%Y-%m}", f"{end:%Y-%m}",
-                                   crime_types=types, seed=seed)
+        result = figures.rank_area(
+            store, area.name, f"{start:%Y-%m}", f"{end:%Y-%m}", crime_types=types, seed=seed
+        )
     except (InputError, DataMissingError):
         return None
     focus = result["rank"]
     return {
-        "peers": result["peers"], "n_peers": result["n_peers"], "seed": seed, **focus,
-        "text": describe_rank(focus["rank"], focus["rank_low"], focus["rank_high"],
-                              result["n_peers"], result["peers"]),
+        "peers": result["peers"],
+        "n_peers": result["n_peers"],
+        "seed": seed,
+        **focus,
+        "text": describe_rank(
+            focus["rank"], focus["rank_low"], focus["rank_high"], result["n_peers"], result["peers"]
+        ),
         "table": result["table"],
     }
 
 
-def _versus(store: Store, area: Area, months: list[dt.date], compare_year: int | None,
-            types: list[str]) -> dict[str, Any] | None:
+def _versus(
+    store: Store, area: Area, months: list[dt.date], compare_year: int | None, types: list[str]
+) -> dict[str, Any] | None:
     try:
         other = areas_mod.resolve(store, figures.default_comparison(store, area))
     except InputError:
@@ -233,20 +263,30 @@ def _versus(store: Store, area: Area, months: list[dt.date], compare_year: int |
     ca, cb = _counts_in(store, area, months), _counts_in(store, other, months)
     import polars as pl
 
-    frame = pl.DataFrame({"category": types, "count_a": [ca.get(t, 0) for t in types],
-                          "count_b": [cb.get(t, 0) for t in types]})
+    frame = pl.DataFrame(
+        {
+            "category": types,
+            "count_a": [ca.get(t, 0) for t in types],
+            "count_b": [cb.get(t, 0) for t in types],
+        }
+    )
     compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
     result: dict[str, Any] = {
-        "against": other.name, "population_year": year,
-        "population_area": pop_a.population, "population_against": pop_b.population,
+        "against": other.name,
+        "population_year": year,
+        "population_area": pop_a.population,
+        "population_against": pop_b.population,
         "categories": compared.rename({"category": "crime_type"}).to_dicts(),
         "n_higher": int((compared["verdict"] == "higher").sum()),
         "n_lower": int((compared["verdict"] == "lower").sum()),
     }
     if compare_year is not None:
         earlier = [dt.date(compare_year, m.month, 1) for m in months]
-        changes = figures.category_changes(store, other, (earlier[0], earlier[-1]), (start, end)) \
-            if earlier == q.months_with_data(store, earlier[0], earlier[-1]) else None
+        changes = (
+            figures.category_changes(store, other, (earlier[0], earlier[-1]), (start, end))
+            if earlier == q.months_with_data(store, earlier[0], earlier[-1])
+            else None
+        )
         if changes is not None:
             changes = changes.filter(changes["category"] != ASB)
             result["against_rising_in_every_category"] = claim_every_category(changes, "rise")
@@ -261,28 +301,35 @@ def _sources(store: Store, months: list[dt.date]) -> list[dict[str, Any]]:
         "AND month IN (SELECT unnest(?::DATE[])) ORDER BY month",
         [months],
     ).fetchall()
-    return [dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
-            for r in rows]
+    return [
+        dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
+        for r in rows
+    ]
 
 
 def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:
     """Markdown and HTML text of the brief from its facts."""
-    env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)),
-                      undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir or TEMPLATES)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = lambda x, places=0: f"{x:,.{places}f}"
     env.filters["pct"] = lambda x: f"{x * 100:.1f}%"
     text = env.get_template("brief.md.j2").render(f=facts)
     body = md.markdown(text, extensions=["tables"])
-    html_env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)),
-                           autoescape=True)
-    html = html_env.get_template("brief.html.j2").render(title=f"{facts['area']} {facts['year']}",
-                                                         body=body)
+    html_env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)), autoescape=True)
+    html = html_env.get_template("brief.html.j2").render(
+        title=f"{facts['area']} {facts['year']}", body=body
+    )
     return text, html
 
 
-def write_brief(store: Store, area_name: str, year: int, compare_year: int | None,
-                out_dir: Path, seed: int = 0) -> Brief:
+def write_brief(
+    store: Store, area_name: str, year: int, compare_year: int | None, out_dir: Path, seed: int = 0
+) -> Brief:
     """Build the facts, render them, and write ``brief.md`` and ``brief.html`` to ``out_dir``."""
     facts = build_facts(store, area_name, year, compare_year, seed=seed)
     text, html = render(facts)

@@ -100,7 +100,7 @@ def describe_change(c: Change, noun: str = "crimes") -> str:
         if c.significant
         else (f": no clear change ({p_text})")
     )
-    pct = f" ({c.pct_change:+.1f}%)" if math.isfinite(c.pct_change) else ""
+    pct = f" ({c.pct_change:+,.1f}%)" if math.isfinite(c.pct_change) else ""
 
     if c.count_before == 0 and c.count_after == 0:
         return f"no {noun} in either period: no change to assess"
@@ -117,7 +117,7 @@ def describe_change(c: Change, noun: str = "crimes") -> str:
     if round(c.pct_change, 1) == 0:
         return f"{allowing} unchanged{verdict}"
     word = "up" if c.pct_change > 0 else "down"
-    return f"{allowing} {word} {abs(c.pct_change):.1f}%{verdict}"
+    return f"{allowing} {word} {abs(c.pct_change):,.1f}%{verdict}"
 
 
 def describe_rate(r: Rate, of: str = "residents") -> str:
@@ -203,16 +203,16 @@ def describe_trend(t: Trend, noun: str = "crimes") -> str:
     if t.method == NOT_ESTIMABLE_METHOD or not math.isfinite(t.pct_per_year):
         return f"no trend can be estimated over {months}: all the {noun} fell in one end month"
     level = f"{(1 - t.alpha) * 100:g}% CI"
-    upper = f"{t.ci_high:+.1f}%" if math.isfinite(t.ci_high) else "no upper limit"
-    interval = f"{level} {t.ci_low:+.1f}% to {upper}"
+    upper = f"{t.ci_high:+,.1f}%" if math.isfinite(t.ci_high) else "no upper limit"
+    interval = f"{level} {t.ci_low:+,.1f}% to {upper}"
     p_text = format_p(t.p_value, t.alpha)
     if t.significant:
         word = "rising" if t.direction == "rise" else "falling"
         return (
-            f"{word} by {abs(t.pct_per_year):.1f}% a year over {months} "
+            f"{word} by {abs(t.pct_per_year):,.1f}% a year over {months} "
             f"({interval}), a significant {t.direction} ({p_text})"
         )
     return (
         f"no clear trend over {months} "
-        f"(estimated {t.pct_per_year:+.1f}% a year, {interval}; {p_text})"
+        f"(estimated {t.pct_per_year:+,.1f}% a year, {interval}; {p_text})"
     )
