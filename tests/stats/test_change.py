@@ -99,6 +99,7 @@ def test_rejects_bad_input() -> None:
 
 
 @given(counts, counts, exposures, exposures)
+@settings(max_examples=60)
 def test_p_value_in_unit_interval_and_symmetric(b: int, a: int, eb: float, ea: float) -> None:
     c = compare_counts(b, a, eb, ea)
     swapped = compare_counts(a, b, ea, eb)
@@ -109,6 +110,7 @@ def test_p_value_in_unit_interval_and_symmetric(b: int, a: int, eb: float, ea: f
 
 
 @given(counts, counts, exposures, exposures, st.floats(min_value=1e-3, max_value=1e3))
+@settings(max_examples=60)
 def test_only_the_ratio_of_exposures_matters(
     b: int, a: int, eb: float, ea: float, factor: float
 ) -> None:
@@ -120,6 +122,7 @@ def test_only_the_ratio_of_exposures_matters(
 
 
 @given(counts, counts, exposures, exposures, st.sampled_from([0.01, 0.05, 0.1]))
+@settings(max_examples=60)
 def test_direction_only_when_significant(
     b: int, a: int, eb: float, ea: float, alpha: float
 ) -> None:
@@ -136,7 +139,7 @@ def test_direction_only_when_significant(
 
 def test_false_alarm_rate_is_at_most_alpha() -> None:
     """Under equal rates the exact test rejects with probability <= alpha for any total."""
-    for total in (5, 20, 57, 150):
+    for total in (5, 23, 80):
         for share_after in (0.5, 9 / 21):
             outcomes = list(range(total + 1))
             rejects = np.array(
@@ -180,23 +183,23 @@ def test_detects_a_fall() -> None:
 def test_flat_series_is_mostly_not_significant() -> None:
     false_alarms = sum(
         monthly_trend(np.random.default_rng(seed).poisson(30, 36).tolist()).significant
-        for seed in range(200)
+        for seed in range(100)
     )
-    assert false_alarms <= 20  # nominal 5% = 10 of 200
+    assert false_alarms <= 12  # nominal 5% = 5 of 100
 
 
 def test_overdispersion_is_handled_where_plain_poisson_fails() -> None:
     """Flat but overdispersed counts: quasi-Poisson keeps false alarms near 5%; Poisson does not."""
     months = np.arange(36)
     ours = plain = 0
-    for seed in range(150):
+    for seed in range(100):
         rng = np.random.default_rng(seed)
         y = rng.negative_binomial(n=5, p=5 / (5 + 60), size=36)  # mean 60, variance 780
         ours += monthly_trend(y.tolist()).significant
         exog = sm.add_constant(months.astype(float))
         plain += sm.GLM(y, exog, family=sm.families.Poisson()).fit().pvalues[1] < 0.05
-    assert ours <= 15
-    assert plain >= 45
+    assert ours <= 12
+    assert plain >= 30
 
 
 def _overdispersed_series_with_gap() -> tuple[list[int], list[int]]:

@@ -140,6 +140,12 @@ def test_direction_follows_the_adjusted_p_value() -> None:
     assert claim_every_category(out, "rise") is False
 
 
+def test_missing_exposure_value_is_an_error_not_a_default() -> None:
+    frame = YEAR_ON_YEAR.with_columns(pl.Series("exposure_after", [12.0, None, 12.0]))
+    with pytest.raises(InputError, match="'Robbery': exposure_after is missing"):
+        changes_by_category(frame)
+
+
 def test_exposures_are_used_per_category() -> None:
     frame = YEAR_ON_YEAR.with_columns(pl.Series("exposure_after", [9.0, 9.0, 9.0]))
     out = changes_by_category(frame)

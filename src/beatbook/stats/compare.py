@@ -185,9 +185,7 @@ def compare_areas_by_category(
 def _check_present(row: dict[str, Any], columns: Sequence[str]) -> None:
     for column in columns:
         if row[column] is None:
-            raise InputError(
-                f"category {row['category']!r}: {column} is missing; give 0 if there were none"
-            )
+            raise InputError(f"category {row['category']!r}: {column} is missing")
 
 
 def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
@@ -227,13 +225,11 @@ def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFram
     level = check_probability(alpha, "alpha")
     changes: list[tuple[str, Change]] = []
     for r in frame.to_dicts():
-        _check_present(r, ("count_before", "count_after"))
+        r.setdefault("exposure_before", 1.0)  # absent column: equal periods, same area
+        r.setdefault("exposure_after", 1.0)
+        _check_present(r, ("count_before", "count_after", "exposure_before", "exposure_after"))
         change = compare_counts(
-            r["count_before"],
-            r["count_after"],
-            1.0 if r.get("exposure_before") is None else r["exposure_before"],
-            1.0 if r.get("exposure_after") is None else r["exposure_after"],
-            level,
+            r["count_before"], r["count_after"], r["exposure_before"], r["exposure_after"], level
         )
         changes.append((str(r["category"]), change))
     adjusted = holm([c.p_value for _, c in changes], level)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from beatbook.errors import InputError
 from beatbook.stats._common import (
@@ -135,7 +136,7 @@ def monthly_trend(
     Notes
     -----
     The model is ``log E[y_t] = a + beta * t`` (a Poisson GLM with log link,
-    fitted by ``statsmodels.api.GLM``). Monthly crime counts are usually
+    fitted by ``statsmodels`` ``GLM``). Monthly crime counts are usually
     *overdispersed* (more variable than Poisson, because of seasonality and
     clustered incidents), and a plain Poisson fit then understates standard
     errors and reports spurious trends. We therefore use quasi-Poisson
@@ -191,9 +192,9 @@ def monthly_trend(
         # the counts (e.g. a constant series); the one real non-existence case (all crimes in
         # an end month) is handled above, and IRLS convergence is checked below.
         warnings.simplefilter("ignore")
-        poisson = sm.GLM(y, exog, family=sm.families.Poisson()).fit()
+        poisson = GLM(y, exog, family=families.Poisson()).fit()
         dispersion = max(1.0, float(poisson.pearson_chi2) / float(poisson.df_resid))
-        fit = sm.GLM(y, exog, family=sm.families.Poisson()).fit(scale=dispersion, use_t=True)
+        fit = GLM(y, exog, family=families.Poisson()).fit(scale=dispersion, use_t=True)
     if not (poisson.converged and fit.converged):  # pragma: no cover - not seen in practice
         raise InputError("the monthly trend model did not converge for these counts")
     beta = float(fit.params[1])
