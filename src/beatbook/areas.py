@@ -95,14 +95,24 @@ def _lads_of_force(store: Store, force: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _force_areas(store: Store) -> list[Area]:
+def _force_name(force: str) -> str:
+    """'avon-and-somerset' -> 'Avon and Somerset'."""
+    return force.replace("-", " ").title().replace(" And ", " and ").replace(" Of ", " of ")
+
+
+def _force_areas(store: Store, named: str | None = None) -> list[Area]:
     forces = store.con.execute(
-        "SELECT force, mode(falls_within) FROM street_crimes GROUP BY force ORDER BY force"
+        "SELECT DISTINCT force FROM partitions WHERE kind = 'street' ORDER BY force"
     ).fetchall()
     result = []
-    for force, falls_within in forces:
+    for (force,) in forces:
+        name = _force_name(force)
+        if named is not None and named not in (name.lower(), force.lower()):
+            continue
+        falls_within = store.scalar(
+            "SELECT any_value(falls_within) FROM street_crimes WHERE force = ?", [force]
+        )
         lads = _lads_of_force(store, force)
-        name = force.replace("-", " ").title().replace(" And ", " and ").replace(" Of ", " of ")
         result.append(
             Area(
                 name=name,
@@ -116,7 +126,7 @@ def _force_areas(store: Store) -> list[Area]:
     return result
 
 
-def _local_authorities(store: Store) -> list[Area]:
+def _local_authorities(store: Store, named: str | None = None) -> list[Area]:
     rows = store.con.execute(
         """
         SELECT name, max(code) FROM (
@@ -124,8 +134,11 @@ def _local_authorities(store: Store) -> list[Area]:
             UNION ALL
             SELECT DISTINCT local_authority, NULL FROM street_crimes
             WHERE local_authority IS NOT NULL
-        ) GROUP BY name ORDER BY name
-        """
+        ) GROUP BY name
+        HAVING $named IS NULL OR lower(name) = $named OR lower(max(code)) = $named
+        ORDER BY name
+        """,
+        {"named": named},
     ).fetchall()
     return [
         Area(
@@ -157,12 +170,16 @@ def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
     return frozenset(codes | {r[0] for r in rows})
 
 
-def _wards(store: Store) -> list[Area]:
+def _wards(store: Store, named: str | None = None) -> list[Area]:
     rows = store.con.execute(
         """
         SELECT ward_code, any_value(ward_name), any_value(lad_name), list(lsoa_code)
-        FROM lsoa_lookup WHERE ward_code IS NOT NULL GROUP BY ward_code ORDER BY 2, 3
-        """
+        FROM lsoa_lookup WHERE ward_code IS NOT NULL
+          AND ($named IS NULL OR lower(ward_name) = $named OR lower(ward_code) = $named
+               OR lower(ward_name || ' (' || lad_name || ')') = $named)
+        GROUP BY ward_code ORDER BY 2, 3
+        """,
+        {"named": named},
     ).fetchall()
     return [
         Area(
@@ -177,9 +194,11 @@ def _wards(store: Store) -> list[Area]:
     ]
 
 
-def _custom(store: Store) -> list[Area]:
+def _custom(store: Store, named: str | None = None) -> list[Area]:
     rows = store.con.execute(
-        "SELECT name, kind, members, polygon_wkt, description FROM custom_areas ORDER BY name"
+        "SELECT name, kind, members, polygon_wkt, description FROM custom_areas "
+        "WHERE $named IS NULL OR lower(name) = $named ORDER BY name",
+        {"named": named},
     ).fetchall()
     return [
         Area(
@@ -211,7 +230,6 @@ def resolve(store: Store, name: str) -> Area:
     parts = re.split(r"\s+excluding\s+", text, flags=re.I)
     if len(parts) == 2:
         return _difference(store, resolve(store, parts[0]), resolve(store, parts[1]), text)
-    candidates = list_areas(store)
     kind_filter = None
     m = re.match(r"^(ward|force|local authority|lad|custom):\s*(.+)$", text, flags=re.I)
     if m:
@@ -220,20 +238,15 @@ def resolve(store: Store, name: str) -> Area:
         )
         text = m[2]
     wanted = text.lower()
-    qualified = re.match(r"^(.*?)\s*\((.+)\)$", text)  # 'Abbey (Leicester)'
     matches = [
         a
-        for a in candidates
-        if (kind_filter is None or a.kind == kind_filter)
-        and (
-            a.name.lower() == wanted
-            or (a.code or "").lower() == wanted
-            or (
-                qualified is not None
-                and a.name.lower() == qualified[1].lower()
-                and (a.parent or "").lower() == qualified[2].lower()
-            )
+        for a in (
+            *_custom(store, wanted),
+            *_force_areas(store, wanted),
+            *_local_authorities(store, wanted),
+            *_wards(store, wanted),
         )
+        if kind_filter is None or a.kind == kind_filter
     ]
     # The same local authority can come from the data and from the lookup: one area.
     unique = {(a.kind, a.code or a.name): a for a in matches}
@@ -243,7 +256,7 @@ def resolve(store: Store, name: str) -> Area:
             return _with_bridge(store, area)
         return area
     if not unique:
-        names = sorted({a.name for a in candidates})
+        names = _all_names(store)
         close = difflib.get_close_matches(text, names, n=5, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownAreaError(
@@ -255,6 +268,16 @@ def resolve(store: Store, name: str) -> Area:
         f"--area {name!r} matches {len(unique)} areas: {listed}. "
         "Use the code, 'Name (Local authority)' or a prefix like 'ward:' to choose one"
     )
+
+
+def _all_names(store: Store) -> list[str]:
+    """Every area name, for 'did you mean' suggestions."""
+    rows = store.con.execute(
+        "SELECT name FROM custom_areas UNION SELECT lad_name FROM lsoa_lookup "
+        "UNION SELECT ward_name FROM lsoa_lookup UNION SELECT local_authority FROM street_crimes"
+    ).fetchall()
+    forces = store.con.execute("SELECT DISTINCT force FROM partitions").fetchall()
+    return sorted({r[0] for r in rows if r[0]} | {_force_name(f) for (f,) in forces})
 
 
 def _with_bridge(store: Store, area: Area) -> Area:
