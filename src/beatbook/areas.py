@@ -229,7 +229,8 @@ def resolve(store: Store, name: str) -> Area:
     text = name.strip()
     parts = re.split(r"\s+excluding\s+", text, flags=re.I)
     if len(parts) == 2:
-        return _difference(store, resolve(store, parts[0]), resolve(store, parts[1]), text)
+        whole, part = resolve(store, parts[0]), resolve(store, parts[1])
+        return _difference(store, whole, part, f"{whole.name} excluding {part.name}")
     kind_filter = None
     m = re.match(r"^(ward|force|local authority|lad|custom):\s*(.+)$", text, flags=re.I)
     if m:
@@ -278,6 +279,19 @@ def _all_names(store: Store) -> list[str]:
     ).fetchall()
     forces = store.con.execute("SELECT DISTINCT force FROM partitions").fetchall()
     return sorted({r[0] for r in rows if r[0]} | {_force_name(f) for (f,) in forces})
+
+
+def reference(area: Area) -> str:
+    """A name that :func:`resolve` maps back to exactly ``area``.
+
+    A bare name can be ambiguous (the borough of Melton and a ward called Melton in
+    East Suffolk), so areas derived from another (its peers, "A excluding B") refer to
+    it by kind prefix or code.
+    """
+    if area.kind == "ward" and area.code:
+        return area.code
+    prefix = {"local authority": "local authority:", "custom": "custom:", "force area": "force:"}
+    return prefix.get(area.kind, "") + area.name
 
 
 def _with_bridge(store: Store, area: Area) -> Area:

@@ -58,7 +58,7 @@ err = Console(stderr=True)
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
-        "--store", envvar=STORE_ENV, help="DuckDB store file [default: ./beatbook.duckdb]."
+        "--store", envvar=STORE_ENV, help="DuckDB store file \\[default: ./beatbook.duckdb]."
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
@@ -70,7 +70,7 @@ ToOpt = Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")]
 PopYearOpt = Annotated[
     int | None,
     typer.Option(
-        "--population-year", help="Mid-year population estimate to use [default: nearest]."
+        "--population-year", help="Mid-year population estimate to use \\[default: nearest]."
     ),
 ]
 
@@ -161,7 +161,7 @@ def import_population(
 ) -> None:
     """Load ONS mid-year population estimates by LSOA.
 
-    Example: [bold]beatbook areas import-population lsoa11-population-mid2019-ew.csv.gz --year 2019[/bold]
+    Example: [bold]beatbook areas import-population data/sample/ons/lsoa11-population-mid2019-ew.csv.gz --year 2019[/bold]
     """
     with Store(store) as st:
         summary = ons.import_population(st, file, year)
@@ -180,7 +180,7 @@ def areas_add(
 ) -> None:
     """Define a named area from LSOAs, wards or a GeoJSON polygon.
 
-    Example: [bold]beatbook areas add West --ward Westcotes --ward Fosse --ward Abbey[/bold]
+    Example: [bold]beatbook areas add West --ward "Westcotes (Leicester)" --ward "Fosse (Leicester)"[/bold]
     """
     with Store(store) as st:
         area = areas_mod.add_area(st, name, lsoas=lsoa or [], wards=ward or [], geojson=geojson)
@@ -199,7 +199,7 @@ def areas_list(
 
     Example: [bold]beatbook areas list --kind "local authority"[/bold]
     """
-    with Store(store) as st:
+    with Store(store, read_only=True) as st:
         rows = [a.to_dict() for a in areas_mod.list_areas(st) if kind in (None, a.kind)]
     if json_out:
         _print_json(rows)
@@ -241,7 +241,7 @@ def compare(
     to: ToOpt,
     store: StoreOpt = None,
     against: Annotated[
-        str | None, typer.Option(help="Comparison area [default: the rest of the force area].")
+        str | None, typer.Option(help="Comparison area \\[default: the rest of the force area].")
     ] = None,
     before_from: Annotated[
         str | None, typer.Option(help="Earlier period start (for change).")
@@ -342,9 +342,14 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
         out.print("no crimes recorded in that area and period")
         return
     first = records[0]
+    residents = (
+        "no resident count for a polygon area: counts only"
+        if first["population"] is None
+        else f"population {first['population']:,.0f} (ONS mid-{first['population_year']} estimate)"
+    )
     out.print(
         f"[bold]{first['area']}[/bold], {first['from']} to {first['to']} — {_coverage_note(first)}; "
-        f"population {first['population']:,.0f} (ONS mid-{first['population_year']} estimate)"
+        + residents
     )
     table = Table()
     columns = ["crime type", "count", "per 1,000 residents", "95% CI"]
@@ -356,8 +361,8 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
         row = [
             r.get("crime_type", "all crime"),
             f"{r['count']:,}",
-            _fmt(r["rate_per_1000"], 2),
-            f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}",
+            "–" if r["rate_per_1000"] is None else _fmt(r["rate_per_1000"], 2),
+            "–" if r["ci_low"] is None else f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}",
         ]
         if "share" in r:
             row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")

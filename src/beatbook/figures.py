@@ -57,8 +57,14 @@ def _population(
     return q.population(store, area, year or q.nearest_population_year(store, start, end))
 
 
-def _rate_fields(count: int, pop: q.Population, months: int) -> dict[str, Any]:
-    """Rate per 1,000 residents over the period, and the same per year when months < 12."""
+def _rate_fields(count: int, pop: q.Population | None, months: int) -> dict[str, Any]:
+    """Rate per 1,000 residents over the period, and the same per year when months < 12.
+
+    A polygon area has no resident count (``pop`` is None): its count comes without a rate.
+    """
+    if pop is None:
+        no_rate = ("population", "population_year", "population_lsoas", "rate_per_1000")
+        return {"count": count, **dict.fromkeys(no_rate), "ci_low": None, "ci_high": None}
     r = rate(count, pop.population)
     fields = {
         "count": count,
@@ -86,7 +92,7 @@ def area_stats(
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     coverage = _coverage(store, start, end)
-    pop = _population(store, area, start, end, population_year)
+    pop = None if area.polygon_wkt else _population(store, area, start, end, population_year)
     base = {
         "area": area.name,
         "area_kind": area.kind,
@@ -140,7 +146,7 @@ def default_comparison(store: Store, area: Area) -> str:
             continue
         inside = area.local_authorities and area.local_authorities < force_area.local_authorities
         if inside or (area.lsoa_codes and area.lsoa_codes <= areas_mod.lsoas_of(store, force_area)):
-            return f"{force_area.name} excluding {area.name}"
+            return f"{force_area.name} excluding {areas_mod.reference(area)}"
     raise InputError(f"no force area contains {area.name!r}: give --against")
 
 
@@ -210,11 +216,15 @@ def _by_type(store: Store, area: Area, start: dt.date, end: dt.date, name: str) 
 def category_changes(
     store: Store, area: Area, before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date]
 ) -> pl.DataFrame:
-    """Per crime type: count before vs after, exposure = months with data x residents."""
+    """Per crime type: count before vs after, exposure = months with data x residents.
+
+    Both periods use the same residents (the estimate nearest the later period, as the
+    brief does): estimates years apart would turn population drift into a spurious change.
+    """
+    pop = q.population(store, area, q.nearest_population_year(store, *after)).population
     rows = []
     for (start, end), suffix in ((before, "before"), (after, "after")):
         months = len(q.months_with_data(store, start, end))
-        pop = q.population(store, area, q.nearest_population_year(store, start, end)).population
         rows.append(
             _by_type(store, area, start, end, f"count_{suffix}").with_columns(
                 pl.lit(months * pop).alias(f"exposure_{suffix}")

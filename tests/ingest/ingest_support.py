@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import random
 import zipfile
 from pathlib import Path
 
@@ -170,3 +171,40 @@ def partition_consistency(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         FROM stored s ANTI JOIN partitions p USING (force, month, kind)
         """
     ).fetchall()
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """Row count and order-independent hash of the full contents of every table.
+
+    Equal fingerprints mean equal table contents (to a 64-bit hash per row); much
+    faster than :func:`dump` on full months, so used before/after every failed import.
+    """
+    tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+    return {
+        t: con.execute(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{t}" t').fetchone()
+        for t in tables
+    }
+
+
+def fingerprint_store(path: Path) -> dict[str, tuple[int, int]]:
+    """:func:`fingerprint` of the store file at ``path``, opened afresh and read-only."""
+    with Store(path, read_only=True) as st:
+        return fingerprint(st.con)
+
+
+def republish(month: str, seed: int = 7, drop: int = 10, changed: int = 25) -> tuple[bytes, dict]:
+    """A real month as police.uk might re-publish it: rows gone, outcomes updated.
+
+    Returns the new file's bytes and {Crime ID: new outcome} for the changed rows.
+    """
+    lines, eol = split_lines(raw_bytes(street_file(month)))
+    rng = random.Random(seed)
+    for i in sorted(rng.sample(range(1, len(lines)), drop), reverse=True):
+        del lines[i]
+    updates = {}
+    with_id = [i for i in range(1, len(lines)) if fields(lines[i])[0]]
+    for i in rng.sample(with_id, changed):
+        set_field(lines, i, 10, "Offender sent to prison")
+        updates[fields(lines[i])[0]] = "Offender sent to prison"
+    rng.shuffle(body := lines[1:])  # police.uk re-orders rows between publications
+    return join_lines([lines[0], *body], eol), updates

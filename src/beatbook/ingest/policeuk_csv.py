@@ -104,8 +104,10 @@ def _zip_members(archive: Path, tmpdir: Path) -> Iterator[_Source]:
     try:
         with zipfile.ZipFile(archive) as zf:
             names = sorted(n for n in zf.namelist() if n.endswith(CSV_SUFFIXES))
+            # One folder per archive: two downloads may share a name and hold the same member.
+            folder = Path(tempfile.mkdtemp(dir=tmpdir))
             for i, member in enumerate(names):
-                target = tmpdir / f"{archive.stem}-{i}-{Path(member).name}"
+                target = folder / f"{i}-{Path(member).name}"
                 with zf.open(member) as src, open(target, "wb") as dst:
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
@@ -236,7 +238,13 @@ class _Scan:
             ).fetchall()
             invalid = []
             if any(n_bad for _, _, _, _, n_bad, _ in groups):
-                raw = " || ',' || ".join(f"coalesce(\"{c}\", '')" for c in kind.header)
+                # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
+                raw = " || ',' || ".join(
+                    f"CASE WHEN regexp_matches(\"{c}\", '[,\"]') "
+                    f"THEN '\"' || replace(\"{c}\", '\"', '\"\"') || '\"' "
+                    f"ELSE coalesce(\"{c}\", '') END"
+                    for c in kind.header
+                )
                 invalid = con.execute(
                     f"SELECT {kind.month_sql}, _row, _reason, {raw} FROM {with_reason} "
                     "WHERE _reason IS NOT NULL ORDER BY _row"
@@ -252,7 +260,8 @@ class _Scan:
             (line, error_type, message, (text or "").strip("\r\n"))
             for line, error_type, message, text in rejected
         ]
-        self.rejected_lines = [int(line) for line, *_ in rejected]
+        # Lines that are not records: rejected ones and empty ones (DuckDB skips those silently).
+        self.rejected_lines = sorted({int(line) for line, *_ in rejected} | _empty_lines(source))
         for line, error_type, _, text in rejected:
             if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
                 raise CSVFormatError(
@@ -295,6 +304,17 @@ class _Scan:
             return "(_row + 1)"
         terms = " + ".join(f"(_row >= {a})::INTEGER" for a in adjusted)
         return f"(_row + 1 + {terms})"
+
+
+def _empty_lines(source: _Source) -> set[int]:
+    """Numbers of the empty lines of a CSV (plain or gzip) that DuckDB has already read."""
+    try:
+        with open(source.path, "rb") as fh:
+            opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
+        with opener(source.path, "rb") as fh:  # type: ignore[operator]
+            return {n for n, text in enumerate(fh, start=1) if text in (b"\n", b"\r\n")}
+    except (OSError, EOFError, zlib.error) as exc:
+        raise CSVFormatError(source.name, f"cannot be read (truncated or corrupt?): {exc}") from exc
 
 
 def _first_value(con: duckdb.DuckDBPyConnection, scan: _Scan, row: int) -> str:

@@ -233,7 +233,12 @@ def _rank(
         return None
     try:
         result = figures.rank_area(
-            store, area.name, f"{start:%Y-%m}", f"{end:%Y-%m}", crime_types=types, seed=seed
+            store,
+            areas_mod.reference(area),
+            f"{start:%Y-%m}",
+            f"{end:%Y-%m}",
+            crime_types=types,
+            seed=seed,
         )
     except (InputError, DataMissingError):
         return None

@@ -1,0 +1,30 @@
+"""Project-wide pytest configuration.
+
+* ``--update-golden`` regenerates the golden report files under ``tests/golden/``
+  instead of comparing against them.
+* The real-store fixtures (``sample_store``, ``sample_store_path``, ``writable_store``,
+  ``raw_db``) live in ``tests/fixtures_store.py`` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures_store import raw_db, sample_store, sample_store_path, writable_store
+
+__all__ = ["raw_db", "sample_store", "sample_store_path", "writable_store"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/* from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether this run regenerates golden files (``pytest --update-golden``)."""
+    return bool(request.config.getoption("--update-golden"))

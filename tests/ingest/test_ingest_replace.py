@@ -1,0 +1,218 @@
+"""Re-importing: the same bytes are a no-op, a re-published month replaces its partition,
+and archives that overlap never count a month twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ingest_support import (
+    FORCE,
+    STOP_AND_SEARCH,
+    dump,
+    dump_store,
+    join_lines,
+    make_zip,
+    partition_consistency,
+    raw_bytes,
+    republish,
+    split_lines,
+    street_file,
+    write,
+)
+
+from beatbook.ingest.policeuk_csv import ingest
+from beatbook.store import Store
+
+MONTH_COUNTS = {"2020-01": 8852, "2020-02": 7857, "2020-03": 8146, "2025-01": 8448}
+
+
+def month_rows(con, month: str) -> int:
+    return con.execute(
+        "SELECT count(*) FROM street_crimes WHERE month = ?", [f"{month}-01"]
+    ).fetchone()[0]
+
+
+def test_same_files_twice_is_a_no_op(store: Store) -> None:
+    files = [street_file("2020-01"), street_file("2025-01"), STOP_AND_SEARCH]
+    first = ingest(store, files)
+    assert [r.status for r in first] == ["stored"] * 3
+    snapshot = dump(store.con)
+    second = ingest(store, files)
+    assert [r.status for r in second] == ["unchanged"] * 3
+    assert [(r.kind, r.force, r.months) for r in second] == [
+        (r.kind, r.force, r.months) for r in first
+    ]
+    assert dump(store.con) == snapshot  # partitions.ingested_at included: nothing rewritten
+
+
+def test_same_bytes_under_another_name_or_compression_is_the_same_partition(
+    tmp_path: Path, store: Store
+) -> None:
+    """Plain copy of a stored .csv.gz: stored again (other bytes) but replaces, never adds."""
+    ingest(store, [street_file("2020-01")])
+    plain = write(tmp_path / "2020-01-leicestershire-street.csv", raw_bytes(street_file("2020-01")))
+    [r] = ingest(store, [plain])
+    assert (r.status, r.replaced, r.rows_stored) == ("stored", ["2020-01"], 8852)
+    assert store.table_counts()["street_crimes"] == 8852
+    [r] = ingest(store, [plain])
+    assert r.status == "unchanged"
+
+
+def test_ingest_twice_in_fresh_stores_gives_identical_tables(tmp_path: Path) -> None:
+    """Reproducible: the same inputs give the same rows (ingested_at aside)."""
+    files = [street_file("2020-03"), street_file("2025-01"), STOP_AND_SEARCH]
+    dumps = []
+    for name in ("a", "b"):
+        with Store(tmp_path / f"{name}.duckdb") as st:
+            ingest(st, files)
+            st.con.execute("UPDATE partitions SET ingested_at = TIMESTAMPTZ '2000-01-01'")
+            dumps.append(dump(st.con))
+    assert dumps[0] == dumps[1]
+
+
+def test_republished_month_replaces_partition(tmp_path: Path, store: Store) -> None:
+    ingest(store, [street_file(m) for m in ("2020-01", "2020-02", "2025-01")])
+    others = store.con.execute(
+        "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
+    ).fetchall()
+    new_bytes, updates = republish("2020-02")
+    new = write(tmp_path / "again" / "2020-02-leicestershire-street.csv.gz", new_bytes)
+
+    [r] = ingest(store, [new])
+    assert (r.status, r.months, r.replaced, r.rows_stored) == (
+        "stored", ["2020-02"], ["2020-02"], 7857 - 10
+    )
+    assert month_rows(store.con, "2020-02") == 7857 - 10
+    assert store.table_counts()["street_crimes"] == 8852 + 7857 - 10 + 8448
+    assert store.con.execute(
+        "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
+    ).fetchall() == others
+    got = dict(
+        store.con.execute(
+            "SELECT crime_id, last_outcome FROM street_crimes WHERE crime_id IN "
+            "(SELECT unnest(?))",
+            [list(updates)],
+        ).fetchall()
+    )
+    assert got == updates
+    assert store.con.execute(
+        "SELECT source_file, rows_stored FROM partitions WHERE month = '2020-02-01'"
+    ).fetchall() == [(str(new), 7857 - 10)]
+    assert store.con.execute(
+        "SELECT count(DISTINCT source_file) FROM street_crimes WHERE month = '2020-02-01'"
+    ).fetchone() == (1,)
+    assert partition_consistency(store.con) == []
+
+    # Going back to the original publication replaces again.
+    [r] = ingest(store, [street_file("2020-02")])
+    assert (r.status, r.replaced, r.rows_stored) == ("stored", ["2020-02"], 7857)
+    assert month_rows(store.con, "2020-02") == 7857
+
+
+def test_two_versions_of_a_month_in_one_call_last_wins(tmp_path: Path, store: Store) -> None:
+    new_bytes, _ = republish("2020-01", seed=3, drop=25)
+    new = write(tmp_path / "new" / "2020-01-leicestershire-street.csv", new_bytes)
+    results = ingest(store, [street_file("2020-01"), new])
+    assert [(r.rows_stored, r.replaced) for r in results] == [(8852, []), (8827, ["2020-01"])]
+    assert month_rows(store.con, "2020-01") == 8827
+    assert partition_consistency(store.con) == []
+
+
+def _archive(path: Path, months: dict[str, bytes]) -> Path:
+    """police.uk archive layout: one folder per month."""
+    return make_zip(
+        path, {f"{m}/{m}-{FORCE}-street.csv": data for m, data in months.items()}
+    )
+
+
+def test_zip_archive_with_month_folders(tmp_path: Path, store: Store) -> None:
+    months = ("2020-01", "2025-01")
+    archive = _archive(
+        tmp_path / "archive.zip", {m: raw_bytes(street_file(m)) for m in months}
+    )
+    results = ingest(store, [archive])
+    assert [(r.file, r.months, r.rows_stored) for r in results] == [
+        (f"{archive}!{m}/{m}-{FORCE}-street.csv", [m], MONTH_COUNTS[m]) for m in months
+    ]
+    with Store(tmp_path / "direct.duckdb") as direct:
+        ingest(direct, [street_file(m) for m in months])
+        want = direct.con.execute(
+            "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
+        ).fetchall()
+    assert store.con.execute(
+        "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
+    ).fetchall() == want
+    assert [r.status for r in ingest(store, [archive])] == ["unchanged", "unchanged"]
+
+
+@pytest.mark.parametrize("one_call", [True, False])
+def test_overlapping_archives_do_not_double_count(
+    tmp_path: Path, store: Store, one_call: bool
+) -> None:
+    """Two downloads with the same file name (in different folders) sharing 2020-02."""
+    a = _archive(
+        tmp_path / "jan" / "police.zip",
+        {m: raw_bytes(street_file(m)) for m in ("2020-01", "2020-02")},
+    )
+    b = _archive(
+        tmp_path / "mar" / "police.zip",
+        {m: raw_bytes(street_file(m)) for m in ("2020-02", "2020-03")},
+    )
+    results = ingest(store, [a, b]) if one_call else ingest(store, [a]) + ingest(store, [b])
+    assert [(r.months, r.status) for r in results] == [
+        (["2020-01"], "stored"), (["2020-02"], "stored"),
+        (["2020-02"], "unchanged"), (["2020-03"], "stored"),
+    ]
+    for m in ("2020-01", "2020-02", "2020-03"):
+        assert month_rows(store.con, m) == MONTH_COUNTS[m]
+    assert store.table_counts()["partitions"] == 3
+    assert partition_consistency(store.con) == []
+
+
+def test_overlapping_archives_with_a_republished_month(tmp_path: Path, store: Store) -> None:
+    """Same archive name, same member name, different content: each file reports its own rows,
+    and the later archive's publication is the one kept."""
+    new_bytes, updates = republish("2020-02", seed=11, drop=30)
+    a = _archive(tmp_path / "old" / "police.zip", {"2020-02": raw_bytes(street_file("2020-02"))})
+    b = _archive(tmp_path / "new" / "police.zip", {"2020-02": new_bytes})
+    results = ingest(store, [a, b])
+    assert [(r.file.split("!")[0], r.rows_stored, r.replaced) for r in results] == [
+        (str(a), 7857, []), (str(b), 7857 - 30, ["2020-02"])
+    ]
+    assert month_rows(store.con, "2020-02") == 7857 - 30
+    [(source,)] = store.con.execute("SELECT DISTINCT source_file FROM street_crimes").fetchall()
+    assert source.startswith(str(b))
+
+
+def test_folder_with_files_and_archives(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "downloads"
+    write(folder / "2020-01-leicestershire-street.csv.gz", raw_bytes(street_file("2020-01")))
+    _archive(folder / "more" / "archive.zip", {"2020-03": raw_bytes(street_file("2020-03"))})
+    write(folder / "README.txt", b"not a CSV")
+    results = ingest(store, [folder])
+    assert sorted(m for r in results for m in r.months) == ["2020-01", "2020-03"]
+    assert store.table_counts()["street_crimes"] == 8852 + 8146
+
+
+def test_force_from_falls_within_or_argument(tmp_path: Path) -> None:
+    """No force in the file name: taken from 'Falls within', or from force=."""
+    lines, eol = split_lines(raw_bytes(street_file("2020-01")))
+    path = write(tmp_path / "january.csv", join_lines(lines[:101], eol))
+    with Store(tmp_path / "a.duckdb") as st:
+        [r] = ingest(st, [path])
+        assert (r.force, r.rows_stored) == ("leicestershire", 100)
+    with Store(tmp_path / "b.duckdb") as st:
+        [r] = ingest(st, [path], force="leics")
+        assert st.con.execute("SELECT DISTINCT force FROM street_crimes").fetchall() == [
+            ("leics",)
+        ]
+
+
+def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as st:
+        ingest(st, [street_file("2020-01"), STOP_AND_SEARCH])
+        before = dump(st.con)
+    after = dump_store(path)
+    assert {t: after[t] for t in before} == before

@@ -1,0 +1,275 @@
+"""The ``beatbook`` command line, run as a real process against a real store.
+
+Starting the CLI costs a few seconds (scipy, statsmodels, polars), so the process runs are
+launched together by one module fixture and each test checks one of them. ``--help``
+texts and their examples are checked in-process with Typer's test runner.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from beatbook.cli import app
+from beatbook.ingest.policeuk_csv import ingest
+from beatbook.store import STORE_ENV, Store
+from fixtures_store import POLICE, ROOT, STREET_FILES
+
+GOLDEN_BRIEF = Path(__file__).parent / "golden" / "brief-leicester-2021.md"
+STATS_2020 = ["stats", "--area", "Leicester", "--from", "2020-01", "--to", "2020-12", "--json"]
+STATS_FIELDS = {"area", "area_kind", "from", "to", "months", "months_missing", "count",
+                "population", "population_year", "population_lsoas", "rate_per_1000",
+                "ci_low", "ci_high", "conf", "trend"}
+COMPARE_FIELDS = {"area", "against", "from", "to", "months", "months_missing",
+                  "population_year", "population_area", "population_against", "categories"}
+RANK_FIELDS = {"area", "from", "to", "crime_types", "peers", "n_peers", "population_year",
+               "seed", "rank", "table"}
+
+
+def beatbook() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m beatbook.cli``."""
+    script = Path(sys.executable).with_name("beatbook")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != STORE_ENV}
+    env.update({"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}, **extra)
+    return env
+
+
+def snapshot(path: Path) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of the full contents of every table in a store."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute("SHOW TABLES").fetchall()]
+        return {
+            t: con.execute(
+                f'SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) '
+                f'ORDER BY r::VARCHAR)), \'\') FROM "{t}" AS r'
+            ).fetchone()
+            for t in tables
+        }
+    finally:
+        con.close()
+
+
+def _bad_month_file(folder: Path) -> Path:
+    """The real 2020-03 file with one Month changed to '2020-13' on file line 501."""
+    lines = gzip.decompress((POLICE / "2020-03-leicestershire-street.csv.gz").read_bytes())
+    rows = lines.decode("utf-8").split("\r\n")
+    rows[500] = rows[500].replace(",2020-03,", ",2020-13,", 1)
+    assert ",2020-13," in rows[500]
+    path = folder / "2020-03-leicestershire-street.csv"
+    path.write_text("\r\n".join(rows), encoding="utf-8", newline="")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every process run of this module, launched together; name -> CompletedProcess."""
+    tmp = tmp_path_factory.mktemp("cli")
+    store = str(sample_store_path)
+
+    small = tmp / "small.duckdb"  # for the failed ingest: one real month, then a bad file
+    with Store(small) as st:
+        ingest(st, [STREET_FILES[0]])
+    bad = _bad_month_file(tmp)
+    brief_dir = tmp / "brief"
+
+    plans: dict[str, tuple[list[str], dict[str, str]]] = {
+        "store_before": (["--store", store, *STATS_2020], _env()),
+        "store_after": ([*STATS_2020, "--store", store], _env()),
+        "store_env": (STATS_2020, _env(**{STORE_ENV: store})),
+        "compare": (["compare", "--area", "Leicester", "--from", "2021-01", "--to", "2021-12",
+                     "--json", "--store", store], _env()),
+        "rank": (["rank", "--area", "Leicester", "--from", "2021-01", "--to", "2021-12",
+                  "--json"], _env(**{STORE_ENV: store})),
+        "unknown_area": (["--store", store, "stats", "--area", "Nowhereshire", "--from",
+                          "2020-01", "--to", "2020-12"], _env()),
+        "bad_from": (["--store", store, "stats", "--area", "Leicester", "--from", "2020-13",
+                      "--to", "2020-12"], _env()),
+        "no_store": (["--store", str(tmp / "absent.duckdb"), *STATS_2020], _env()),
+        "bad_ingest": (["--store", str(small), "ingest",
+                        str(POLICE / "2020-02-leicestershire-street.csv.gz"), str(bad)], _env()),
+        "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
+                   "--compare-year", "2020", "--out", str(brief_dir)], _env()),
+    }
+    before = snapshot(small)
+
+    def run(item: tuple[str, tuple[list[str], dict[str, str]]]) -> tuple[str, Any]:
+        name, (args, env) = item
+        done = subprocess.run([*beatbook(), *args], capture_output=True, text=True, env=env,
+                              cwd=tmp, timeout=300)
+        return name, done
+
+    with ThreadPoolExecutor(max_workers=max(2, min(6, os.cpu_count() or 2))) as pool:
+        results: dict[str, Any] = dict(pool.map(run, plans.items()))
+    results["small_store"] = small
+    results["small_before"] = before
+    results["brief_dir"] = brief_dir
+    return results
+
+
+def _ok_json(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_stats_json_has_the_documented_fields(runs: dict[str, Any]) -> None:
+    result = _ok_json(runs["store_before"])
+    assert result.keys() >= STATS_FIELDS
+    assert (result["area"], result["from"], result["to"]) == ("Leicester", "2020-01", "2020-12")
+    assert (result["population"], result["population_year"]) == (354_224, 2019)
+
+
+def test_store_option_before_or_after_the_command_or_from_the_environment(
+    runs: dict[str, Any],
+) -> None:
+    first = _ok_json(runs["store_before"])
+    assert _ok_json(runs["store_after"]) == first
+    assert _ok_json(runs["store_env"]) == first
+
+
+def test_compare_and_rank_json(runs: dict[str, Any]) -> None:
+    compare = _ok_json(runs["compare"])
+    assert compare.keys() >= COMPARE_FIELDS
+    assert compare["against"] == "Leicestershire excluding Leicester"
+    assert len(compare["categories"]) == 14
+    rank = _ok_json(runs["rank"])
+    assert rank.keys() >= RANK_FIELDS
+    assert (rank["n_peers"], rank["rank"]["name"], rank["rank"]["rank"]) == (9, "Leicester", 1)
+
+
+def test_unknown_area_is_one_line_and_exit_code_2(runs: dict[str, Any]) -> None:
+    line = _one_line_error(runs["unknown_area"])
+    assert "'Nowhereshire'" in line and "no such area" in line
+
+
+def test_bad_month_names_the_option(runs: dict[str, Any]) -> None:
+    line = _one_line_error(runs["bad_from"])
+    assert "--from '2020-13'" in line and "YYYY-MM" in line
+
+
+def test_missing_store_is_a_clear_error(runs: dict[str, Any]) -> None:
+    line = _one_line_error(runs["no_store"])
+    assert "absent.duckdb" in line and "does not exist" in line
+
+
+def test_failed_ingest_leaves_the_store_unchanged(runs: dict[str, Any]) -> None:
+    line = _one_line_error(runs["bad_ingest"])
+    assert "2020-03-leicestershire-street.csv" in line and "2020-13" in line
+    assert "line 501" in line and "column 'Month'" in line
+    assert snapshot(runs["small_store"]) == runs["small_before"]
+
+
+def test_brief_command_writes_the_golden_brief(runs: dict[str, Any]) -> None:
+    done = runs["brief"]
+    assert done.returncode == 0, done.stderr
+    text = (runs["brief_dir"] / "brief.md").read_text(encoding="utf-8")
+    assert (runs["brief_dir"] / "brief.html").exists()
+    if GOLDEN_BRIEF.exists():
+        assert text == GOLDEN_BRIEF.read_text(encoding="utf-8")
+    assert text.startswith("# Leicester: crime in 2021")
+
+
+# --- help, examples and the README (in-process) -------------------------------------------------
+
+
+def _commands() -> list[tuple[tuple[str, ...], Any]]:
+    found = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, (*path, name))
+        else:
+            found.append((path, command))
+
+    walk(get_command(app), ())
+    return found
+
+
+COMMANDS = _commands()
+COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
+
+
+def test_every_command_is_covered() -> None:
+    assert set(COMMAND_PATHS) == {
+        "ingest", "stats", "compare", "rank", "brief",
+        "areas import-lookup", "areas import-population", "areas add", "areas list",
+    }
+
+
+def _help(path: str) -> str:
+    result = CliRunner().invoke(app, [*path.split(), "--help"],
+                                env={"COLUMNS": "250", STORE_ENV: None})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS)
+def test_help_has_an_example(path: str) -> None:
+    text = _help(path)
+    examples = [line for line in text.splitlines() if line.strip().startswith("Example:")]
+    assert examples, text
+    assert f"beatbook {path}" in examples[0]
+    assert "[bold]" not in text
+
+
+READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list"]
+
+
+@pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
+def test_help_example_runs_on_the_sample(
+    path: str, sample_store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = next(x for x in _help(path).splitlines() if x.strip().startswith("Example:"))
+    words = shlex.split(line.split("Example:", 1)[1])
+    assert words[0] == "beatbook"
+    store = sample_store_path
+    if path not in READ_ONLY_EXAMPLES:
+        store = tmp_path / "copy.duckdb"
+        shutil.copyfile(sample_store_path, store)
+    monkeypatch.chdir(tmp_path)  # the brief example writes to brief/
+    result = CliRunner().invoke(app, ["--store", str(store), *words[1:]],
+                                env={"COLUMNS": "200", STORE_ENV: None})
+    assert result.exit_code == 0, (result.output, result.exception)
+
+
+def test_readme_mentions_every_command_and_option() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if not readme.strip():
+        pytest.xfail("README.md is not written yet")
+    missing = [f"beatbook {path}" for path in COMMAND_PATHS if f"beatbook {path}" not in readme]
+    skip = {"--help", "--install-completion", "--show-completion"}
+    params = [p for _, command in COMMANDS for p in command.params]
+    params += list(get_command(app).params)
+    for param in params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt not in skip and opt not in readme:
+                missing.append(opt)
+    assert not missing, f"README.md does not mention: {', '.join(sorted(set(missing)))}"
