@@ -216,3 +216,17 @@ def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
         before = dump(st.con)
     after = dump_store(path)
     assert {t: after[t] for t in before} == before
+
+
+def test_same_bytes_under_another_force_are_new_data(store: Store, tmp_path: Path) -> None:
+    """The sha256 no-op applies per force: a copy named for another force is stored."""
+    original = street_file("2020-01")
+    ingest(store, [original])
+    copy = tmp_path / "2020-01-otherforce-street.csv.gz"
+    copy.write_bytes(original.read_bytes())
+    (result,) = ingest(store, [copy])
+    assert result.status == "stored" and result.force == "otherforce"
+    per_force = dict(
+        store.con.execute("SELECT force, count(*) FROM street_crimes GROUP BY force").fetchall()
+    )
+    assert per_force == {FORCE: MONTH_COUNTS["2020-01"], "otherforce": MONTH_COUNTS["2020-01"]}

@@ -189,7 +189,11 @@ def _ingest_file(
         "WHERE source_sha256 = ? AND kind = ? ORDER BY month",
         [sha, kind.name],
     ).fetchall()
-    if same and (force is None or all(f == force for f, _ in same)):
+    # The same bytes are a no-op only for the same force: a copy filed under another force
+    # (by --force or its file name) is new data. Without either, trust the stored force.
+    named = FILE_NAME.search(Path(source.name).name)
+    expected = force or (named["force"] if named else None)
+    if same and (expected is None or all(f == expected for f, _ in same)):
         return FileResult(
             source.name, kind.name, same[0][0], [m for _, m in same], 0, 0, status="unchanged"
         )
@@ -312,9 +316,13 @@ def _empty_lines(source: _Source) -> set[int]:
         with open(source.path, "rb") as fh:
             opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
         with opener(source.path, "rb") as fh:  # type: ignore[operator]
-            return {n for n, text in enumerate(fh, start=1) if text in (b"\n", b"\r\n")}
+            data = fh.read()
     except (OSError, EOFError, zlib.error) as exc:
         raise CSVFormatError(source.name, f"cannot be read (truncated or corrupt?): {exc}") from exc
+    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
+        return set()  # the usual case: no line-by-line pass needed
+    lines = data.split(b"\n")[:-1]  # each element was followed by a newline
+    return {n for n, text in enumerate(lines, start=1) if text in (b"", b"\r")}
 
 
 def _first_value(con: duckdb.DuckDBPyConnection, scan: _Scan, row: int) -> str:
