@@ -346,3 +346,17 @@ def test_rank_rejects_unknown_crime_type_and_peers(sample_store: Store) -> None:
         figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", crime_types=["Drugz"])
     with pytest.raises(InputError, match="--peers"):
         figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", peers="wards")
+
+
+def test_a_difference_is_compared_with_what_it_leaves_out(sample_store: Store) -> None:
+    """'Leicestershire excluding Leicester' is compared with Leicester by default, and the
+    figures mirror Leicester against the county (same counts, swapped)."""
+    county = figures.compare_areas(
+        sample_store, "Leicestershire excluding Leicester", None, "2021-01", "2021-12"
+    )
+    city = figures.compare_areas(sample_store, "Leicester", None, "2021-01", "2021-12")
+    assert county["against"] == "Leicester"
+    swapped = {c["crime_type"]: (c["count_b"], c["count_a"]) for c in city["categories"]}
+    assert {c["crime_type"]: (c["count_a"], c["count_b"]) for c in county["categories"]} == swapped
+    with pytest.raises(InputError, match="whole force area"):
+        figures.compare_areas(sample_store, "Leicestershire", None, "2021-01", "2021-12")

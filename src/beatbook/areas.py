@@ -49,6 +49,7 @@ class Area:
     lsoa_codes: frozenset[str] = field(default_factory=frozenset)
     polygon_wkt: str | None = None
     parent: str | None = None  # force area or local authority it lies in, for peers
+    excluded: str | None = None  # for 'A excluding B': a reference to B, its natural comparison
 
     @property
     def by_local_authority(self) -> bool:
@@ -321,11 +322,15 @@ def _difference(store: Store, whole: Area, part: Area, name: str) -> Area:
             name=name,
             kind="difference",
             code=None,
+            excluded=reference(part),
             description=f"{desc}: {', '.join(sorted(lads))}",
             local_authorities=lads,
         )
     codes = lsoas_of(store, whole) - lsoas_of(store, part)
-    return Area(name=name, kind="difference", code=None, description=desc, lsoa_codes=codes)
+    return Area(
+        name=name, kind="difference", code=None, excluded=reference(part), description=desc,
+        lsoa_codes=codes,
+    )
 
 
 def add_area(

@@ -272,7 +272,7 @@ def rank(
     peers: Annotated[
         str,
         typer.Option(
-            help="'local-authorities' (of the force) or 'lsoas' (within the area's parent)."
+            help="'local-authorities': the area among its force's districts; 'lsoas': every LSOA inside the area."
         ),
     ] = "local-authorities",
     crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,

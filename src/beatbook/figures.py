@@ -140,7 +140,14 @@ def _trend_fields(
 
 
 def default_comparison(store: Store, area: Area) -> str:
-    """'<force area> excluding <area>' for the force area that contains ``area``."""
+    """What an area is compared with by default: the rest of the force area that contains it.
+
+    For 'A excluding B' that is B (the county against the city it leaves out).
+    """
+    if area.excluded:
+        return area.excluded
+    if area.kind == "force area":
+        raise InputError(f"{area.name!r} is a whole force area: give --against")
     for force_area in areas_mod.list_areas(store):
         if force_area.kind != "force area":
             continue
