@@ -88,24 +88,16 @@ _LOCATED = (
     f"TRY_CAST({_text('Longitude')} AS DOUBLE), TRY_CAST({_text('Latitude')} AS DOUBLE), "
     f"{_text('Location')}, {_text('LSOA code')}, {_text('LSOA name')}, {_local_authority()}"
 )
+# Columns street and outcomes files share: the crime and where police.uk placed it.
+_LOCATED_HEADER = (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+    "Location", "LSOA code", "LSOA name",
+)  # fmt: skip
 _MONTH_VALID = "regexp_full_match(coalesce(\"Month\", ''), '[0-9]{4}-(0[1-9]|1[0-2])')"
 
 STREET = FileKind(
     name="street",
-    header=(
-        "Crime ID",
-        "Month",
-        "Reported by",
-        "Falls within",
-        "Longitude",
-        "Latitude",
-        "Location",
-        "LSOA code",
-        "LSOA name",
-        "Crime type",
-        "Last outcome category",
-        "Context",
-    ),
+    header=(*_LOCATED_HEADER, "Crime type", "Last outcome category", "Context"),
     table="street_crimes",
     month_column="Month",
     month_valid_sql=_MONTH_VALID,
@@ -121,18 +113,7 @@ STREET = FileKind(
 
 OUTCOMES = FileKind(
     name="outcomes",
-    header=(
-        "Crime ID",
-        "Month",
-        "Reported by",
-        "Falls within",
-        "Longitude",
-        "Latitude",
-        "Location",
-        "LSOA code",
-        "LSOA name",
-        "Outcome type",
-    ),
+    header=(*_LOCATED_HEADER, "Outcome type"),
     table="outcomes",
     month_column="Month",
     month_valid_sql=_MONTH_VALID,
