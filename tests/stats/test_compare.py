@@ -14,20 +14,9 @@ from beatbook.stats import (
     compare_counts,
     holm,
 )
+from fixtures_store import holm as _holm_by_hand
 
 CITY, COUNTY = 355_000.0, 712_000.0  # residents, same population year
-
-
-def _holm_by_hand(p: list[float]) -> list[float]:
-    """Holm (1979): sort, multiply the i-th smallest by (m - i), running max, cap at 1."""
-    m = len(p)
-    order = sorted(range(m), key=p.__getitem__)
-    adjusted = [0.0] * m
-    running = 0.0
-    for i, idx in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p[idx]))
-        adjusted[idx] = running
-    return adjusted
 
 
 def test_holm_matches_hand_computation() -> None:
