@@ -260,21 +260,21 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
 
     def classify(sql: str) -> str:
         s = " ".join(sql.split())
-        if "GROUP BY ALL" in s:
-            return "tally pass (read_csv + validate + group by month)"
+        if s.startswith("CREATE TEMP TABLE _staged"):
+            return "stage (read_csv of the batch's files, once)"
+        if "GROUP BY ALL" in s and "_staged" in s:
+            return "tally (group staged rows by file and month)"
         if s.startswith("INSERT INTO street_crimes"):
-            return "insert pass (read_csv + convert + write)"
+            return "insert (staged rows -> street_crimes)"
         if "rejects_errors" in s and s.startswith("SELECT"):
             return "rejects lookup"
         if s.startswith("DROP"):
-            return "drop rejects tables"
+            return "drop staging tables"
         if s.startswith("DELETE"):
             return "delete old partitions"
-        if s.startswith(("SELECT", "INSERT INTO partitions", "INSERT INTO quarantine")):
-            return "partitions / quarantine bookkeeping"
         if s.startswith(("BEGIN", "COMMIT")):
             return s.split()[0]
-        return "other SQL"
+        return "bookkeeping (sha lookups, partitions, quarantine)"
 
     class Timed:
         def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -308,7 +308,7 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
     python_steps = {  # module functions timed when the importer has them
         "file_sha256": "sha256 of file bytes",
         "read_header": "read header (python gzip)",
-        "_empty_lines": "find empty lines (python gzip, line by line)",
+        "empty_lines": "find empty lines (python gzip; in a thread, overlaps the stage)",
     }
     orig = {n: getattr(policeuk_csv, n) for n in python_steps if hasattr(policeuk_csv, n)}
     for n, fn in orig.items():

@@ -2,9 +2,9 @@
 
 Accepts single CSVs, ``.csv.gz``, folders of them and the police.uk archive
 zip (one folder per month). The kind of file is recognised by its header,
-never by its name. Each file is parsed once by DuckDB's CSV reader (all
-columns as text), checked in SQL, and stored as ``(force, month, kind)``
-partitions that replace what was there before.
+never by its name. Files of one kind are read together, once, by DuckDB's CSV
+reader (all columns as text) into a staging table, checked in SQL there, and
+stored as ``(force, month, kind)`` partitions that replace what was there before.
 
 Everything one call imports happens in one transaction: a bad file (wrong
 header, not UTF-8, truncated gzip/zip, a Month that is not YYYY-MM) aborts
@@ -16,15 +16,10 @@ with their file, line and reason.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import hashlib
 import re
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,13 +27,18 @@ import duckdb
 
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
+from beatbook.ingest.sources import Source, empty_lines, file_sha256, find_sources, read_header
 from beatbook.store import Store
 
 FILE_NAME = re.compile(
     r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|outcomes|stop-and-search)"
     r"\.csv(\.gz)?$"
 )
-CSV_SUFFIXES = (".csv", ".csv.gz")
+# Text staged at once (a gzip file counts GZIP_RATIO times its size): bounds memory, so
+# a 10-million-row import needs no more than a one-month one.
+BATCH_BYTES = 128 << 20
+GZIP_RATIO = 6  # police.uk CSVs shrink about 6-fold under gzip
+_STAGING = ("_staged", "_keep", "_bad", "_skips", "rejects_errors", "rejects_scans")
 
 
 @dataclass
@@ -67,88 +67,6 @@ class FileResult:
         }
 
 
-@dataclass(frozen=True)
-class _Source:
-    """A CSV to read: the name shown to the user and a local path DuckDB can open."""
-
-    name: str
-    path: Path
-
-
-def find_sources(paths: Iterable[str | Path], tmpdir: Path) -> list[_Source]:
-    """Expand files, folders and zip archives into the CSVs to import, in a stable order."""
-    sources: list[_Source] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.name.endswith(CSV_SUFFIXES):
-                    sources.append(_Source(str(child), child))
-                elif child.suffix == ".zip":
-                    sources.extend(_zip_members(child, tmpdir))
-        elif path.suffix == ".zip":
-            sources.extend(_zip_members(path, tmpdir))
-        else:
-            sources.append(_Source(str(path), path))
-    if not sources:
-        raise InputError(
-            "no police.uk CSV files found in " + ", ".join(str(p) for p in paths)
-        )
-    return sources
-
-
-def _zip_members(archive: Path, tmpdir: Path) -> Iterator[_Source]:
-    """Extract the CSVs of a police.uk archive zip, reporting a truncated archive clearly."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            names = sorted(n for n in zf.namelist() if n.endswith(CSV_SUFFIXES))
-            # One folder per archive: two downloads may share a name and hold the same member.
-            folder = Path(tempfile.mkdtemp(dir=tmpdir))
-            for i, member in enumerate(names):
-                target = folder / f"{i}-{Path(member).name}"
-                with zf.open(member) as src, open(target, "wb") as dst:
-                    while chunk := src.read(1 << 20):
-                        dst.write(chunk)
-                yield _Source(f"{archive}!{member}", target)
-    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
-        raise CSVFormatError(
-            str(archive), f"not a readable zip archive (truncated or corrupt?): {exc}"
-        ) from exc
-
-
-def read_header(source: _Source) -> tuple[str, ...]:
-    """Read the first line of a CSV (plain or gzip), failing with a clear message."""
-    try:
-        with open(source.path, "rb") as fh:
-            magic = fh.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(source.path, "rb") as fh:  # type: ignore[operator]
-            first = fh.readline(1 << 16)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CSVFormatError(
-            source.name, f"cannot be read (truncated or corrupt gzip?): {exc}"
-        ) from exc
-    if not first.strip():
-        raise CSVFormatError(source.name, "is empty: expected a police.uk CSV header", line=1)
-    try:
-        text = first.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise CSVFormatError(
-            source.name, "is not a UTF-8 text CSV (binary or another encoding)", line=1
-        ) from None
-    return tuple(next(csv.reader([text])))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def ingest(
     store: Store,
     paths: Iterable[str | Path],
@@ -164,256 +82,397 @@ def ingest(
     paths : CSV / ``.csv.gz`` files, folders, or police.uk archive zips.
     force : police.uk force id to use when neither the file name
         (``YYYY-MM-<force>-<kind>.csv``) nor a ``Falls within`` column names it.
-    on_file : called with each file's name before it is imported (progress bars).
+    on_file : called with each file's name as the batch holding it starts (progress bars).
     """
-    paths = list(paths)
-    with ExitStack() as stack:
-        tmpdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="beatbook-")))
-        sources = find_sources(paths, tmpdir)
+    with tempfile.TemporaryDirectory(prefix="beatbook-") as tmpdir:
+        sources = find_sources(paths, Path(tmpdir))
         kinds = {s: kind_for_header(s.name, read_header(s)) for s in sources}
-        results: list[FileResult] = []
-        with store.transaction() as con:
-            for source in sources:
-                if on_file:
-                    on_file(source.name)
-                results.append(_ingest_file(con, source, kinds[source], force))
-        return results
+        results: dict[Source, FileResult] = {}
+        with store.transaction() as con, ThreadPoolExecutor(1) as pool:
+            for kind, batch in _batches(sources, kinds):
+                for source in batch:
+                    if on_file:
+                        on_file(source.name)
+                results.update(_Batch(con, kind, force, pool).run(batch))
+        return [results[s] for s in sources]
 
 
-def _ingest_file(
-    con: duckdb.DuckDBPyConnection, source: _Source, kind: FileKind, force: str | None
-) -> FileResult:
-    sha = file_sha256(source.path)
-    same = con.execute(
-        "SELECT force, strftime(month, '%Y-%m') FROM partitions "
-        "WHERE source_sha256 = ? AND kind = ? ORDER BY month",
-        [sha, kind.name],
-    ).fetchall()
-    # The same bytes are a no-op only for the same force: a copy filed under another force
-    # (by --force or its file name) is new data. Without either, trust the stored force.
-    named = FILE_NAME.search(Path(source.name).name)
-    expected = force or (named["force"] if named else None)
-    if same and (expected is None or all(f == expected for f, _ in same)):
-        return FileResult(
-            source.name, kind.name, same[0][0], [m for _, m in same], 0, 0, status="unchanged"
-        )
-    scan = _Scan(con, source, kind)
-    force_id = _force_for(con, scan, force)
-    previous = {
-        m
-        for (m,) in con.execute(
-            "SELECT strftime(month, '%Y-%m') FROM partitions WHERE force = ? AND kind = ?",
-            [force_id, kind.name],
-        ).fetchall()
-    }
-    return _replace_partitions(con, scan, force_id, sha, previous)
+def _batches(
+    sources: list[Source], kinds: dict[Source, FileKind]
+) -> Iterator[tuple[FileKind, list[Source]]]:
+    """Sources grouped by kind (in order of first appearance), cut into batches of BATCH_BYTES."""
+    for kind in dict.fromkeys(kinds[s] for s in sources):
+        batch: list[Source] = []
+        size = 0
+        for source in (s for s in sources if kinds[s] is kind):
+            weight = source.path.stat().st_size * (GZIP_RATIO if source.is_gzip() else 1)
+            if batch and size + weight > BATCH_BYTES:
+                yield kind, batch
+                batch, size = [], 0
+            batch.append(source)
+            size += weight
+        yield kind, batch
 
 
-class _Scan:
-    """One file read by DuckDB: a first pass tallies months and finds invalid rows.
+@dataclass(eq=False)  # compared and hashed by identity
+class _File:
+    """One file of a batch and what reading it found."""
 
-    Reading a police.uk CSV is cheap and writing is not, so the file is read
-    twice (tally, then insert) and written once, straight into its table.
-    """
+    source: Source
+    sha: str
+    skipped: list[int] = field(default_factory=list)  # lines that are not records, sorted
+    months: dict[str, int] = field(default_factory=dict)  # records per 'YYYY-MM'
+    first_rowid: int = 0  # staging-table rowid of the file's first record
+    force: str = ""
+    invalid: list[tuple[str, int, str, str]] = field(default_factory=list)  # month, row, why, raw
+    unparsed: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, raw
+    duplicate_of: _File | None = None  # an earlier file of the batch: same bytes, same force
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source: _Source, kind: FileKind) -> None:
-        self.con, self.source, self.kind = con, source, kind
-        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in kind.header) + "}"
-        path = str(source.path).replace("'", "''")
-        self.relation = (
-            f"(SELECT row_number() OVER () AS _row, {clean_sql(kind.header)} "
-            f"FROM read_csv('{path}', header = true, columns = {columns}, auto_detect = false, "
-            "delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
-            "rejects_table = 'rejects_errors', rejects_scan = 'rejects_scans'))"
-        )
-        with_reason = f"(SELECT *, {kind.reason_sql} AS _reason FROM {self.relation})"
-        # Touch every column: DuckDB checks a value's encoding only when it reads the column,
-        # and a line it rejects here must also be the line the INSERT skips.
-        every_column = " + ".join(f'count("{c}")' for c in kind.header)
-        try:
-            groups = con.execute(
-                f"SELECT {kind.month_valid_sql} AS ok, {kind.month_sql} AS month, count(*), "
-                f"min(_row), count(_reason), {every_column} "
-                f"FROM {with_reason} GROUP BY ALL ORDER BY month"
-            ).fetchall()
-            rejected = con.execute(
-                "SELECT line, any_value(error_type::VARCHAR), any_value(error_message), "
-                "any_value(csv_line) FROM rejects_errors GROUP BY line ORDER BY line"
-            ).fetchall()
-            invalid = []
-            if any(n_bad for _, _, _, _, n_bad, _ in groups):
-                # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
-                raw = " || ',' || ".join(
-                    f"CASE WHEN regexp_matches(\"{c}\", '[,\"]') "
-                    f"THEN '\"' || replace(\"{c}\", '\"', '\"\"') || '\"' "
-                    f"ELSE coalesce(\"{c}\", '') END"
-                    for c in kind.header
-                )
-                invalid = con.execute(
-                    f"SELECT {kind.month_sql}, _row, _reason, {raw} FROM {with_reason} "
-                    "WHERE _reason IS NOT NULL ORDER BY _row"
-                ).fetchall()
-            con.execute("DROP TABLE rejects_errors; DROP TABLE rejects_scans")
-        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-            detail = str(exc).splitlines()[0]
-            raise CSVFormatError(
-                source.name, f"cannot be read as CSV (truncated or corrupt?): {detail}"
-            ) from exc
-        # DuckDB's csv_line starts with the '\n' of the line before in CRLF files.
-        rejected = [
-            (line, error_type, message, (text or "").strip("\r\n"))
-            for line, error_type, message, text in rejected
-        ]
-        # Lines that are not records: rejected ones and empty ones (DuckDB skips those silently).
-        self.rejected_lines = sorted({int(line) for line, *_ in rejected} | _empty_lines(source))
-        for line, error_type, _, text in rejected:
-            if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
-                raise CSVFormatError(
-                    source.name, "is not UTF-8 encoded (police.uk publishes UTF-8)", line=line
-                )
-            if "\n" in text or "\r" in text:  # a stray quote swallowed the lines after it
-                raise CSVFormatError(
-                    source.name,
-                    "a quoted value that opens on this line is not closed on it (stray '\"'?), "
-                    "so the lines after it cannot be split into fields",
-                    line=line,
-                )
-        for ok, month, _, first_row, _, _ in groups:
-            if not ok:
-                shown = month if kind.month_column == "Month" else _first_value(
-                    con, self, first_row
-                )
-                raise CSVFormatError(
-                    source.name,
-                    f"'{shown or ''}' is not a valid {kind.month_expected}",
-                    line=self.line(first_row),
-                    column=kind.month_column,
-                )
-        self.months = {month: count for _, month, count, _, _, _ in groups}
-        self.invalid = [(month, int(row), reason, text) for month, row, reason, text in invalid]
-        self.unparsed = [(line, message, text) for line, _, message, text in rejected]
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def only_month(self) -> str | None:
+        return next(iter(self.months)) if len(self.months) == 1 else None
 
     def line(self, row: int) -> int:
-        """File line of parsed record ``row`` (1-based), counting the header and skipped lines."""
+        """File line of record ``row`` (1-based), counting the header and skipped lines."""
         line = row + 1
-        for rejected in self.rejected_lines:
-            if rejected <= line:
+        for skipped in self.skipped:
+            if skipped <= line:
                 line += 1
         return line
 
-    def line_sql(self) -> str:
-        """:meth:`line` in SQL: a rejected line ``L``, the ``j``-th, precedes row ``r`` if ``L-j < r``."""
-        adjusted = [line - j for j, line in enumerate(self.rejected_lines, start=1)]
-        if not adjusted:
-            return "(_row + 1)"
-        terms = " + ".join(f"(_row >= {a})::INTEGER" for a in adjusted)
-        return f"(_row + 1 + {terms})"
 
+class _Batch:
+    """Files of one kind imported together: read once into a staging table, then stored.
 
-def _empty_lines(source: _Source) -> set[int]:
-    """Numbers of the empty lines of a CSV (plain or gzip) that DuckDB has already read."""
-    try:
-        with open(source.path, "rb") as fh:
-            opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
-        with opener(source.path, "rb") as fh:  # type: ignore[operator]
-            data = fh.read()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise CSVFormatError(source.name, f"cannot be read (truncated or corrupt?): {exc}") from exc
-    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
-        return set()  # the usual case: no line-by-line pass needed
-    lines = data.split(b"\n")[:-1]  # each element was followed by a newline
-    return {n for n, text in enumerate(lines, start=1) if text in (b"", b"\r")}
+    DuckDB reads every file of the batch in one parallel scan into a temporary
+    table. Records keep their order there, so a record's place in its file, and
+    so its line, follows from the table's rowid. Tallies, checks and the final
+    INSERT read the staging table, never the files again.
+    """
 
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        kind: FileKind,
+        force: str | None,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        self.con, self.kind, self.force, self.pool = con, kind, force, pool
 
-def _first_value(con: duckdb.DuckDBPyConnection, scan: _Scan, row: int) -> str:
-    value = con.execute(
-        f'SELECT "{scan.kind.month_column}" FROM {scan.relation} WHERE _row = ?', [row]
-    ).fetchone()
-    return "" if value is None or value[0] is None else str(value[0])
+    def run(self, sources: list[Source]) -> dict[Source, FileResult]:
+        results: dict[Source, FileResult] = {}
+        files: dict[Path, _File] = {}
+        repeated: list[Source] = []  # the same file named twice
+        for source in sources:
+            if source.path in files:
+                repeated.append(source)
+                continue
+            sha = file_sha256(source.path)
+            unchanged = self._unchanged(source, sha)
+            if unchanged:
+                results[source] = unchanged
+            else:
+                files[source.path] = _File(source, sha)
+        if files:
+            results.update(self._import(list(files.values())))
+            self.con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _STAGING))
+        for source in repeated:
+            first = files[source.path]
+            results[source] = FileResult(
+                source.name, self.kind.name, first.force, list(first.months), 0, 0,
+                status="unchanged",
+            )  # fmt: skip
+        return results
 
+    def _unchanged(self, source: Source, sha: str) -> FileResult | None:
+        """A result when these exact bytes are already stored for the same force."""
+        same = self.con.execute(
+            "SELECT force, strftime(month, '%Y-%m') FROM partitions "
+            "WHERE source_sha256 = ? AND kind = ? ORDER BY month",
+            [sha, self.kind.name],
+        ).fetchall()
+        # The same bytes are a no-op only for the same force: a copy filed under another
+        # force (by --force or its file name) is new data. Without either, trust the store.
+        expected = self.force or _named_force(source)
+        if same and (expected is None or all(f == expected for f, _ in same)):
+            return FileResult(
+                source.name, self.kind.name, same[0][0], [m for _, m in same], 0, 0,
+                status="unchanged",
+            )  # fmt: skip
+        return None
 
-def _force_for(con: duckdb.DuckDBPyConnection, scan: _Scan, given: str | None) -> str:
-    """The police.uk force id: --force, else the file name, else the 'Falls within' column."""
-    if given:
-        return given
-    match = FILE_NAME.search(Path(scan.source.name).name)
-    if match:
-        return match["force"]
-    if "Falls within" in scan.kind.header:
-        names = [
-            r[0]
-            for r in con.execute(
-                f'SELECT DISTINCT "Falls within" FROM {scan.relation} '
-                'WHERE "Falls within" IS NOT NULL'
+    def _import(self, files: list[_File]) -> dict[Source, FileResult]:
+        empties = [self.pool.submit(empty_lines, f.source) for f in files]
+        self._stage(files)
+        self._read_rejects(files, [e.result() for e in empties])
+        self._tally(files)
+        for i, f in enumerate(files):
+            f.force = self._force_for(f)
+            f.duplicate_of = next(
+                (e for e in files[:i] if (e.sha, e.force) == (f.sha, f.force)), None
+            )
+        stored = [f for f in files if f.duplicate_of is None]
+        seen = self._stored_partitions({f.force for f in stored})
+        owner = {(f.force, m): f for f in stored for m in f.months}  # the last file wins
+        self._replace(owner)
+        results: dict[Source, FileResult] = {}
+        for f in files:
+            if f.duplicate_of:
+                first = f.duplicate_of
+                results[f.source] = FileResult(
+                    f.name, self.kind.name, first.force, list(first.months), 0, 0,
+                    status="unchanged",
+                )  # fmt: skip
+                continue
+            results[f.source] = FileResult(
+                file=f.name,
+                kind=self.kind.name,
+                force=f.force,
+                months=list(f.months),
+                rows_stored=sum(f.months.values()) - len(f.invalid),
+                rows_quarantined=len(f.invalid) + len(f.unparsed),
+                replaced=[m for m in f.months if (f.force, m) in seen],
+            )
+            seen.update((f.force, m) for m in f.months)
+        return results
+
+    def _read_options(self) -> str:
+        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in self.kind.header) + "}"
+        return (
+            f"header = true, columns = {columns}, auto_detect = false, delim = ',', "
+            "quote = '\"', escape = '\"', store_rejects = true, "
+            "rejects_table = 'rejects_errors', rejects_scan = 'rejects_scans'"
+        )
+
+    def _stage(self, files: list[_File]) -> None:
+        """Read every file once into ``_staged``: the file's path, then its columns, trimmed."""
+        try:
+            self.con.execute(
+                f"CREATE TEMP TABLE _staged AS SELECT filename AS _file, "
+                f"{clean_sql(self.kind.header)} "
+                f"FROM read_csv(?, filename = true, {self._read_options()})",
+                [[str(f.source.path) for f in files]],
+            )
+        except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            raise self._unreadable(files, exc) from exc
+
+    def _unreadable(self, files: list[_File], exc: Exception) -> CSVFormatError:
+        """Which file DuckDB could not read: each is tried alone on a scratch connection."""
+        probe = duckdb.connect()
+        for f in files:
+            try:
+                probe.execute(
+                    f"SELECT count(*) FROM read_csv(?, {self._read_options()})",
+                    [str(f.source.path)],
+                )
+            except (duckdb.IOException, duckdb.InvalidInputException) as err:
+                exc = err
+                break
+        detail = str(exc).splitlines()[0]
+        return CSVFormatError(
+            f.name, f"cannot be read as CSV (truncated or corrupt?): {detail}"
+        )
+
+    def _read_rejects(self, files: list[_File], empties: list[set[int]]) -> None:
+        """Lines DuckDB could not split into fields: a file error, or quarantined."""
+        rejected: dict[str, list[tuple[int, str, str, str]]] = {}
+        for path, line, error_type, message, text in self.con.execute(
+            "SELECT s.file_path, e.line, any_value(e.error_type::VARCHAR), "
+            "any_value(e.error_message), any_value(e.csv_line) "
+            "FROM rejects_errors e JOIN rejects_scans s USING (scan_id, file_id) "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall():
+            # DuckDB's csv_line starts with the '\n' of the line before in CRLF files.
+            rejected.setdefault(path, []).append(
+                (int(line), error_type, message, (text or "").strip("\r\n"))
+            )
+        for f, empty in zip(files, empties, strict=True):
+            lines = rejected.get(str(f.source.path), [])
+            for line, error_type, _, text in lines:
+                if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
+                    raise CSVFormatError(
+                        f.name, "is not UTF-8 encoded (police.uk publishes UTF-8)", line=line
+                    )
+                if "\n" in text or "\r" in text:  # a stray quote swallowed the lines after it
+                    raise CSVFormatError(
+                        f.name,
+                        "a quoted value that opens on this line is not closed on it "
+                        "(stray '\"'?), so the lines after it cannot be split into fields",
+                        line=line,
+                    )
+            f.unparsed = [(line, message, text) for line, _, message, text in lines]
+            f.skipped = sorted({line for line, *_ in lines} | empty)
+
+    def _tally(self, files: list[_File]) -> None:
+        """Records per file and month; stop at the first unreadable month; list invalid rows."""
+        kind = self.kind
+        groups: dict[str, list[tuple[bool, str, int, int, int]]] = {}
+        for path, ok, month, count, first, n_bad in self.con.execute(
+            f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(rowid), "
+            f"count({kind.reason_sql}) FROM _staged GROUP BY ALL ORDER BY ALL"
+        ).fetchall():
+            groups.setdefault(path, []).append((ok, month, count, first, n_bad))
+        for f in files:
+            mine = groups.get(str(f.source.path), [])
+            f.first_rowid = min((first for *_, first, _ in mine), default=0)
+            for ok, month, _, first, _ in sorted(mine, key=lambda g: g[3]):
+                if not ok:
+                    shown = month if kind.month_column == "Month" else self._value(first)
+                    raise CSVFormatError(
+                        f.name,
+                        f"'{shown or ''}' is not a valid {kind.month_expected}",
+                        line=f.line(first - f.first_rowid + 1),
+                        column=kind.month_column,
+                    )
+            f.months = {month: count for _, month, count, _, _ in mine}
+        if not any(n_bad for mine in groups.values() for *_, n_bad in mine):
+            return
+        # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
+        raw = " || ',' || ".join(
+            f"CASE WHEN regexp_matches(\"{c}\", '[,\"]') "
+            f"THEN '\"' || replace(\"{c}\", '\"', '\"\"') || '\"' "
+            f"ELSE coalesce(\"{c}\", '') END"
+            for c in kind.header
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE _bad AS SELECT rowid AS _rid, _file, {kind.month_sql} AS _month, "
+            f"{kind.reason_sql} AS _reason, {raw} AS _raw "
+            f"FROM _staged WHERE {kind.reason_sql} IS NOT NULL"
+        )
+        by_path = {str(f.source.path): f for f in files}
+        for rid, path, month, reason, text in self.con.execute(
+            "SELECT _rid, _file, _month, _reason, _raw FROM _bad ORDER BY _rid"
+        ).fetchall():
+            f = by_path[path]
+            f.invalid.append((month, rid - f.first_rowid + 1, reason, text))
+
+    def _value(self, rowid: int) -> str:
+        (value,) = self.con.execute(
+            f'SELECT "{self.kind.month_column}" FROM _staged WHERE rowid = ?', [rowid]
+        ).fetchone() or (None,)
+        return "" if value is None else str(value)
+
+    def _force_for(self, f: _File) -> str:
+        """The police.uk force id: --force, else the file name, else the 'Falls within' column."""
+        named = self.force or _named_force(f.source)
+        if named:
+            return named
+        if "Falls within" in self.kind.header:
+            names = self.con.execute(
+                'SELECT DISTINCT "Falls within" FROM _staged '
+                'WHERE _file = ? AND "Falls within" IS NOT NULL',
+                [str(f.source.path)],
             ).fetchall()
-        ]
-        if len(names) == 1:
-            return force_slug(names[0])
-    raise InputError(
-        f"{scan.source.name}: cannot tell which force this file is for; "
-        "name it YYYY-MM-<force>-<kind>.csv as police.uk does, or pass --force"
-    )
+            if len(names) == 1:
+                return force_slug(names[0][0])
+        raise InputError(
+            f"{f.name}: cannot tell which force this file is for; "
+            "name it YYYY-MM-<force>-<kind>.csv as police.uk does, or pass --force"
+        )
+
+    def _stored_partitions(self, forces: set[str]) -> set[tuple[str, str]]:
+        return {
+            (force, month)
+            for force, month in self.con.execute(
+                "SELECT force, strftime(month, '%Y-%m') FROM partitions "
+                "WHERE kind = ? AND list_contains(?, force)",
+                [self.kind.name, sorted(forces)],
+            ).fetchall()
+        }
+
+    def _replace(self, owner: dict[tuple[str, str], _File]) -> None:
+        """Delete the partitions the batch re-imports; insert the new rows, quarantine, tallies."""
+        kind, con = self.kind, self.con
+        con.execute(
+            "CREATE TEMP TABLE _keep (_k_file VARCHAR, _k_month VARCHAR, _k_force VARCHAR, "
+            "_k_day DATE, _k_first BIGINT, _k_name VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO _keep VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (str(f.source.path), month, force, f"{month}-01", f.first_rowid, f.name)
+                for (force, month), f in owner.items()
+            ],
+        )
+        for table, by_kind in ((kind.table, ""), ("quarantine", "AND kind = ?"),
+                               ("partitions", "AND kind = ?")):  # fmt: skip
+            con.execute(
+                f"DELETE FROM {table} USING _keep "
+                f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
+                [kind.name] if by_kind else [],
+            )
+        con.execute(
+            f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, _k_name, _line "
+            f"FROM ({self._rows_with_lines(owner)})"
+        )
+        quarantined: list[tuple[object, ...]] = []
+        for f in dict.fromkeys(owner.values()):
+            quarantined += [
+                (f.force, f"{month}-01", kind.name, f.name, f.line(row), reason, text)
+                for month, row, reason, text in f.invalid
+                if owner[(f.force, month)] is f
+            ]
+            if f.only_month is None or owner[(f.force, f.only_month)] is f:
+                quarantined += [
+                    (f.force, f"{f.only_month}-01" if f.only_month else None, kind.name, f.name,
+                     line, f"cannot be split into {len(kind.header)} fields: {message}", text)
+                    for line, message, text in f.unparsed
+                ]  # fmt: skip
+        if quarantined:
+            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantined)
+        partitions = []
+        for (force, month), f in owner.items():
+            bad = sum(1 for m, *_ in f.invalid if m == month)
+            unparsed = len(f.unparsed) if f.only_month == month else 0
+            partitions.append(
+                (force, f"{month}-01", kind.name, f.name, f.sha, f.months[month] - bad,
+                 bad + unparsed)
+            )  # fmt: skip
+        con.executemany("INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions)
+
+    def _rows_with_lines(self, owner: dict[tuple[str, str], _File]) -> str:
+        """The staged records to store, each with its file line as ``_line``.
+
+        ``_r`` is a record's place in its file. Lines DuckDB skipped (rejected or
+        empty) push later records down: the ``j``-th skipped line ``L`` precedes
+        record ``_r`` when ``L - j < _r``, found with an ASOF join on ``L - j``.
+        """
+        rows = (
+            f"SELECT s.*, _k_force, _k_day, _k_name, s._rid - _k_first + 1 AS _r "
+            f"FROM (SELECT *, rowid AS _rid, {self.kind.month_sql} AS _month FROM _staged) s "
+            "JOIN _keep ON s._file = _k_file AND s._month = _k_month"
+        )
+        if any(f.invalid for f in owner.values()):
+            rows += " WHERE s._rid NOT IN (SELECT _rid FROM _bad)"
+        skips = {
+            (str(f.source.path), line - j, j)
+            for f in owner.values()
+            for j, line in enumerate(f.skipped, start=1)
+        }
+        if not skips:
+            return f"SELECT *, _r + 1 AS _line FROM ({rows})"
+        self.con.execute("CREATE TEMP TABLE _skips (_s_file VARCHAR, _s_from BIGINT, _s_n BIGINT)")
+        self.con.executemany("INSERT INTO _skips VALUES (?, ?, ?)", sorted(skips))
+        return (
+            f"SELECT r.*, r._r + 1 + coalesce(k._s_n, 0) AS _line FROM ({rows}) r "
+            "ASOF LEFT JOIN (SELECT _s_file, _s_from, max(_s_n) AS _s_n FROM _skips GROUP BY ALL) k "
+            "ON r._file = k._s_file AND r._r >= k._s_from"
+        )
+
+
+def _named_force(source: Source) -> str | None:
+    match = FILE_NAME.search(Path(source.name).name)
+    return match["force"] if match else None
 
 
 def force_slug(name: str) -> str:
     """police.uk force id from a force name: 'Leicestershire Police' -> 'leicestershire'."""
     name = re.sub(r"\b(Police Service|Police|Constabulary)\b", "", name, flags=re.I)
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _replace_partitions(
-    con: duckdb.DuckDBPyConnection, scan: _Scan, force_id: str, sha: str, previous: set[str]
-) -> FileResult:
-    kind, name = scan.kind, scan.source.name
-    for month in scan.months:
-        first_day = f"{month}-01"
-        con.execute(f"DELETE FROM {kind.table} WHERE force = ? AND month = ?", [force_id, first_day])
-        for table in ("quarantine", "partitions"):
-            con.execute(
-                f"DELETE FROM {table} WHERE force = ? AND month = ? AND kind = ?",
-                [force_id, first_day, kind.name],
-            )
-    skip = ""
-    if scan.invalid:
-        rows = ", ".join(str(row) for _, row, _, _ in scan.invalid)
-        skip = f"WHERE _row NOT IN ({rows})"
-    con.execute(
-        f"INSERT INTO {kind.table} SELECT ?, ({kind.month_sql} || '-01')::DATE, "
-        f"{kind.select_sql}, ?, {scan.line_sql()} FROM {scan.relation} {skip}",
-        [force_id, name],
-    )
-    con.execute("DROP TABLE IF EXISTS rejects_errors; DROP TABLE IF EXISTS rejects_scans")
-    only_month = next(iter(scan.months)) if len(scan.months) == 1 else None
-    quarantined = [
-        (force_id, f"{month}-01", kind.name, name, scan.line(row), reason, text)
-        for month, row, reason, text in scan.invalid
-    ] + [
-        (force_id, f"{only_month}-01" if only_month else None, kind.name, name, line,
-         f"cannot be split into {len(kind.header)} fields: {message}", text)
-        for line, message, text in scan.unparsed
-    ]
-    if quarantined:
-        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantined)
-    bad_by_month: dict[str | None, int] = {}
-    for row in quarantined:
-        key = row[1][:7] if row[1] else None
-        bad_by_month[key] = bad_by_month.get(key, 0) + 1
-    for month, count in scan.months.items():
-        bad_here = sum(1 for m, *_ in scan.invalid if m == month)
-        con.execute(
-            "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [force_id, f"{month}-01", kind.name, name, sha, count - bad_here,
-             bad_by_month.get(month, 0)],
-        )
-    return FileResult(
-        file=name,
-        kind=kind.name,
-        force=force_id,
-        months=list(scan.months),
-        rows_stored=sum(scan.months.values()) - len(scan.invalid),
-        rows_quarantined=len(quarantined),
-        replaced=[m for m in scan.months if m in previous],
-    )
 
 
 __all__ = ["FileResult", "KINDS", "force_slug", "ingest"]
