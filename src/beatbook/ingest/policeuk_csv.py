@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,16 @@ import duckdb
 
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
-from beatbook.ingest.sources import Source, empty_lines, file_sha256, find_sources, read_header
+from beatbook.ingest.sources import (
+    Source,
+    empty_lines,
+    ends_with_newline,
+    file_sha256,
+    find_sources,
+    first_line,
+    read_header,
+    text_size,
+)
 from beatbook.store import Store
 
 FILE_NAME = re.compile(
@@ -38,6 +47,9 @@ FILE_NAME = re.compile(
 # a 10-million-row import needs no more than a one-month one.
 BATCH_BYTES = 128 << 20
 GZIP_RATIO = 6  # police.uk CSVs shrink about 6-fold under gzip
+# DuckDB keeps a transaction's staging tables until it commits; past this it spills
+# them to disk rather than holding them all in memory.
+MEMORY_LIMIT = "1GB"
 _STAGING = ("_staged", "_keep", "_bad", "_skips", "rejects_errors", "rejects_scans")
 
 
@@ -88,13 +100,24 @@ def ingest(
         sources = find_sources(paths, Path(tmpdir))
         kinds = {s: kind_for_header(s.name, read_header(s)) for s in sources}
         results: dict[Source, FileResult] = {}
-        with store.transaction() as con, ThreadPoolExecutor(1) as pool:
+        with _memory_limit(store), store.transaction() as con:
             for kind, batch in _batches(sources, kinds):
                 for source in batch:
                     if on_file:
                         on_file(source.name)
-                results.update(_Batch(con, kind, force, pool).run(batch))
+                results.update(_Batch(con, kind, force).run(batch))
         return [results[s] for s in sources]
+
+
+@contextmanager
+def _memory_limit(store: Store) -> Iterator[None]:
+    """Cap DuckDB's memory for the import (it spills past the cap), then restore the setting."""
+    before = store.scalar("SELECT current_setting('memory_limit')")
+    store.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        store.con.execute(f"SET memory_limit = '{before}'")
 
 
 def _batches(
@@ -154,14 +177,8 @@ class _Batch:
     INSERT read the staging table, never the files again.
     """
 
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        kind: FileKind,
-        force: str | None,
-        pool: ThreadPoolExecutor,
-    ) -> None:
-        self.con, self.kind, self.force, self.pool = con, kind, force, pool
+    def __init__(self, con: duckdb.DuckDBPyConnection, kind: FileKind, force: str | None) -> None:
+        self.con, self.kind, self.force = con, kind, force
 
     def run(self, sources: list[Source]) -> dict[Source, FileResult]:
         results: dict[Source, FileResult] = {}
@@ -206,9 +223,8 @@ class _Batch:
         return None
 
     def _import(self, files: list[_File]) -> dict[Source, FileResult]:
-        empties = [self.pool.submit(empty_lines, f.source) for f in files]
         self._stage(files)
-        self._read_rejects(files, [e.result() for e in empties])
+        self._read_rejects(files)
         self._tally(files)
         for i, f in enumerate(files):
             f.force = self._force_for(f)
@@ -218,7 +234,7 @@ class _Batch:
         stored = [f for f in files if f.duplicate_of is None]
         seen = self._stored_partitions({f.force for f in stored})
         owner = {(f.force, m): f for f in stored for m in f.months}  # the last file wins
-        self._replace(owner)
+        self._replace(stored, owner)
         results: dict[Source, FileResult] = {}
         for f in files:
             if f.duplicate_of:
@@ -277,7 +293,7 @@ class _Batch:
             f.name, f"cannot be read as CSV (truncated or corrupt?): {detail}"
         )
 
-    def _read_rejects(self, files: list[_File], empties: list[set[int]]) -> None:
+    def _read_rejects(self, files: list[_File]) -> None:
         """Lines DuckDB could not split into fields: a file error, or quarantined."""
         rejected: dict[str, list[tuple[int, str, str, str]]] = {}
         for path, line, error_type, message, text in self.con.execute(
@@ -290,7 +306,7 @@ class _Batch:
             rejected.setdefault(path, []).append(
                 (int(line), error_type, message, (text or "").strip("\r\n"))
             )
-        for f, empty in zip(files, empties, strict=True):
+        for f in files:
             lines = rejected.get(str(f.source.path), [])
             for line, error_type, _, text in lines:
                 if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
@@ -305,20 +321,26 @@ class _Batch:
                         line=line,
                     )
             f.unparsed = [(line, message, text) for line, _, message, text in lines]
-            f.skipped = sorted({line for line, *_ in lines} | empty)
+            f.skipped = [line for line, *_ in lines]
 
     def _tally(self, files: list[_File]) -> None:
         """Records per file and month; stop at the first unreadable month; list invalid rows."""
         kind = self.kind
         groups: dict[str, list[tuple[bool, str, int, int, int]]] = {}
-        for path, ok, month, count, first, n_bad in self.con.execute(
+        text_bytes: dict[str, int] = {}
+        for path, ok, month, count, first, n_bad, size in self.con.execute(
             f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(rowid), "
-            f"count({kind.reason_sql}) FROM _staged GROUP BY ALL ORDER BY ALL"
+            f"count({kind.reason_sql}), sum({_record_bytes_sql(kind.header)}) "
+            "FROM _staged GROUP BY ALL ORDER BY ALL"
         ).fetchall():
             groups.setdefault(path, []).append((ok, month, count, first, n_bad))
+            text_bytes[path] = text_bytes.get(path, 0) + int(size)
         for f in files:
             mine = groups.get(str(f.source.path), [])
             f.first_rowid = min((first for *_, first, _ in mine), default=0)
+            f.months = {month: count for _, month, count, _, _ in mine}
+            if not _accounts_for_every_byte(f, text_bytes.get(str(f.source.path), 0)):
+                f.skipped = sorted(set(f.skipped) | empty_lines(f.source))
             for ok, month, _, first, _ in sorted(mine, key=lambda g: g[3]):
                 if not ok:
                     shown = month if kind.month_column == "Month" else self._value(first)
@@ -328,7 +350,6 @@ class _Batch:
                         line=f.line(first - f.first_rowid + 1),
                         column=kind.month_column,
                     )
-            f.months = {month: count for _, month, count, _, _ in mine}
         if not any(n_bad for mine in groups.values() for *_, n_bad in mine):
             return
         # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
@@ -384,33 +405,34 @@ class _Batch:
             ).fetchall()
         }
 
-    def _replace(self, owner: dict[tuple[str, str], _File]) -> None:
+    def _replace(self, stored: list[_File], owner: dict[tuple[str, str], _File]) -> None:
         """Delete the partitions the batch re-imports; insert the new rows, quarantine, tallies."""
         kind, con = self.kind, self.con
-        con.execute(
-            "CREATE TEMP TABLE _keep (_k_file VARCHAR, _k_month VARCHAR, _k_force VARCHAR, "
-            "_k_day DATE, _k_first BIGINT, _k_name VARCHAR)"
-        )
-        con.executemany(
-            "INSERT INTO _keep VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (str(f.source.path), month, force, f"{month}-01", f.first_rowid, f.name)
-                for (force, month), f in owner.items()
-            ],
-        )
-        for table, by_kind in ((kind.table, ""), ("quarantine", "AND kind = ?"),
-                               ("partitions", "AND kind = ?")):  # fmt: skip
+        if owner:  # else every line was unparsable: only quarantine to write
             con.execute(
-                f"DELETE FROM {table} USING _keep "
-                f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
-                [kind.name] if by_kind else [],
+                "CREATE TEMP TABLE _keep (_k_file VARCHAR, _k_month VARCHAR, _k_force VARCHAR, "
+                "_k_day DATE, _k_first BIGINT, _k_name VARCHAR)"
             )
-        con.execute(
-            f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, _k_name, _line "
-            f"FROM ({self._rows_with_lines(owner)})"
-        )
+            con.executemany(
+                "INSERT INTO _keep VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (str(f.source.path), month, force, f"{month}-01", f.first_rowid, f.name)
+                    for (force, month), f in owner.items()
+                ],
+            )
+            for table, by_kind in ((kind.table, ""), ("quarantine", "AND kind = ?"),
+                                   ("partitions", "AND kind = ?")):  # fmt: skip
+                con.execute(
+                    f"DELETE FROM {table} USING _keep "
+                    f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
+                    [kind.name] if by_kind else [],
+                )
+            con.execute(
+                f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, "
+                f"_k_name, _line FROM ({self._rows_with_lines(owner)})"
+            )
         quarantined: list[tuple[object, ...]] = []
-        for f in dict.fromkeys(owner.values()):
+        for f in stored:
             quarantined += [
                 (f.force, f"{month}-01", kind.name, f.name, f.line(row), reason, text)
                 for month, row, reason, text in f.invalid
@@ -432,7 +454,10 @@ class _Batch:
                 (force, f"{month}-01", kind.name, f.name, f.sha, f.months[month] - bad,
                  bad + unparsed)
             )  # fmt: skip
-        con.executemany("INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions)
+        if partitions:
+            con.executemany(
+                "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions
+            )
 
     def _rows_with_lines(self, owner: dict[tuple[str, str], _File]) -> str:
         """The staged records to store, each with its file line as ``_line``.
@@ -462,6 +487,40 @@ class _Batch:
             "ASOF LEFT JOIN (SELECT _s_file, _s_from, max(_s_n) AS _s_n FROM _skips GROUP BY ALL) k "
             "ON r._file = k._s_file AND r._r >= k._s_from"
         )
+
+
+def _record_bytes_sql(header: tuple[str, ...]) -> str:
+    """Bytes a staged record takes in its file, newline excluded, if quoted only where needed."""
+    fields = [
+        f"coalesce(strlen(\"{c}\"), 0) + CASE WHEN contains(\"{c}\", ',') "
+        f"OR contains(\"{c}\", '\"') THEN 2 + strlen(\"{c}\") - strlen(replace(\"{c}\", '\"', '')) "
+        "ELSE 0 END"
+        for c in header
+    ]
+    return " + ".join(fields) + f" + {len(header) - 1}"
+
+
+def _accounts_for_every_byte(f: _File, record_bytes: int) -> bool:
+    """Whether the header, records and rejected lines make up the whole text, so no line is empty.
+
+    DuckDB skips empty lines without counting them, which would shift the line numbers
+    of the records after them. Finding them means decompressing the file again, so
+    first the text is summed up: each part is counted at most at its true size
+    (trimmed values and needless quotes only make it smaller), so if the sum equals
+    the file's size, no byte is left over for an empty line. Otherwise the file is
+    searched line by line. One case fools the sum: a gzip file whose last line has no
+    newline and which has exactly one empty line (or lines ending unlike its header
+    offset by empty lines); the records after that empty line are then numbered one
+    line early. A plain file's last byte is checked, so it is not fooled that way.
+    """
+    header = first_line(f.source)
+    newline = 2 if header.endswith(b"\r\n") else 1
+    records = sum(f.months.values())
+    rejected = sum(len(text.encode()) + newline for _, _, text in f.unparsed)
+    total = len(header) + record_bytes + records * newline + rejected
+    if ends_with_newline(f.source) is False:
+        total -= newline
+    return total % 2**32 == text_size(f.source)
 
 
 def _named_force(source: Source) -> str | None:

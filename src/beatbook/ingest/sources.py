@@ -1,8 +1,9 @@
 """Finding the CSVs to import and reading their bytes: files, folders, gzip and zip archives.
 
-Everything here works on raw bytes before DuckDB sees a file: which files a
-path names, their header line, their sha256 (to recognise a re-import) and
-their empty lines (which DuckDB's reader skips without counting).
+Everything here works on raw bytes, outside DuckDB: which files a path names,
+their header line, their sha256 (to recognise a re-import), the size of their
+text and, when needed, their empty lines (which DuckDB's reader skips
+without counting).
 """
 
 from __future__ import annotations
@@ -63,7 +64,17 @@ def find_sources(paths: Iterable[str | Path], tmpdir: Path) -> list[Source]:
         raise InputError(
             "no police.uk CSV files found in " + ", ".join(str(p) for p in paths)
         )
-    return sources
+    return [_named_as_compressed(s, tmpdir, i) for i, s in enumerate(sources)]
+
+
+def _named_as_compressed(source: Source, tmpdir: Path, index: int) -> Source:
+    """DuckDB tells gzip by the name's ``.gz``: link a misnamed file under the right name."""
+    gz = source.is_gzip()
+    if gz == source.path.name.endswith(".gz"):
+        return source
+    link = tmpdir / f"{index}-as{'.csv.gz' if gz else '.csv'}"
+    link.symlink_to(source.path.resolve())
+    return Source(source.name, link)
 
 
 def _zip_members(archive: Path, tmpdir: Path) -> Iterator[Source]:
@@ -85,15 +96,20 @@ def _zip_members(archive: Path, tmpdir: Path) -> Iterator[Source]:
         ) from exc
 
 
-def read_header(source: Source) -> tuple[str, ...]:
-    """Read the first line of a CSV (plain or gzip), failing with a clear message."""
+def first_line(source: Source) -> bytes:
+    """The header line's raw bytes, line ending included, failing with a clear message."""
     try:
         with source.open() as fh:
-            first = fh.readline(1 << 16)
+            return fh.readline(1 << 16)
     except (OSError, EOFError, zlib.error) as exc:
         raise CSVFormatError(
             source.name, f"cannot be read (truncated or corrupt gzip?): {exc}"
         ) from exc
+
+
+def read_header(source: Source) -> tuple[str, ...]:
+    """The column names of a CSV (plain or gzip), failing with a clear message."""
+    first = first_line(source)
     if not first.strip():
         raise CSVFormatError(source.name, "is empty: expected a police.uk CSV header", line=1)
     try:
@@ -105,6 +121,26 @@ def read_header(source: Source) -> tuple[str, ...]:
     return tuple(next(csv.reader([text])))
 
 
+def text_size(source: Source) -> int:
+    """Size of the CSV text in bytes, modulo 2**32 for gzip (its ISIZE trailer): no decompression."""
+    size = source.path.stat().st_size
+    if not source.is_gzip():
+        return size
+    with open(source.path, "rb") as fh:
+        fh.seek(max(size - 4, 0))
+        trailer = fh.read(4)
+    return int.from_bytes(trailer, "little") if len(trailer) == 4 else -1
+
+
+def ends_with_newline(source: Source) -> bool | None:
+    """Whether a plain CSV's last byte is a newline; None for gzip (it would need decompressing)."""
+    if source.is_gzip():
+        return None
+    with open(source.path, "rb") as fh:
+        fh.seek(max(source.path.stat().st_size - 1, 0))
+        return fh.read(1) == b"\n"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -114,10 +150,7 @@ def file_sha256(path: Path) -> str:
 
 
 def empty_lines(source: Source) -> set[int]:
-    """Numbers of the empty lines of a CSV, which DuckDB skips without counting them.
-
-    Decompression releases the GIL, so this runs in a thread while DuckDB reads.
-    """
+    """Numbers of the empty lines of a CSV, which DuckDB skips without counting them."""
     try:
         with source.open() as fh:
             data = fh.read()
