@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
@@ -47,10 +48,7 @@ FILE_NAME = re.compile(
 # a 10-million-row import needs no more than a one-month one.
 BATCH_BYTES = 128 << 20
 GZIP_RATIO = 6  # police.uk CSVs shrink about 6-fold under gzip
-# DuckDB keeps a transaction's staging tables until it commits; past this it spills
-# them to disk rather than holding them all in memory.
-MEMORY_LIMIT = "1GB"
-_STAGING = ("_staged", "_keep", "_bad", "_skips", "rejects_errors", "rejects_scans")
+_SCRATCH = ("_keep", "_bad", "_skips", "rejects_errors", "rejects_scans")
 
 
 @dataclass
@@ -100,24 +98,13 @@ def ingest(
         sources = find_sources(paths, Path(tmpdir))
         kinds = {s: kind_for_header(s.name, read_header(s)) for s in sources}
         results: dict[Source, FileResult] = {}
-        with _memory_limit(store), store.transaction() as con:
+        with store.transaction() as con:
             for kind, batch in _batches(sources, kinds):
                 for source in batch:
                     if on_file:
                         on_file(source.name)
                 results.update(_Batch(con, kind, force).run(batch))
         return [results[s] for s in sources]
-
-
-@contextmanager
-def _memory_limit(store: Store) -> Iterator[None]:
-    """Cap DuckDB's memory for the import (it spills past the cap), then restore the setting."""
-    before = store.scalar("SELECT current_setting('memory_limit')")
-    store.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    try:
-        yield
-    finally:
-        store.con.execute(f"SET memory_limit = '{before}'")
 
 
 def _batches(
@@ -145,7 +132,7 @@ class _File:
     sha: str
     skipped: list[int] = field(default_factory=list)  # lines that are not records, sorted
     months: dict[str, int] = field(default_factory=dict)  # records per 'YYYY-MM'
-    first_rowid: int = 0  # staging-table rowid of the file's first record
+    first_rid: int = 0  # staging ``_rid`` of the file's first record
     force: str = ""
     invalid: list[tuple[str, int, str, str]] = field(default_factory=list)  # month, row, why, raw
     unparsed: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, raw
@@ -171,10 +158,10 @@ class _File:
 class _Batch:
     """Files of one kind imported together: read once into a staging table, then stored.
 
-    DuckDB reads every file of the batch in one parallel scan into a temporary
-    table. Records keep their order there, so a record's place in its file, and
-    so its line, follows from the table's rowid. Tallies, checks and the final
-    INSERT read the staging table, never the files again.
+    DuckDB reads every file of the batch in one parallel scan into an Arrow table
+    (``_staged``). Records keep their order there, so a record's place in its file,
+    and so its line, follows from its row number ``_rid``. Tallies, checks and the
+    final INSERT read the staging table, never the files again.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, kind: FileKind, force: str | None) -> None:
@@ -196,7 +183,8 @@ class _Batch:
                 files[source.path] = _File(source, sha)
         if files:
             results.update(self._import(list(files.values())))
-            self.con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _STAGING))
+            self.staged = None  # frees the batch's rows
+            self.con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _SCRATCH))
         for source in repeated:
             first = files[source.path]
             results[source] = FileResult(
@@ -265,16 +253,31 @@ class _Batch:
         )
 
     def _stage(self, files: list[_File]) -> None:
-        """Read every file once into ``_staged``: the file's path, then its columns, trimmed."""
+        """Read every file once into ``_staged``: path, columns trimmed, ``_rid`` in read order.
+
+        The rows are held as an Arrow table in Python, not a DuckDB temporary table:
+        DuckDB keeps a transaction's temporary tables until it commits, so an import of
+        many batches would hold all of them; an Arrow table is freed after its batch.
+        """
         try:
-            self.con.execute(
-                f"CREATE TEMP TABLE _staged AS SELECT filename AS _file, "
-                f"{clean_sql(self.kind.header)} "
-                f"FROM read_csv(?, filename = true, {self._read_options()})",
-                [[str(f.source.path) for f in files]],
-            )
+            table = self.con.sql(
+                f"SELECT filename AS _file, {clean_sql(self.kind.header)} "
+                f"FROM read_csv($files, filename = true, {self._read_options()})",
+                params={"files": [str(f.source.path) for f in files]},
+            ).to_arrow_table()
         except (duckdb.IOException, duckdb.InvalidInputException) as exc:
             raise self._unreadable(files, exc) from exc
+        rid = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        self.staged = table.append_column("_rid", rid)
+
+    def _on_staged(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL reading ``_staged``, which DuckDB finds as a local variable of this frame.
+
+        Not ``con.register``: a view registered in a transaction keeps its Arrow table
+        alive until the commit, so a many-batch import would hold every batch.
+        """
+        _staged = self.staged  # noqa: F841 - read by DuckDB's replacement scan
+        return self.con.execute(sql, params or [])
 
     def _unreadable(self, files: list[_File], exc: Exception) -> CSVFormatError:
         """Which file DuckDB could not read: each is tried alone on a scratch connection."""
@@ -328,8 +331,8 @@ class _Batch:
         kind = self.kind
         groups: dict[str, list[tuple[bool, str, int, int, int]]] = {}
         text_bytes: dict[str, int] = {}
-        for path, ok, month, count, first, n_bad, size in self.con.execute(
-            f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(rowid), "
+        for path, ok, month, count, first, n_bad, size in self._on_staged(
+            f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(_rid), "
             f"count({kind.reason_sql}), sum({_record_bytes_sql(kind.header)}) "
             "FROM _staged GROUP BY ALL ORDER BY ALL"
         ).fetchall():
@@ -337,7 +340,7 @@ class _Batch:
             text_bytes[path] = text_bytes.get(path, 0) + int(size)
         for f in files:
             mine = groups.get(str(f.source.path), [])
-            f.first_rowid = min((first for *_, first, _ in mine), default=0)
+            f.first_rid = min((first for *_, first, _ in mine), default=0)
             f.months = {month: count for _, month, count, _, _ in mine}
             if not _accounts_for_every_byte(f, text_bytes.get(str(f.source.path), 0)):
                 f.skipped = sorted(set(f.skipped) | empty_lines(f.source))
@@ -347,7 +350,7 @@ class _Batch:
                     raise CSVFormatError(
                         f.name,
                         f"'{shown or ''}' is not a valid {kind.month_expected}",
-                        line=f.line(first - f.first_rowid + 1),
+                        line=f.line(first - f.first_rid + 1),
                         column=kind.month_column,
                     )
         if not any(n_bad for mine in groups.values() for *_, n_bad in mine):
@@ -359,8 +362,8 @@ class _Batch:
             f"ELSE coalesce(\"{c}\", '') END"
             for c in kind.header
         )
-        self.con.execute(
-            f"CREATE TEMP TABLE _bad AS SELECT rowid AS _rid, _file, {kind.month_sql} AS _month, "
+        self._on_staged(
+            f"CREATE TEMP TABLE _bad AS SELECT _rid, _file, {kind.month_sql} AS _month, "
             f"{kind.reason_sql} AS _reason, {raw} AS _raw "
             f"FROM _staged WHERE {kind.reason_sql} IS NOT NULL"
         )
@@ -369,11 +372,11 @@ class _Batch:
             "SELECT _rid, _file, _month, _reason, _raw FROM _bad ORDER BY _rid"
         ).fetchall():
             f = by_path[path]
-            f.invalid.append((month, rid - f.first_rowid + 1, reason, text))
+            f.invalid.append((month, rid - f.first_rid + 1, reason, text))
 
-    def _value(self, rowid: int) -> str:
-        (value,) = self.con.execute(
-            f'SELECT "{self.kind.month_column}" FROM _staged WHERE rowid = ?', [rowid]
+    def _value(self, rid: int) -> str:
+        (value,) = self._on_staged(
+            f'SELECT "{self.kind.month_column}" FROM _staged WHERE _rid = ?', [rid]
         ).fetchone() or (None,)
         return "" if value is None else str(value)
 
@@ -383,7 +386,7 @@ class _Batch:
         if named:
             return named
         if "Falls within" in self.kind.header:
-            names = self.con.execute(
+            names = self._on_staged(
                 'SELECT DISTINCT "Falls within" FROM _staged '
                 'WHERE _file = ? AND "Falls within" IS NOT NULL',
                 [str(f.source.path)],
@@ -416,7 +419,7 @@ class _Batch:
             con.executemany(
                 "INSERT INTO _keep VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (str(f.source.path), month, force, f"{month}-01", f.first_rowid, f.name)
+                    (str(f.source.path), month, force, f"{month}-01", f.first_rid, f.name)
                     for (force, month), f in owner.items()
                 ],
             )
@@ -427,7 +430,7 @@ class _Batch:
                     f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
                     [kind.name] if by_kind else [],
                 )
-            con.execute(
+            self._on_staged(
                 f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, "
                 f"_k_name, _line FROM ({self._rows_with_lines(owner)})"
             )
@@ -468,7 +471,7 @@ class _Batch:
         """
         rows = (
             f"SELECT s.*, _k_force, _k_day, _k_name, s._rid - _k_first + 1 AS _r "
-            f"FROM (SELECT *, rowid AS _rid, {self.kind.month_sql} AS _month FROM _staged) s "
+            f"FROM (SELECT *, {self.kind.month_sql} AS _month FROM _staged) s "
             "JOIN _keep ON s._file = _k_file AND s._month = _k_month"
         )
         if any(f.invalid for f in owner.values()):
