@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,12 +99,16 @@ def ingest(
         sources = find_sources(paths, Path(tmpdir))
         kinds = {s: kind_for_header(s.name, read_header(s)) for s in sources}
         results: dict[Source, FileResult] = {}
-        with store.transaction() as con:
-            for kind, batch in _batches(sources, kinds):
-                for source in batch:
-                    if on_file:
-                        on_file(source.name)
-                results.update(_Batch(con, kind, force).run(batch))
+        threads = store.scalar("SELECT current_setting('threads')")
+        try:
+            with store.transaction() as con:
+                for kind, batch in _batches(sources, kinds):
+                    for source in batch:
+                        if on_file:
+                            on_file(source.name)
+                    results.update(_Batch(con, kind, force).run(batch))
+        finally:  # after a failed INSERT, _one_thread cannot reset it inside the transaction
+            store.con.execute(f"SET threads = {int(threads)}")
         return [results[s] for s in sources]
 
 
@@ -261,7 +266,8 @@ class _Batch:
         """
         try:
             table = self.con.sql(
-                f"SELECT filename AS _file, {clean_sql(self.kind.header)} "
+                f"SELECT filename AS _file, {clean_sql(self.kind.header)}, "
+                f"{_record_bytes_sql(self.kind.header)} AS _bytes "
                 f"FROM read_csv($files, filename = true, {self._read_options()})",
                 params={"files": [str(f.source.path) for f in files]},
             ).to_arrow_table()
@@ -333,7 +339,7 @@ class _Batch:
         text_bytes: dict[str, int] = {}
         for path, ok, month, count, first, n_bad, size in self._on_staged(
             f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(_rid), "
-            f"count({kind.reason_sql}), sum({_record_bytes_sql(kind.header)}) "
+            f"count({kind.reason_sql}), sum(_bytes) "
             "FROM _staged GROUP BY ALL ORDER BY ALL"
         ).fetchall():
             groups.setdefault(path, []).append((ok, month, count, first, n_bad))
@@ -430,10 +436,12 @@ class _Batch:
                     f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
                     [kind.name] if by_kind else [],
                 )
-            self._on_staged(
-                f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, "
-                f"_k_name, _line FROM ({self._rows_with_lines(owner)})"
-            )
+            rows = self._rows_with_lines(owner)
+            with _one_thread(con):
+                self._on_staged(
+                    f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, "
+                    f"_k_name, _line FROM ({rows})"
+                )
         quarantined: list[tuple[object, ...]] = []
         for f in stored:
             quarantined += [
@@ -492,8 +500,19 @@ class _Batch:
         )
 
 
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Insert with one thread: each parallel writer leaves a part-filled row group, and
+    many batches' worth of those are merged again at the next checkpoint, which then
+    needs as much memory as the whole import. One writer fills its row groups."""
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (None,)
+    con.execute("SET threads = 1")
+    yield  # on error, ingest() resets threads once the transaction has rolled back
+    con.execute(f"SET threads = {int(threads)}")
+
+
 def _record_bytes_sql(header: tuple[str, ...]) -> str:
-    """Bytes a staged record takes in its file, newline excluded, if quoted only where needed."""
+    """Bytes a record takes in its file, newline excluded, if quoted only where needed."""
     fields = [
         f"coalesce(strlen(\"{c}\"), 0) + CASE WHEN contains(\"{c}\", ',') "
         f"OR contains(\"{c}\", '\"') THEN 2 + strlen(\"{c}\") - strlen(replace(\"{c}\", '\"', '')) "
@@ -508,8 +527,8 @@ def _accounts_for_every_byte(f: _File, record_bytes: int) -> bool:
 
     DuckDB skips empty lines without counting them, which would shift the line numbers
     of the records after them. Finding them means decompressing the file again, so
-    first the text is summed up: each part is counted at most at its true size
-    (trimmed values and needless quotes only make it smaller), so if the sum equals
+    first the text is summed up (from the values before trimming): each part is
+    counted at most at its true size (needless quotes only make it smaller), so if the sum equals
     the file's size, no byte is left over for an empty line. Otherwise the file is
     searched line by line. One case fools the sum: a gzip file whose last line has no
     newline and which has exactly one empty line (or lines ending unlike its header
