@@ -1,0 +1,62 @@
+"""Reference data shipped with BeatBook: police.uk crime types, problem groups, harm weights.
+
+The table and its sources are in ``reference/README.md``. Loaded once; pure lookups.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from beatbook.errors import InputError
+
+
+@dataclass(frozen=True)
+class CrimeType:
+    name: str  # as police.uk writes it, e.g. 'Violence and sexual offences'
+    slug: str  # its police.uk API id, e.g. 'violent-crime'
+    problem_group: str  # e.g. 'violence-weapons'
+    harm_days: float | None  # None for anti-social behaviour (not a crime)
+    proactive: bool  # found mostly by police activity: shown apart from the harm index
+
+
+@cache
+def crime_types() -> tuple[CrimeType, ...]:
+    """The 14 police.uk street-crime categories, in police.uk's alphabetical order."""
+    text = resources.files(__package__).joinpath("crime_types.csv").read_text("utf-8")
+    return tuple(
+        CrimeType(
+            name=row["crime_type"],
+            slug=row["slug"],
+            problem_group=row["problem_group"],
+            harm_days=float(row["harm_days"]) if row["harm_days"] else None,
+            proactive=row["proactive"] == "true",
+        )
+        for row in csv.DictReader(text.splitlines())
+    )
+
+
+def problem_groups() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.problem_group for t in crime_types()))
+
+
+def problem_crime_types(problem: str) -> list[str]:
+    """police.uk categories of a problem group, or of one category given by slug or name."""
+    wanted = problem.strip().lower()
+    in_group = [t.name for t in crime_types() if t.problem_group == wanted]
+    if in_group:
+        return in_group
+    single = [t.name for t in crime_types() if wanted in (t.slug, t.name.lower())]
+    if single:
+        return single
+    raise InputError(
+        f"--problem '{problem}' is not a problem group ({', '.join(problem_groups())}) "
+        f"or a police.uk crime type (e.g. {', '.join(t.slug for t in crime_types()[:3])})"
+    )
+
+
+def harm_weight(crime_type: str) -> float | None:
+    """Harm in days for a police.uk category; None for ASB and categories police.uk adds later."""
+    return next((t.harm_days for t in crime_types() if t.name == crime_type), None)
