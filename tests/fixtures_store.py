@@ -1,7 +1,8 @@
 """Shared fixtures: one real store built from the bundled sample, and the raw files beside it.
 
 The store holds what ``make demo`` loads (police.uk street files for 2020-01 .. 2021-12
-and 2025-01 .. 2025-03, both ONS lookups, mid-2019 and mid-2022 populations). It is built
+and 2025-01 .. 2025-03, both ONS lookups, mid-2019 and mid-2022 populations, Leicester's
+LSOA boundaries). It is built
 once per test session and then opened read-only, so the CLI tests can open it from
 other processes at the same time.
 
@@ -22,6 +23,7 @@ import duckdb
 import pytest
 
 from beatbook.ingest import ons
+from beatbook.ingest.boundaries import import_boundaries
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
 
@@ -66,6 +68,7 @@ def build_store(path: Path, files: list[Path] = STREET_FILES) -> Path:
         ons.import_lookup(st, BRIDGE_LOOKUP)
         ons.import_population(st, POP_2019, 2019)
         ons.import_population(st, POP_2022, 2022)
+        import_boundaries(st, LEICESTER_BOUNDARIES)
     return path
 
 

@@ -168,6 +168,22 @@ def import_population(
     out.print(summary)
 
 
+@areas_app.command("import-boundaries")
+def import_boundaries(
+    file: Annotated[Path, typer.Argument(help="GeoJSON (.geojson or .geojson.gz) of LSOA polygons.")],
+    store: StoreOpt = None,
+) -> None:
+    """Load LSOA boundaries (WGS84 GeoJSON, LSOA11CD/LSOA21CD properties): grids are clipped to them.
+
+    Example: [bold]beatbook areas import-boundaries data/sample/ons/boundaries/lsoa11-E06000016-leicester.geojson.gz[/bold]
+    """
+    from beatbook.ingest.boundaries import import_boundaries as load
+
+    with Store(store) as st:
+        n = load(st, file)
+    out.print(f"{n:,} LSOA boundaries loaded from {file}")
+
+
 @areas_app.command("add")
 def areas_add(
     name: Annotated[str, typer.Argument(help="Name for the new area.")],
@@ -300,6 +316,39 @@ def rank(
 
 
 @app.command()
+def hotspots(
+    area: AreaOpt,
+    month: Annotated[str, typer.Option(help="Month to map, YYYY-MM.")],
+    store: StoreOpt = None,
+    problem: Annotated[
+        str | None,
+        typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
+    ] = None,
+    cell_size: Annotated[int, typer.Option(help="Grid cell size in metres (50-500).")] = 150,
+    seed: Annotated[int, typer.Option(help="Seed of the permutation test.")] = 0,
+    permutations: Annotated[
+        int, typer.Option(help="Permutations for the p-values (smallest p: 2/(N+1)).")
+    ] = 9999,
+    alpha: Annotated[float, typer.Option(help="False-discovery rate across cells.")] = 0.05,
+    limit: Annotated[int, typer.Option(help="How many top places to list.")] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Significant hot and cold grid cells (Getis-Ord Gi*, FDR-controlled) and the top places.
+
+    Example: [bold]beatbook hotspots --area Leicester --month 2021-06 --problem drugs[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = figures.hotspots(
+            st, area, month, problem=problem, cell_size=cell_size, seed=seed,
+            permutations=permutations, alpha=alpha, limit=limit,
+        )  # fmt: skip
+    if json_out:
+        _print_json(result)
+        return
+    _print_hotspots(result)
+
+
+@app.command()
 def brief(
     area: AreaOpt,
     year: Annotated[int, typer.Option(help="Calendar year to report.")],
@@ -413,6 +462,38 @@ def _print_compare(r: dict[str, Any]) -> None:
                 f"significant falls in {', '.join(downs) or 'no category'}; "
                 "no clear change in the rest"
             )
+
+
+def _print_hotspots(r: dict[str, Any]) -> None:
+    grid, method = r["grid"], r["method"]
+    what = r["problem"] or "all crime and ASB"
+    out.print(
+        f"[bold]{r['area']['name']}, {r['month']}, {what}[/bold]: {r['crimes']:,} located crimes; "
+        f"{grid['cells']:,} cells of {grid['cell_size_m']} m over {grid['area_km2']} km² "
+        f"({grid['extent']})"
+    )
+    out.print(
+        f"Gi*: {r['hot_cells']} hot and {r['cold_cells']} cold cells at a false-discovery rate "
+        f"of {method['fdr_alpha']:g} ({method['permutations']} permutations, seed {method['seed']})"
+    )
+    table = Table(title="Hottest cells")
+    for col in ("cell (BNG SW corner)", "lat, lon", "crimes", "z", "p"):
+        table.add_column(col, justify="left" if col.startswith("cell") else "right")
+    for cell in [c for c in r["cells"] if c["class"] == "hot"][:10]:
+        table.add_row(
+            cell["cell"], f"{cell['latitude']:.5f}, {cell['longitude']:.5f}",
+            str(cell["count"]), f"{cell['z']:.2f}", f"{cell['p']:.3f}",
+        )  # fmt: skip
+    out.print(table)
+    places = Table(title=f"Top places by harm (change from {r['previous_month']})")
+    for col in ("place", "crimes", "harm (days)", "change", "most common"):
+        places.add_column(col, justify="left" if col in ("place", "most common") else "right")
+    for p in r["places"]:
+        places.add_row(
+            p["place"] or "(no name)", str(p["count"]), f"{p['harm']:,.0f}",
+            f"{p['change']:+d}", p["top_type"] or "",
+        )  # fmt: skip
+    out.print(places)
 
 
 def _print_rank(r: dict[str, Any]) -> None:

@@ -10,12 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from beatbook import areas as areas_mod
+from beatbook import geo
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
+from beatbook.geo import DEFAULT_CELL
+from beatbook.hotspots.grid import cell_month_counts
+from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
+from beatbook.hotspots.places import top_places
+from beatbook.reference import problem_crime_types
 from beatbook.stats import (
     changes_by_category,
     claim_every_category,
@@ -327,3 +334,88 @@ def _lsoa_peers(store: Store, area: Area, year: int) -> tuple[Area, list[tuple[s
     if len(rows) < 2:
         raise DataMissingError(f"fewer than two LSOAs of {area.name!r} have mid-{year} population")
     return area, [(c, float(p)) for c, p in rows], f"LSOAs in {area.name} (mid-{year} codes)"
+
+
+def hotspots(
+    store: Store,
+    area_name: str,
+    month: str,
+    *,
+    problem: str | None = None,
+    cell_size: int = DEFAULT_CELL,
+    seed: int = 0,
+    permutations: int = PERMUTATIONS,
+    alpha: float = ALPHA,
+    limit: int = 10,
+) -> dict[str, Any]:
+    """Gi* hot and cold cells for one month, and the top places with their change.
+
+    The grid is clipped to the area's LSOA boundaries when they are stored; without
+    them it covers only the cells where the area had crime in any stored month, and
+    says so (area shares are then not the area's true extent).
+    """
+    when = q.parse_month(month, "--month")
+    _coverage(store, when, when)
+    if not 1 <= permutations <= 99_999:
+        raise InputError(f"--permutations {permutations}: expected 1 to 99999 (default 9999)")
+    if not 0 < alpha < 1:
+        raise InputError(f"--alpha {alpha}: expected a false-discovery rate between 0 and 1")
+    area = areas_mod.resolve(store, area_name)
+    types = problem_crime_types(problem) if problem else None
+    shape = q.area_shape(store, area)
+    if shape is not None:
+        grid, extent = geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
+    else:
+        everything = q.incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
+        x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
+        grid, extent = geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
+    previous = (when - dt.timedelta(days=1)).replace(day=1)
+    incidents = q.incidents(store, area, previous, when, crime_types=types)
+    counts = cell_month_counts(incidents, grid, [when])[:, 0]
+    result = gi_star(counts, grid, permutations=permutations, seed=seed, alpha=alpha)
+    centres = grid.centroids()
+    lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
+    labels = grid.labels()
+    order = np.argsort(-result.z, kind="stable")
+    cells = [
+        {
+            "cell": labels[i],
+            "longitude": round(float(lon[i]), 6),
+            "latitude": round(float(lat[i]), 6),
+            "count": int(counts[i]),
+            "z": round(float(result.z[i]), 3),
+            "p": float(result.p[i]),
+            "class": str(result.label[i]),
+        }
+        for i in order
+        if result.label[i] != "not significant"
+    ]
+    places = top_places(incidents, when, previous, limit=limit)
+    this_month = incidents.filter(pl.col("month") == when).height
+    return {
+        "area": area.to_dict(),
+        "month": f"{when:%Y-%m}",
+        "problem": problem,
+        "crime_types": types or "all (crime and ASB)",
+        "crimes": this_month,
+        "grid": {
+            "cell_size_m": grid.size,
+            "origin_bng": [grid.x0, grid.y0],
+            "cells": grid.n_cells,
+            "extent": extent,
+            "area_km2": round(float(grid.area.sum()) / 1e6, 2),
+        },
+        "method": {
+            "statistic": "Getis-Ord Gi* (queen contiguity, binary weights, cell included)",
+            "permutations": permutations,
+            "seed": seed,
+            "fdr_alpha": alpha,
+            "p_threshold": result.threshold,
+            "smallest_possible_p": 2 / (permutations + 1),
+        },
+        "hot_cells": sum(1 for c in cells if c["class"] == "hot"),
+        "cold_cells": sum(1 for c in cells if c["class"] == "cold"),
+        "cells": cells,
+        "places": places.to_dicts(),
+        "previous_month": f"{previous:%Y-%m}",
+    }

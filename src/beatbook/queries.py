@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 import shapely
 from shapely import wkt as shapely_wkt
+from shapely.geometry.base import BaseGeometry
 
 from beatbook.areas import Area, lsoas_of
 from beatbook.errors import DataMissingError, InputError
@@ -73,15 +74,14 @@ def crime_counts(
         where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(crime_types))
     if area.polygon_wkt:
-        rows = store.frame(
-            f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM street_crimes WHERE {where}",
-            params,
+        rows = _inside_polygon(
+            area,
+            store.frame(
+                f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM street_crimes "
+                f"WHERE {where}",
+                params,
+            ),
         )
-        polygon = shapely_wkt.loads(area.polygon_wkt)
-        inside = shapely.contains_xy(
-            polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy()
-        )
-        rows = rows.filter(pl.Series(inside))
         if not by:
             return pl.DataFrame({"count": [rows.height]})
         return rows.group_by(list(by)).agg(pl.len().alias("count")).sort(list(by))
@@ -90,6 +90,60 @@ def crime_counts(
     if by:
         sql += f" GROUP BY {group} ORDER BY {group}"
     return store.frame(sql, params)
+
+
+def _inside_polygon(area: Area, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows (with longitude, latitude) inside a polygon area; others pass unchanged."""
+    if not area.polygon_wkt:
+        return rows
+    polygon = shapely_wkt.loads(area.polygon_wkt)
+    inside = shapely.contains_xy(polygon, rows["longitude"].to_numpy(), rows["latitude"].to_numpy())
+    return rows.filter(pl.Series(inside))
+
+
+def incidents(
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Located street crimes and ASB in ``area``: one row each, for maps, grids and places.
+
+    Columns: month, crime_type, location, longitude, latitude, lsoa_code.
+    """
+    where, params = _area_filter(area)
+    where += " AND month BETWEEN ? AND ? AND longitude IS NOT NULL"
+    params += [start, end]
+    if crime_types:
+        where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(crime_types))
+    rows = store.frame(
+        "SELECT month, crime_type, location, longitude, latitude, lsoa_code FROM street_crimes "
+        f"WHERE {where}",
+        params,
+    )
+    return _inside_polygon(area, rows)
+
+
+def area_shape(store: Store, area: Area) -> BaseGeometry | None:
+    """The area's outline (WGS84): its polygon, or the union of its imported LSOA boundaries.
+
+    None when no boundaries of its LSOAs are stored (``beatbook areas import-boundaries``).
+    """
+    if area.polygon_wkt:
+        return shapely_wkt.loads(area.polygon_wkt)
+    if area.by_local_authority:
+        where = "regexp_extract(lsoa_name, '^(.*) [0-9]{3}[A-Z]$', 1) IN (SELECT unnest(?::VARCHAR[]))"
+        params: list[object] = [sorted(area.local_authorities)]
+    else:
+        where, params = "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoas_of(store, area))]
+    wkts = [r[0] for r in store.con.execute(
+        f"SELECT geometry_wkt FROM lsoa_boundaries WHERE {where}", params
+    ).fetchall()]  # fmt: skip
+    if not wkts:
+        return None
+    return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
 
 
 def crime_total(

@@ -145,6 +145,14 @@ CREATE TABLE IF NOT EXISTS population (
     PRIMARY KEY (year, lsoa_code)
 );
 
+-- LSOA boundaries (WKT, WGS84 lon/lat), e.g. ONS generalised clipped boundaries.
+CREATE TABLE IF NOT EXISTS lsoa_boundaries (
+    lsoa_code VARCHAR PRIMARY KEY,
+    lsoa_name VARCHAR,
+    geometry_wkt VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL
+);
+
 -- Areas a user defined: a set of LSOAs, wards, or a polygon (WKT, lon/lat).
 CREATE TABLE IF NOT EXISTS custom_areas (
     name VARCHAR PRIMARY KEY,

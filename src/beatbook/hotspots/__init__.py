@@ -1,0 +1,1 @@
+"""Where crime concentrates: grid counts, Getis-Ord Gi* hotspots, top places."""

@@ -1,0 +1,66 @@
+"""Top places: police.uk snap points ("On or near Elm Close"), the unit a team names.
+
+police.uk moves every crime to the nearest of a fixed set of anonymous map
+points, each with a name; all crimes at one point share its coordinates. A
+place is one such point (name and coordinates), ranked by harm-weighted count
+(reference/crime_types.csv), with the change from the month before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from beatbook.reference import crime_types
+
+
+def _harm_table() -> pl.DataFrame:
+    """Harm per category for the index: proactive crimes (drugs, weapons) and ASB weigh 0."""
+    return pl.DataFrame(
+        {
+            "crime_type": [t.name for t in crime_types()],
+            "harm": [0.0 if t.proactive or t.harm_days is None else t.harm_days
+                     for t in crime_types()],
+        }
+    )  # fmt: skip
+
+
+def top_places(
+    incidents: pl.DataFrame, month: dt.date, previous: dt.date, limit: int = 10
+) -> pl.DataFrame:
+    """Places ranked by harm in ``month`` (then by count), with counts and harm the month before.
+
+    Columns: place, longitude, latitude, count, harm, count_before, harm_before,
+    change (count - count_before), top_type (the most frequent category in ``month``).
+    """
+    rows = incidents.filter(pl.col("month").is_in([month, previous])).join(
+        _harm_table(), on="crime_type", how="left"
+    )
+    key = ["location", "longitude", "latitude"]
+    now = rows.filter(pl.col("month") == month)
+    before = rows.filter(pl.col("month") == previous)
+    top_type = (
+        now.group_by([*key, "crime_type"])
+        .agg(pl.len().alias("n"))
+        .sort(["n", "crime_type"], descending=[True, False])
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("crime_type").first().alias("top_type"))
+    )
+    summary = now.group_by(key).agg(
+        pl.len().alias("count"), pl.col("harm").fill_null(0).sum().alias("harm")
+    )
+    earlier = before.group_by(key).agg(
+        pl.len().alias("count_before"), pl.col("harm").fill_null(0).sum().alias("harm_before")
+    )
+    return (
+        summary.join(earlier, on=key, how="left")
+        .join(top_type, on=key, how="left")
+        .with_columns(
+            pl.col("count_before").fill_null(0), pl.col("harm_before").fill_null(0.0)
+        )
+        .with_columns((pl.col("count") - pl.col("count_before")).alias("change"))
+        .rename({"location": "place"})
+        .sort(["harm", "count", "place"], descending=[True, True, False])
+        .head(limit)
+    )
