@@ -20,7 +20,9 @@ demo: $(BIN)/.installed
 	$(BIN)/beatbook --store $(STORE) areas import-lookup $(SAMPLE)/ons/lsoa11-lsoa21-lad22-ew.csv.gz
 	$(BIN)/beatbook --store $(STORE) areas import-population $(SAMPLE)/ons/lsoa11-population-mid2019-ew.csv.gz --year 2019
 	$(BIN)/beatbook --store $(STORE) areas import-population $(SAMPLE)/ons/lsoa21-population-mid2022-ew.csv.gz --year 2022
+	$(BIN)/beatbook --store $(STORE) areas import-boundaries $(SAMPLE)/ons/boundaries/lsoa11-E06000016-leicester.geojson.gz
 	$(BIN)/beatbook --store $(STORE) brief --area Leicester --year 2021 --compare-year 2020 --out demo-output
+	$(BIN)/beatbook --store $(STORE) hotspots --area Leicester --month 2021-06
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest

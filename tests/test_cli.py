@@ -105,6 +105,13 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "no_store": (["--store", str(tmp / "absent.duckdb"), *STATS_2020], _env()),
         "bad_ingest": (["--store", str(small), "ingest",
                         str(POLICE / "2020-02-leicestershire-street.csv.gz"), str(bad)], _env()),
+        "hotspots": (["--store", store, "hotspots", "--area", "Leicester", "--month", "2021-06",
+                      "--permutations", "999", "--seed", "4", "--json"], _env()),
+        "hotspots_text": (["--store", store, "hotspots", "--area", "Leicester", "--month",
+                           "2021-06", "--problem", "acquisitive", "--cell-size", "300",
+                           "--permutations", "999", "--limit", "3"], _env()),
+        "hotspots_bad": (["--store", store, "hotspots", "--area", "Leicester", "--month",
+                          "2021-06", "--cell-size", "20"], _env()),
         "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
                    "--compare-year", "2020", "--out", str(brief_dir)], _env()),
     }
@@ -219,8 +226,9 @@ COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
 
 def test_every_command_is_covered() -> None:
     assert set(COMMAND_PATHS) == {
-        "ingest", "stats", "compare", "rank", "brief",
-        "areas import-lookup", "areas import-population", "areas add", "areas list",
+        "ingest", "stats", "compare", "rank", "brief", "hotspots",
+        "areas import-lookup", "areas import-population", "areas import-boundaries",
+        "areas add", "areas list",
     }
 
 
@@ -240,7 +248,7 @@ def test_help_has_an_example(path: str) -> None:
     assert "[bold]" not in text
 
 
-READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list"]
+READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list", "hotspots"]
 
 
 @pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
@@ -273,3 +281,26 @@ def test_readme_mentions_every_command_and_option() -> None:
             if opt.startswith("--") and opt not in skip and opt not in readme:
                 missing.append(opt)
     assert not missing, f"README.md does not mention: {', '.join(sorted(set(missing)))}"
+
+
+def test_hotspots_json(runs: dict[str, Any], raw_db) -> None:
+    r = _ok_json(runs["hotspots"])
+    assert {"area", "month", "grid", "method", "hot_cells", "cold_cells", "cells", "places"} <= set(r)
+    assert r["method"]["seed"] == 4 and r["method"]["permutations"] == 999
+    (n,) = raw_db.execute(
+        "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
+        "AND \"Longitude\" IS NOT NULL"
+    ).fetchone()
+    assert r["crimes"] == n
+    assert r["hot_cells"] == sum(c["class"] == "hot" for c in r["cells"]) > 0
+
+
+def test_hotspots_text(runs: dict[str, Any]) -> None:
+    done = runs["hotspots_text"]
+    assert done.returncode == 0, done.stderr
+    assert "cells of 300 m" in done.stdout and "Top places by harm" in done.stdout
+    assert "acquisitive" in done.stdout
+
+
+def test_hotspots_bad_cell_size(runs: dict[str, Any]) -> None:
+    assert "--cell-size 20: expected 50 to 500 metres" in _one_line_error(runs["hotspots_bad"])
