@@ -164,3 +164,30 @@ def test_bad_arguments_are_refused_clearly(sample_store: Store, kwargs, message)
     month = args.pop("month")
     with pytest.raises(BeatBookError, match=message):
         figures.hotspots(sample_store, "Leicester", month, **args)
+
+
+def test_emerging_hotspots_agree_with_the_monthly_maps(sample_store: Store) -> None:
+    """Every class that needs the last month hot is hot on that month's own map, and
+    'historical' cells are not; hot_months matches the maps month by month."""
+    r = figures.hotspots(sample_store, "Leicester", "2021-12", permutations=499, seed=2,
+                         emerging=4)  # fmt: skip
+    history = r["emerging"]
+    assert (history["from"], history["to"], history["months"]) == ("2021-09", "2021-12", 4)
+    assert sum(history["classes"].values()) == len(history["cells"]) > 0
+    hot_last = {c["cell"] for c in r["cells"] if c["class"] == "hot"}
+    monthly_hot = [
+        {c["cell"] for c in figures.hotspots(sample_store, "Leicester", m, permutations=499,
+                                             seed=2)["cells"] if c["class"] == "hot"}
+        for m in ("2021-09", "2021-10", "2021-11", "2021-12")
+    ]  # fmt: skip
+    assert monthly_hot[-1] == hot_last
+    for cell in history["cells"]:
+        assert (cell["cell"] in hot_last) == (cell["class"] != "historical")
+        assert cell["hot_months"] == sum(cell["cell"] in hot for hot in monthly_hot)
+
+
+def test_emerging_needs_every_month_of_its_window(sample_store: Store) -> None:
+    from beatbook.errors import DataMissingError
+
+    with pytest.raises(DataMissingError, match="months 2024-10, 2024-11, 2024-12 are not stored"):
+        figures.hotspots(sample_store, "Leicester", "2025-02", emerging=5, permutations=99)

@@ -331,6 +331,9 @@ def hotspots(
     ] = 9999,
     alpha: Annotated[float, typer.Option(help="False-discovery rate across cells.")] = 0.05,
     limit: Annotated[int, typer.Option(help="How many top places to list.")] = 10,
+    emerging: Annotated[
+        int, typer.Option(help="Also class each cell's trend over this many months (e.g. 12).")
+    ] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Significant hot and cold grid cells (Getis-Ord Gi*, FDR-controlled) and the top places.
@@ -340,7 +343,7 @@ def hotspots(
     with Store(store, read_only=True) as st:
         result = figures.hotspots(
             st, area, month, problem=problem, cell_size=cell_size, seed=seed,
-            permutations=permutations, alpha=alpha, limit=limit,
+            permutations=permutations, alpha=alpha, limit=limit, emerging=emerging,
         )  # fmt: skip
     if json_out:
         _print_json(result)
@@ -494,6 +497,12 @@ def _print_hotspots(r: dict[str, Any]) -> None:
             f"{p['change']:+d}", p["top_type"] or "",
         )  # fmt: skip
     out.print(places)
+    history = r["emerging"]
+    if history:
+        classes = ", ".join(f"{n} {k}" for k, n in history["classes"].items() if n)
+        out.print(
+            f"Emerging hotspots, {history['from']} to {history['to']}: {classes or 'none'}"
+        )
 
 
 def _print_rank(r: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
 from beatbook.geo import DEFAULT_CELL
+from beatbook.hotspots.emerging import CLASSES, classify
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
 from beatbook.hotspots.places import top_places
@@ -347,8 +348,10 @@ def hotspots(
     permutations: int = PERMUTATIONS,
     alpha: float = ALPHA,
     limit: int = 10,
+    emerging: int = 0,
 ) -> dict[str, Any]:
-    """Gi* hot and cold cells for one month, and the top places with their change.
+    """Gi* hot and cold cells for one month, the top places with their change, and with
+    ``emerging`` > 0 the emerging-hotspot class of each cell over that many months.
 
     The grid is clipped to the area's LSOA boundaries when they are stored; without
     them it covers only the cells where the area had crime in any stored month, and
@@ -360,18 +363,23 @@ def hotspots(
         raise InputError(f"--permutations {permutations}: expected 1 to 99999 (default 9999)")
     if not 0 < alpha < 1:
         raise InputError(f"--alpha {alpha}: expected a false-discovery rate between 0 and 1")
+    if emerging and not 3 <= emerging <= 60:
+        raise InputError(f"--emerging {emerging}: expected 3 to 60 months (or 0 for none)")
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
-    shape = q.area_shape(store, area)
-    if shape is not None:
-        grid, extent = geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
-    else:
-        everything = q.incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
-        x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
-        grid, extent = geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
+    grid, extent = _area_grid(store, area, cell_size)
     previous = (when - dt.timedelta(days=1)).replace(day=1)
-    incidents = q.incidents(store, area, previous, when, crime_types=types)
-    counts = cell_month_counts(incidents, grid, [when])[:, 0]
+    window = _months_back(when, max(emerging, 2))
+    stored = q.months_with_data(store, window[0], when)
+    missing = [m for m in window[-emerging:] if m not in stored] if emerging else []
+    if missing:
+        raise DataMissingError(
+            f"--emerging {emerging}: months {', '.join(f'{m:%Y-%m}' for m in missing)} are not "
+            "stored; emerging hotspots need every month of the window (choose fewer months)"
+        )
+    incidents = q.incidents(store, area, window[0], when, crime_types=types)
+    matrix = cell_month_counts(incidents, grid, window)
+    counts = matrix[:, -1]
     result = gi_star(counts, grid, permutations=permutations, seed=seed, alpha=alpha)
     centres = grid.centroids()
     lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
@@ -392,6 +400,31 @@ def hotspots(
     ]
     places = top_places(incidents, when, previous, limit=limit)
     this_month = incidents.filter(pl.col("month") == when).height
+    history = None
+    if emerging:
+        months = window[-emerging:]
+        monthly = [gi_star(matrix[:, len(window) - emerging + t], grid, permutations=permutations,
+                           seed=seed, alpha=alpha) for t in range(emerging)]  # fmt: skip
+        hot = np.column_stack([g.label == "hot" for g in monthly])
+        cold = np.column_stack([g.label == "cold" for g in monthly])
+        zs = np.column_stack([g.z for g in monthly])
+        rows: list[dict[str, Any]] = []
+        for i in range(grid.n_cells):
+            kind, trend, trend_p = classify(hot[i], cold[i], zs[i])
+            if kind:
+                rows.append({
+                    "cell": labels[i], "longitude": round(float(lon[i]), 6),
+                    "latitude": round(float(lat[i]), 6), "class": kind,
+                    "hot_months": int(hot[i].sum()), "z_trend": trend,
+                    "z_trend_p": round(trend_p, 4), "count_last": int(counts[i]),
+                })  # fmt: skip
+        history = {
+            "months": emerging,
+            "from": f"{months[0]:%Y-%m}",
+            "to": f"{months[-1]:%Y-%m}",
+            "classes": {k: sum(r["class"] == k for r in rows) for k in CLASSES},
+            "cells": sorted(rows, key=lambda r: (CLASSES.index(r["class"]), -r["hot_months"])),
+        }
     return {
         "area": area.to_dict(),
         "month": f"{when:%Y-%m}",
@@ -418,4 +451,21 @@ def hotspots(
         "cells": cells,
         "places": places.to_dicts(),
         "previous_month": f"{previous:%Y-%m}",
+        "emerging": history,
     }
+
+
+def _months_back(last: dt.date, n: int) -> list[dt.date]:
+    """The ``n`` calendar months ending with ``last``, oldest first."""
+    first = dt.date(last.year + (last.month - n) // 12, (last.month - n) % 12 + 1, 1)
+    return q.month_range(first, last)
+
+
+def _area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
+    """The area's grid, and what bounds it: its boundary, or the cells it had crime in."""
+    shape = q.area_shape(store, area)
+    if shape is not None:
+        return geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
+    everything = q.incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
+    x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
+    return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
