@@ -320,11 +320,8 @@ def hotspots(
     area: AreaOpt,
     month: Annotated[str, typer.Option(help="Month to map, YYYY-MM.")],
     store: StoreOpt = None,
-    problem: Annotated[
-        str | None,
-        typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
-    ] = None,
-    cell_size: Annotated[int, typer.Option(help="Grid cell size in metres (50-500).")] = 150,
+    problem: ProblemOpt = None,
+    cell_size: CellSizeOpt = 150,
     seed: Annotated[int, typer.Option(help="Seed of the permutation test.")] = 0,
     permutations: Annotated[
         int, typer.Option(help="Permutations for the p-values (smallest p: 2/(N+1)).")
@@ -349,6 +346,105 @@ def hotspots(
         _print_json(result)
         return
     _print_hotspots(result)
+
+
+ProblemOpt = Annotated[
+    str | None,
+    typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
+]
+CellSizeOpt = Annotated[int, typer.Option(help="Grid cell size in metres (50-500).")]
+
+
+@app.command()
+def forecast(
+    area: AreaOpt,
+    cutoff: Annotated[str, typer.Option(help="Last month the forecast may see, YYYY-MM.")],
+    store: StoreOpt = None,
+    method: Annotated[
+        str,
+        typer.Option(help="last-month, mean-3, mean-6, mean-12, kde, prospective, sepp or glm."),
+    ] = "glm",
+    problem: ProblemOpt = None,
+    cell_size: CellSizeOpt = 150,
+    limit: Annotated[int, typer.Option(help="How many cells and places to list.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Forecast the month after --cutoff: cells and places ranked by expected crime.
+
+    Example: [bold]beatbook forecast --area Leicester --cutoff 2021-11 --method mean-12[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = figures.forecast_cells(
+            st, area, cutoff, method=method, problem=problem, cell_size=cell_size, limit=limit
+        )
+    if json_out:
+        _print_json(result)
+        return
+    out.print(
+        f"[bold]{result['area']['name']}: forecast for {result['target']}[/bold] "
+        f"({result['method']}, {result['problem'] or 'all crime and ASB'}, from "
+        f"{result['months_used']} stored months {result['first_month']} to {result['cutoff']})"
+    )
+    table = Table(title="Top cells")
+    for col in ("rank", "cell (BNG SW corner)", "lat, lon", "score", f"crimes {result['cutoff']}"):
+        table.add_column(col, justify="left" if col.startswith("cell") else "right")
+    for c in result["cells"]:
+        table.add_row(str(c["rank"]), c["cell"], f"{c['latitude']:.5f}, {c['longitude']:.5f}",
+                      f"{c['score']:.2f}", str(c["count_cutoff_month"]))  # fmt: skip
+    out.print(table)
+    places = Table(title="Top places")
+    for col in ("place", "score", "crimes, last 12 months"):
+        places.add_column(col, justify="left" if col == "place" else "right")
+    for p in result["places"]:
+        places.add_row(p["place"] or "(no name)", f"{p['score']:.2f}", str(p["crimes_last_12_months"]))
+    out.print(places)
+
+
+@app.command()
+def evaluate(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    problem: ProblemOpt = None,
+    method: Annotated[
+        list[str] | None, typer.Option(help="Method to include (repeatable; default all).")
+    ] = None,
+    cell_size: CellSizeOpt = 150,
+    seed: Annotated[int, typer.Option(help="Seed of tie-breaking and the bootstrap.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Backtest the forecasts: each month from..to forecast from the months before it.
+
+    Example: [bold]beatbook evaluate --area Leicester --from 2021-10 --to 2021-12 --method mean-3 --method glm[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        result = figures.evaluate_forecasts(
+            st, area, from_, to, problem=problem, methods=method, cell_size=cell_size, seed=seed
+        )
+    if json_out:
+        _print_json(result)
+        return
+    out.print(
+        f"[bold]{result['area']['name']}, {result['problem'] or 'all crime and ASB'}[/bold]: "
+        f"{len(result['targets'])} months forecast ({result['targets'][0]} to "
+        f"{result['targets'][-1]}), {result['grid']['cells']:,} cells of "
+        f"{result['grid']['cell_size_m']} m"
+        + (f"; skipped (month before not stored): {', '.join(result['skipped'])}"
+           if result["skipped"] else "")  # fmt: skip
+    )
+    table = Table(title="Mean over months (PAI with 95% bootstrap interval)")
+    for col in ("method", "coverage", "hit rate", "PAI", "PAI 95% CI", "ceiling", "PEI"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in result["summary"]:
+        table.add_row(r["method"], f"{r['coverage']:.0%}", f"{r['hit_rate']:.1%}",
+                      f"{r['pai']:.2f}", f"{r['pai_low']:.2f}–{r['pai_high']:.2f}",
+                      f"{r['pai_ceiling']:.2f}", f"{r['pei']:.2f}")  # fmt: skip
+    out.print(table)
+    if result["best_baseline_pai5"]:
+        out.print(f"PAI at 5% against the best baseline ({result['best_baseline_pai5']}):")
+        for r in result["pai5_vs_best_baseline"]:
+            out.print(f"  {r['method']}: {r['ratio']:.3f} (95% CI {r['low']:.3f}–{r['high']:.3f})")
 
 
 @app.command()

@@ -20,6 +20,8 @@ from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
 from beatbook.geo import DEFAULT_CELL
 from beatbook.hotspots.emerging import CLASSES, classify
+from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, summarise
+from beatbook.hotspots.forecast import BASELINES, METHODS, forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
 from beatbook.hotspots.places import top_places
@@ -469,3 +471,139 @@ def _area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]
     everything = q.incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
     x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
     return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
+
+
+def _history(
+    store: Store, area: Area, last: dt.date, types: list[str] | None, grid: geo.Grid
+) -> tuple[list[dt.date], np.ndarray, pl.DataFrame]:
+    """Every stored month up to ``last`` (gaps skipped, not zero-filled), counts per cell."""
+    months = q.months_with_data(store, dt.date(1900, 1, 1), last)
+    if not months:
+        raise DataMissingError(f"no street-level crime data stored up to {last:%Y-%m}")
+    incidents = q.incidents(store, area, months[0], last, crime_types=types)
+    return months, cell_month_counts(incidents, grid, months), incidents
+
+
+def forecast_cells(
+    store: Store,
+    area_name: str,
+    cutoff: str,
+    *,
+    method: str = "glm",
+    problem: str | None = None,
+    cell_size: int = DEFAULT_CELL,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """Scores for the month after ``cutoff`` per cell and per place, highest first.
+
+    Only months up to the cutoff are read. A place's score is its cell's score times the
+    place's share of the cell's crimes over the last 12 stored months.
+    """
+    last = q.parse_month(cutoff, "--cutoff")
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    area = areas_mod.resolve(store, area_name)
+    types = problem_crime_types(problem) if problem else None
+    grid, extent = _area_grid(store, area, cell_size)
+    months, counts, incidents = _history(store, area, last, types, grid)
+    if months[-1] != last:
+        raise DataMissingError(f"--cutoff {cutoff}: that month is not stored (latest before it: "
+                               f"{months[-1]:%Y-%m})")  # fmt: skip
+    scores = forecast(method, counts, months, grid, last)
+    centres = grid.centroids()
+    lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
+    labels = grid.labels()
+    order = np.argsort(-scores, kind="stable")[:limit]
+    recent = incidents.filter(pl.col("month") >= months[max(0, len(months) - 12)])
+    x, y = geo.to_bng(recent["longitude"].to_numpy(), recent["latitude"].to_numpy())
+    recent = recent.with_columns(pl.Series("cell", grid.cell_of(x, y))).filter(pl.col("cell") >= 0)
+    per_place = recent.group_by(["location", "longitude", "latitude", "cell"]).agg(pl.len().alias("n"))
+    cell_scores = pl.DataFrame({"cell": np.arange(grid.n_cells, dtype=np.int64), "cell_score": scores})
+    per_place = (
+        per_place.with_columns((pl.col("n") / pl.col("n").sum().over("cell")).alias("share"))
+        .join(cell_scores, on="cell")
+        .with_columns((pl.col("share") * pl.col("cell_score")).alias("score"))
+    )
+    target = q.month_range(last, last + dt.timedelta(days=31))[1]
+    return {
+        "area": area.to_dict(),
+        "cutoff": f"{last:%Y-%m}",
+        "target": f"{target:%Y-%m}",
+        "method": method,
+        "problem": problem,
+        "months_used": len(months),
+        "first_month": f"{months[0]:%Y-%m}",
+        "grid": {"cell_size_m": grid.size, "cells": grid.n_cells, "extent": extent},
+        "cells": [
+            {"rank": r + 1, "cell": labels[i], "longitude": round(float(lon[i]), 6),
+             "latitude": round(float(lat[i]), 6), "score": round(float(scores[i]), 4),
+             "count_cutoff_month": int(counts[i, -1])}
+            for r, i in enumerate(order)
+        ],  # fmt: skip
+        "places": per_place.sort(["score", "location"], descending=[True, False])
+        .head(limit)
+        .select(pl.col("location").alias("place"), "longitude", "latitude",
+                pl.col("score").round(4), pl.col("n").alias("crimes_last_12_months"))
+        .to_dicts(),  # fmt: skip
+    }
+
+
+def evaluate_forecasts(
+    store: Store,
+    area_name: str,
+    from_: str,
+    to: str,
+    *,
+    problem: str | None = None,
+    methods: list[str] | None = None,
+    cell_size: int = DEFAULT_CELL,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Rolling-origin backtest: each stored month from..to is forecast from the months
+    before it (its cutoff is the calendar month before, which must be stored)."""
+    start, end = period(from_, to)
+    chosen = methods or list(METHODS)
+    for method in chosen:
+        if method not in METHODS:
+            raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    area = areas_mod.resolve(store, area_name)
+    types = problem_crime_types(problem) if problem else None
+    grid, extent = _area_grid(store, area, cell_size)
+    months, counts, _ = _history(store, area, end, types, grid)
+    targets = [m for m in q.month_range(start, end) if m in months]
+    cutoffs = [months[months.index(m) - 1] for m in targets if months.index(m) > 0
+               and months[months.index(m) - 1] == (m - dt.timedelta(days=1)).replace(day=1)]  # fmt: skip
+    skipped = [f"{m:%Y-%m}" for m in q.month_range(start, end)
+               if m not in [months[months.index(c) + 1] for c in cutoffs]]  # fmt: skip
+    if not cutoffs:
+        raise DataMissingError(
+            f"no month from {start:%Y-%m} to {end:%Y-%m} is stored together with the month "
+            "before it: nothing to backtest"
+        )
+    results = backtest(counts, months, grid, cutoffs, chosen, seed=seed)
+    summary = summarise(results, seed=seed)
+    at5 = summary.filter(pl.col("coverage") == 0.05)
+    pai5 = {r["method"]: r["pai"] for r in at5.to_dicts()}
+    best = max(BASELINES, key=lambda b: pai5.get(b, -1.0)) if any(b in pai5 for b in BASELINES) else None
+    ratios = []
+    if best:
+        base = results.filter((pl.col("method") == best) & (pl.col("coverage") == 0.05))
+        for method in chosen:
+            mine = results.filter((pl.col("method") == method) & (pl.col("coverage") == 0.05))
+            ratio, low, high = bootstrap_ratio(mine["pai"].to_numpy(), base["pai"].to_numpy(), seed)
+            ratios.append({"method": method, "ratio": ratio, "low": low, "high": high})
+    return {
+        "area": area.to_dict(),
+        "problem": problem,
+        "crime_types": types or "all (crime and ASB)",
+        "targets": [f"{months[months.index(c) + 1]:%Y-%m}" for c in cutoffs],
+        "skipped": skipped,
+        "grid": {"cell_size_m": grid.size, "cells": grid.n_cells, "extent": extent,
+                 "origin_bng": [grid.x0, grid.y0]},  # fmt: skip
+        "seed": seed,
+        "summary": summary.to_dicts(),
+        "best_baseline_pai5": best,
+        "pai5_vs_best_baseline": ratios,
+        "months": results.with_columns(pl.col("cutoff").dt.strftime("%Y-%m"),
+                                       pl.col("target").dt.strftime("%Y-%m")).to_dicts(),
+    }
