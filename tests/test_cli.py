@@ -112,6 +112,14 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
                            "--permutations", "999", "--limit", "3"], _env()),
         "hotspots_bad": (["--store", store, "hotspots", "--area", "Leicester", "--month",
                           "2021-06", "--cell-size", "20"], _env()),
+        "forecast": (["--store", store, "forecast", "--area", "Leicester", "--cutoff", "2021-11",
+                      "--method", "mean-3", "--problem", "burglary", "--limit", "5", "--json"],
+                     _env()),
+        "evaluate": (["--store", store, "evaluate", "--area", "Leicester", "--from", "2021-11",
+                      "--to", "2021-12", "--method", "mean-3", "--method", "prospective",
+                      "--cell-size", "250", "--seed", "3", "--json"], _env()),
+        "forecast_leak": (["--store", store, "forecast", "--area", "Leicester", "--cutoff",
+                           "2023-05"], _env()),
         "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
                    "--compare-year", "2020", "--out", str(brief_dir)], _env()),
     }
@@ -226,7 +234,7 @@ COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
 
 def test_every_command_is_covered() -> None:
     assert set(COMMAND_PATHS) == {
-        "ingest", "stats", "compare", "rank", "brief", "hotspots",
+        "ingest", "stats", "compare", "rank", "brief", "hotspots", "forecast", "evaluate",
         "areas import-lookup", "areas import-population", "areas import-boundaries",
         "areas add", "areas list",
     }
@@ -248,7 +256,8 @@ def test_help_has_an_example(path: str) -> None:
     assert "[bold]" not in text
 
 
-READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list", "hotspots"]
+READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list", "hotspots", "forecast",
+                      "evaluate"]
 
 
 @pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
@@ -304,3 +313,25 @@ def test_hotspots_text(runs: dict[str, Any]) -> None:
 
 def test_hotspots_bad_cell_size(runs: dict[str, Any]) -> None:
     assert "--cell-size 20: expected 50 to 500 metres" in _one_line_error(runs["hotspots_bad"])
+
+
+def test_forecast_json(runs: dict[str, Any], raw_db) -> None:
+    r = _ok_json(runs["forecast"])
+    assert (r["cutoff"], r["target"], r["method"], r["problem"]) == ("2021-11", "2021-12", "mean-3", "burglary")
+    assert len(r["cells"]) == 5 and [c["rank"] for c in r["cells"]] == [1, 2, 3, 4, 5]
+    scores = [c["score"] for c in r["cells"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_evaluate_json(runs: dict[str, Any]) -> None:
+    r = _ok_json(runs["evaluate"])
+    assert r["targets"] == ["2021-11", "2021-12"] and r["seed"] == 3
+    assert r["grid"]["cell_size_m"] == 250
+    assert {(x["method"], x["coverage"]) for x in r["summary"]} == {
+        (m, c) for m in ("mean-3", "prospective") for c in (0.01, 0.02, 0.05, 0.1, 0.2)
+    }
+    assert len(r["months"]) == 2 * 2 * 5
+
+
+def test_forecast_of_an_unstored_cutoff_is_refused(runs: dict[str, Any]) -> None:
+    assert "--cutoff 2023-05: that month is not stored" in _one_line_error(runs["forecast_leak"])
