@@ -35,6 +35,7 @@ check: lint test
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/forecast.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
