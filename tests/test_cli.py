@@ -117,7 +117,8 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
                      _env()),
         "evaluate": (["--store", store, "evaluate", "--area", "Leicester", "--from", "2021-11",
                       "--to", "2021-12", "--method", "mean-3", "--method", "prospective",
-                      "--cell-size", "250", "--seed", "3", "--json"], _env()),
+                      "--cell-size", "250", "--seed", "3", "--chart", str(tmp / "bt.png"),
+                      "--json"], _env()),
         "forecast_leak": (["--store", store, "forecast", "--area", "Leicester", "--cutoff",
                            "2023-05"], _env()),
         "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
@@ -136,6 +137,7 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     results["small_store"] = small
     results["small_before"] = before
     results["brief_dir"] = brief_dir
+    results["chart"] = tmp / "bt.png"
     return results
 
 
@@ -335,3 +337,13 @@ def test_evaluate_json(runs: dict[str, Any]) -> None:
 
 def test_forecast_of_an_unstored_cutoff_is_refused(runs: dict[str, Any]) -> None:
     assert "--cutoff 2023-05: that month is not stored" in _one_line_error(runs["forecast_leak"])
+
+
+def test_evaluate_chart_is_a_png(runs: dict[str, Any]) -> None:
+    import struct
+
+    data = runs["chart"].read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])  # IHDR
+    assert (width, height) == (960, 600)
+    assert "wrote" in runs["evaluate"].stderr

@@ -412,6 +412,9 @@ def evaluate(
     ] = None,
     cell_size: CellSizeOpt = 150,
     seed: Annotated[int, typer.Option(help="Seed of tie-breaking and the bootstrap.")] = 0,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw PAI by coverage per method to this PNG file.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Backtest the forecasts: each month from..to forecast from the months before it.
@@ -422,6 +425,11 @@ def evaluate(
         result = figures.evaluate_forecasts(
             st, area, from_, to, problem=problem, methods=method, cell_size=cell_size, seed=seed
         )
+    if chart:
+        from beatbook.publish.charts import backtest_chart
+
+        backtest_chart(result, chart)
+        err.print(f"wrote {chart}")
     if json_out:
         _print_json(result)
         return
