@@ -20,8 +20,10 @@ Methods (names used by ``--method``):
 - ``sepp``: a self-exciting point process in the style of Mohler et al. (2011):
   a constant background rate per cell plus crimes triggering more crimes nearby in the
   following months (exponential decay in months, Gaussian in space), fitted by EM.
-- ``glm``: a Poisson GLM on lagged counts of the cell and its neighbours (last month,
-  mean of 3, mean of 12, neighbours' mean of 3), fitted on the months before the cutoff.
+- ``glm``: a negative-binomial GLM (dispersion 1: crime counts vary more than Poisson)
+  on the cell's last month and its means over 3, 12 and all earlier months, and its
+  neighbours' means over 3, 12 and all months (pooling helps sparse crime types), fitted
+  on every month before the cutoff.
 """
 
 from __future__ import annotations
@@ -151,9 +153,10 @@ def _features(counts: np.ndarray, grid: Grid, t: int) -> np.ndarray:
     last = c[:, t - 1]
     mean3 = c[:, max(0, t - 3):t].mean(axis=1)
     mean12 = c[:, max(0, t - 12):t].mean(axis=1)
-    near3 = _neighbour_mean(mean3, grid)
-    return np.column_stack([np.ones(len(c)), np.log1p(last), np.log1p(mean3), np.log1p(mean12),
-                            np.log1p(near3)])  # fmt: skip
+    mean_all = c[:, :t].mean(axis=1)
+    columns = [last, mean3, mean12, mean_all, _neighbour_mean(mean3, grid),
+               _neighbour_mean(mean12, grid), _neighbour_mean(mean_all, grid)]  # fmt: skip
+    return np.column_stack([np.ones(len(c)), *(np.log1p(x) for x in columns)])
 
 
 def _glm(counts: np.ndarray, grid: Grid, min_history: int = 3) -> np.ndarray:
@@ -165,7 +168,7 @@ def _glm(counts: np.ndarray, grid: Grid, min_history: int = 3) -> np.ndarray:
     y = np.concatenate([counts[:, t] for t in targets]).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+        fit = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=1.0)).fit()
     return np.asarray(fit.predict(_features(counts, grid, n_months)))
 
 
