@@ -119,6 +119,9 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
                       "--to", "2021-12", "--method", "mean-3", "--method", "prospective",
                       "--cell-size", "250", "--seed", "3", "--chart", str(tmp / "bt.png"),
                       "--json"], _env()),
+        "places": (["--store", store, "places", "--area", "Leicester", "--from", "2021-06",
+                    "--to", "2021-06", "--csv", str(tmp / "places.csv"), "--limit", "3",
+                    "--json"], _env()),
         "forecast_leak": (["--store", store, "forecast", "--area", "Leicester", "--cutoff",
                            "2023-05"], _env()),
         "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
@@ -138,6 +141,7 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     results["small_before"] = before
     results["brief_dir"] = brief_dir
     results["chart"] = tmp / "bt.png"
+    results["places_csv"] = tmp / "places.csv"
     return results
 
 
@@ -237,6 +241,7 @@ COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
 def test_every_command_is_covered() -> None:
     assert set(COMMAND_PATHS) == {
         "ingest", "stats", "compare", "rank", "brief", "hotspots", "forecast", "evaluate",
+        "places",
         "areas import-lookup", "areas import-population", "areas import-boundaries",
         "areas add", "areas list",
     }
@@ -259,7 +264,7 @@ def test_help_has_an_example(path: str) -> None:
 
 
 READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list", "hotspots", "forecast",
-                      "evaluate"]
+                      "evaluate", "places"]
 
 
 @pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
@@ -347,3 +352,14 @@ def test_evaluate_chart_is_a_png(runs: dict[str, Any]) -> None:
     width, height = struct.unpack(">II", data[16:24])  # IHDR
     assert (width, height) == (960, 600)
     assert "wrote" in runs["evaluate"].stderr
+
+
+def test_places_json_and_csv(runs: dict[str, Any], raw_db) -> None:
+    top = _ok_json(runs["places"])
+    assert len(top) == 3 and top[0]["crimes"] >= top[1]["crimes"] >= top[2]["crimes"]
+    table = duckdb.read_csv(str(runs["places_csv"])).fetchall()
+    (n,) = raw_db.execute(
+        "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
+        "AND \"Longitude\" IS NOT NULL"
+    ).fetchone()
+    assert sum(row[-1] for row in table) == n

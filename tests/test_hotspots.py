@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import polars as pl
 import pytest
 import shapely
 from libpysal.weights import lat2W
@@ -191,3 +192,28 @@ def test_emerging_needs_every_month_of_its_window(sample_store: Store) -> None:
 
     with pytest.raises(DataMissingError, match="months 2024-10, 2024-11, 2024-12 are not stored"):
         figures.hotspots(sample_store, "Leicester", "2025-02", emerging=5, permutations=99)
+
+
+def test_place_month_counts_match_the_raw_files(sample_store: Store, raw_db) -> None:
+    """Counts per place x month x problem group, against the raw CSVs and the shipped table."""
+    from beatbook.hotspots.places import place_month_counts
+
+    area = resolve(sample_store, "Leicester")
+    table = place_month_counts(q.incidents(sample_store, area, dt.date(2021, 5, 1), JUNE))
+    assert table["count"].sum() == raw_db.execute(
+        "SELECT count(*) FROM street WHERE month IN ('2021-05', '2021-06') "
+        "AND district = 'Leicester' AND \"Longitude\" IS NOT NULL"
+    ).fetchone()[0]
+    drugs = table.filter((pl.col("problem_group") == "drugs") & (pl.col("month") == JUNE))
+    (raw_drugs,) = raw_db.execute(
+        "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
+        "AND \"Crime type\" = 'Drugs' AND \"Longitude\" IS NOT NULL"
+    ).fetchone()
+    assert drugs["count"].sum() == raw_drugs
+    busiest = drugs.sort("count", descending=True).row(0, named=True)
+    (n,) = raw_db.execute(
+        "SELECT count(*) FROM street WHERE month = '2021-06' AND \"Crime type\" = 'Drugs' "
+        "AND \"Location\" = ? AND CAST(\"Longitude\" AS DOUBLE) = ? AND district = 'Leicester'",
+        [busiest["place"], busiest["longitude"]],
+    ).fetchone()
+    assert busiest["count"] == n

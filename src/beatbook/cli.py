@@ -23,6 +23,7 @@ from rich.table import Table
 from beatbook import areas as areas_mod
 from beatbook import figures
 from beatbook.errors import BeatBookError
+from beatbook.hotspots.places import place_totals
 from beatbook.ingest import ons
 from beatbook.ingest.policeuk_csv import ingest as ingest_files
 from beatbook.store import STORE_ENV, Store
@@ -353,6 +354,41 @@ ProblemOpt = Annotated[
     typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
 ]
 CellSizeOpt = Annotated[int, typer.Option(help="Grid cell size in metres (50-500).")]
+
+
+@app.command()
+def places(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    problem: ProblemOpt = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write place x month x problem group counts here.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many places to list.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Crimes per police.uk place ("On or near ..."), month and problem group.
+
+    Example: [bold]beatbook places --area Leicester --from 2021-01 --to 2021-12 --problem drugs[/bold]
+    """
+    with Store(store, read_only=True) as st:
+        table = figures.place_counts(st, area, from_, to, problem=problem)
+    if csv_out:
+        table.write_csv(csv_out)
+        err.print(f"wrote {table.height:,} rows to {csv_out}")
+    totals = place_totals(table, limit)
+    if json_out:
+        _print_json(totals.to_dicts())
+        return
+    out_table = Table(title=f"Top places, {from_} to {to}" + (f", {problem}" if problem else ""))
+    for col in ("place", "lat, lon", "crimes", "months with crime"):
+        out_table.add_column(col, justify="left" if col in ("place", "lat, lon") else "right")
+    for r in totals.iter_rows(named=True):
+        out_table.add_row(r["place"] or "(no name)", f"{r['latitude']:.5f}, {r['longitude']:.5f}",
+                          f"{r['crimes']:,}", str(r["months"]))  # fmt: skip
+    out.print(out_table)
 
 
 @app.command()

@@ -24,7 +24,7 @@ from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, summarise
 from beatbook.hotspots.forecast import BASELINES, METHODS, forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
-from beatbook.hotspots.places import top_places
+from beatbook.hotspots.places import place_month_counts, top_places
 from beatbook.reference import problem_crime_types
 from beatbook.stats import (
     changes_by_category,
@@ -607,3 +607,14 @@ def evaluate_forecasts(
         "months": results.with_columns(pl.col("cutoff").dt.strftime("%Y-%m"),
                                        pl.col("target").dt.strftime("%Y-%m")).to_dicts(),
     }
+
+
+def place_counts(
+    store: Store, area_name: str, from_: str, to: str, *, problem: str | None = None
+) -> pl.DataFrame:
+    """Crimes per police.uk place, month and problem group in an area (located crimes only)."""
+    start, end = period(from_, to)
+    _coverage(store, start, end)
+    area = areas_mod.resolve(store, area_name)
+    types = problem_crime_types(problem) if problem else None
+    return place_month_counts(q.incidents(store, area, start, end, crime_types=types))

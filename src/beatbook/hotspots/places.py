@@ -26,6 +26,35 @@ def _harm_table() -> pl.DataFrame:
     )  # fmt: skip
 
 
+def place_month_counts(incidents: pl.DataFrame) -> pl.DataFrame:
+    """Crimes per place, month and problem group (reference/crime_types.csv).
+
+    Columns: place, longitude, latitude, month, problem_group, count.
+    """
+    groups = pl.DataFrame(
+        {"crime_type": [t.name for t in crime_types()],
+         "problem_group": [t.problem_group for t in crime_types()]}
+    )  # fmt: skip
+    return (
+        incidents.join(groups, on="crime_type", how="left")
+        .with_columns(pl.col("problem_group").fill_null("other"))
+        .group_by(["location", "longitude", "latitude", "month", "problem_group"])
+        .agg(pl.len().alias("count"))
+        .rename({"location": "place"})
+        .sort(["place", "longitude", "latitude", "month", "problem_group"])
+    )
+
+
+def place_totals(counts: pl.DataFrame, limit: int = 20) -> pl.DataFrame:
+    """The busiest places of a ``place_month_counts`` table: crimes and months with any."""
+    return (
+        counts.group_by(["place", "longitude", "latitude"])
+        .agg(pl.col("count").sum().alias("crimes"), pl.col("month").n_unique().alias("months"))
+        .sort(["crimes", "place"], descending=[True, False])
+        .head(limit)
+    )
+
+
 def top_places(
     incidents: pl.DataFrame, month: dt.date, previous: dt.date, limit: int = 10
 ) -> pl.DataFrame:
