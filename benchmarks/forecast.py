@@ -38,7 +38,7 @@ QUICK = (None, "drugs")
 
 
 def run(data: Path, problems: tuple[str | None, ...], seed: int) -> list[dict[str, Any]]:
-    from beatbook import figures
+    from beatbook import hotspot_figures
     from beatbook.hotspots.forecast import METHODS
     from beatbook.ingest.boundaries import import_boundaries
     from beatbook.ingest.policeuk_csv import ingest
@@ -52,7 +52,7 @@ def run(data: Path, problems: tuple[str | None, ...], seed: int) -> list[dict[st
             by_method = {}
             for method in METHODS:
                 t0 = time.perf_counter()
-                r = figures.evaluate_forecasts(store, "Leicester", *TARGETS, problem=problem,
+                r = hotspot_figures.evaluate_forecasts(store, "Leicester", *TARGETS, problem=problem,
                                                methods=[method], seed=seed)  # fmt: skip
                 by_method[method] = (r, time.perf_counter() - t0)
             reports.append(_combine(problem, by_method, seed))

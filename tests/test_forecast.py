@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from beatbook import figures, geo
+from beatbook import geo, hotspot_figures
 from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, score_forecast, top_cells
 from beatbook.hotspots.forecast import METHODS, LeakageError, forecast
 from beatbook.store import Store
@@ -86,7 +86,7 @@ def test_bootstrap_ratio_of_identical_series_is_one() -> None:
 
 
 def test_real_backtest_is_sane(sample_store: Store) -> None:
-    r = figures.evaluate_forecasts(sample_store, "Leicester", "2021-10", "2021-12",
+    r = hotspot_figures.evaluate_forecasts(sample_store, "Leicester", "2021-10", "2021-12",
                                    methods=["last-month", "mean-3", "mean-12", "kde"], seed=1)  # fmt: skip
     assert r["targets"] == ["2021-10", "2021-11", "2021-12"] and r["skipped"] == []
     for row in r["summary"]:
@@ -99,12 +99,12 @@ def test_real_backtest_is_sane(sample_store: Store) -> None:
 
 def test_real_forecast_reads_nothing_after_the_cutoff(sample_store: Store) -> None:
     """The cutoff month's counts shown are that month's, and 2021-12 onwards is unused."""
-    r = figures.forecast_cells(sample_store, "Leicester", "2021-11", method="last-month", limit=5)
+    r = hotspot_figures.forecast_cells(sample_store, "Leicester", "2021-11", method="last-month", limit=5)
     assert (r["cutoff"], r["target"], r["months_used"]) == ("2021-11", "2021-12", 23)
     assert [c["score"] for c in r["cells"]] == [c["count_cutoff_month"] for c in r["cells"]]
 
 
 def test_gaps_are_skipped_not_zero_filled(sample_store: Store) -> None:
-    r = figures.evaluate_forecasts(sample_store, "Leicester", "2024-12", "2025-02",
+    r = hotspot_figures.evaluate_forecasts(sample_store, "Leicester", "2024-12", "2025-02",
                                    methods=["mean-3"])  # fmt: skip
     assert r["targets"] == ["2025-02"] and r["skipped"] == ["2024-12", "2025-01"]

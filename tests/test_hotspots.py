@@ -15,7 +15,7 @@ import pytest
 import shapely
 from libpysal.weights import lat2W
 
-from beatbook import figures, geo
+from beatbook import geo, hotspot_figures
 from beatbook import queries as q
 from beatbook.areas import resolve
 from beatbook.hotspots.grid import cell_month_counts
@@ -117,7 +117,7 @@ def test_no_variation_means_no_hotspot() -> None:
 
 
 def test_hotspot_figures_on_real_data(sample_store: Store, raw_db) -> None:
-    r = figures.hotspots(sample_store, "Leicester", "2021-06", permutations=999, seed=1)
+    r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-06", permutations=999, seed=1)
     assert r["crimes"] == 4336
     assert r["grid"]["extent"] == "area boundary" and r["grid"]["area_km2"] == pytest.approx(73.3, abs=0.1)
     assert r["hot_cells"] > 0 and all(c["class"] in ("hot", "cold") for c in r["cells"])
@@ -139,7 +139,7 @@ def test_hotspot_figures_on_real_data(sample_store: Store, raw_db) -> None:
 
 
 def test_problem_filter_counts_only_its_crimes(sample_store: Store, raw_db) -> None:
-    r = figures.hotspots(sample_store, "Leicester", "2021-06", problem="drugs", permutations=99)
+    r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-06", problem="drugs", permutations=99)
     (n,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
         "AND \"Crime type\" = 'Drugs' AND \"Longitude\" IS NOT NULL"
@@ -164,20 +164,20 @@ def test_bad_arguments_are_refused_clearly(sample_store: Store, kwargs, message)
     args = {"month": "2021-06", **kwargs}
     month = args.pop("month")
     with pytest.raises(BeatBookError, match=message):
-        figures.hotspots(sample_store, "Leicester", month, **args)
+        hotspot_figures.hotspots(sample_store, "Leicester", month, **args)
 
 
 def test_emerging_hotspots_agree_with_the_monthly_maps(sample_store: Store) -> None:
     """Every class that needs the last month hot is hot on that month's own map, and
     'historical' cells are not; hot_months matches the maps month by month."""
-    r = figures.hotspots(sample_store, "Leicester", "2021-12", permutations=499, seed=2,
+    r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-12", permutations=499, seed=2,
                          emerging=4)  # fmt: skip
     history = r["emerging"]
     assert (history["from"], history["to"], history["months"]) == ("2021-09", "2021-12", 4)
     assert sum(history["classes"].values()) == len(history["cells"]) > 0
     hot_last = {c["cell"] for c in r["cells"] if c["class"] == "hot"}
     monthly_hot = [
-        {c["cell"] for c in figures.hotspots(sample_store, "Leicester", m, permutations=499,
+        {c["cell"] for c in hotspot_figures.hotspots(sample_store, "Leicester", m, permutations=499,
                                              seed=2)["cells"] if c["class"] == "hot"}
         for m in ("2021-09", "2021-10", "2021-11", "2021-12")
     ]  # fmt: skip
@@ -191,7 +191,7 @@ def test_emerging_needs_every_month_of_its_window(sample_store: Store) -> None:
     from beatbook.errors import DataMissingError
 
     with pytest.raises(DataMissingError, match="months 2024-10, 2024-11, 2024-12 are not stored"):
-        figures.hotspots(sample_store, "Leicester", "2025-02", emerging=5, permutations=99)
+        hotspot_figures.hotspots(sample_store, "Leicester", "2025-02", emerging=5, permutations=99)
 
 
 def test_place_month_counts_match_the_raw_files(sample_store: Store, raw_db) -> None:

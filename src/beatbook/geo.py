@@ -9,7 +9,7 @@ cell in one run is the same cell in the next.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import shapely
@@ -63,12 +63,22 @@ class Grid:
     def n_cells(self) -> int:
         return len(self.cols)
 
+    @cached_property
+    def _index(self) -> np.ndarray:
+        """Dense (col, row) -> kept-cell index table over the grid's extent, -1 where dropped."""
+        index = np.full((int(self.cols.max()) + 1, int(self.rows.max()) + 1), -1, dtype=np.int64)
+        index[self.cols, self.rows] = np.arange(self.n_cells)
+        return index
+
     def cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the kept cell holding each point, or -1 outside the kept cells."""
         col = np.floor((np.asarray(x) - self.x0) / self.size).astype(np.int64)
         row = np.floor((np.asarray(y) - self.y0) / self.size).astype(np.int64)
-        lookup = {(c, r): i for i, (c, r) in enumerate(zip(self.cols, self.rows, strict=True))}
-        return np.array([lookup.get((c, r), -1) for c, r in zip(col, row, strict=True)])
+        width, height = self._index.shape
+        inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+        cells = np.full(len(col), -1, dtype=np.int64)
+        cells[inside] = self._index[col[inside], row[inside]]
+        return cells
 
     def centroids(self) -> np.ndarray:
         """Cell centres in BNG metres, shape (n_cells, 2)."""
@@ -85,15 +95,16 @@ class Grid:
 
     def neighbours(self) -> dict[int, list[int]]:
         """Queen contiguity: the up to 8 kept cells around each kept cell."""
-        lookup = {(c, r): i for i, (c, r) in enumerate(zip(self.cols, self.rows, strict=True))}
+        width, height = self._index.shape
         return {
             i: [
-                lookup[(c + dc, r + dr)]
+                int(self._index[c + dc, r + dr])
                 for dc in (-1, 0, 1)
                 for dr in (-1, 0, 1)
-                if (dc or dr) and (c + dc, r + dr) in lookup
+                if (dc or dr) and 0 <= c + dc < width and 0 <= r + dr < height
+                and self._index[c + dc, r + dr] >= 0
             ]
-            for (c, r), i in lookup.items()
+            for i, (c, r) in enumerate(zip(self.cols.tolist(), self.rows.tolist(), strict=True))
         }
 
 

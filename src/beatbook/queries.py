@@ -55,6 +55,19 @@ def _area_filter(area: Area) -> tuple[str, list[object]]:
     return "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(area.lsoa_codes)]
 
 
+def _crimes_filter(
+    area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None
+) -> tuple[str, list[object]]:
+    """SQL predicate over street_crimes: the area, months start..end, optionally some types."""
+    where, params = _area_filter(area)
+    where += " AND month BETWEEN ? AND ?"
+    params += [start, end]
+    if crime_types:
+        where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(crime_types))
+    return where, params
+
+
 def crime_counts(
     store: Store,
     area: Area,
@@ -67,12 +80,7 @@ def crime_counts(
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
         raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
-    where, params = _area_filter(area)
-    where += " AND month BETWEEN ? AND ?"
-    params += [start, end]
-    if crime_types:
-        where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(crime_types))
+    where, params = _crimes_filter(area, start, end, crime_types)
     if area.polygon_wkt:
         rows = _inside_polygon(
             area,
@@ -112,15 +120,10 @@ def incidents(
 
     Columns: month, crime_type, location, longitude, latitude, lsoa_code.
     """
-    where, params = _area_filter(area)
-    where += " AND month BETWEEN ? AND ? AND longitude IS NOT NULL"
-    params += [start, end]
-    if crime_types:
-        where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(crime_types))
+    where, params = _crimes_filter(area, start, end, crime_types)
     rows = store.frame(
         "SELECT month, crime_type, location, longitude, latitude, lsoa_code FROM street_crimes "
-        f"WHERE {where}",
+        f"WHERE {where} AND longitude IS NOT NULL",
         params,
     )
     return _inside_polygon(area, rows)

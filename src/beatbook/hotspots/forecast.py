@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 import statsmodels.api as sm
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from beatbook.errors import InputError
@@ -138,24 +139,24 @@ def _sepp(counts: np.ndarray, grid: Grid, max_lag: int = 6, iterations: int = 25
     return mu + theta * upcoming
 
 
-def _neighbour_mean(values: np.ndarray, grid: Grid) -> np.ndarray:
-    sums = np.zeros(grid.n_cells)
-    sizes = np.zeros(grid.n_cells)
-    for cell, others in grid.neighbours().items():
-        sums[cell] = values[others].sum() if others else 0.0
-        sizes[cell] = len(others)
-    return sums / np.maximum(sizes, 1)
+def _neighbour_matrix(grid: Grid) -> sparse.csr_matrix:
+    """Row-normalised queen adjacency: ``matrix @ values`` is each cell's neighbours' mean."""
+    neighbours = grid.neighbours()
+    rows = np.array([i for i, others in neighbours.items() for _ in others], dtype=np.int64)
+    cols = np.array([j for others in neighbours.values() for j in others], dtype=np.int64)
+    degree = np.bincount(rows, minlength=grid.n_cells)
+    weights = 1.0 / degree[rows]
+    return sparse.csr_matrix((weights, (rows, cols)), shape=(grid.n_cells, grid.n_cells))
 
 
-def _features(counts: np.ndarray, grid: Grid, t: int) -> np.ndarray:
+def _features(counts: np.ndarray, near: sparse.csr_matrix, t: int) -> np.ndarray:
     """Predictors for month ``t`` from months before it: the cell's and its neighbours' past."""
     c = counts.astype(float)
     last = c[:, t - 1]
     mean3 = c[:, max(0, t - 3):t].mean(axis=1)
     mean12 = c[:, max(0, t - 12):t].mean(axis=1)
     mean_all = c[:, :t].mean(axis=1)
-    columns = [last, mean3, mean12, mean_all, _neighbour_mean(mean3, grid),
-               _neighbour_mean(mean12, grid), _neighbour_mean(mean_all, grid)]  # fmt: skip
+    columns = [last, mean3, mean12, mean_all, near @ mean3, near @ mean12, near @ mean_all]
     return np.column_stack([np.ones(len(c)), *(np.log1p(x) for x in columns)])
 
 
@@ -164,12 +165,13 @@ def _glm(counts: np.ndarray, grid: Grid, min_history: int = 3) -> np.ndarray:
     targets = range(min_history, n_months)
     if not targets:
         return _mean_last(3)(counts, grid)
-    x = np.vstack([_features(counts, grid, t) for t in targets])
+    near = _neighbour_matrix(grid)
+    x = np.vstack([_features(counts, near, t) for t in targets])
     y = np.concatenate([counts[:, t] for t in targets]).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=1.0)).fit()
-    return np.asarray(fit.predict(_features(counts, grid, n_months)))
+    return np.asarray(fit.predict(_features(counts, near, n_months)))
 
 
 METHODS: dict[str, Callable[[np.ndarray, Grid], np.ndarray]] = {
@@ -185,6 +187,12 @@ METHODS: dict[str, Callable[[np.ndarray, Grid], np.ndarray]] = {
 BASELINES = ("last-month", "mean-3", "mean-6", "mean-12")
 
 
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    return method
+
+
 def forecast(
     method: str, counts: np.ndarray, months: list[dt.date], grid: Grid, cutoff: dt.date
 ) -> np.ndarray:
@@ -192,8 +200,7 @@ def forecast(
 
     Raises :class:`LeakageError` if any month after the cutoff is given.
     """
-    if method not in METHODS:
-        raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    check_method(method)
     late = [m for m in months if m > cutoff]
     if late:
         raise LeakageError(
