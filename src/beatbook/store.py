@@ -162,6 +162,12 @@ CREATE TABLE IF NOT EXISTS custom_areas (
     description VARCHAR,
     created_at TIMESTAMPTZ NOT NULL
 );
+
+-- [concerns] residents' concerns (ingest/concerns.py)
+
+-- [operations] operations and engagements (operations.py, engagements.py)
+
+-- [priorities] proposed and adopted priorities (priorities/)
 """
 
 
