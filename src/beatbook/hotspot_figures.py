@@ -24,7 +24,7 @@ from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, summarise
 from beatbook.hotspots.forecast import BASELINES, METHODS, check_method, forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
-from beatbook.hotspots.places import place_month_counts, top_places
+from beatbook.hotspots.places import place_month_counts, spread_to_places, top_places
 from beatbook.reference import problem_crime_types
 from beatbook.store import Store
 
@@ -59,9 +59,9 @@ def hotspots(
         raise InputError(f"--emerging {emerging}: expected 3 to 60 months (or 0 for none)")
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
-    grid, extent = _area_grid(store, area, cell_size)
+    grid, extent = area_grid(store, area, cell_size)
     previous = (when - dt.timedelta(days=1)).replace(day=1)
-    window = _months_back(when, max(emerging, 2))
+    window = months_back(when, max(emerging, 2))
     stored = q.months_with_data(store, window[0], when)
     missing = [m for m in window[-emerging:] if m not in stored] if emerging else []
     if missing:
@@ -148,13 +148,13 @@ def hotspots(
     }
 
 
-def _months_back(last: dt.date, n: int) -> list[dt.date]:
+def months_back(last: dt.date, n: int) -> list[dt.date]:
     """The ``n`` calendar months ending with ``last``, oldest first."""
     first = dt.date(last.year + (last.month - n) // 12, (last.month - n) % 12 + 1, 1)
     return q.month_range(first, last)
 
 
-def _area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
+def area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
     """The area's grid, and what bounds it: its boundary, or the cells it had crime in."""
     shape = q.area_shape(store, area)
     if shape is not None:
@@ -164,7 +164,7 @@ def _area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]
     return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
 
 
-class _History:
+class History:
     """An area's grid and every stored month up to ``last`` (gaps skipped, not zero-filled),
     with the located crimes of the problem and their counts per cell and month."""
 
@@ -173,7 +173,7 @@ class _History:
     ) -> None:
         self.area = areas_mod.resolve(store, area_name)
         self.types = problem_crime_types(problem) if problem else None
-        self.grid, self.extent = _area_grid(store, self.area, cell_size)
+        self.grid, self.extent = area_grid(store, self.area, cell_size)
         self.months = q.months_with_data(store, dt.date(1900, 1, 1), last)
         if not self.months:
             raise DataMissingError(f"no street-level crime data stored up to {last:%Y-%m}")
@@ -198,7 +198,7 @@ def forecast_cells(
     """
     last = q.parse_month(cutoff, "--cutoff")
     check_method(method)
-    h = _History(store, area_name, last, problem, cell_size)
+    h = History(store, area_name, last, problem, cell_size)
     area, grid, extent, months, counts = h.area, h.grid, h.extent, h.months, h.counts
     if months[-1] != last:
         raise DataMissingError(f"--cutoff {cutoff}: that month is not stored (latest before it: "
@@ -208,17 +208,8 @@ def forecast_cells(
     lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
     labels = grid.labels()
     order = np.argsort(-scores, kind="stable")[:limit]
-    recent = h.incidents.filter(pl.col("month") >= months[max(0, len(months) - 12)])
-    x, y = geo.to_bng(recent["longitude"].to_numpy(), recent["latitude"].to_numpy())
-    recent = recent.with_columns(pl.Series("cell", grid.cell_of(x, y))).filter(pl.col("cell") >= 0)
-    per_place = recent.group_by(["location", "longitude", "latitude", "cell"]).agg(pl.len().alias("n"))
-    cell_scores = pl.DataFrame({"cell": np.arange(grid.n_cells, dtype=np.int64), "cell_score": scores})
-    per_place = (
-        per_place.with_columns((pl.col("n") / pl.col("n").sum().over("cell")).alias("share"))
-        .join(cell_scores, on="cell")
-        .with_columns((pl.col("share") * pl.col("cell_score")).alias("score"))
-    )
-    target = _months_back(last + dt.timedelta(days=31), 1)[0]
+    per_place = spread_to_places(h.incidents, grid, scores, months[max(0, len(months) - 12)])
+    target = months_back(last + dt.timedelta(days=31), 1)[0]
     return {
         "area": area.to_dict(),
         "cutoff": f"{last:%Y-%m}",
@@ -257,14 +248,14 @@ def evaluate_forecasts(
     before it (its cutoff is the calendar month before, which must be stored)."""
     start, end = period(from_, to)
     chosen = [check_method(m) for m in methods or list(METHODS)]
-    h = _History(store, area_name, end, problem, cell_size)
+    h = History(store, area_name, end, problem, cell_size)
     area, types, grid, extent, months, counts = (
         h.area, h.types, h.grid, h.extent, h.months, h.counts
     )
     stored = set(months)
     wanted = q.month_range(start, end)
-    targets = [m for m in wanted if m in stored and _months_back(m, 2)[0] in stored]
-    cutoffs = [_months_back(m, 2)[0] for m in targets]
+    targets = [m for m in wanted if m in stored and months_back(m, 2)[0] in stored]
+    cutoffs = [months_back(m, 2)[0] for m in targets]
     skipped = [f"{m:%Y-%m}" for m in wanted if m not in targets]
     if not cutoffs:
         raise DataMissingError(

@@ -115,14 +115,19 @@ def incidents(
     start: dt.date,
     end: dt.date,
     crime_types: Sequence[str] | None = None,
+    *,
+    with_outcome: bool = False,
 ) -> pl.DataFrame:
     """Located street crimes and ASB in ``area``: one row each, for maps, grids and places.
 
-    Columns: month, crime_type, location, longitude, latitude, lsoa_code.
+    Columns: month, crime_type, location, longitude, latitude, lsoa_code (and
+    last_outcome with ``with_outcome``).
     """
     where, params = _crimes_filter(area, start, end, crime_types)
+    outcome = ", last_outcome" if with_outcome else ""
     rows = store.frame(
-        "SELECT month, crime_type, location, longitude, latitude, lsoa_code FROM street_crimes "
+        f"SELECT month, crime_type, location, longitude, latitude, lsoa_code{outcome} "
+        "FROM street_crimes "
         f"WHERE {where} AND longitude IS NOT NULL",
         params,
     )
@@ -147,6 +152,50 @@ def area_shape(store: Store, area: Area) -> BaseGeometry | None:
     if not wkts:
         return None
     return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
+
+
+def lsoa_wards(store: Store, codes: Sequence[str]) -> pl.DataFrame:
+    """The ward of each LSOA code, both vintages: columns lsoa_code, ward_code, ward_name.
+
+    2011 codes are looked up directly; 2021 codes through the ONS 2011 <-> 2021
+    bridge (a merged or irregular LSOA takes the ward of its first 2011 parent).
+    Codes with no ward in the lookup fall back to their local authority (from the
+    LSOA name), with ward_code null, so every located crime has a ward-level home.
+    """
+    wanted = sorted({c for c in codes if c})
+    frame = store.frame(
+        """
+        WITH codes AS (SELECT unnest(?::VARCHAR[]) AS lsoa_code),
+        direct AS (
+            SELECT c.lsoa_code, l.ward_code, l.ward_name FROM codes c
+            JOIN lsoa_lookup l ON l.lsoa_code = c.lsoa_code AND l.ward_code IS NOT NULL
+        ),
+        bridged AS (
+            SELECT c.lsoa_code, arg_min(l.ward_code, b.lsoa11_code) AS ward_code,
+                   arg_min(l.ward_name, b.lsoa11_code) AS ward_name
+            FROM codes c
+            JOIN lsoa_bridge b ON b.lsoa21_code = c.lsoa_code
+            JOIN lsoa_lookup l ON l.lsoa_code = b.lsoa11_code AND l.ward_code IS NOT NULL
+            WHERE c.lsoa_code NOT IN (SELECT lsoa_code FROM direct)
+            GROUP BY c.lsoa_code
+        ),
+        named AS (
+            SELECT lsoa_code, any_value(lsoa_name) AS lsoa_name FROM street_crimes
+            WHERE lsoa_code IN (SELECT lsoa_code FROM codes) GROUP BY 1
+        )
+        SELECT c.lsoa_code,
+               coalesce(d.ward_code, b.ward_code) AS ward_code,
+               coalesce(d.ward_name, b.ward_name,
+                        regexp_extract(n.lsoa_name, '^(.*) [0-9]{3}[A-Z]$', 1)) AS ward_name
+        FROM codes c
+        LEFT JOIN direct d USING (lsoa_code)
+        LEFT JOIN bridged b USING (lsoa_code)
+        LEFT JOIN named n USING (lsoa_code)
+        ORDER BY 1
+        """,
+        [wanted],
+    )
+    return frame.with_columns(pl.col("ward_name").fill_null("unknown ward"))
 
 
 def crime_total(

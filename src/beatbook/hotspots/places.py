@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
+from beatbook import geo
+from beatbook.geo import Grid
 from beatbook.reference import crime_types
 
 
@@ -92,4 +95,31 @@ def top_places(
         .rename({"location": "place"})
         .sort(["harm", "count", "place"], descending=[True, True, False])
         .head(limit)
+    )
+
+
+def spread_to_places(
+    incidents: pl.DataFrame, grid: Grid, cell_scores: np.ndarray, since: dt.date
+) -> pl.DataFrame:
+    """A per-cell forecast shared among the cell's places by their crimes since ``since``.
+
+    Columns: location, longitude, latitude, cell, n (crimes since ``since``), share, score.
+    A place's score is its cell's score times its share of the cell's recent crimes,
+    so the scores of a cell's places add up to the cell's.
+    """
+    recent = incidents.filter(pl.col("month") >= since)
+    x, y = geo.to_bng(recent["longitude"].to_numpy(), recent["latitude"].to_numpy())
+    recent = recent.with_columns(pl.Series("cell", grid.cell_of(x, y))).filter(pl.col("cell") >= 0)
+    per_place = recent.group_by(["location", "longitude", "latitude", "cell"]).agg(
+        pl.len().alias("n")
+    )
+    scores = pl.DataFrame(
+        {"cell": np.arange(grid.n_cells, dtype=np.int64), "cell_score": cell_scores}
+    )
+    return (
+        per_place.with_columns(pl.col("cell").cast(pl.Int64))
+        .with_columns((pl.col("n") / pl.col("n").sum().over("cell")).alias("share"))
+        .join(scores, on="cell")
+        .with_columns((pl.col("share") * pl.col("cell_score")).alias("score"))
+        .drop("cell_score")
     )

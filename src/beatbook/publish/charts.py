@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from beatbook import geo
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -39,3 +44,49 @@ def backtest_chart(result: dict[str, Any], path: str | Path) -> Path:
     fig.savefig(path, format="png")
     plt.close(fig)
     return path
+
+
+def png_bytes(fig: Any) -> bytes:
+    """Render a figure to PNG bytes and close it (for embedding in HTML and PDF)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def trend_chart(months: list[dict[str, Any]], title: str) -> bytes:
+    """Monthly counts as bars, the recent months darker: the evidence table as a picture."""
+    fig, ax = plt.subplots(figsize=(4.2, 1.8), dpi=110)
+    colours = ["#1f4e79" if m["window"] == "recent" else "#9db7d5" for m in months]
+    ax.bar(range(len(months)), [m["count"] for m in months], color=colours)
+    ax.set_xticks(range(len(months)), [m["month"][2:] for m in months], rotation=90, fontsize=6)
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_title(title, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def place_map(
+    outline: BaseGeometry | None,
+    crimes: list[tuple[float, float]],
+    place: list[tuple[float, float]],
+    title: str,
+) -> bytes:
+    """The ward outline (when boundaries are stored), the problem's recent crimes (grey) and
+    the priority's snap points (red), in British National Grid metres."""
+    fig, ax = plt.subplots(figsize=(2.6, 2.6), dpi=110)
+    if outline is not None:
+        shape = geo.shape_to_bng(outline)
+        for poly in getattr(shape, "geoms", [shape]):
+            x, y = poly.exterior.xy
+            ax.plot(x, y, color="#555", linewidth=0.6)
+    for points, style in ((crimes, {"s": 4, "c": "#999"}), (place, {"s": 22, "c": "#c00000"})):
+        if points:
+            x, y = geo.to_bng(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+            ax.scatter(x, y, **style)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=7)
+    fig.tight_layout()
+    return png_bytes(fig)
