@@ -11,8 +11,9 @@ An area is one of
   it (police.uk LSOA names are ``<district> <3 digits><letter>``), so it works
   before any lookup is imported;
 * a **ward** from an imported ONS lookup (``Abbey (Leicester)`` or its code);
-* a **custom** area defined with ``beatbook areas add``: LSOAs, wards or a
-  GeoJSON polygon (point-in-polygon on the crime coordinates);
+* a **custom** area defined with ``beatbook areas add``: LSOAs, wards, a
+  GeoJSON polygon or a police.uk neighbourhood (team area) boundary
+  (point-in-polygon on the crime coordinates);
 * a **difference** ``A excluding B`` (``Leicestershire excluding Leicester``).
 
 LSOA sets always hold both the 2011 and the 2021 codes of the same places
@@ -25,16 +26,25 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import shapely
+from shapely import wkt as shapely_wkt
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from beatbook.errors import AmbiguousAreaError, InputError, UnknownAreaError
 from beatbook.store import Store
 
+if TYPE_CHECKING:
+    from beatbook.ingest.policeuk_api import PoliceUkApi
+
 FORCE_AREA_MIN_LSOA_SHARE = 0.5
+CONTAINMENT_TOLERANCE = 0.01  # share of a surface allowed outside the area it lies "inside"
 
 
 @dataclass(frozen=True)
@@ -240,14 +250,13 @@ def resolve(store: Store, name: str) -> Area:
         )
         text = m[2]
     wanted = text.lower()
+    finders = {"custom": _custom, "force area": _force_areas,
+               "local authority": _local_authorities, "ward": _wards}  # fmt: skip
     matches = [
         a
-        for a in (
-            *_custom(store, wanted),
-            *_force_areas(store, wanted),
-            *_local_authorities(store, wanted),
-            *_wards(store, wanted),
-        )
+        for kind, find in finders.items()
+        if kind_filter in (None, kind)  # a prefix skips the other kinds' queries
+        for a in find(store, wanted)
         if kind_filter is None or a.kind == kind_filter
     ]
     # The same local authority can come from the data and from the lookup: one area.
@@ -334,12 +343,27 @@ def _difference(store: Store, whole: Area, part: Area, name: str) -> Area:
 
 
 def add_area(
-    store: Store, name: str, *, lsoas: list[str], wards: list[str], geojson: Path | None
+    store: Store,
+    name: str,
+    *,
+    lsoas: list[str],
+    wards: list[str],
+    geojson: Path | None,
+    neighbourhood: str | None = None,
+    api: PoliceUkApi | None = None,
 ) -> Area:
-    """Define a custom area from LSOA codes, wards, or the polygon(s) of a GeoJSON file."""
-    given = sum(bool(x) for x in (lsoas, wards, geojson))
+    """Define a custom area from LSOA codes, wards, a GeoJSON polygon or a police.uk team area.
+
+    ``neighbourhood`` is ``FORCE/ID`` (``leicestershire/NC04``): its boundary is fetched
+    with ``api`` (a :class:`~beatbook.ingest.policeuk_api.PoliceUkApi`, by default the
+    public API) and stored as a polygon, exactly as a GeoJSON polygon would be. The API
+    is asked before anything is written, so a failed fetch defines nothing.
+    """
+    given = sum(bool(x) for x in (lsoas, wards, geojson, neighbourhood))
     if given != 1:
-        raise InputError("areas add: give exactly one of --lsoa, --ward or --geojson")
+        raise InputError(
+            "areas add: give exactly one of --lsoa, --ward, --geojson or --neighbourhood"
+        )
     if not name.strip() or " excluding " in f" {name.lower()} ":
         raise InputError(f"areas add: {name!r} is not a usable area name")
     members: list[str] = []
@@ -354,16 +378,34 @@ def add_area(
         found = [resolve(store, w if ":" in w else f"ward:{w}") for w in wards]
         members = sorted({c for a in found for c in a.lsoa_codes})
         desc = "wards " + ", ".join(_label(a) for a in found)
-    else:
-        assert geojson is not None
+    elif geojson is not None:
         wkt = _read_polygon(geojson)
         desc = f"polygon from {geojson.name}"
+    else:
+        assert neighbourhood is not None
+        wkt, desc = _neighbourhood_polygon(neighbourhood, api)
     with store.transaction() as con:
         con.execute(
             "INSERT OR REPLACE INTO custom_areas VALUES (?, ?, ?, ?, ?, now())",
             [name, "lsoas" if lsoas else "wards" if wards else "polygon", members, wkt, desc],
         )
     return resolve(store, f"custom:{name}")
+
+
+def _neighbourhood_polygon(neighbourhood: str, api: PoliceUkApi | None) -> tuple[str, str]:
+    """(WKT, description) of a police.uk team area's boundary, ``FORCE/ID``."""
+    from beatbook.ingest.policeuk_api import PoliceUkApi
+
+    force, _, team = neighbourhood.strip().partition("/")
+    if not re.fullmatch(r"[a-z0-9-]+", force) or not team.strip() or "/" in team:
+        raise InputError(
+            f"--neighbourhood {neighbourhood!r}: expected FORCE/ID as police.uk writes them, "
+            "e.g. leicestershire/NC04 (see https://data.police.uk/api/FORCE/neighbourhoods)"
+        )
+    client = api or PoliceUkApi()
+    polygon = client.boundary(force, quote(team.strip(), safe=""))
+    _check_uk_lon_lat(polygon, f"police.uk boundary of {neighbourhood}")
+    return polygon.wkt, f"police.uk neighbourhood {force}/{team.strip()} boundary"
 
 
 def _read_polygon(path: Path) -> str:
@@ -386,10 +428,103 @@ def _read_polygon(path: Path) -> str:
     if not polys:
         raise InputError(f"{path}: no Polygon or MultiPolygon geometry found")
     merged = shapely.union_all([shapely.make_valid(p) for p in polys])
-    minx, miny, maxx, maxy = merged.bounds
+    _check_uk_lon_lat(merged, str(path))
+    return merged.wkt
+
+
+def _check_uk_lon_lat(geometry: BaseGeometry, source: str) -> None:
+    """Refuse a polygon whose coordinates are not WGS84 lon/lat inside the UK."""
+    minx, miny, maxx, maxy = geometry.bounds
     if not (minx >= -9 and maxx <= 2.5 and miny >= 49 and maxy <= 61):
         raise InputError(
-            f"{path}: coordinates are not WGS84 longitude/latitude in the UK "
+            f"{source}: coordinates are not WGS84 longitude/latitude in the UK "
             f"(bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); reproject to EPSG:4326"
         )
-    return merged.wkt
+
+
+# --- how areas lie against each other ---------------------------------------------------------
+
+
+def relations(
+    store: Store, named: Mapping[str, Area]
+) -> tuple[frozenset[tuple[str, str]], frozenset[frozenset[str]]]:
+    """How areas (keyed by any label) lie: ``(whole, part)`` pairs where part lies inside
+    whole (equal areas lie inside each other), and the pairs that share no ground.
+
+    Areas of LSOAs are compared by their LSOA sets (both vintages). When one is a polygon,
+    surfaces are compared: inside means at most :data:`CONTAINMENT_TOLERANCE` of the part's
+    surface lies outside (police.uk and ONS boundaries are drawn at different
+    generalisations), apart means at most that share of the smaller one is shared. An LSOA
+    area is then drawn from its stored boundaries, and refused if some are missing.
+    """
+    keys = sorted(named)
+    shapes = {k: _footprint(store, named[k]) for k in keys}
+    contains: set[tuple[str, str]] = set()
+    disjoint: set[frozenset[str]] = set()
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            a_in_b, b_in_a, apart = _relate(store, named, shapes, a, b)
+            if a_in_b:
+                contains.add((b, a))
+            if b_in_a:
+                contains.add((a, b))
+            if apart:
+                disjoint.add(frozenset((a, b)))
+    return frozenset(contains), frozenset(disjoint)
+
+
+def within(store: Store, part: Area, whole: Area) -> bool:
+    """Whether ``part`` lies inside (or is) ``whole``, by the rule of :func:`relations`."""
+    if reference(part) == reference(whole):
+        return True
+    return ("whole", "part") in relations(store, {"part": part, "whole": whole})[0]
+
+
+def _footprint(store: Store, area: Area) -> frozenset[str] | BaseGeometry:
+    if area.polygon_wkt:
+        return shapely_wkt.loads(area.polygon_wkt)
+    return lsoas_of(store, area)
+
+
+def _relate(
+    store: Store,
+    named: Mapping[str, Area],
+    shapes: dict[str, frozenset[str] | BaseGeometry],
+    a: str,
+    b: str,
+) -> tuple[bool, bool, bool]:
+    """(a inside b, b inside a, a and b share no ground)."""
+    fa, fb = shapes[a], shapes[b]
+    if isinstance(fa, frozenset) and isinstance(fb, frozenset):
+        return fa <= fb, fb <= fa, not fa & fb
+    ga = fa if isinstance(fa, BaseGeometry) else _lsoa_shape(store, named[a], fa)
+    gb = fb if isinstance(fb, BaseGeometry) else _lsoa_shape(store, named[b], fb)
+    shapes[a], shapes[b] = ga, gb
+    common = ga.intersection(gb).area
+    tol = CONTAINMENT_TOLERANCE
+    return (
+        common >= (1 - tol) * ga.area,
+        common >= (1 - tol) * gb.area,
+        common <= tol * min(ga.area, gb.area),
+    )
+
+
+def _lsoa_shape(store: Store, area: Area, codes: frozenset[str]) -> BaseGeometry:
+    """Union of an LSOA area's stored boundaries, from one code vintage held in full."""
+    found = dict(store.con.execute(
+        "SELECT lsoa_code, geometry_wkt FROM lsoa_boundaries "
+        "WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(codes)]
+    ).fetchall())  # fmt: skip
+    vintages = store.con.execute(
+        "SELECT list(lsoa_code) FROM lsoa_lookup WHERE lsoa_code IN "
+        "(SELECT unnest(?::VARCHAR[])) GROUP BY vintage ORDER BY vintage", [sorted(codes)]
+    ).fetchall()  # fmt: skip
+    candidates = [set(c) for (c,) in vintages] or [set(codes)]
+    for wanted in candidates:
+        if wanted and wanted <= found.keys():
+            return shapely.union_all([shapely_wkt.loads(found[c]) for c in sorted(wanted)])
+    missing = min(len(w - found.keys()) for w in candidates)
+    raise InputError(
+        f"cannot tell how area {area.name!r} lies against a polygon area: no stored boundary "
+        f"for {missing} of its LSOAs (load them with 'beatbook areas import-boundaries')"
+    )

@@ -192,14 +192,26 @@ def areas_add(
     geojson: Annotated[
         Path | None, typer.Option(help="GeoJSON file with the area's polygon.")
     ] = None,
+    neighbourhood: Annotated[
+        str | None,
+        typer.Option(help="police.uk team area FORCE/ID, e.g. leicestershire/NC04: its boundary."),
+    ] = None,
+    api_url: Annotated[
+        str, typer.Option(help="police.uk API address (a mirror or test server).")
+    ] = "https://data.police.uk/api/",
     store: StoreOpt = None,
 ) -> None:
-    """Define a named area from LSOAs, wards or a GeoJSON polygon.
+    """Define a named area from LSOAs, wards, a GeoJSON polygon or a police.uk team boundary.
 
     Example: [bold]beatbook areas add West --ward "Westcotes (Leicester)" --ward "Fosse (Leicester)"[/bold]
     """
-    with Store(store) as st:
-        area = areas_mod.add_area(st, name, lsoas=lsoa or [], wards=ward or [], geojson=geojson)
+    from beatbook.ingest.policeuk_api import PoliceUkApi
+
+    with Store(store) as st, PoliceUkApi(api_url) as api:
+        area = areas_mod.add_area(
+            st, name, lsoas=lsoa or [], wards=ward or [], geojson=geojson,
+            neighbourhood=neighbourhood, api=api,
+        )  # fmt: skip
     out.print(f"defined area {area.name!r}: {area.description}")
 
 
@@ -464,7 +476,10 @@ def _print_rank(r: dict[str, Any]) -> None:
 
 
 # The hotspot, place and forecast commands live in their own module and register on ``app``.
+from beatbook import cli_concerns  # noqa: E402,F401
 from beatbook import cli_hotspots  # noqa: E402,F401
+from beatbook import cli_ops  # noqa: E402,F401
+from beatbook import cli_priorities  # noqa: E402,F401
 
 
 def main() -> None:

@@ -94,7 +94,7 @@ def difference_in_differences(
     wording = (
         f"{text}: {per_before:.1f} a month before, {per_during:.1f} during, against "
         f"{expected:.1f} expected from the comparison places (ratio {ratio:.2f}, "
-        f"{100 * (1 - alpha):.0f}% CI {low:.2f}-{high:.2f})"
+        f"{100 * (1 - alpha):g}% CI {low:.2f}-{high:.2f})"
     )
     return Assessment(
         *counts, months_before, months_during, ratio, low, high, p, expected,

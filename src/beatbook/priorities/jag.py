@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from beatbook import operations
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.concerns import concerns_in
@@ -118,8 +119,12 @@ def build(
 
 
 def _operations(store: Store, area: Area, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Roll-ups of the operations running in the recent months."""
-    return []
+    """Roll-ups of the operations that ran in the recent months and share ground with the area."""
+    return [
+        {"name": r["operation"], "starts": r["from"], "ends": r["to"],
+         "sentences": [t for m in r["measures"] for t in m["text"]]}
+        for r in operations.operations_report(store, area, start, end)
+    ]  # fmt: skip
 
 
 def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> str:

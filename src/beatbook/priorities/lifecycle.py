@@ -142,12 +142,13 @@ def decide(
     (e.g. closing a priority that was never adopted). Returns the new status."""
     actor = _check_actor(actor)
     check_transition(store, pid, action)
-    if action == "continued" and month is not None:
+    if action in ("continued", "closed") and month is not None:
         last = latest_month(store, pid)
-        if last is not None and month <= last:
+        if last is not None and (month <= last if action == "continued" else month < last):
+            then = "continue it for a later month" if action == "continued" else (
+                "close it in that month or later")  # fmt: skip
             raise InputError(
-                f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; "
-                "continue it for a later month"
+                f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
             )
     with store.transaction() as con:
         _append(con, pid, action, actor, month, details or {})
@@ -165,8 +166,9 @@ def latest_month(store: Store, pid: int) -> dt.date | None:
 
 
 def adopted_month(store: Store, pid: int) -> dt.date | None:
+    """The month the priority was adopted for, None if it never was."""
     return store.scalar(
-        "SELECT month FROM priority_events WHERE priority_id = ? AND action = 'adopted'", [pid]
+        "SELECT min(month) FROM priority_events WHERE priority_id = ? AND action = 'adopted'", [pid]
     )
 
 

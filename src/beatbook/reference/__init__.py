@@ -60,3 +60,35 @@ def problem_crime_types(problem: str) -> list[str]:
 def harm_weight(crime_type: str) -> float | None:
     """Harm in days for a police.uk category; None for ASB and categories police.uk adds later."""
     return next((t.harm_days for t in crime_types() if t.name == crime_type), None)
+
+
+@dataclass(frozen=True)
+class ConcernProblem:
+    """A problem residents raise, and the police.uk problem group it is weighed with."""
+
+    slug: str  # e.g. 'street-drinking'
+    label: str  # plain English, e.g. 'street drinking'
+    problem_group: str | None  # e.g. 'asb'; None when no police.uk category covers it
+    concern_only: bool  # not a police.uk problem group itself
+    keywords: tuple[str, ...]  # lowercase words or phrases that map free text to it
+
+
+@cache
+def concern_problems() -> tuple[ConcernProblem, ...]:
+    """The problems a concern can be about (``concern_problems.csv``, in its order)."""
+    text = resources.files(__package__).joinpath("concern_problems.csv").read_text("utf-8")
+    return tuple(
+        ConcernProblem(
+            slug=row["problem"],
+            label=row["label"],
+            problem_group=row["problem_group"] or None,
+            concern_only=row["concern_only"] == "true",
+            keywords=tuple(k.strip() for k in row["keywords"].split(";") if k.strip()),
+        )
+        for row in csv.DictReader(text.splitlines())
+    )
+
+
+def problem_groups_of_concern_problems() -> dict[str, tuple[str, str | None, bool]]:
+    """Concern problem slug -> (label, police.uk problem group or None, concern_only)."""
+    return {p.slug: (p.label, p.problem_group, p.concern_only) for p in concern_problems()}

@@ -1,0 +1,44 @@
+"""A small real area for the priorities tests: three Leicester wards, with the demo concerns.
+
+Proposing for all of Leicester with the default forecast takes ~40 s; three wards with
+``mean-3`` take a few seconds, so every test that proposes uses :func:`wards_store_path`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from priorities_support import AREA, CONCERNS_CSV, WARD_CODES
+
+from beatbook.areas import add_area
+from beatbook.ingest.concerns import import_concerns
+from beatbook.store import Store
+
+
+@pytest.fixture(scope="session")
+def wards_store_path(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed copy of the session store with the area ``Three wards`` and the demo concerns."""
+    path = tmp_path_factory.mktemp("priorities") / "wards.duckdb"
+    shutil.copyfile(sample_store_path, path)
+    with Store(path) as st:
+        add_area(st, AREA, lsoas=[], wards=list(WARD_CODES), geojson=None)
+        import_concerns(st, CONCERNS_CSV, f"custom:{AREA}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def wards_store(wards_store_path: Path) -> Iterator[Store]:
+    """The three-wards store, open read-only."""
+    with Store(wards_store_path, read_only=True) as st:
+        yield st
+
+
+@pytest.fixture
+def wards_store_copy(wards_store_path: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the three-wards store (closed: open it or pass --store)."""
+    copy = tmp_path / "wards.duckdb"
+    shutil.copyfile(wards_store_path, copy)
+    return copy

@@ -1,0 +1,56 @@
+"""Helpers shared by the priorities tests: the three-ward test area and expected values
+read straight from the raw files (the ONS lookup, the reference CSV), never from BeatBook."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+
+from fixtures_store import ROOT, WARD_LOOKUP
+
+AREA = "Three wards"
+# Westcotes, Fosse and Saffron (Leicester), by their ONS codes (ward names repeat across England).
+WARD_CODES = ("E05010476", "E05010466", "E05010471")
+CONCERNS_CSV = ROOT / "data" / "sample" / "concerns" / "leicester-concerns.csv"
+CRIME_TYPES_CSV = ROOT / "src" / "beatbook" / "reference" / "crime_types.csv"
+
+
+def ward_lsoas() -> dict[str, set[str]]:
+    """Ward name -> its 2011 LSOA codes, for the three wards, read from the raw ONS lookup."""
+    out: dict[str, set[str]] = {}
+    with gzip.open(WARD_LOOKUP, "rt", encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["WD19CD"] in WARD_CODES:
+                out.setdefault(row["WD19NM"], set()).add(row["LSOA11CD"])
+    return out
+
+
+def problem_crime_types() -> dict[str, list[str]]:
+    """Problem group -> its police.uk crime types, read from the reference CSV."""
+    out: dict[str, list[str]] = {}
+    with CRIME_TYPES_CSV.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(row["problem_group"], []).append(row["crime_type"])
+    return out
+
+
+def raw_counts_at(raw_db, points: list[dict], lsoas: set[str], crime_types: list[str],
+                  months: list[str]) -> dict[str, int]:  # fmt: skip
+    """Crimes per month ('YYYY-MM') in the raw street files at exactly these snap points
+    (name and coordinates), in these LSOAs, of these crime types."""
+    rows = raw_db.execute(
+        """
+        WITH pts AS (SELECT unnest(?::VARCHAR[]) AS loc, unnest(?::DOUBLE[]) AS lon,
+                            unnest(?::DOUBLE[]) AS lat)
+        SELECT s.month, count(*) FROM street s JOIN pts
+          ON s."Location" = pts.loc AND CAST(s."Longitude" AS DOUBLE) = pts.lon
+         AND CAST(s."Latitude" AS DOUBLE) = pts.lat
+        WHERE s."LSOA code" IN (SELECT unnest(?::VARCHAR[]))
+          AND s."Crime type" IN (SELECT unnest(?::VARCHAR[]))
+          AND s.month IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY 1
+        """,
+        [[p["location"] for p in points], [p["longitude"] for p in points],
+         [p["latitude"] for p in points], sorted(lsoas), crime_types, months],
+    ).fetchall()  # fmt: skip
+    return {m: 0 for m in months} | dict(rows)
