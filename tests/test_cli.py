@@ -244,6 +244,13 @@ def test_every_command_is_covered() -> None:
         "places",
         "areas import-lookup", "areas import-population", "areas import-boundaries",
         "areas add", "areas list",
+        "concerns import", "concerns list", "concerns unmatched", "concerns match",
+        "concerns close",
+        "ops add", "ops record", "ops import", "ops show", "ops list",
+        "engagements add", "engagements import", "engagements import-api", "engagements list",
+        "engagements ical",
+        "priorities propose", "priorities adopt", "priorities reject", "priorities continue",
+        "priorities close", "priorities assess", "priorities list", "jag",
     }
 
 

@@ -24,12 +24,11 @@ from beatbook import concerns as concerns_mod
 from beatbook.areas import resolve
 from beatbook.concerns import concerns_in
 from beatbook.errors import CSVFormatError, InputError
+from beatbook.ingest.concern_places import PlaceMatcher, normalise_place
 from beatbook.ingest.concerns import (
     ConcernFileError,
-    PlaceMatcher,
     import_concerns,
     map_problem,
-    normalise_place,
     parse_coordinate,
     parse_date,
     read_concerns_csv,

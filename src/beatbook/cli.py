@@ -475,11 +475,13 @@ def _print_rank(r: dict[str, Any]) -> None:
     out.print(table)
 
 
-# The hotspot, place and forecast commands live in their own module and register on ``app``.
-from beatbook import cli_concerns  # noqa: E402,F401
-from beatbook import cli_hotspots  # noqa: E402,F401
-from beatbook import cli_ops  # noqa: E402,F401
-from beatbook import cli_priorities  # noqa: E402,F401
+# The other command groups live in their own modules and register on ``app``.
+from beatbook import (  # noqa: E402,F401
+    cli_concerns,
+    cli_hotspots,
+    cli_ops,
+    cli_priorities,
+)
 
 
 def main() -> None:

@@ -95,8 +95,8 @@ def adopt(
     Example: [bold]beatbook priorities adopt 3 --by "Insp. Patel" --label "Elm Close shops"[/bold]
     """
     with Store(store) as st:
-        when = parse_month(month, "--month") if month else st.scalar(
-            "SELECT proposed_for FROM priorities WHERE priority_id = ?", [priority_id])  # fmt: skip
+        when = parse_month(month, "--month") if month else (
+            lifecycle.priority(st, priority_id)["proposed_for"])  # fmt: skip
         lifecycle.decide(st, priority_id, "adopted", by, month=when,
                          details={k: v for k, v in (("label", label), ("note", note)) if v})  # fmt: skip
     out.print(f"priority {priority_id} adopted by {by}")

@@ -27,7 +27,8 @@ from shapely import wkt as shapely_wkt
 
 from beatbook.areas import Area, lsoas_of, reference, resolve
 from beatbook.errors import InputError
-from beatbook.ingest.concerns import PlaceMatch, PlaceMatcher, parse_coordinate, parse_date
+from beatbook.ingest.concern_places import PlaceMatch, PlaceMatcher
+from beatbook.ingest.concerns import parse_coordinate, parse_date
 from beatbook.queries import parse_month
 from beatbook.reference import concern_problems
 from beatbook.store import Store

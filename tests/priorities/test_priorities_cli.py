@@ -138,13 +138,8 @@ def test_propose_save_and_decide(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(
-            ["priorities", "adopt", "999", "--by", "Insp. Patel"],
-            "priority 999: no such priority (see 'beatbook priorities list')",
-            marks=pytest.mark.xfail(strict=True, reason=(
-                "bug: cli_priorities.adopt reads proposed_for with Store.scalar, which raises "
-                "StoreError 'query returned no row: SELECT proposed_for ...' for an unknown id")),
-        ),
+        (["priorities", "adopt", "999", "--by", "Insp. Patel"],
+         "priority 999: no such priority (see 'beatbook priorities list')"),
         (["priorities", "reject", "999", "--by", "Insp. Patel", "--reason", "x"],
          "priority 999: no such priority (see 'beatbook priorities list')"),
         (["priorities", "continue", "{a}", "--by", "Insp. Patel", "--month", "2021-13"],

@@ -277,11 +277,6 @@ def test_bad_months_are_refused(wards_store: Store, month: str, error: type, mes
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: propose.gather keys wards by name, so two wards called Normanton (Blaby, "
-    "Rutland) 40 km apart are merged into one ward with shared places",
-)
 def test_wards_with_the_same_name_stay_apart(writable_store: Store) -> None:
     codes = [r[0] for r in writable_store.con.execute(
         "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Normanton' "

@@ -65,15 +65,12 @@ def gather(
     window = months_back(recent[0] - dt.timedelta(days=1), BASELINE_MONTHS)
     baseline = [m for m in window if m in history]
     crimes = q.incidents(store, area, history[0], cutoff, with_outcome=True)
-    wards = q.lsoa_wards(store, crimes["lsoa_code"].drop_nulls().unique().to_list())
-    crimes = crimes.join(wards.select("lsoa_code", pl.col("ward_name").alias("ward")),
-                         on="lsoa_code", how="left")  # fmt: skip
     concerns = _concerns(store, area, recent, cutoff) if with_concerns else _no_concerns()
     unmatched = concerns.filter(pl.col("place").is_null()).height
     concerns = concerns.filter(pl.col("place").is_not_null())
-    cw = q.lsoa_wards(store, concerns["lsoa_code"].drop_nulls().unique().to_list())
-    concerns = concerns.join(cw.select("lsoa_code", pl.col("ward_name").alias("ward")),
-                             on="lsoa_code", how="left")  # fmt: skip
+    wards = _ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
+    crimes = crimes.join(wards, on="lsoa_code", how="left")
+    concerns = concerns.join(wards, on="lsoa_code", how="left")
     points = name_places(
         pl.concat([
             crimes.select("location", "longitude", "latitude", "ward"),
@@ -89,6 +86,20 @@ def gather(
     )
     concerns = concerns.rename({"place": "location"}).join(points.drop("ward"), on=on, how="left")
     return Evidence(area, cutoff, recent, baseline, history, crimes, concerns, unmatched, points)
+
+
+def _ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
+    """lsoa_code -> ward: its name, or "Name (code)" where two wards of the area share a name
+    (Normanton in Blaby and in Rutland), so they never merge into one."""
+    wards = q.lsoa_wards(store, codes)
+    shared = (
+        wards.group_by("ward_name").agg(pl.col("ward_code").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)["ward_name"]
+    )  # fmt: skip
+    label = pl.when(pl.col("ward_name").is_in(shared.implode())).then(
+        pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
+    ).otherwise(pl.col("ward_name"))
+    return wards.select("lsoa_code", label.alias("ward"))
 
 
 def _concerns(store: Store, area: Area, recent: list[dt.date], cutoff: dt.date) -> pl.DataFrame:

@@ -81,10 +81,10 @@ def place_map(
         for poly in getattr(shape, "geoms", [shape]):
             x, y = poly.exterior.xy
             ax.plot(x, y, color="#555", linewidth=0.6)
-    for points, style in ((crimes, {"s": 4, "c": "#999"}), (place, {"s": 22, "c": "#c00000"})):
+    for points, size, colour in ((crimes, 4, "#999"), (place, 22, "#c00000")):
         if points:
             x, y = geo.to_bng(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
-            ax.scatter(x, y, **style)
+            ax.scatter(x, y, s=size, c=colour)
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(title, fontsize=7)
