@@ -74,9 +74,9 @@ def _print_proposal(r: dict[str, Any]) -> None:
                 f"  {c['rank']}.{pid} {c['place']}: {c['problem_label']}  score {c['score']:.2f} = "
                 f"volume {p['volume']:.2f} + change {p['change']:.2f} + forecast "
                 f"{p['forecast']:.2f} + concerns {p['concerns']:.2f}  (from {c['origin']})",
-                highlight=False,
+                highlight=False, markup=False,
             )
-            out.print(f"     {c['reason']}", highlight=False)
+            out.print(f"     {c['reason']}", highlight=False, markup=False)
     if r["concerns_unmatched"]:
         out.print(f"{r['concerns_unmatched']} concerns have no place yet: see 'beatbook concerns unmatched'")
 
