@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from beatbook import areas, operations
+from beatbook import areas, operations, operations_csv
 from beatbook.cli import app
 from beatbook.errors import InputError
 from beatbook.operations import WHOLE, Relations, check_hierarchy
@@ -66,7 +66,7 @@ def imported(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory):
     shutil.copyfile(sample_store_path, path)
     with Store(path) as st:
         define_west(st)
-        summary = operations.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")
+        summary = operations_csv.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")
         st.summary = summary  # type: ignore[attr-defined]
         yield st
 
@@ -246,7 +246,7 @@ def test_import_rolls_up_as_the_csv_and_the_lookup_say(
 
 def test_reimport_changes_nothing(imported: Store) -> None:
     before = snapshot(imported)
-    again = operations.import_files(imported, [OPERATIONS_CSV, RESULTS_CSV], by="PC 9999")
+    again = operations_csv.import_files(imported, [OPERATIONS_CSV, RESULTS_CSV], by="PC 9999")
     assert (again.operations_added, again.operations_updated, again.results_changed) == (0, 0, 0)
     assert again.results_unchanged == len(csv_rows(RESULTS_CSV))
     assert snapshot(imported) == before
@@ -279,7 +279,7 @@ def test_a_bad_row_refuses_every_file_with_file_line_and_column(
 ) -> None:
     before = snapshot(imported)
     with pytest.raises(InputError) as info:
-        operations.import_files(imported, [OPERATIONS_CSV, DATA / name], by="PC 2741")
+        operations_csv.import_files(imported, [OPERATIONS_CSV, DATA / name], by="PC 2741")
     message = str(info.value)
     where = f"{DATA / name}, line {line}" + (f", column '{column}'" if column else "")
     assert message.startswith(where + ":"), message
@@ -291,9 +291,9 @@ def test_a_file_that_is_not_utf8_or_missing_is_refused(imported: Store, tmp_path
     path = tmp_path / "latin1.csv"
     path.write_bytes("operation,area,measure,count\nOp Café,all,arrests,1\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin1.csv: cannot be read as a UTF-8 CSV file"):
-        operations.import_files(imported, [path], by="PC 2741")
+        operations_csv.import_files(imported, [path], by="PC 2741")
     with pytest.raises(InputError, match=r"absent.csv: cannot be read \(No such file or directory\)"):
-        operations.import_files(imported, [tmp_path / "absent.csv"], by="PC 2741")
+        operations_csv.import_files(imported, [tmp_path / "absent.csv"], by="PC 2741")
 
 
 # --- record, replace, audit ------------------------------------------------------------------------
@@ -476,7 +476,7 @@ def test_cli_refusal_is_one_line_and_exit_code_2(
     from beatbook.cli import main
 
     with Store(store_file) as st:
-        operations.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")
+        operations_csv.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")
     monkeypatch.setattr(sys, "argv", [
         "beatbook", "--store", str(store_file), "ops", "record", "Operation Nightjar", "--area",
         "West Leicester", "--measure", "warrants", "--count", "146", "--by", "PC 1"])  # fmt: skip

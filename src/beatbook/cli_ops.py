@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from beatbook import engagements as engagements_mod
-from beatbook import operations
+from beatbook import operations, operations_csv
 from beatbook.cli import JsonOpt, StoreOpt, _print_json, app, err, out
 from beatbook.errors import InputError
 from beatbook.store import Store
@@ -98,7 +98,7 @@ def ops_import(
     Example: [bold]beatbook ops import data/sample/operations/operations.csv data/sample/operations/results.csv --by "PC 2741"[/bold]
     """
     with Store(store) as st:
-        summary = operations.import_files(st, files, by)
+        summary = operations_csv.import_files(st, files, by)
     if json_out:
         _print_json(summary.to_dict())
         return

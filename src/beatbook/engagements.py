@@ -13,7 +13,6 @@ Each change increments the event's SEQUENCE and sets its DTSTAMP (RFC 5545 3.8.7
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import html
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from beatbook import areas
 from beatbook.errors import CSVFormatError, InputError
+from beatbook.ingest.sources import read_table
 from beatbook.store import Store
 
 if TYPE_CHECKING:
@@ -251,16 +251,7 @@ def import_csv(store: Store, path: Path) -> dict[str, int]:
     Columns: start, kind, place, area (required); end, title, notes, id (optional).
     """
     name = str(path)
-    try:
-        with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            reader.fieldnames = header
-            rows = [(reader.line_num, r) for r in reader]
-    except OSError as exc:
-        raise CSVFormatError(name, f"cannot be read ({exc.strerror or exc})") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise CSVFormatError(name, f"cannot be read as a UTF-8 CSV file ({exc})") from exc
+    header, rows = read_table(path)
     missing = [c for c in CSV_REQUIRED if c not in header]
     extra = [h for h in header if h not in CSV_COLUMNS]
     if missing or extra:

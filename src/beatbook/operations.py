@@ -12,28 +12,27 @@ measure (:func:`check_hierarchy`):
 3. the counts of parts of a whole that share no ground add up to no more than the whole;
 4. areas that overlap without one containing the other are allowed but never added up.
 
-A record or import that would break a rule is refused whole and nothing is written.
+A record or import (:mod:`beatbook.operations_csv`) that would break a rule is refused
+whole and nothing is written.
 Re-recording a result replaces it; ``operation_results_audit`` keeps every change.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from beatbook import areas
 from beatbook.areas import Area
-from beatbook.errors import CSVFormatError, InputError
+from beatbook.errors import InputError
 from beatbook.store import Store
 
 __all__ = [
-    "MEASURES", "WHOLE", "ImportSummary", "Operation", "Relations", "Violation", "add_operation",
-    "area_relations", "audit", "check_hierarchy", "get_operation", "import_files",
+    "MEASURES", "WHOLE", "Operation", "Relations", "Violation", "add_operation",
+    "area_relations", "audit", "check_hierarchy", "get_operation",
     "list_operations", "max_disjoint", "measure_nouns", "operations_report", "parse_count",
     "parse_date", "parse_measure", "percent", "record_result", "rollup", "share_sentence",
     "summarise_measure",
@@ -49,8 +48,6 @@ MEASURES: dict[str, tuple[str, str]] = {
     "custodial_months": ("month of custodial sentences", "months of custodial sentences"),
     "safeguarding_visits": ("safeguarding visit", "safeguarding visits"),
 }
-OPERATION_COLUMNS = ("operation", "from", "to", "areas", "description")
-RESULT_COLUMNS = ("operation", "area", "measure", "count")
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -220,18 +217,6 @@ class Operation:
             "areas": [(names or {}).get(a, a) for a in self.areas],
             "description": self.description,
         }
-
-
-@dataclass
-class ImportSummary:
-    operations_added: int = 0
-    operations_updated: int = 0
-    results_changed: int = 0
-    results_unchanged: int = 0
-    files: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
 
 
 def _find(store: Store, name: str) -> Operation | None:
@@ -404,122 +389,6 @@ def record_result(
         counts = {**_stored_counts(store, op.name), key: count}
         _validate(known, op.name, counts, {key: f"--count {count}"})
         return _write_result(store, op.name, key, count, by, "ops record")
-
-
-# --- CSV import ---------------------------------------------------------------------------
-
-
-def _read_rows(path: Path) -> tuple[str, list[tuple[int, dict[str, str]]]]:
-    """(file kind, [(line, row)]) of an operations or results CSV, columns checked."""
-    name = str(path)
-    try:
-        with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-            reader.fieldnames = header
-            rows = [(reader.line_num, r) for r in reader]
-    except OSError as exc:
-        raise CSVFormatError(name, f"cannot be read ({exc.strerror or exc})") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise CSVFormatError(name, f"cannot be read as a UTF-8 CSV file ({exc})") from exc
-    for kind, columns, required in (("operations", OPERATION_COLUMNS, OPERATION_COLUMNS[:4]),
-                                    ("results", RESULT_COLUMNS, RESULT_COLUMNS)):  # fmt: skip
-        if set(required) <= set(header):
-            extra = [h for h in header if h not in columns]
-            if extra:
-                raise CSVFormatError(name, f"unexpected column {extra[0]!r}; expected "
-                                     f"{', '.join(columns)}", line=1)  # fmt: skip
-            for line, row in rows:
-                if None in row or any(v is None for v in row.values()):
-                    raise CSVFormatError(name, f"expected {len(header)} fields", line=line)
-            return kind, rows
-    raise CSVFormatError(
-        name,
-        "expected the columns operation, from, to, areas[, description] (operations) or "
-        f"operation, area, measure, count (results); found {', '.join(header) or 'none'}",
-        line=1,
-    )
-
-
-def _field(name: str, line: int, column: str, parse: Any, text: str) -> Any:
-    try:
-        return parse(text)
-    except InputError as exc:
-        problem = str(exc).removeprefix("--area ")  # areas.resolve speaks of the CLI option
-        raise CSVFormatError(name, problem, line=line, column=column) from None
-
-
-def import_files(store: Store, paths: Sequence[Path], by: str) -> ImportSummary:
-    """Import operations files and results files together, in one transaction.
-
-    Operations files (``operation, from, to, areas[, description]``; areas separated by
-    ``;``) are applied first, then results files (``operation, area, measure, count``; an
-    empty area or ``all`` is the operation total). Any bad row refuses every file.
-    """
-    by = _check_by(by)
-    summary = ImportSummary(files=[str(p) for p in paths])
-    parsed = [(str(p), *_read_rows(Path(p))) for p in paths]
-    known = _Areas(store)
-    with store.transaction():
-        for name, kind, rows in parsed:
-            if kind == "operations":
-                for line, row in rows:
-                    _import_operation(known, name, line, row, summary)
-        given: dict[tuple[str, str, str], tuple[int, str]] = {}  # key -> (count, where)
-        for name, kind, rows in parsed:
-            if kind == "results":
-                for line, row in rows:
-                    _collect_result(known, name, line, row, given)
-        by_operation: dict[str, dict[tuple[str, str], tuple[int, str]]] = {}
-        for (op, area, measure), value in given.items():
-            by_operation.setdefault(op, {})[(area, measure)] = value
-        for op, new in sorted(by_operation.items()):
-            counts = {**_stored_counts(store, op), **{k: c for k, (c, _) in new.items()}}
-            _validate(known, op, counts, {k: w for k, (_, w) in new.items()})
-            for key, (count, where) in sorted(new.items()):
-                changed = _write_result(store, op, key, count, by, where)
-                summary.results_changed += changed
-                summary.results_unchanged += not changed
-    return summary
-
-
-def _import_operation(
-    known: _Areas, name: str, line: int, row: dict[str, str], summary: ImportSummary
-) -> None:
-    starts = _field(name, line, "from", lambda t: parse_date(t, "date"), row["from"])
-    ends = _field(name, line, "to", lambda t: parse_date(t, "date"), row["to"])
-    if ends < starts:
-        raise CSVFormatError(name, f"operation {row['operation']!r}: it ends ({ends}) before "
-                             f"it starts ({starts})", line=line, column="to")  # fmt: skip
-    area_names = [a.strip() for a in row["areas"].split(";") if a.strip()]
-    try:
-        _, status = _upsert_operation(known, row["operation"], starts, ends, area_names,
-                                      row.get("description"))  # fmt: skip
-    except InputError as exc:
-        column = "areas" if str(exc).startswith("--area ") else "operation"
-        raise CSVFormatError(name, str(exc).removeprefix("--area "), line=line,
-                             column=column) from None  # fmt: skip
-    summary.operations_added += status == "added"
-    summary.operations_updated += status == "updated"
-
-
-def _collect_result(
-    known: _Areas,
-    name: str,
-    line: int,
-    row: dict[str, str],
-    given: dict[tuple[str, str, str], tuple[int, str]],
-) -> None:
-    op = _field(name, line, "operation", lambda t: get_operation(known.store, t).name,
-                row["operation"])  # fmt: skip
-    area = _field(name, line, "area", known.key, row["area"])
-    measure = _field(name, line, "measure", parse_measure, row["measure"])
-    count = _field(name, line, "count", parse_count, row["count"])
-    key = (op, area, measure)
-    if key in given:
-        raise CSVFormatError(name, f"{op} {row['area'] or 'all'} {measure} is given twice "
-                             f"(also at {given[key][1]})", line=line)  # fmt: skip
-    given[key] = (count, f"{name}, line {line}")
 
 
 # --- roll-ups -------------------------------------------------------------------------------

@@ -160,3 +160,20 @@ def empty_lines(source: Source) -> set[int]:
         return set()  # the usual case: no line-by-line pass needed
     lines = data.split(b"\n")[:-1]  # each element was followed by a newline
     return {n for n, text in enumerate(lines, start=1) if text in (b"", b"\r")}
+
+
+def read_table(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
+    """A small hand-made CSV (UTF-8, BOM allowed): its lower-cased header and (line, row)
+    pairs, or a :class:`CSVFormatError` naming the file when it cannot be read."""
+    name = str(path)
+    try:
+        with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in reader.fieldnames or []]
+            reader.fieldnames = header
+            rows = [(reader.line_num, r) for r in reader]
+    except OSError as exc:
+        raise CSVFormatError(name, f"cannot be read ({exc.strerror or exc})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CSVFormatError(name, f"cannot be read as a UTF-8 CSV file ({exc})") from exc
+    return header, rows

@@ -37,14 +37,14 @@ def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_M
     if until < start:
         raise InputError(f"--month {until:%Y-%m} is before priority {pid} was adopted ({start:%Y-%m})")
     if p["problem"] not in problem_groups():
-        return _unassessable(p, start, until, f"{p['problem']} is not recorded in police.uk data")
+        return _unassessable(p, f"{p['problem']} is not recorded in police.uk data")
     stored = q.months_with_data(store, dt.date(1900, 1, 1), until)
     if not stored or stored[-1] < until:
         raise DataMissingError(f"--month {until:%Y-%m}: no street-level crime stored for it yet")
     during = [m for m in stored if start <= m <= until]
     before = [m for m in months_back(start - dt.timedelta(days=1), before_months) if m in stored]
     if not during or not before:
-        return _unassessable(p, start, until, "no stored months before or during the priority")
+        return _unassessable(p, "no stored months before or during the priority")
     area = areas_mod.resolve(store, p["area"])
     ev = gather(store, area, until, with_concerns=False)
     rows = ev.crimes.filter((pl.col("problem") == p["problem"]) & (pl.col("ward") == p["ward"]))
@@ -92,7 +92,7 @@ def _other_priority_points(
     return points
 
 
-def _unassessable(p: dict[str, Any], start: dt.date, until: dt.date, why: str) -> dict[str, Any]:
+def _unassessable(p: dict[str, Any], why: str) -> dict[str, Any]:
     return {"priority_id": p["priority_id"], "place": p["label"], "ward": p["ward"],
             "problem": p["problem"], "verdict": "not assessable",
             "wording": f"not assessable: {why}"}  # fmt: skip
