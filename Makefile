@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STORE  := demo-output/beatbook.duckdb
 SAMPLE := data/sample
+DEMO_INSPECTOR := Insp. Sample (demo entry)
 
 .PHONY: demo test check lint bench clean
 
@@ -30,8 +31,21 @@ demo: $(BIN)/.installed
 	$(BIN)/beatbook --store $(STORE) engagements ical --out demo-output/engagements.ics
 	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2021-06 --per-ward 2 --save
 	$(BIN)/beatbook --store $(STORE) jag --area "custom:West Leicester" --month 2021-06 --out demo-output/jag-west-leicester-2021-07
+	@echo "--- the October 2025 community update (sample decisions, operation and events; real crime data) ---"
+	$(BIN)/beatbook --store $(STORE) ops import $(SAMPLE)/update/operations.csv $(SAMPLE)/update/results.csv --by "PC 2741"
+	$(BIN)/beatbook --store $(STORE) engagements import $(SAMPLE)/update/engagements.csv
+	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2025-08 --per-ward 2 --save > /dev/null
+	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2025-09 --per-ward 2 --save > /dev/null
+	# Ids 7-12 are September 2025's proposals, 13-18 October's (1-6 are July 2021's).
+	for id in 7 9 11; do $(BIN)/beatbook --store $(STORE) priorities adopt $$id --month 2025-09 --by "$(DEMO_INSPECTOR)"; done
+	for id in 7 9; do $(BIN)/beatbook --store $(STORE) priorities continue $$id --month 2025-10 --by "$(DEMO_INSPECTOR)"; done
+	$(BIN)/beatbook --store $(STORE) priorities close 11 --month 2025-09 --by "$(DEMO_INSPECTOR)"
+	$(BIN)/beatbook --store $(STORE) priorities adopt 15 --label "the petrol station on Upperton Road" --by "$(DEMO_INSPECTOR)"
+	$(BIN)/beatbook --store $(STORE) priorities adopt 17 --by "$(DEMO_INSPECTOR)"
+	$(BIN)/beatbook --store $(STORE) update --area "West Leicester" --month 2025-10 --text $(SAMPLE)/update/west-leicester-2025-10.md --settings $(SAMPLE)/update/team.toml --out demo-output/update-west-leicester-2025-10
 
 test: $(BIN)/.installed
+	scripts/system-packages
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed

@@ -250,7 +250,7 @@ def test_every_command_is_covered() -> None:
         "engagements add", "engagements import", "engagements import-api", "engagements list",
         "engagements ical",
         "priorities propose", "priorities adopt", "priorities reject", "priorities continue",
-        "priorities close", "priorities assess", "priorities list", "jag",
+        "priorities close", "priorities assess", "priorities list", "jag", "update",
     }
 
 

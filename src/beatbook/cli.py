@@ -481,6 +481,7 @@ from beatbook import (  # noqa: E402,F401
     cli_hotspots,
     cli_ops,
     cli_priorities,
+    cli_update,
 )
 
 

@@ -284,6 +284,18 @@ CREATE TABLE IF NOT EXISTS priority_events (
     details JSON,                      -- reason, edited label, assessment, ...
     PRIMARY KEY (priority_id, seq)
 );
+
+-- [updates] community updates (publish/update.py)
+-- The team's own words for a monthly update (inspector's message, news, partner
+-- notices), as Markdown with '## ' headed sections; published as written.
+CREATE TABLE IF NOT EXISTS update_texts (
+    area VARCHAR NOT NULL,             -- areas.reference()
+    month DATE NOT NULL,               -- the month the update is for
+    markdown VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,           -- the file it was read from
+    saved_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (area, month)
+);
 """
 
 

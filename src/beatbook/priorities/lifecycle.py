@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 from beatbook.errors import InputError
@@ -46,6 +47,11 @@ def _append(
     )
 
 
+def _finite(figures: dict[str, Any]) -> dict[str, Any]:
+    """The proposal's figures with NaN as null, so the trail stays valid JSON."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()}
+
+
 def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatbook") -> list[int]:
     """Record the candidates of a :func:`~beatbook.priorities.propose.propose` result as
     proposed priorities. Idempotent: a candidate already proposed for the same area,
@@ -72,7 +78,9 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
                      json.dumps(c["snap_points"]), c["problem"], month, c["origin"], c["score"],
                      json.dumps(c["parts"]), c["reason"]],
                 )  # fmt: skip
-                _append(con, pid, "proposed", actor, month, {"rank": c["rank"]})
+                _append(con, pid, "proposed", actor, month, {
+                    "rank": c["rank"], "figures": _finite(c["figures"]),
+                    "recent_months": proposal["recent_months"]})  # fmt: skip
                 ids.append(pid)
     return ids
 

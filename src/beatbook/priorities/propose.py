@@ -68,7 +68,8 @@ def gather(
     concerns = _concerns(store, area, recent, cutoff) if with_concerns else _no_concerns()
     unmatched = concerns.filter(pl.col("place").is_null()).height
     concerns = concerns.filter(pl.col("place").is_not_null())
-    wards = _ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
+    wards = ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
+    wards = wards.select("lsoa_code", "ward")
     crimes = crimes.join(wards, on="lsoa_code", how="left")
     concerns = concerns.join(wards, on="lsoa_code", how="left")
     points = name_places(
@@ -88,9 +89,9 @@ def gather(
     return Evidence(area, cutoff, recent, baseline, history, crimes, concerns, unmatched, points)
 
 
-def _ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
-    """lsoa_code -> ward: its name, or "Name (code)" where two wards of the area share a name
-    (Normanton in Blaby and in Rutland), so they never merge into one."""
+def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
+    """lsoa_code -> ward (its name, or "Name (code)" where two wards of the area share a name:
+    Normanton in Blaby and in Rutland, so they never merge into one) and ward_code."""
     wards = q.lsoa_wards(store, codes)
     shared = (
         wards.group_by("ward_name").agg(pl.col("ward_code").n_unique().alias("n"))
@@ -99,7 +100,7 @@ def _ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
     label = pl.when(pl.col("ward_name").is_in(shared.implode())).then(
         pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
     ).otherwise(pl.col("ward_name"))
-    return wards.select("lsoa_code", label.alias("ward"))
+    return wards.select("lsoa_code", label.alias("ward"), "ward_code")
 
 
 def _concerns(store: Store, area: Area, recent: list[dt.date], cutoff: dt.date) -> pl.DataFrame:

@@ -6,6 +6,7 @@ rise only when the exact test says so (DESIGN.md, "Statistics that must be right
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 GROUP_LABELS = {
@@ -53,3 +54,69 @@ def reason(row: dict[str, Any]) -> str:
         who = "partner" if sources == {"partner"} else "" if "partner" in sources else "resident"
         parts.append(f"{row['concerns']} {who + ' ' if who else ''}{noun} about {about}")
     return "; ".join(parts) if parts else "no recent crimes or concerns"
+
+
+# --- for residents: no scores, no p-values, the same tests ------------------------------------
+
+
+def month_span(months: list[str]) -> str:
+    """['2025-07', '2025-08', '2025-09'] -> 'July to September 2025'."""
+    first, last = (dt.date.fromisoformat(m + "-01") for m in (months[0], months[-1]))
+    if first == last:
+        return f"{last:%B %Y}"
+    return f"{first:%B}{'' if first.year == last.year else f' {first.year}'} to {last:%B %Y}"
+
+
+def public_reason(problem: str, origin: str, figures: dict[str, Any] | None,
+                  recent_months: list[str] | None) -> str:  # fmt: skip
+    """Why a priority was chosen, in a resident's words: the recent level and its change
+    (a rise or fall only when the test said so when it was proposed) and how often residents
+    raised it. A priority raised at a meeting rather than from data says who raised it."""
+    label = problem_label(problem)
+    if not figures or not recent_months:
+        return {"residents": "Raised by residents.", "partners": "Raised by partner agencies.",
+                "mix": "Raised by residents and partners."}.get(origin, "Chosen by the team.")  # fmt: skip
+    span = month_span(recent_months)
+    now, before = _per_month(figures["per_month_recent"]), _per_month(figures["per_month_baseline"])
+    direction = figures["change_direction"]
+    sentences = []
+    if not figures["crimes_recent"]:
+        sentences.append(f"No {label} recorded here in {span}.")
+    elif direction == "rise":
+        sentences.append(f"{label.capitalize()} here rose from about {before} to {now} a month in {span}.")
+    elif direction == "fall":
+        sentences.append(f"{label.capitalize()} here fell from about {before} to {now} a month in {span}.")
+    elif direction == "no baseline":
+        sentences.append(f"{label.capitalize()} here: about {now} a month in {span}.")
+    else:
+        sentences.append(f"{label.capitalize()} here: about {now} a month in {span}, no clear "
+                         "change on the year before.")  # fmt: skip
+    n = figures.get("concerns") or 0
+    if n:
+        sentences.append(f"It was raised with us {'once' if n == 1 else f'{n} times'}.")
+    return " ".join(sentences)
+
+
+def plain_assessment(
+    assessment: dict[str, Any] | None, ward: str, problem: str, *, final: bool = False
+) -> str:
+    """What an assessment (:mod:`beatbook.priorities.assess`) found, for residents. A fall or
+    rise is claimed only when its confidence interval says so; ``final`` for a closed one."""
+    label = problem_label(problem)
+    if assessment is None:
+        return "Too early to tell: police data for the months it ran is not published yet."
+    verdict = assessment.get("verdict")
+    if verdict == "not assessable" or "treated_before" not in assessment:
+        why = str(assessment.get("wording", "")).removeprefix("not assessable: ")
+        return f"We cannot measure this one from police data ({why})."
+    before = assessment["treated_before"] / assessment["months_before"]
+    during = assessment["treated_during"] / assessment["months_during"]
+    figures = (f"about {_per_month(round(during, 1))} a month while it was a priority, "
+               f"{_per_month(round(before, 1))} before")  # fmt: skip
+    if verdict == "fell more":
+        return (f"{label.capitalize()} here fell by more than in the rest of {ward}: {figures}, "
+                f"against about {assessment['expected_during']:.1f} expected from the rest of the ward.")
+    if verdict == "rose more":
+        return (f"{label.capitalize()} here rose by more than in the rest of {ward}: {figures}, "
+                f"against about {assessment['expected_during']:.1f} expected from the rest of the ward.")
+    return f"No clear difference from the rest of {ward}{'' if final else ' so far'}: {figures}."

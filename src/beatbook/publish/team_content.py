@@ -1,0 +1,179 @@
+"""What a neighbourhood team writes itself for its community update.
+
+Two inputs, both the team's own: a settings file (TOML: the team's name, how to
+contact it, the ways to report crime) and the month's free text (Markdown: the
+inspector's message, news, partner notices), kept in the store so the update can
+be rebuilt later and edited from the web desk. BeatBook publishes them as written;
+raw HTML in the text is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markdown as md
+
+from beatbook.errors import InputError
+from beatbook.store import Store
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One way to report: who it is for and how."""
+
+    label: str
+    how: str
+
+
+# UK-wide numbers, true for every force; a team adds its own web form in its settings.
+DEFAULT_CHANNELS = (
+    Channel("In an emergency", "Call 999 when a crime is happening or someone is in danger."),
+    Channel("Not an emergency", "Call 101, or report online through police.uk or your force's website."),
+    Channel("Anonymously", "Crimestoppers: 0800 555 111 or crimestoppers-uk.org. You do not give your name."),
+    Channel("Deaf, hard of hearing or speech-impaired", "Relay UK: 18000 in an emergency, 18001 101 otherwise."),
+)
+SETTINGS_KEYS = {"team", "contact", "reporting"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The team's name and contact as printed, and its reporting channels."""
+
+    team: str | None = None
+    contact: str | None = None
+    channels: tuple[Channel, ...] = DEFAULT_CHANNELS
+
+    def team_name(self, area_name: str) -> str:
+        return self.team or f"{area_name} neighbourhood team"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One '## Heading' section of the team's text."""
+
+    heading: str
+    markdown: str
+    html: str = field(compare=False, default="")
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: expected non-empty text")
+    return value.strip()
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read a settings file; without one, the UK-wide reporting channels.
+
+    Example file::
+
+        team = "West Leicester Neighbourhood Policing Team"
+        contact = "westleicester.npt@example.police.uk"
+        [[reporting]]
+        label = "Online"
+        how = "leics.police.uk/report"
+    """
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read settings ({exc.strerror})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+    unknown = set(data) - SETTINGS_KEYS
+    if unknown:
+        raise InputError(f"{path}: unknown setting {sorted(unknown)[0]!r}; expected {', '.join(sorted(SETTINGS_KEYS))}")
+    channels: tuple[Channel, ...] = DEFAULT_CHANNELS
+    if "reporting" in data:
+        rows = data["reporting"]
+        if not isinstance(rows, list) or not rows:
+            raise InputError(f"{path}: reporting: expected one or more [[reporting]] tables")
+        channels = tuple(
+            Channel(_text(r.get("label") if isinstance(r, dict) else None, f"{path}: reporting {i} label"),
+                    _text(r.get("how") if isinstance(r, dict) else None, f"{path}: reporting {i} how"))
+            for i, r in enumerate(rows, start=1)
+        )  # fmt: skip
+    return Settings(
+        team=_text(data["team"], f"{path}: team") if "team" in data else None,
+        contact=_text(data["contact"], f"{path}: contact") if "contact" in data else None,
+        channels=channels,
+    )
+
+
+def to_html(text: str) -> str:
+    """Markdown to HTML with any raw HTML escaped, so the team's text can never run script."""
+    return md.markdown(html.escape(text, quote=False).replace("&gt;", ">"), extensions=["sane_lists"])
+
+
+HEADING = re.compile(r"^##\s+(\S.*?)\s*#*\s*$")
+
+
+def parse_sections(text: str, source: str) -> list[Section]:
+    """Split the team's Markdown into '## Heading' sections, refusing what would print badly:
+    text before the first heading, a top-level '# ' title (the update has its own), an empty
+    section or a heading used twice."""
+    sections: list[tuple[str, int, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = HEADING.match(line)
+        if found:
+            heading = found.group(1)
+            if any(h.casefold() == heading.casefold() for h, _, _ in sections):
+                raise InputError(f"{source}, line {number}: section '{heading}' appears twice")
+            sections.append((heading, number, []))
+        elif re.match(r"^#\s", line):
+            raise InputError(f"{source}, line {number}: use '## Heading' sections; the update "
+                             "prints its own title")  # fmt: skip
+        elif not sections:
+            if line.strip():
+                raise InputError(f"{source}, line {number}: text before the first '## Heading'; "
+                                 "start each section with a '## ' heading")  # fmt: skip
+        else:
+            sections[-1][2].append(line)
+    if not sections:
+        raise InputError(f"{source}: no '## Heading' sections found")
+    result = []
+    for heading, number, lines in sections:
+        body = "\n".join(lines).strip()
+        if not body:
+            raise InputError(f"{source}, line {number}: section '{heading}' is empty")
+        result.append(Section(heading, body, to_html(body)))
+    return result
+
+
+def read_sections(path: Path) -> tuple[str, list[Section]]:
+    """The text of a Markdown file and its sections (checked)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    return text, parse_sections(text, str(path))
+
+
+def save_text(store: Store, area_ref: str, month: dt.date, path: Path) -> list[Section]:
+    """Check the team's Markdown file and keep it as the text of this area's update for the
+    month, replacing any earlier text (a file that fails the check replaces nothing)."""
+    text, sections = read_sections(path)
+    with store.transaction() as con:
+        con.execute("DELETE FROM update_texts WHERE area = ? AND month = ?", [area_ref, month])
+        con.execute("INSERT INTO update_texts VALUES (?, ?, ?, ?, now())",
+                    [area_ref, month, text, Path(path).name])  # fmt: skip
+    return sections
+
+
+def stored_sections(store: Store, area_ref: str, month: dt.date) -> list[Section]:
+    """The team's text for this area and month as stored, or none (also in a store made
+    before texts were kept, opened read-only so not yet migrated)."""
+    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"):
+        return []
+    row = store.con.execute(
+        "SELECT markdown, source FROM update_texts WHERE area = ? AND month = ?", [area_ref, month]
+    ).fetchone()
+    return parse_sections(row[0], f"stored text from {row[1]}") if row else []
