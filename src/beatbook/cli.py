@@ -351,7 +351,8 @@ def brief(
         _print_json(written.facts)
         return
     print(written.markdown)
-    out.print(f"\nwrote {written.markdown_path} and {written.html_path}")
+    charts = f" and {len(written.chart_paths)} charts" if written.chart_paths else ""
+    out.print(f"\nwrote {written.markdown_path}, {written.html_path}{charts}", markup=False)
 
 
 def _fmt(x: float, places: int = 1) -> str:

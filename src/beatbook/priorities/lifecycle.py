@@ -78,9 +78,11 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
                      json.dumps(c["snap_points"]), c["problem"], month, c["origin"], c["score"],
                      json.dumps(c["parts"]), c["reason"]],
                 )  # fmt: skip
-                _append(con, pid, "proposed", actor, month, {
-                    "rank": c["rank"], "figures": _finite(c["figures"]),
-                    "recent_months": proposal["recent_months"]})  # fmt: skip
+                details: dict[str, Any] = {"rank": c["rank"]}
+                if "figures" in c:  # kept for the community update's plain-words reason
+                    details.update(figures=_finite(c["figures"]),
+                                   recent_months=proposal.get("recent_months"))  # fmt: skip
+                _append(con, pid, "proposed", actor, month, details)
                 ids.append(pid)
     return ids
 

@@ -7,12 +7,16 @@ when the exact test says so, a claim about every category is made only when
 it is true, and the methods box says which population year and tests were used.
 
 Anti-social behaviour is not a crime: it is counted and reported apart.
+
+The charts (:mod:`beatbook.publish.brief_charts`) are drawn only from these facts, and
+written as PNG files beside ``brief.md`` and ``brief.html``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from beatbook import figures
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
+from beatbook.publish import brief_charts
 from beatbook.stats import (
     Change,
     changes_by_category,
@@ -51,6 +56,7 @@ class Brief:
     markdown: str
     markdown_path: Path
     html_path: Path
+    chart_paths: list[Path] = field(default_factory=list)
 
 
 def _months_of_year(store: Store, year: int) -> list[dt.date]:
@@ -59,6 +65,39 @@ def _months_of_year(store: Store, year: int) -> list[dt.date]:
 
 def _crime_types(store: Store) -> list[str]:
     return [t for t in q.crime_types(store) if t != ASB]
+
+
+def _monthly_counts(
+    store: Store, area: Area, months: list[dt.date], types: list[str]
+) -> dict[dt.date, int]:
+    """Crimes (ASB excluded) in each of these stored months; a stored month with none is 0."""
+    frame = q.crime_counts(store, area, months[0], months[-1], by=["month"], crime_types=types)
+    found = dict(frame.iter_rows())
+    return {m: int(found.get(m, 0)) for m in months}
+
+
+def _monthly(
+    store: Store, area: Area, years: list[int], types: list[str], population: float
+) -> list[dict[str, Any]]:
+    """Rate per 1,000 in every stored month of these years (unstored months are left out:
+    gaps, not zeros), all against the headline's residents, with Garwood intervals."""
+    rows = []
+    for year in sorted(set(years)):
+        stored = _months_of_year(store, year)
+        if not stored:
+            continue
+        for month, count in _monthly_counts(store, area, stored, types).items():
+            r = rate(count, population)
+            rows.append(
+                {
+                    "month": f"{month:%Y-%m}",
+                    "count": r.count,
+                    "rate": r.rate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                }
+            )
+    return rows
 
 
 def _counts_in(store: Store, area: Area, months: list[dt.date]) -> dict[str, int]:
@@ -105,9 +144,8 @@ def build_facts(
     }
     index = [(m.year - start.year) * 12 + m.month - start.month for m in months]
     if len(months) >= figures.MIN_TREND_MONTHS:
-        monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=types)
-        by_month = dict(monthly.iter_rows())
-        trend = monthly_trend([int(by_month.get(m, 0)) for m in months], index)
+        by_month = _monthly_counts(store, area, months, types)
+        trend = monthly_trend([by_month[m] for m in months], index)
         facts["trend"] = trend.to_dict()
         facts["trend_text"] = describe_trend(trend)
     facts["types"] = [
@@ -119,11 +157,18 @@ def build_facts(
         }
         for t in sorted(types, key=lambda t: -counts.get(t, 0))
     ]
-    if compare_year is not None:
-        facts["compare"] = _compare_years(store, area, months, compare_year, counts, crimes, pop)
+    facts["compare"] = (
+        _compare_years(store, area, months, compare_year, counts, crimes, pop)
+        if compare_year is not None
+        else None
+    )
+    facts["monthly"] = _monthly(
+        store, area, [year] if compare_year is None else [year, compare_year], types, pop.population
+    )
     facts["rank"] = _rank(store, area, start, end, types, seed)
     facts["versus"] = _versus(store, area, months, compare_year, types)
     facts["sources"] = _sources(store, months)
+    facts["charts"] = [c.to_dict() for c in brief_charts.chart_list(facts)]
     return facts
 
 
@@ -246,6 +291,7 @@ def _rank(
     return {
         "peers": result["peers"],
         "n_peers": result["n_peers"],
+        "population_year": result["population_year"],
         "seed": seed,
         **focus,
         "text": describe_rank(
@@ -276,12 +322,17 @@ def _versus(
         }
     )
     compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
+    categories = compared.rename({"category": "crime_type"}).to_dicts()
+    for c in categories:  # each area's own rate interval, for the chart
+        for key, population in (("a", pop_a.population), ("b", pop_b.population)):
+            r = rate(c[f"count_{key}"], population)
+            c[f"rate_{key}_ci_low"], c[f"rate_{key}_ci_high"] = r.ci_low, r.ci_high
     result: dict[str, Any] = {
         "against": other.name,
         "population_year": year,
         "population_area": pop_a.population,
         "population_against": pop_b.population,
-        "categories": compared.rename({"category": "crime_type"}).to_dicts(),
+        "categories": categories,
         "n_higher": int((compared["verdict"] == "higher").sum()),
         "n_lower": int((compared["verdict"] == "lower").sum()),
     }
@@ -323,8 +374,11 @@ def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str
     )
     env.filters["num"] = lambda x, places=0: f"{x:,.{places}f}"
     env.filters["pct"] = lambda x: f"{x * 100:.1f}%"
-    text = env.get_template("brief.md.j2").render(f=facts)
-    body = md.markdown(text, extensions=["tables"])
+    # Square brackets would end a Markdown image's alt text early.
+    env.filters["alt"] = lambda s: str(s).replace("[", "(").replace("]", ")")
+    charts = {c["kind"]: c for c in facts.get("charts", [])}
+    text = env.get_template("brief.md.j2").render(f=facts, charts=charts)
+    body = md.markdown(text, extensions=["tables"], output_format="html")  # HTML5: <img ...>
     html_env = Environment(loader=FileSystemLoader(str(template_dir or TEMPLATES)), autoescape=True)
     html = html_env.get_template("brief.html.j2").render(
         title=f"{facts['area']} {facts['year']}", body=body
@@ -332,14 +386,38 @@ def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str
     return text, html
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place, so that
+    ``path`` is never left half written."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
 def write_brief(
     store: Store, area_name: str, year: int, compare_year: int | None, out_dir: Path, seed: int = 0
 ) -> Brief:
-    """Build the facts, render them, and write ``brief.md`` and ``brief.html`` to ``out_dir``."""
+    """Build the facts, render them, and write ``brief.md``, ``brief.html`` and the charts'
+    PNG files to ``out_dir``.
+
+    Everything is rendered in memory before the first file is written, and each file is
+    written whole (temporary file, then rename): a failure leaves no half files. Chart files
+    of an earlier brief in ``out_dir`` that this one does not have are removed.
+    """
     facts = build_facts(store, area_name, year, compare_year, seed=seed)
     text, html = render(facts)
+    pictures = brief_charts.render_all(facts)
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = out_dir / "brief.md", out_dir / "brief.html"
-    md_path.write_text(text, encoding="utf-8")
-    html_path.write_text(html, encoding="utf-8")
-    return Brief(facts, text, md_path, html_path)
+    chart_paths = []
+    for name, png in pictures.items():
+        chart_paths.append(out_dir / name)
+        _write_whole(out_dir / name, png)
+    _write_whole(md_path, text.encode("utf-8"))
+    _write_whole(html_path, html.encode("utf-8"))
+    for stale in set(brief_charts.FILES.values()) - set(pictures):
+        (out_dir / stale).unlink(missing_ok=True)
+    return Brief(facts, text, md_path, html_path, chart_paths)

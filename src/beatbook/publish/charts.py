@@ -90,3 +90,50 @@ def place_map(
     ax.set_title(title, fontsize=7)
     fig.tight_layout()
     return png_bytes(fig)
+
+
+def ci_band(
+    ax: Any,
+    x: Any,
+    low: Any,
+    high: Any,
+    color: str,
+    *,
+    alpha: float = 0.2,
+    label: str | None = None,
+) -> None:
+    """Shade a confidence band from ``low`` to ``high`` over ``x``, with gaps where the bounds
+    are NaN (missing data is a gap, never a zero); a lone point between gaps gets a short
+    vertical bar so that its interval still shows. ``label`` goes on the first piece only."""
+    xs, lo, hi = (np.asarray(v, dtype=float) for v in (x, low, high))
+    present = np.flatnonzero(np.isfinite(lo) & np.isfinite(hi))
+    if present.size == 0:
+        return
+    runs = np.split(present, np.flatnonzero(np.diff(present) != 1) + 1)
+    for i, run in enumerate(runs):
+        piece_label = label if i == 0 else None
+        if run.size == 1:
+            ax.vlines(xs[run], lo[run], hi[run], colors=color, alpha=min(1.0, 2 * alpha),
+                      linewidth=7, label=piece_label)  # fmt: skip
+        else:
+            ax.fill_between(xs[run], lo[run], hi[run], color=color, alpha=alpha, linewidth=0,
+                            label=piece_label)  # fmt: skip
+
+
+def interval_dots(
+    ax: Any,
+    y: Any,
+    point: Any,
+    low: Any,
+    high: Any,
+    color: str,
+    *,
+    size: float = 36,
+    label: str | None = None,
+) -> None:
+    """A horizontal dot-plot: one dot per row at ``point`` with a line from ``low`` to ``high``
+    (a confidence or plausible interval); NaN points are left out."""
+    ys, pts, lo, hi = (np.asarray(v, dtype=float) for v in (y, point, low, high))
+    keep = np.isfinite(pts)
+    ax.hlines(ys[keep], lo[keep], hi[keep], colors=color, linewidth=2.2, alpha=0.75)
+    ax.scatter(pts[keep], ys[keep], s=size, color=color, zorder=3, label=label)
