@@ -111,8 +111,10 @@ def plain_assessment(
         return f"We cannot measure this one from police data ({why})."
     before = assessment["treated_before"] / assessment["months_before"]
     during = assessment["treated_during"] / assessment["months_during"]
-    figures = (f"about {_per_month(round(during, 1))} a month while it was a priority, "
-               f"{_per_month(round(before, 1))} before")  # fmt: skip
+    def level(x: float) -> str:
+        return "none" if x == 0 else f"about {_per_month(round(x, 1))} a month"
+
+    figures = f"{level(during)} while it was a priority, {level(before)} before"
     if verdict == "fell more":
         return (f"{label.capitalize()} here fell by more than in the rest of {ward}: {figures}, "
                 f"against about {assessment['expected_during']:.1f} expected from the rest of the ward.")

@@ -93,6 +93,14 @@ def _proposal_facts(p: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]
     return first.get("figures"), first.get("recent_months")
 
 
+def _centre(points: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Where a place goes on the map: the mean of its snap points (none for a place without)."""
+    if not points:
+        return {"longitude": None, "latitude": None}
+    return {"longitude": sum(s["longitude"] for s in points) / len(points),
+            "latitude": sum(s["latitude"] for s in points) / len(points)}  # fmt: skip
+
+
 def _current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str, Any]]:
     """This month's priorities, numbered by ward then place, with why in plain words."""
     rows = []
@@ -106,8 +114,7 @@ def _current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str,
             "problem_label": problem_label(p["problem"]), "origin": p["origin"],
             "since": f"{running[0]:%Y-%m}", "continuing": running[0] < month,
             "why": public_reason(p["problem"], p["origin"], figures, recent),
-            "longitude": sum(s["longitude"] for s in p["snap_points"]) / len(p["snap_points"]),
-            "latitude": sum(s["latitude"] for s in p["snap_points"]) / len(p["snap_points"]),
+            **_centre(p["snap_points"]),
         })  # fmt: skip
     rows.sort(key=lambda r: (r["ward"], r["place"], r["problem"]))
     for number, row in enumerate(rows, start=1):
@@ -283,11 +290,12 @@ def _team_map(
             continue
         if area.polygon_wkt:
             shape = shape.intersection(outline)
-        if shape.area > 0:
+        if shape.area > 0.01 * outline.area:  # not a sliver where boundaries nearly meet
             wards.append((ward, shape))
     if not wards:
         return None, {}
-    places = [charts.Place(c["number"], c["place"], c["longitude"], c["latitude"]) for c in current]
+    places = [charts.Place(c["number"], c["place"], c["longitude"], c["latitude"])
+              for c in current if c["longitude"] is not None]  # fmt: skip
     names = [w for w, _ in wards]
     image = charts.team_map(area.name, wards, places)
     return {"image": "map.png", "alt": charts.map_alt(area.name, names, places), "wards": names}, {"map.png": image}
