@@ -11,7 +11,7 @@ DEMO_INSPECTOR := Insp. Sample (demo entry)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[web,dev]'
 	touch $@
 
 demo: $(BIN)/.installed

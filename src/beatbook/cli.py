@@ -483,6 +483,7 @@ from beatbook import (  # noqa: E402,F401
     cli_ops,
     cli_priorities,
     cli_update,
+    cli_web,
 )
 
 

@@ -296,6 +296,33 @@ CREATE TABLE IF NOT EXISTS update_texts (
     saved_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (area, month)
 );
+
+-- Published community updates: what the public pages serve, exactly as published.
+CREATE TABLE IF NOT EXISTS published_updates (
+    area VARCHAR NOT NULL,             -- areas.reference()
+    area_name VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    title VARCHAR NOT NULL,
+    published_by VARCHAR NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (area, month)
+);
+CREATE TABLE IF NOT EXISTS published_update_files (
+    area VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    name VARCHAR NOT NULL,             -- update.html, update.pdf, update.txt, map.png, ...
+    data BLOB NOT NULL,
+    PRIMARY KEY (area, month, name)
+);
+
+-- [web] the web desk's users (web/, users.py)
+CREATE TABLE IF NOT EXISTS users (
+    username VARCHAR PRIMARY KEY,      -- lower case
+    role VARCHAR NOT NULL,             -- admin | analyst | inspector | partner
+    password_hash VARCHAR NOT NULL,    -- argon2id (argon2-cffi), never the password
+    disabled BOOLEAN NOT NULL DEFAULT false,
+    created_at TIMESTAMPTZ NOT NULL
+);
 """
 
 
@@ -359,6 +386,13 @@ class Store:
     def scalar(self, sql: str, params: list[object] | None = None) -> Any:
         """The single value of an aggregate query."""
         return self.row(sql, params)[0]
+
+    def cursor(self) -> Store:
+        """Another connection to this open database, for one thread: DuckDB connections must
+        not be shared between threads, their cursors may run side by side (the web app)."""
+        other = Store.__new__(Store)
+        other.path, other.con = self.path, self.con.cursor()
+        return other
 
     def close(self) -> None:
         self.con.close()

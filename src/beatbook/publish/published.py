@@ -1,0 +1,87 @@
+"""Published community updates: the files of an update, kept in the store exactly as an
+inspector published them, for the public pages (``/updates/{area}/{month}``).
+
+Publishing builds the update (:mod:`beatbook.publish.update`) into a scratch folder and
+stores every file in one transaction, replacing an earlier publication of the same area
+and month; a failed build stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from beatbook import areas as areas_mod
+from beatbook.errors import InputError
+from beatbook.publish import team_content
+from beatbook.publish import update as update_mod
+from beatbook.queries import parse_month
+from beatbook.store import Store
+
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",
+                 ".txt": "text/plain; charset=utf-8", ".png": "image/png"}  # fmt: skip
+
+
+def publish_update(
+    store: Store,
+    area_name: str,
+    month: str,
+    by: str,
+    *,
+    settings: team_content.Settings | None = None,
+    template_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Build the update with the team's stored text and store its files as published."""
+    by = (by or "").strip()
+    if not by:
+        raise InputError("publishing needs the name of who publishes")
+    target = parse_month(month, "--month")
+    area = areas_mod.resolve(store, area_name)
+    ref = areas_mod.reference(area)
+    sections = team_content.stored_sections(store, ref, target)
+    built = update_mod.build(store, ref, month, settings=settings or team_content.Settings(),
+                             sections=sections)  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        files = update_mod.write(built, Path(scratch) / "update", template_dir)
+        blobs = {f.name: f.read_bytes() for f in files}
+    with store.transaction() as con:
+        con.execute("DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target])
+        con.execute("DELETE FROM published_updates WHERE area = ? AND month = ?", [ref, target])
+        con.execute("INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
+                    [ref, area.name, target, built.facts["title"], by])  # fmt: skip
+        for name, data in blobs.items():
+            con.execute("INSERT INTO published_update_files VALUES (?, ?, ?, ?)",
+                        [ref, target, name, data])  # fmt: skip
+    return {"area": ref, "area_name": area.name, "month": f"{target:%Y-%m}",
+            "title": built.facts["title"], "files": sorted(blobs)}  # fmt: skip
+
+
+def list_published(store: Store) -> list[dict[str, Any]]:
+    """Every published update, newest month first."""
+    rows = store.con.execute(
+        "SELECT area, area_name, strftime(month, '%Y-%m'), title, published_by, "
+        "strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
+        "FROM published_updates ORDER BY month DESC, area_name"
+    ).fetchall()
+    keys = ("area", "area_name", "month", "title", "published_by", "published_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def published_file(store: Store, area: str, month: str, name: str) -> tuple[bytes, str] | None:
+    """One file of a published update and its content type, or None."""
+    target = parse_month(month, "month")
+    row = store.con.execute(
+        "SELECT data FROM published_update_files WHERE area = ? AND month = ? AND name = ?",
+        [area, target, name],
+    ).fetchone()
+    if row is None:
+        return None
+    return bytes(row[0]), CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
+
+
+def published_month(store: Store, area: str, month: dt.date) -> bool:
+    return bool(store.scalar(
+        "SELECT count(*) FROM published_updates WHERE area = ? AND month = ?", [area, month]
+    ))  # fmt: skip

@@ -1,0 +1,62 @@
+"""The FastAPI app: public pages, the team's desk, the JSON API and static files."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from beatbook.errors import BeatBookError
+from beatbook.web.db import Database
+from beatbook.web.deps import LoginRequired, render
+from beatbook.web.routes import auth
+from beatbook.web.security import RateLimiter, SecurityHeaders, Signer, csp
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    store_path: Path,
+    *,
+    secret: str | None = None,
+    secure_cookies: bool = False,
+    tile_url: str | None = None,
+    report_limit: tuple[int, float] = (5, 600.0),
+    login_limit: tuple[int, float] = (5, 300.0),
+) -> FastAPI:
+    """The app over one store. ``secret`` signs sessions (random per start if not given:
+    everyone signs in again after a restart); ``tile_url`` an optional map tile server
+    (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it."""
+    app = FastAPI(title="BeatBook", summary="Public data of a neighbourhood policing team.",
+                  docs_url="/docs", redoc_url=None)  # fmt: skip
+    app.state.db = Database(Path(store_path))
+    app.state.signer = Signer(secret or secrets.token_urlsafe(32))
+    app.state.secure_cookies = secure_cookies
+    app.state.tile_url = tile_url
+    app.state.report_limiter = RateLimiter(*report_limit)
+    app.state.login_limiter = RateLimiter(*login_limit)
+    app.add_middleware(SecurityHeaders, policy=csp(tile_url))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth.router)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(BeatBookError)
+    async def bad_input(request: Request, exc: BeatBookError) -> Response:
+        if request.url.path.startswith("/api/"):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return render(request, "error.html.j2", {"message": str(exc)}, status_code=400)
+
+    @app.on_event("shutdown")
+    def close() -> None:
+        app.state.db.close()
+
+    return app

@@ -1,0 +1,43 @@
+"""The app's store: one open DuckDB database, a cursor per request, one writer at a time.
+
+DuckDB allows one process to write a database file. The app holds it open for its whole
+life and hands every request its own cursor (a connection to the same database, safe to
+use beside the others). Reads run side by side; every write takes :attr:`Database.write`'s
+lock first, so writes are serialised and none is lost or refused as a conflict (50 form
+submissions at once all land: tested).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from beatbook.store import Store
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path)  # read-write: migrates the schema once, at start
+        self._writer = threading.Lock()
+
+    @contextmanager
+    def read(self) -> Iterator[Store]:
+        cursor = self.store.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Store]:
+        with self._writer:
+            cursor = self.store.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        self.store.close()

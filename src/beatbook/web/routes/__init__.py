@@ -1,0 +1,1 @@
+"""One module of routes per resource; shared dependencies are in :mod:`beatbook.web.deps`."""
