@@ -58,6 +58,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/priorities.py $(STORE)
+	$(BIN)/python benchmarks/web.py $(STORE)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -251,6 +251,7 @@ def test_every_command_is_covered() -> None:
         "engagements ical",
         "priorities propose", "priorities adopt", "priorities reject", "priorities continue",
         "priorities close", "priorities assess", "priorities list", "jag", "update",
+        "serve", "users add", "users list",
     }
 
 

@@ -192,17 +192,12 @@ def _wards(store: Store, named: str | None = None) -> list[Area]:
         """,
         {"named": named},
     ).fetchall()
-    return [
-        Area(
-            name=name,
-            kind="ward",
-            code=code,
-            description=f"ward {code} in {lad}",
-            lsoa_codes=frozenset(lsoas),
-            parent=lad,
-        )
-        for code, name, lad, lsoas in rows
-    ]
+    return [_ward(*row) for row in rows]
+
+
+def _ward(code: str, name: str, lad: str, lsoas: list[str]) -> Area:
+    return Area(name=name, kind="ward", code=code, description=f"ward {code} in {lad}",
+                lsoa_codes=frozenset(lsoas), parent=lad)  # fmt: skip
 
 
 def _custom(store: Store, named: str | None = None) -> list[Area]:
@@ -227,6 +222,33 @@ def _custom(store: Store, named: str | None = None) -> list[Area]:
 def list_areas(store: Store) -> list[Area]:
     """Every area usable as ``--area``: custom, force areas, local authorities, wards."""
     return [*_custom(store), *_force_areas(store), *_local_authorities(store), *_wards(store)]
+
+
+def team_areas(store: Store) -> list[Area]:
+    """The areas a team defined (``beatbook areas add``), by name: its neighbourhoods."""
+    return [_with_bridge(store, a) for a in _custom(store)]
+
+
+def wards_within(store: Store, area: Area) -> list[Area]:
+    """The wards of the ONS lookup whose every LSOA lies in ``area``, by name.
+
+    For an area of LSOAs, wards or local authorities; a polygon area has none (its wards
+    are not known without boundaries).
+    """
+    if area.polygon_wkt:
+        return []
+    codes = sorted(lsoas_of(store, area))
+    rows = store.con.execute(
+        """
+        SELECT ward_code, any_value(ward_name), any_value(lad_name), list(lsoa_code)
+        FROM lsoa_lookup WHERE ward_code IN (
+            SELECT ward_code FROM lsoa_lookup WHERE lsoa_code IN (SELECT unnest($c::VARCHAR[])))
+        GROUP BY ward_code HAVING bool_and(list_contains($c::VARCHAR[], lsoa_code))
+        ORDER BY 2, 1
+        """,
+        {"c": codes},
+    ).fetchall()
+    return [_with_bridge(store, _ward(*row)) for row in rows]
 
 
 def _label(area: Area) -> str:

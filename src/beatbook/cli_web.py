@@ -38,7 +38,10 @@ def serve(
     path = store or default_store_path()
     web = create_app(path, secret=os.environ.get(SECRET_ENV), secure_cookies=secure_cookies,
                      tile_url=tile_url)  # fmt: skip
-    uvicorn.run(web, host=host, port=port, proxy_headers=True, log_level="info")
+    try:
+        uvicorn.run(web, host=host, port=port, proxy_headers=True, log_level="info")
+    finally:
+        web.state.db.close()
 
 
 @users_app.command("add")

@@ -8,6 +8,7 @@ The records use stable field names (documented in the README) so that
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import polars as pl
@@ -17,9 +18,12 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
 from beatbook.stats import (
+    Trend,
     changes_by_category,
     claim_every_category,
     compare_areas_by_category,
+    describe_rate,
+    describe_trend,
     monthly_trend,
     rank_rates,
     rate,
@@ -137,6 +141,45 @@ def _trend_fields(
     index = [(m.year - start.year) * 12 + m.month - start.month for m in present]
     t = monthly_trend([int(by_month.get(m, 0)) for m in present], index)
     return {"trend": t.to_dict()}
+
+
+def latest_period(store: Store, to: str | None = None, months: int = 12) -> tuple[dt.date, dt.date]:
+    """The ``months`` calendar months ending with ``to`` (YYYY-MM), by default with the latest
+    month of street-level data stored."""
+    if not 1 <= months <= 120:
+        raise InputError(f"months {months}: expected 1 to 120")
+    if to:
+        end = q.parse_month(to, "to")
+    else:
+        stored = q.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
+        if not stored:
+            raise DataMissingError("no street-level crime data stored: run 'beatbook ingest'")
+        end = stored[-1]
+    index = end.year * 12 + end.month - 1 - (months - 1)
+    return dt.date(index // 12, index % 12 + 1, 1), end
+
+
+def area_summary(store: Store, area_name: str, *, to: str | None = None, months: int = 12
+                 ) -> dict[str, Any]:  # fmt: skip
+    """An area's figures for residents: :func:`area_stats` over :func:`latest_period`, with
+    the rate and the trend in words (``rate_text``, ``trend_text``; a rise or fall only when
+    the test says so) and ``count_includes_asb`` (true: the count is every street-level
+    record, anti-social behaviour included)."""
+    start, end = latest_period(store, to, months)
+    record = area_stats(store, area_name, f"{start:%Y-%m}", f"{end:%Y-%m}")
+    assert isinstance(record, dict)
+    if record["population"]:
+        record["rate_text"] = describe_rate(rate(record["count"], record["population"]))
+    else:
+        record["rate_text"] = "no rate: BeatBook has no resident count for an area drawn as a polygon"
+    if record["trend"] is None:
+        record["trend_text"] = (f"no trend: {record['months']} of these months have data, and a "
+                                f"trend needs at least {MIN_TREND_MONTHS}")  # fmt: skip
+    else:
+        values: dict[str, Any] = {k: math.nan if v is None else v for k, v in record["trend"].items()}
+        record["trend_text"] = describe_trend(Trend(**values), noun="crimes and incidents")
+    record["count_includes_asb"] = True
+    return record
 
 
 def default_comparison(store: Store, area: Area) -> str:

@@ -285,6 +285,17 @@ CREATE TABLE IF NOT EXISTS priority_events (
     PRIMARY KEY (priority_id, seq)
 );
 
+-- Notes on a priority by partners and the team (priorities/notes.py): team only, never
+-- published; kept apart from priority_events, whose latest action is the status.
+CREATE SEQUENCE IF NOT EXISTS priority_note_ids START 1;
+CREATE TABLE IF NOT EXISTS priority_notes (
+    note_id BIGINT PRIMARY KEY DEFAULT nextval('priority_note_ids'),
+    priority_id INTEGER NOT NULL,      -- priorities.priority_id
+    author VARCHAR NOT NULL,           -- the desk user who wrote it
+    written_at TIMESTAMPTZ NOT NULL,
+    text VARCHAR NOT NULL
+);
+
 -- [updates] community updates (publish/update.py)
 -- The team's own words for a monthly update (inspector's message, news, partner
 -- notices), as Markdown with '## ' headed sections; published as written.

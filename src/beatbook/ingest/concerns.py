@@ -57,6 +57,15 @@ class ConcernFileError(InputError):
         self.errors, self.total = errors, total
 
 
+class ConcernFieldError(InputError):
+    """A concern recorded one at a time (the web form) with bad fields: ``errors`` holds
+    (field, problem) pairs, fields named as the CSV columns; the message joins them."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{column}: {message}" for column, message in errors))
+        self.errors = errors
+
+
 # --- parsing cells ------------------------------------------------------------------------
 
 
@@ -299,7 +308,7 @@ def record_concern(
 ) -> int:
     """Record one concern (the web form); returns its ``concern_id``.
 
-    The same checks as a CSV row; a bad field raises :class:`InputError` naming the field.
+    The same checks as a CSV row; bad fields raise :class:`ConcernFieldError` naming them.
     Sending the same ``submission_id`` again returns the first concern's id and adds nothing.
     """
     resolved = resolve(store, area) if isinstance(area, str) else area
@@ -309,7 +318,7 @@ def record_concern(
              "longitude": "" if longitude is None else str(longitude)}  # fmt: skip
     row, errors = parse_row(cells, None, today)
     if row is None:
-        raise InputError("; ".join(f"{column}: {message}" for column, message in errors))
+        raise ConcernFieldError(errors)
     key = hashlib.sha256(f"form#{submission_id or uuid.uuid4()}".encode()).hexdigest()
     ((_, _, concern_id),) = _store(store, resolved, [(row, key)], None)
     if concern_id is None:

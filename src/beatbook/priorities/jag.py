@@ -134,6 +134,18 @@ def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> st
     return env.get_template("jag.html.j2").render(**pack, pictures=pictures)
 
 
+def pack_html(
+    store: Store, area_name: str, month: str, *, per_ward: int = 3, method: str = FORECAST_METHOD
+) -> tuple[str, dict[str, Any]]:
+    """The pack as one self-contained HTML page, and its records (see :func:`build`)."""
+    pack, ev = build(store, area_name, month, per_ward=per_ward, method=method)
+    pictures = {
+        f"{c['place_key']}#{c['problem']}": _pictures(store, ev, c)
+        for ward in pack["proposal"]["wards"] for c in ward["priorities"]
+    }
+    return render_html(pack, pictures), pack
+
+
 def write(
     store: Store, area_name: str, month: str, out: Path, *, per_ward: int = 3,
     method: str = FORECAST_METHOD,
@@ -141,15 +153,10 @@ def write(
     """Write the pack beside ``out`` as .html and .pdf (WeasyPrint); returns both and the pack."""
     from weasyprint import HTML  # imported here: it loads Pango, which only this needs
 
-    pack, ev = build(store, area_name, month, per_ward=per_ward, method=method)
-    pictures = {
-        f"{c['place_key']}#{c['problem']}": _pictures(store, ev, c)
-        for ward in pack["proposal"]["wards"] for c in ward["priorities"]
-    }
+    html, pack = pack_html(store, area_name, month, per_ward=per_ward, method=method)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out.with_suffix(".html"), out.with_suffix(".pdf")
-    html = render_html(pack, pictures)
     html_path.write_text(html, encoding="utf-8")
     HTML(string=html, base_url=str(out.parent)).write_pdf(pdf_path)
     return html_path, pdf_path, pack

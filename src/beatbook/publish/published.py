@@ -8,6 +8,8 @@ and month; a failed build stores nothing.
 
 from __future__ import annotations
 
+import base64
+import copy
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -56,6 +58,32 @@ def publish_update(
                         [ref, target, name, data])  # fmt: skip
     return {"area": ref, "area_name": area.name, "month": f"{target:%Y-%m}",
             "title": built.facts["title"], "files": sorted(blobs)}  # fmt: skip
+
+
+def preview_update(
+    store: Store,
+    area_name: str,
+    month: str,
+    *,
+    settings: team_content.Settings | None = None,
+    template_dir: Path | None = None,
+) -> str:
+    """The update as :func:`publish_update` would publish it now, as one HTML document with
+    its pictures embedded (data URIs): for the desk's preview. Stores nothing."""
+    target = parse_month(month, "--month")
+    ref = areas_mod.reference(areas_mod.resolve(store, area_name))
+    built = update_mod.build(store, ref, month, settings=settings or team_content.Settings(),
+                             sections=team_content.stored_sections(store, ref, target))  # fmt: skip
+    facts = copy.deepcopy(built.facts)
+    inline = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+              for name, png in built.images.items()}  # fmt: skip
+    if facts.get("map"):
+        facts["map"]["image"] = inline.get(facts["map"]["image"], facts["map"]["image"])
+    for trend in facts.get("trends", []):
+        if trend.get("image"):
+            trend["image"] = inline.get(trend["image"], trend["image"])
+    html, _ = update_mod.render(facts, template_dir)
+    return html
 
 
 def list_published(store: Store) -> list[dict[str, Any]]:

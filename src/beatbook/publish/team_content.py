@@ -160,20 +160,41 @@ def read_sections(path: Path) -> tuple[str, list[Section]]:
 def save_text(store: Store, area_ref: str, month: dt.date, path: Path) -> list[Section]:
     """Check the team's Markdown file and keep it as the text of this area's update for the
     month, replacing any earlier text (a file that fails the check replaces nothing)."""
-    text, sections = read_sections(path)
+    text, _ = read_sections(path)
+    return save_text_string(store, area_ref, month, text, Path(path).name)
+
+
+MAX_TEXT = 100_000  # characters of the team's text for one update
+
+
+def save_text_string(store: Store, area_ref: str, month: dt.date, text: str, source: str
+                     ) -> list[Section]:  # fmt: skip
+    """:func:`save_text` for text typed in (the web desk): the same checks, then kept as the
+    text of this area's update for the month; ``source`` says where it came from (e.g.
+    'web desk, by NAME'). Text that fails a check replaces nothing."""
+    text = (text or "").replace("\r\n", "\n")
+    if len(text) > MAX_TEXT:
+        raise InputError(f"{source}: the text is {len(text):,} characters; at most {MAX_TEXT:,}")
+    sections = parse_sections(text, source)
     with store.transaction() as con:
         con.execute("DELETE FROM update_texts WHERE area = ? AND month = ?", [area_ref, month])
         con.execute("INSERT INTO update_texts VALUES (?, ?, ?, ?, now())",
-                    [area_ref, month, text, Path(path).name])  # fmt: skip
+                    [area_ref, month, text, source])  # fmt: skip
     return sections
+
+
+def stored_text(store: Store, area_ref: str, month: dt.date) -> tuple[str, str] | None:
+    """The team's Markdown for this area and month as stored and where it came from, or None."""
+    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"):
+        return None
+    row = store.con.execute(
+        "SELECT markdown, source FROM update_texts WHERE area = ? AND month = ?", [area_ref, month]
+    ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
 
 
 def stored_sections(store: Store, area_ref: str, month: dt.date) -> list[Section]:
     """The team's text for this area and month as stored, or none (also in a store made
     before texts were kept, opened read-only so not yet migrated)."""
-    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"):
-        return []
-    row = store.con.execute(
-        "SELECT markdown, source FROM update_texts WHERE area = ? AND month = ?", [area_ref, month]
-    ).fetchone()
-    return parse_sections(row[0], f"stored text from {row[1]}") if row else []
+    found = stored_text(store, area_ref, month)
+    return parse_sections(found[0], f"stored text from {found[1]}") if found else []

@@ -39,11 +39,14 @@ from beatbook.areas import Area
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import DataMissingError, InputError
 from beatbook.hotspot_figures import months_back
+from beatbook.map_layers import ward_outlines
 from beatbook.operations import WHOLE, measure_nouns, operations_report
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import ward_labels
+from beatbook.priorities.public import current as current_priorities
+from beatbook.priorities.public import running_months
 from beatbook.priorities.score import Weights, harm_table
-from beatbook.priorities.wording import month_span, plain_assessment, problem_label, public_reason
+from beatbook.priorities.wording import month_span, plain_assessment, problem_label
 from beatbook.publish import update_charts as charts
 from beatbook.publish.brief import change_phrase
 from beatbook.publish.team_content import Section, Settings
@@ -73,55 +76,6 @@ def _next(month: dt.date, n: int = 1) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _running_months(p: dict[str, Any]) -> list[dt.date]:
-    """The months a priority ran: from its adoption to its last continued (or closing) month."""
-    months = [e["month"] for e in p["events"] if e["action"] in ("adopted", "continued") and e["month"]]
-    if not months:
-        return []
-    end = max(months)
-    if p["status"] == "closed" and p["events"][-1]["month"]:
-        end = max(end, p["events"][-1]["month"])
-    out, m = [], min(months)
-    while m <= end:
-        out.append(m)
-        m = _next(m)
-    return out
-
-
-def _proposal_facts(p: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str] | None]:
-    first = p["events"][0]["details"]
-    return first.get("figures"), first.get("recent_months")
-
-
-def _centre(points: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Where a place goes on the map: the mean of its snap points (none for a place without)."""
-    if not points:
-        return {"longitude": None, "latitude": None}
-    return {"longitude": sum(s["longitude"] for s in points) / len(points),
-            "latitude": sum(s["latitude"] for s in points) / len(points)}  # fmt: skip
-
-
-def _current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str, Any]]:
-    """This month's priorities, numbered by ward then place, with why in plain words."""
-    rows = []
-    for p in priorities:
-        running = _running_months(p)
-        if month not in running:
-            continue
-        figures, recent = _proposal_facts(p)
-        rows.append({
-            "id": p["priority_id"], "ward": p["ward"], "place": p["label"], "problem": p["problem"],
-            "problem_label": problem_label(p["problem"]), "origin": p["origin"],
-            "since": f"{running[0]:%Y-%m}", "continuing": running[0] < month,
-            "why": public_reason(p["problem"], p["origin"], figures, recent),
-            **_centre(p["snap_points"]),
-        })  # fmt: skip
-    rows.sort(key=lambda r: (r["ward"], r["place"], r["problem"]))
-    for number, row in enumerate(rows, start=1):
-        row["number"] = number
-    return rows
-
-
 SAID = {
     "residents": "You told us about",
     "partners": "Partner agencies told us about",
@@ -138,7 +92,7 @@ def _said_and_done(
     last = _next(month, -1)
     rows = []
     for p in priorities:
-        running = _running_months(p)
+        running = running_months(p)
         if last not in running:
             continue
         if p["status"] == "closed":
@@ -277,21 +231,7 @@ def _team_map(
     store: Store, area: Area, data_to: dt.date, current: list[dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
     """The team area's wards (outlines from the stored LSOA boundaries) with the places."""
-    if area.polygon_wkt:  # the wards it overlaps: those of the crimes inside it
-        codes = q.incidents(store, area, _next(data_to, -11), data_to)["lsoa_code"].drop_nulls().unique().to_list()
-    else:
-        codes = sorted(areas_mod.lsoas_of(store, area))
-    labels = ward_labels(store, codes).filter(pl.col("ward_code").is_not_null())
-    outline = q.area_shape(store, area)
-    wards = []
-    for ward, code in labels.select("ward", "ward_code").unique().sort("ward").iter_rows():
-        shape = q.area_shape(store, areas_mod.resolve(store, code))
-        if shape is None or outline is None or not shape.intersects(outline):
-            continue
-        if area.polygon_wkt:
-            shape = shape.intersection(outline)
-        if shape.area > 0.01 * outline.area:  # not a sliver where boundaries nearly meet
-            wards.append((ward, shape))
+    wards = ward_outlines(store, area, data_to)
     if not wards:
         return None, {}
     places = [charts.Place(c["number"], c["place"], c["longitude"], c["latitude"])
@@ -321,7 +261,7 @@ def build(
         raise DataMissingError(f"--month {month}: no street-level crime stored before it")
     data_to = published[-1]
     priorities = lifecycle.list_priorities(store, area=ref)
-    current = _current(priorities, target)
+    current = current_priorities(priorities, target)
     trends, images = _ward_trends(store, area, data_to, current)
     team_map, map_image = _team_map(store, area, data_to, current)
     images.update(map_image)

@@ -41,8 +41,11 @@ def _short(month: str) -> str:
     return f"{dt.date.fromisoformat(month + '-01'):%b %y}"
 
 
-def ward_trend_chart(ward: str, months: list[str], series: list[Series]) -> bytes:
-    """Lines of monthly counts, one per problem; gaps where a month is not published."""
+def ward_trend_chart(
+    ward: str, months: list[str], series: list[Series], title: str | None = None
+) -> bytes:
+    """Lines of monthly counts, one per problem; gaps where a month is not published.
+    ``title`` replaces the default ("WARD: the priority problems, FIRST to LAST")."""
     fig, ax = plt.subplots(figsize=(6.4, 2.3), dpi=130)
     x = np.arange(len(months))
     for colour, s in zip(COLOURS * 3, series, strict=False):
@@ -52,7 +55,8 @@ def ward_trend_chart(ward: str, months: list[str], series: list[Series]) -> byte
     ax.tick_params(axis="y", labelsize=7)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("recorded a month", fontsize=7)
-    ax.set_title(f"{ward}: the priority problems, {_short(months[0])} to {_short(months[-1])}", fontsize=8)
+    heading = title or f"{ward}: the priority problems"
+    ax.set_title(f"{heading}, {_short(months[0])} to {_short(months[-1])}", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, frameon=False, loc="upper left")

@@ -6,14 +6,28 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
 from beatbook.web.db import Database
 from beatbook.web.deps import LoginRequired, render
-from beatbook.web.routes import auth
+from beatbook.web.routes import (
+    api,
+    auth,
+    desk,
+    desk_concerns,
+    desk_engagements,
+    desk_operations,
+    desk_priorities,
+    desk_updates,
+    desk_users,
+    public,
+    report,
+)
 from beatbook.web.security import RateLimiter, SecurityHeaders, Signer, csp
 
 STATIC = Path(__file__).parent / "static"
@@ -42,6 +56,12 @@ def create_app(
     app.add_middleware(SecurityHeaders, policy=csp(tile_url))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
+    app.include_router(public.router)
+    app.include_router(report.router)
+    app.include_router(api.router)
+    for module in (desk, desk_priorities, desk_operations, desk_engagements, desk_concerns,
+                   desk_updates, desk_users):
+        app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> Response:
@@ -50,13 +70,15 @@ def create_app(
     @app.exception_handler(BeatBookError)
     async def bad_input(request: Request, exc: BeatBookError) -> Response:
         if request.url.path.startswith("/api/"):
-            from fastapi.responses import JSONResponse
-
             return JSONResponse({"error": str(exc)}, status_code=400)
         return render(request, "error.html.j2", {"message": str(exc)}, status_code=400)
 
-    @app.on_event("shutdown")
-    def close() -> None:
-        app.state.db.close()
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """A person gets a page saying what went wrong (a refused role, an expired form);
+        the API and FastAPI's own answers stay JSON."""
+        if request.url.path.startswith(("/api/", "/docs", "/openapi")) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return render(request, "error.html.j2", {"message": str(exc.detail)}, status_code=exc.status_code)
 
     return app

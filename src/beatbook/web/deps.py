@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
 from beatbook.store import Store
@@ -16,7 +17,10 @@ from beatbook.users import User, get_user
 from beatbook.web.db import Database
 from beatbook.web.security import ANON_COOKIE, SESSION_COOKIE, Signer
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# autoescape=True for every template: starlette's default escapes only names ending in .html,
+# and ours end in .html.j2.
+templates = Jinja2Templates(env=Environment(
+    loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True))
 
 
 def database(request: Request) -> Database:

@@ -1,0 +1,87 @@
+"""Operations on the desk: /desk/operations lists them with their roll-ups; forms add an
+operation and record a result (refused whole, with the library's message, when it would
+break the area hierarchy)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from beatbook import operations
+from beatbook.errors import BeatBookError
+from beatbook.store import Store
+from beatbook.users import User
+from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.routes.desk_common import back, flash
+
+router = APIRouter()
+PAGE = "/desk/operations"
+CSRF = [Depends(check_csrf)]
+
+
+@router.get(PAGE)
+def operations_page(
+    request: Request,
+    store: Annotated[Store, Depends(reader)],
+    user: Annotated[User, require("view")],
+) -> Response:
+    rows: list[dict[str, Any]] = []
+    error = None
+    try:
+        for op in operations.list_operations(store):
+            rows.append({**op, "rollup": operations.rollup(store, str(op["operation"]))})
+    except BeatBookError as exc:
+        error = str(exc)
+    return render(request, "desk_operations.html.j2", {
+        "tab": "operations", "operations": rows, "measures": list(operations.MEASURES),
+        "flash": flash(request), "error": error,
+    })  # fmt: skip
+
+
+def _area_list(text: str) -> list[str]:
+    """Areas typed one a line (or separated by ';')."""
+    return [a.strip() for a in re.split(r"[;\n]", text) if a.strip()]
+
+
+@router.post(PAGE + "/add", dependencies=CSRF)
+def add_operation(
+    request: Request,
+    user: Annotated[User, require("record_results")],
+    name: Annotated[str, Form()] = "",
+    starts: Annotated[str, Form()] = "",
+    ends: Annotated[str, Form()] = "",
+    areas: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        first = operations.parse_date(starts, "from")
+        last = operations.parse_date(ends, "to")
+        with database(request).write() as store:
+            op = operations.add_operation(store, name, first, last, _area_list(areas), description)
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True)
+    return back(request, PAGE, f"{op.name} saved ({op.starts} to {op.ends}).")
+
+
+@router.post(PAGE + "/result", dependencies=CSRF)
+def record_result(
+    request: Request,
+    user: Annotated[User, require("record_results")],
+    operation: Annotated[str, Form()] = "",
+    area: Annotated[str, Form()] = "",
+    measure: Annotated[str, Form()] = "",
+    count: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        number = operations.parse_count(count)
+        with database(request).write() as store:
+            changed = operations.record_result(store, operation, area.strip() or None, measure,
+                                               number, user.username)  # fmt: skip
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True)
+    where = area.strip() or "the whole operation"
+    what = "recorded" if changed else "unchanged (the same count was already recorded)"
+    return back(request, PAGE, f"{operation}: {measure} {number} for {where} {what}.")

@@ -1,0 +1,211 @@
+"""Priorities on the desk: /desk/priorities (proposals with their evidence, the ones running),
+the decisions (adopt, reject, continue, close: inspectors), proposing from the data
+(analysts and inspectors), partners' notes, and the JAG pack /desk/jag."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from beatbook import areas as areas_mod
+from beatbook.errors import BeatBookError, InputError
+from beatbook.priorities import jag, lifecycle, notes, review
+from beatbook.priorities.propose import FORECAST_METHOD, FORECAST_METHODS, propose
+from beatbook.priorities.public import running_months
+from beatbook.priorities.wording import problem_label
+from beatbook.queries import parse_month
+from beatbook.stats import format_p
+from beatbook.store import Store
+from beatbook.users import User
+from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.routes.desk_common import back, flash, next_month, previous_month, select
+
+router = APIRouter()
+PAGE = "/desk/priorities"
+CSRF = [Depends(check_csrf)]
+
+
+def _record(p: dict[str, Any], notes_of: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    first = p["events"][0]["details"]
+    figures = first.get("figures")
+    change_p = figures.get("change_p") if figures else None
+    running = [f"{m:%Y-%m}" for m in running_months(p)]
+    return {**p, "problem_label": problem_label(p["problem"]), "figures": figures,
+            "change_p": format_p(change_p) if isinstance(change_p, float) else None,
+            "recent_months": first.get("recent_months"), "notes": notes_of.get(p["priority_id"], []),
+            "running": running, "next_month": next_month(running[-1]) if running else ""}  # fmt: skip
+
+
+@router.get(PAGE)
+def priorities_page(
+    request: Request,
+    store: Annotated[Store, Depends(reader)],
+    user: Annotated[User, require("view")],
+    area: str | None = None,
+    month: str | None = None,
+) -> Response:
+    sel = select(store, area, month, after_data=True)
+    proposed: list[dict[str, Any]] = []
+    running: list[dict[str, Any]] = []
+    error = sel.error
+    if sel.area and not error:
+        try:
+            ref = areas_mod.reference(areas_mod.resolve(store, sel.area))
+            when = parse_month(sel.month, "month")
+            every = lifecycle.list_priorities(store, area=ref)
+            notes_of = notes.notes_for(store, [p["priority_id"] for p in every])
+            proposed = [_record(p, notes_of) for p in every if p["proposed_for"] == when]
+            running = [_record(p, notes_of) for p in every
+                       if p["proposed_for"] != when and when in running_months(p)]  # fmt: skip
+        except BeatBookError as exc:
+            error = str(exc)
+    return render(request, "desk_priorities.html.j2", {
+        "tab": "priorities", "sel": sel, "proposed": proposed, "running": running,
+        "error": error, "flash": flash(request), "data_month": previous_month(sel.month),
+        "methods": FORECAST_METHODS, "default_method": FORECAST_METHOD,
+    })  # fmt: skip
+
+
+def _decide(request: Request, area: str, month: str, do: Any) -> Response:
+    """Run one decision in a write, and go back to the page with what happened."""
+    try:
+        with database(request).write() as store:
+            message = do(store)
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True, area=area, month=month)
+    return back(request, PAGE, message, area=area, month=month)
+
+
+@router.post(PAGE + "/propose", dependencies=CSRF)
+def propose_and_save(
+    request: Request,
+    user: Annotated[User, require("propose")],
+    area: Annotated[str, Form()] = "",
+    data_month: Annotated[str, Form()] = "",
+    per_ward: Annotated[int, Form()] = 3,
+    method: Annotated[str, Form()] = FORECAST_METHOD,
+) -> Response:
+    """Propose from the data up to ``data_month`` (for the month after) and save them."""
+    if not 1 <= per_ward <= 10:
+        return back(request, PAGE, f"per ward {per_ward}: expected 1 to 10", error=True, area=area)
+    try:
+        with database(request).write() as store:
+            result = propose(store, area, data_month, per_ward=per_ward, method=method)
+            ids = lifecycle.save_proposals(store, result, actor=user.username)
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True, area=area)
+    message = (f"{len(ids)} proposed priorities for {result['for_month']} saved "
+               f"(data to {result['month']}; ids {', '.join(map(str, ids)) or 'none'}).")  # fmt: skip
+    return back(request, PAGE, message, area=area, month=result["for_month"])
+
+
+@router.post(PAGE + "/{pid}/adopt", dependencies=CSRF)
+def adopt(
+    request: Request,
+    pid: int,
+    user: Annotated[User, require("decide")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    from_month: Annotated[str, Form()] = "",
+) -> Response:
+    def do(store: Store) -> str:
+        when = (parse_month(from_month, "month") if from_month.strip()
+                else lifecycle.priority(store, pid)["proposed_for"])  # fmt: skip
+        details = {k: v.strip() for k, v in (("label", label), ("note", note)) if v.strip()}
+        lifecycle.decide(store, pid, "adopted", user.username, month=when, details=details)
+        return f"Priority {pid} adopted for {when:%Y-%m} by {user.username}."
+
+    return _decide(request, area, month, do)
+
+
+@router.post(PAGE + "/{pid}/reject", dependencies=CSRF)
+def reject(
+    request: Request,
+    pid: int,
+    user: Annotated[User, require("decide")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    def do(store: Store) -> str:
+        if not reason.strip():
+            raise InputError(f"priority {pid}: say why it is rejected (the reason is recorded)")
+        lifecycle.decide(store, pid, "rejected", user.username, details={"reason": reason.strip()})
+        return f"Priority {pid} rejected by {user.username}."
+
+    return _decide(request, area, month, do)
+
+
+@router.post(PAGE + "/{pid}/continue", dependencies=CSRF)
+def continue_(
+    request: Request,
+    pid: int,
+    user: Annotated[User, require("decide")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    into: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    def do(store: Store) -> str:
+        when = parse_month(into, "month")
+        lifecycle.decide(store, pid, "continued", user.username, month=when,
+                         details={"note": note.strip()} if note.strip() else {})  # fmt: skip
+        return f"Priority {pid} continued into {when:%Y-%m}."
+
+    return _decide(request, area, month, do)
+
+
+@router.post(PAGE + "/{pid}/close", dependencies=CSRF)
+def close(
+    request: Request,
+    pid: int,
+    user: Annotated[User, require("decide")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    last: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    def do(store: Store) -> str:
+        result = review.close(store, pid, user.username, parse_month(last, "month"),
+                              review.BEFORE_MONTHS, note.strip() or None)  # fmt: skip
+        return f"Priority {pid} closed: {result['wording']}"
+
+    return _decide(request, area, month, do)
+
+
+@router.post(PAGE + "/{pid}/note", dependencies=CSRF)
+def add_note(
+    request: Request,
+    pid: int,
+    user: Annotated[User, require("add_notes")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    def do(store: Store) -> str:
+        notes.add_note(store, pid, user.username, text)
+        return f"Note added to priority {pid}."
+
+    return _decide(request, area, month, do)
+
+
+@router.get("/desk/jag")
+def jag_pack(
+    store: Annotated[Store, Depends(reader)],
+    user: Annotated[User, require("read_jag")],
+    area: str,
+    month: str,
+    per_ward: int = 3,
+    method: str = FORECAST_METHOD,
+) -> Response:
+    """The Joint Action Group pack from the data up to ``month`` (for the month after), as
+    its own HTML document (built from the store, escaped by its template)."""
+    if not 1 <= per_ward <= 10:
+        raise InputError(f"per_ward {per_ward}: expected 1 to 10")
+    html, _ = jag.pack_html(store, area, month, per_ward=per_ward, method=method)
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})

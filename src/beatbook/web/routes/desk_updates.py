@@ -1,0 +1,101 @@
+"""Community updates on the desk: /desk/updates (the team's text for an area and month, what
+is published), /desk/updates/preview (the update as it would be published now, as its own
+document), and the inspector's forms: save the text, publish."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from beatbook import areas as areas_mod
+from beatbook.errors import BeatBookError
+from beatbook.publish import published, team_content
+from beatbook.queries import parse_month
+from beatbook.store import Store
+from beatbook.users import User
+from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.routes.desk_common import back, flash, select
+from beatbook.web.routes.public import update_url
+
+router = APIRouter()
+PAGE = "/desk/updates"
+CSRF = [Depends(check_csrf)]
+
+
+@router.get(PAGE)
+def updates_page(
+    request: Request,
+    store: Annotated[Store, Depends(reader)],
+    user: Annotated[User, require("view")],
+    area: str | None = None,
+    month: str | None = None,
+) -> Response:
+    sel = select(store, area, month, after_data=True)
+    text, source, error = "", None, sel.error
+    done: list[dict[str, Any]] = []
+    if sel.area and not error:
+        try:
+            ref = areas_mod.reference(areas_mod.resolve(store, sel.area))
+            found = team_content.stored_text(store, ref, parse_month(sel.month, "month"))
+            if found:
+                text, source = found
+            done = [{**p, "url": update_url(p["area"], p["month"])}
+                    for p in published.list_published(store) if p["area"] == ref]  # fmt: skip
+        except BeatBookError as exc:
+            error = str(exc)
+    return render(request, "desk_updates.html.j2", {
+        "tab": "updates", "sel": sel, "text": text, "source": source, "published": done,
+        "flash": flash(request), "error": error,
+    })  # fmt: skip
+
+
+@router.get(PAGE + "/preview")
+def preview(
+    store: Annotated[Store, Depends(reader)],
+    user: Annotated[User, require("view")],
+    area: str,
+    month: str,
+) -> Response:
+    """The update for ``area`` and ``month`` as publishing it now would make it (not stored)."""
+    html = published.preview_update(store, area, month)
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post(PAGE + "/text", dependencies=CSRF)
+def save_text(
+    request: Request,
+    user: Annotated[User, require("publish")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep the team's Markdown for the update (checked as a file would be)."""
+    try:
+        with database(request).write() as store:
+            ref = areas_mod.reference(areas_mod.resolve(store, area))
+            sections = team_content.save_text_string(store, ref, parse_month(month, "month"), text,
+                                                     f"web desk, {user.username}")  # fmt: skip
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True, area=area, month=month)
+    headings = ", ".join(s.heading for s in sections)
+    return back(request, PAGE, f"Text saved: {len(sections)} sections ({headings}).", area=area, month=month)
+
+
+@router.post(PAGE + "/publish", dependencies=CSRF)
+def publish(
+    request: Request,
+    user: Annotated[User, require("publish")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+) -> Response:
+    """Build the update with the stored text and publish it (replacing an earlier one)."""
+    try:
+        with database(request).write() as store:
+            done = published.publish_update(store, area, month, user.username)
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True, area=area, month=month)
+    message = f"Published “{done['title']}”: {update_url(done['area'], done['month'])}"
+    return back(request, PAGE, message, area=area, month=month)

@@ -1,0 +1,152 @@
+"""The public "tell us about a problem" form: GET and POST /report.
+
+A report becomes a residents' concern (:func:`beatbook.ingest.concerns.record_concern`,
+source ``online``), stored under the app's write lock. In order, a POST is refused
+without a valid CSRF token (403, nothing stored), answered 429 past the per-address rate
+limit (``app.state.report_limiter``), answered as accepted but stored nowhere when the
+hidden honeypot field ``website`` is filled in, and answered 400 with a message beside each
+bad field. The form's hidden ``submission_id`` makes a double submit store one concern.
+
+The reporter's contact goes to ``concern_contacts`` only: no page, not even the form shown
+again after a mistake, echoes it, and nothing here logs a field of the form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
+
+from beatbook import areas as areas_mod
+from beatbook.errors import InputError
+from beatbook.ingest.concerns import ConcernFieldError, record_concern
+from beatbook.reference import concern_problems
+from beatbook.store import Store
+from beatbook.web.deps import check_csrf, database, reader, render
+
+router = APIRouter()
+SOURCE = "online"
+CHOICES_SECONDS = 60.0
+# record_concern's field names -> the form's labels
+LABELS = {"date": "Date", "where": "Place", "latitude": "Latitude", "longitude": "Longitude",
+          "problem": "Problem", "contact": "Contact", "area": "Area"}  # fmt: skip
+
+
+def area_choices(store: Store) -> list[dict[str, Any]]:
+    """What the form offers: each team area and the wards inside it (or, before any team area
+    is defined, the local authorities with data), as [{label, options: [(reference, name)]}]."""
+    groups: list[dict[str, Any]] = []
+    for team in areas_mod.team_areas(store):
+        wards = areas_mod.wards_within(store, team)
+        options = [(areas_mod.reference(team), f"{team.name} (anywhere in the area)")]
+        options += [(areas_mod.reference(w), w.name) for w in wards]
+        groups.append({"label": team.name, "options": options})
+    if not groups:
+        local = [a for a in areas_mod.list_areas(store) if a.kind == "local authority"]
+        groups.append({"label": "Local authorities",
+                       "options": [(areas_mod.reference(a), a.name) for a in local]})  # fmt: skip
+    return groups
+
+
+def _choices(request: Request, store: Store) -> list[dict[str, Any]]:
+    """:func:`area_choices`, worked out at most once a minute per app (every form view and
+    report needs them; a team area added meanwhile shows within :data:`CHOICES_SECONDS`)."""
+    cached = getattr(request.app.state, "report_choices", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > CHOICES_SECONDS:
+        cached = (now, area_choices(store))
+        request.app.state.report_choices = cached
+    choices: list[dict[str, Any]] = cached[1]
+    return choices
+
+
+def _form(request: Request, store: Store, *, values: dict[str, str] | None = None,
+          errors: dict[str, str] | None = None, message: str | None = None,
+          had_contact: bool = False, status_code: int = 200) -> Response:  # fmt: skip
+    values = dict(values or {})
+    values.pop("contact", None)  # never sent back: the resident types it again
+    values.setdefault("submission_id", str(uuid.uuid4()))
+    limiter = request.app.state.report_limiter
+    return render(request, "report_form.html.j2", {
+        "choices": _choices(request, store), "problems": concern_problems(), "values": values,
+        "errors": errors or {}, "message": message, "today": dt.date.today().isoformat(),
+        "had_contact": had_contact,
+        "limit_minutes": max(1, math.ceil(limiter.window / 60)),
+    }, status_code=status_code)  # fmt: skip
+
+
+@router.get("/report")
+def report_form(request: Request, store: Annotated[Store, Depends(reader)]) -> Response:
+    return _form(request, store)
+
+
+@router.post("/report", dependencies=[Depends(check_csrf)])
+def report(
+    request: Request,
+    area: Annotated[str, Form()] = "",
+    where: Annotated[str, Form()] = "",
+    latitude: Annotated[str, Form()] = "",
+    longitude: Annotated[str, Form()] = "",
+    problem: Annotated[str, Form()] = "",
+    date: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    website: Annotated[str, Form()] = "",
+    submission_id: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"area": area, "where": where, "latitude": latitude, "longitude": longitude,
+              "problem": problem, "date": date, "submission_id": submission_id}  # fmt: skip
+
+    def again(store: Store, status_code: int, *, errors: dict[str, str] | None = None,
+              message: str | None = None) -> Response:  # fmt: skip
+        """The form once more, with what was typed (never the contact) and what was wrong."""
+        return _form(request, store, values=values, errors=errors, message=message,
+                     had_contact=bool(contact.strip()), status_code=status_code)  # fmt: skip
+
+    problem_name = next((p.label for p in concern_problems() if p.slug == problem), problem)
+    db = database(request)
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.report_limiter.allow(f"report:{client}"):
+        with db.read() as store:
+            return again(store, 429, message=(
+                "We have had several reports from your connection in the last few minutes. "
+                "Please wait a little and send it again, or call 101."))  # fmt: skip
+    if website.strip():  # only a robot fills in the hidden field: looks accepted, stores nothing
+        return _thanks(request, secrets.randbelow(900_000) + 100_000, values, problem_name)
+    with db.read() as store:
+        allowed = {ref for group in _choices(request, store) for ref, _ in group["options"]}
+        if area not in allowed:
+            return again(store, 400, errors={"area": "Area: choose the area the problem is in from the list"})
+    try:
+        with db.write() as store:
+            concern_id = record_concern(
+                store, area=area, reported_on=date, problem=problem, source=SOURCE,
+                where=where.strip() or None, latitude=latitude.strip() or None,
+                longitude=longitude.strip() or None, contact=contact.strip() or None,
+                submission_id=submission_id.strip() or None,
+            )  # fmt: skip
+    except ConcernFieldError as exc:
+        errors: dict[str, str] = {}
+        for column, problem_text in exc.errors:
+            key = column if column in LABELS else "form"
+            line = f"{LABELS.get(column, column.capitalize())}: {problem_text}"
+            errors[key] = f"{errors[key]}; {line}" if key in errors else line
+        with db.read() as store:
+            return again(store, 400, errors=errors)
+    except InputError as exc:
+        with db.read() as store:
+            return again(store, 400, errors={"form": str(exc)})
+    return _thanks(request, concern_id, values, problem_name)
+
+
+def _thanks(request: Request, reference: int, values: dict[str, str], problem: str) -> Response:
+    return render(request, "report_thanks.html.j2", {
+        "reference": reference, "where": values["where"].strip(),
+        "coordinates": (values["latitude"].strip(), values["longitude"].strip()),
+        "date": values["date"], "problem": problem,
+    })  # fmt: skip

@@ -1,0 +1,41 @@
+"""Run the app in uvicorn inside this process, in a background thread: for the browser
+tests and ``benchmarks/web.py``, which need a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1", port: int | None = None,
+            timeout: float = 20.0) -> Iterator[str]:  # fmt: skip
+    """Serve ``app`` until the block ends; yields its base URL (``http://host:port``)."""
+    port = port or free_port(host)
+    # lifespan off: the caller owns the app and its store, and closes them itself.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           access_log=False, lifespan="off"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the web server did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)

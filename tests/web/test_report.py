@@ -1,0 +1,311 @@
+"""The public "tell us about a problem" form (/report) on the real scenario store.
+
+What lands in the store is read back by the tests' own SQL. The contact a resident gives
+must reach ``concern_contacts`` and nothing else: no other table, no response. The last test
+posts 50 reports at once to a real uvicorn server on loopback and counts 50 rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import duckdb
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from web_support import AREA, SECRET, csrf_of, field_value
+
+from beatbook.web import create_app
+from fixtures_store import ROOT
+
+CONTACT = "Zqxreporter.Wqv@example.org"  # distinctive: found anywhere it leaks
+
+
+def open_form(client: TestClient) -> dict[str, str]:
+    """GET /report as a browser would: its CSRF token (bound to the cookie the client now
+    holds) and the form's own submission_id."""
+    page = client.get("/report")
+    assert page.status_code == 200
+    return {"csrf_token": csrf_of(page.text), "submission_id": field_value(page.text, "submission_id")}
+
+
+def report(marker: str, **fields: str) -> dict[str, str]:
+    """A valid report about drug dealing on Narborough Road in West, with a marker in the
+    place text so the test finds its row; ``fields`` change or add fields."""
+    return {"area": AREA, "where": f"Narborough Road {marker}", "problem": "drugs",
+            "date": "2021-07-02", "contact": CONTACT, **fields}  # fmt: skip
+
+
+def rows_with(db: duckdb.DuckDBPyConnection, marker: str) -> list[tuple]:
+    return db.execute(
+        "SELECT concern_id, area, where_text, problem, source, reported_on FROM concerns "
+        "WHERE where_text LIKE '%' || ? || '%' ORDER BY concern_id", [marker]).fetchall()  # fmt: skip
+
+
+def concern_count(db: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    return db.execute("SELECT (SELECT count(*) FROM concerns), (SELECT count(*) FROM concern_contacts)").fetchone()
+
+
+def tables_holding(db: duckdb.DuckDBPyConnection, text: str) -> set[str]:
+    """Every table with a text or JSON column that holds ``text`` (case-insensitive)."""
+    columns = db.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE data_type IN ('VARCHAR', 'JSON') OR data_type LIKE 'VARCHAR[]'").fetchall()  # fmt: skip
+    found = set()
+    for table, column in columns:
+        hit = db.execute(f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS VARCHAR)) '
+                         "LIKE '%' || lower(?) || '%'", [text]).fetchone()[0]  # fmt: skip
+        if hit:
+            found.add(table)
+    return found
+
+
+# --- a good report --------------------------------------------------------------------------
+
+
+def test_a_report_lands_in_concerns_and_its_contact_in_concern_contacts_only(
+    client: TestClient, store_sql, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    marker = uuid.uuid4().hex[:10]
+    sent = client.post("/report", data={**open_form(client), **report(marker)})
+    assert sent.status_code == 200
+    rows = rows_with(store_sql, marker)
+    assert len(rows) == 1
+    concern_id, area, where, problem, source, reported_on = rows[0]
+    assert (area, where, problem, source, reported_on) == (
+        AREA, f"Narborough Road {marker}", "drugs", "online", dt.date(2021, 7, 2))
+    assert re.search(rf'<strong id="reference">{concern_id}</strong>', sent.text)
+    (contact,) = store_sql.execute(
+        "SELECT contact FROM concern_contacts WHERE concern_id = ?", [concern_id]).fetchone()  # fmt: skip
+    assert contact == CONTACT
+    assert tables_holding(store_sql, "Zqxreporter") == {"concern_contacts"}
+    assert "zqxreporter" not in sent.text.lower()
+    assert "zqxreporter" not in caplog.text.lower()  # nor in any log line
+    # nor anywhere public afterwards
+    for url in ["/", "/priorities", "/report", "/api/areas", "/api/priorities", "/api/updates",
+                "/api/events?from=2021-07-01", f"/api/stats/{AREA}?to=2021-12"]:  # fmt: skip
+        assert "zqxreporter" not in client.get(url).text.lower(), url
+
+
+def test_a_report_by_coordinates_without_a_place_name(client: TestClient, store_sql) -> None:
+    before = concern_count(store_sql)
+    fields = {**report("unused"), "where": "", "latitude": "52.6296", "longitude": "-1.1515",
+              "contact": ""}  # fmt: skip
+    sent = client.post("/report", data={**open_form(client), **fields})
+    assert sent.status_code == 200
+    found = store_sql.execute(
+        "SELECT given_latitude, given_longitude, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1"
+    ).fetchone()
+    assert found == (52.6296, -1.1515, None)
+    assert concern_count(store_sql) == (before[0] + 1, before[1])  # no contact row without one
+
+
+def test_the_same_submission_twice_stores_one_concern(client: TestClient, store_sql) -> None:
+    marker = uuid.uuid4().hex[:10]
+    form = {**open_form(client), **report(marker)}
+    first, second = client.post("/report", data=form), client.post("/report", data=form)
+    assert first.status_code == second.status_code == 200
+    rows = rows_with(store_sql, marker)
+    assert len(rows) == 1
+    for page in (first, second):
+        assert f'<strong id="reference">{rows[0][0]}</strong>' in page.text
+    # a new form (a new submission_id) is a new report
+    client.post("/report", data={**open_form(client), **report(marker)})
+    assert len(rows_with(store_sql, marker)) == 2
+
+
+# --- bad reports ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"date": ""}, "date", "Date: empty"),
+    ({"date": "2999-01-01"}, "date", "in the future"),
+    ({"date": "yesterday"}, "date", "is not a date"),
+    ({"problem": ""}, "problem", "Problem: empty"),
+    ({"problem": "aliens"}, "problem", "matches no problem"),
+    ({"where": "", "latitude": "", "longitude": ""}, "where", "Place: empty"),
+    ({"latitude": "48.1", "longitude": "-1.15"}, "latitude", "outside the UK"),
+    ({"latitude": "52.63"}, "longitude", "Longitude: empty, but latitude is given"),
+    ({"where": "x" * 501}, "where", "longer than 500 characters"),
+    ({"contact": "y" * 501}, "contact", "Contact: longer than 500"),
+    ({"area": ""}, "area", "Area: choose"),
+    ({"area": "Leicestershire"}, "area", "Area: choose"),  # a real area, but not one offered
+])  # fmt: skip
+def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(
+    client: TestClient, store_sql, change: dict[str, str], field: str, words: str
+) -> None:
+    before = concern_count(store_sql)
+    sent = client.post("/report", data={**open_form(client), **report("bad"), **change})
+    assert sent.status_code == 400
+    message = re.search(rf'<span class="error" id="{field}-error" role="alert">(.*?)</span>', sent.text, flags=re.S)
+    assert message, f"no message beside {field}"
+    assert words in html.unescape(message[1])
+    assert 'aria-invalid="true"' in sent.text
+    assert concern_count(store_sql) == before
+    # the contact typed is not sent back, even in the form shown again
+    assert "zqxreporter" not in sent.text.lower()
+    assert "please type them again" in sent.text
+
+
+def test_the_form_shown_again_keeps_the_other_answers_escaped(client: TestClient) -> None:
+    place = '<script>alert("x")</script> Narborough Road'
+    sent = client.post("/report", data={**open_form(client), **report("", where=place, date="")})
+    assert sent.status_code == 400
+    assert "<script>alert" not in sent.text
+    assert f'value="{html.escape(place)}"' in sent.text.replace("&#34;", "&quot;")
+    assert '<option value="drugs" selected>' in sent.text
+
+
+def test_a_script_in_the_place_shows_as_text_on_the_thank_you_page(client: TestClient, store_sql) -> None:
+    marker = uuid.uuid4().hex[:10]
+    place = f'<script>alert("{marker}")</script> <b>Fosse Road</b>'
+    sent = client.post("/report", data={**open_form(client), **report(marker, where=place)})
+    assert sent.status_code == 200
+    assert "<script>alert" not in sent.text and "<b>Fosse Road</b>" not in sent.text
+    assert "&lt;script&gt;alert(" in sent.text and "&lt;b&gt;Fosse Road&lt;/b&gt;" in sent.text
+    assert rows_with(store_sql, marker)[0][2] == place  # stored as typed
+
+
+@pytest.mark.parametrize("token", ["", "0" * 64, "not-a-token"])
+def test_a_missing_or_wrong_csrf_token_is_refused_and_stores_nothing(
+    client: TestClient, store_sql, token: str
+) -> None:
+    before = concern_count(store_sql)
+    form = {**open_form(client), **report("csrf"), "csrf_token": token}
+    sent = client.post("/report", data=form)
+    assert sent.status_code == 403
+    assert concern_count(store_sql) == before
+
+
+def test_a_token_from_another_visitor_is_refused(web_app: FastAPI, client: TestClient, store_sql) -> None:
+    before = concern_count(store_sql)
+    theirs = open_form(TestClient(web_app))
+    sent = client.post("/report", data={**open_form(client), **report("other"),
+                                        "csrf_token": theirs["csrf_token"]})  # fmt: skip
+    assert sent.status_code == 403
+    fresh = TestClient(web_app)  # no cookie at all: a forged cross-site post
+    assert fresh.post("/report", data={**theirs, **report("other")}).status_code == 403
+    assert concern_count(store_sql) == before
+
+
+def test_a_filled_honeypot_looks_accepted_but_stores_nothing(client: TestClient, store_sql) -> None:
+    before = concern_count(store_sql)
+    marker = uuid.uuid4().hex[:10]
+    page = client.get("/report").text
+    assert re.search(r'<div class="hp" aria-hidden="true">\s*<label>[^<]*<input name="website" tabindex="-1"', page)
+    sent = client.post("/report", data={**open_form(client), **report(marker),
+                                        "website": "http://spam.example"})  # fmt: skip
+    assert sent.status_code == 200
+    assert "Thank you: we have your report" in sent.text
+    assert re.search(r'<strong id="reference">[0-9]+</strong>', sent.text)
+    assert concern_count(store_sql) == before and not rows_with(store_sql, marker)
+
+
+def test_the_form_offers_the_team_area_its_wards_and_the_problems(client: TestClient, store_sql) -> None:
+    page = client.get("/report").text
+    wards = store_sql.execute(
+        "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE lad_name = 'Leicester' "
+        "AND ward_name IN ('Westcotes', 'Fosse', 'Western')").fetchall()  # fmt: skip
+    offered = set(re.findall(r'<select name="area"[^>]*>(.*?)</select>', page, flags=re.S)[0].split('value="')[1:])
+    assert {o.split('"')[0] for o in offered} == {"", AREA, *(w for (w,) in wards)}
+    with open(ROOT / "src" / "beatbook" / "reference" / "concern_problems.csv", encoding="utf-8") as fh:
+        slugs = {r["problem"] for r in csv.DictReader(fh)}
+    problems = re.findall(r'<select name="problem"[^>]*>(.*?)</select>', page, flags=re.S)[0]
+    assert set(re.findall(r'value="([a-z-]+)"', problems)) == slugs
+    assert "Your privacy" in page and "never published" in page
+
+
+# --- the rate limit -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(web_store) -> Iterator[FastAPI]:
+    """A second app over the module's store that takes 3 reports per address in 10 minutes."""
+    app = create_app(web_store, secret=SECRET, report_limit=(3, 600.0))
+    yield app
+    app.state.db.close()
+
+
+def test_past_the_rate_limit_a_report_gets_429_and_is_not_stored(limited_app: FastAPI, store_sql) -> None:
+    browser = TestClient(limited_app)
+    marker = uuid.uuid4().hex[:10]
+    for _ in range(3):
+        assert browser.post("/report", data={**open_form(browser), **report(marker)}).status_code == 200
+    assert len(rows_with(store_sql, marker)) == 3
+    refused = browser.post("/report", data={**open_form(browser), **report(marker)})
+    assert refused.status_code == 429
+    assert "several reports from your connection" in html.unescape(refused.text)
+    assert len(rows_with(store_sql, marker)) == 3
+    assert "zqxreporter" not in refused.text.lower()
+
+
+# --- 50 at once, over a real server -----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(web_app: FastAPI) -> Iterator[str]:
+    """The module's app served by uvicorn on loopback, in a thread (lifespan off: the app's
+    database stays open for the module's other tests)."""
+    port = free_port()
+    config = uvicorn.Config(web_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=20)
+
+
+def test_fifty_reports_at_once_all_land(server: str, store_sql) -> None:
+    marker = uuid.uuid4().hex[:10]
+    n = 50
+    ready = threading.Barrier(n)
+    results: list[int | str] = [0] * n
+
+    def one(i: int) -> None:
+        try:
+            with httpx.Client(base_url=server, timeout=60) as browser:  # its own cookie
+                page = browser.get("/report")
+                form = {"csrf_token": csrf_of(page.text),
+                        "submission_id": field_value(page.text, "submission_id")}  # fmt: skip
+                ready.wait(timeout=30)  # all post at the same moment
+                sent = browser.post("/report", data={**form, **report(f"{marker}-{i:02d}")})
+                results[i] = sent.status_code
+        except Exception as exc:  # reported below, with the others
+            results[i] = repr(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results == [200] * n
+    rows = rows_with(store_sql, marker)
+    assert len(rows) == n and len({r[0] for r in rows}) == n
+    assert {r[2] for r in rows} == {f"Narborough Road {marker}-{i:02d}" for i in range(n)}
+    contacts = store_sql.execute(
+        "SELECT count(*) FROM concern_contacts WHERE concern_id IN (SELECT unnest(?::BIGINT[]))",
+        [[r[0] for r in rows]]).fetchone()[0]  # fmt: skip
+    assert contacts == n
