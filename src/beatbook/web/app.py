@@ -25,6 +25,7 @@ from beatbook.web.routes import (
     desk_priorities,
     desk_updates,
     desk_users,
+    docs,
     public,
     report,
 )
@@ -46,7 +47,7 @@ def create_app(
     everyone signs in again after a restart); ``tile_url`` an optional map tile server
     (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it."""
     app = FastAPI(title="BeatBook", summary="Public data of a neighbourhood policing team.",
-                  docs_url="/docs", redoc_url=None)  # fmt: skip
+                  docs_url=None, redoc_url=None)  # /docs: routes/docs.py  # fmt: skip
     app.state.db = Database(Path(store_path))
     app.state.signer = Signer(secret or secrets.token_urlsafe(32))
     app.state.secure_cookies = secure_cookies
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(public.router)
     app.include_router(report.router)
     app.include_router(api.router)
+    app.include_router(docs.router)
     for module in (desk, desk_priorities, desk_operations, desk_engagements, desk_concerns,
                    desk_updates, desk_users):
         app.include_router(module.router)
@@ -77,7 +79,7 @@ def create_app(
     async def http_error(request: Request, exc: HTTPException) -> Response:
         """A person gets a page saying what went wrong (a refused role, an expired form);
         the API and FastAPI's own answers stay JSON."""
-        if request.url.path.startswith(("/api/", "/docs", "/openapi")) or exc.status_code < 400:
+        if request.url.path.startswith(("/api/", "/openapi")) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         return render(request, "error.html.j2", {"message": str(exc.detail)}, status_code=exc.status_code)
 
