@@ -118,7 +118,7 @@ def test_settings_defaults_and_a_full_file(tmp_path: Path) -> None:
         ("reporting = []\n", "reporting: expected one or more [[reporting]] tables"),
         ('[[reporting]]\nlabel = "Online"\n', "reporting 1 how: expected non-empty text"),
         ('team = "  "\n', "team: expected non-empty text"),
-        (b"team = '\xff'\n", "not valid TOML"),
+        (b"team = '\xff'\n", "not UTF-8 text"),
     ],
     ids=["bad-toml", "unknown-key", "empty-reporting", "no-how", "blank-team", "not-utf8"],
 )
@@ -190,3 +190,15 @@ def test_stored_sections_in_a_store_made_before_texts_were_kept(tmp_path: Path) 
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"
         )
         assert team_content.stored_sections(st, AREA, JULY) == []
+
+
+def test_settings_are_kept_per_area_and_a_bad_text_replaces_nothing(writable_store) -> None:
+    from beatbook.publish.team_content import save_settings, stored_settings, stored_settings_text
+
+    assert stored_settings(writable_store, "custom:A") == team_content.Settings()
+    save_settings(writable_store, "custom:A", 'team = "Team A"', "a.toml")
+    assert stored_settings(writable_store, "custom:A").team == "Team A"
+    assert stored_settings(writable_store, "custom:B").team is None  # per area
+    with pytest.raises(InputError, match="b.toml"):
+        save_settings(writable_store, "custom:A", "team = ", "b.toml")
+    assert stored_settings_text(writable_store, "custom:A") == 'team = "Team A"'

@@ -308,6 +308,14 @@ CREATE TABLE IF NOT EXISTS update_texts (
     PRIMARY KEY (area, month)
 );
 
+-- A team's settings for its updates (name, contact, reporting channels) as TOML.
+CREATE TABLE IF NOT EXISTS team_settings (
+    area VARCHAR PRIMARY KEY,          -- areas.reference()
+    toml VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,           -- the file, or 'desk: USER'
+    saved_at TIMESTAMPTZ NOT NULL
+);
+
 -- Published community updates: what the public pages serve, exactly as published.
 CREATE TABLE IF NOT EXISTS published_updates (
     area VARCHAR NOT NULL,             -- areas.reference()

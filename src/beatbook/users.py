@@ -22,6 +22,7 @@ ROLES = ("admin", "analyst", "inspector", "partner")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(ROLES),
     "manage_users": frozenset({"admin"}),
+    "manage_settings": frozenset({"admin"}),
     "import": frozenset({"analyst"}),
     "propose": frozenset({"analyst", "inspector"}),
     "decide": frozenset({"inspector"}),

@@ -68,6 +68,7 @@ ROUTES = (
     Route("GET", f"/desk/updates?area={A}&month=2021-08", EVERYONE),
     Route("GET", f"/desk/updates/preview?area={quote(WARD)}&month=2021-08", EVERYONE),
     Route("GET", "/desk/users", ADMIN),
+    Route("GET", f"/desk/settings?area={A}", ADMIN),
     Route("POST", "/desk/priorities/propose", ENTRY,
           (("area", WARD), ("data_month", "2021-06"), ("per_ward", "1"), ("method", "mean-3"))),
     Route("POST", "/desk/priorities/{proposed}/adopt", INSPECTOR,
@@ -94,6 +95,8 @@ ROUTES = (
     # a month with no data before it: refused quickly with a message (publishing is tested
     # for real in test_desk_actions)
     Route("POST", "/desk/updates/publish", INSPECTOR, (("area", AREA), ("month", "1999-01"))),
+    Route("POST", "/desk/settings", ADMIN,
+          (("area", AREA), ("toml", 'team = "Matrix team"'))),
     Route("POST", "/desk/users/add", ADMIN,
           (("username", "matrix-user"), ("role", "partner"), ("password", "a long enough password"))),
 )

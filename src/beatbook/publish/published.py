@@ -43,7 +43,7 @@ def publish_update(
     area = areas_mod.resolve(store, area_name)
     ref = areas_mod.reference(area)
     sections = team_content.stored_sections(store, ref, target)
-    built = update_mod.build(store, ref, month, settings=settings or team_content.Settings(),
+    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
                              sections=sections)  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
         files = update_mod.write(built, Path(scratch) / "update", template_dir)
@@ -72,7 +72,7 @@ def preview_update(
     its pictures embedded (data URIs): for the desk's preview. Stores nothing."""
     target = parse_month(month, "--month")
     ref = areas_mod.reference(areas_mod.resolve(store, area_name))
-    built = update_mod.build(store, ref, month, settings=settings or team_content.Settings(),
+    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
                              sections=team_content.stored_sections(store, ref, target))  # fmt: skip
     facts = copy.deepcopy(built.facts)
     inline = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")

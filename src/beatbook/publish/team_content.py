@@ -78,32 +78,65 @@ def load_settings(path: Path | None) -> Settings:
         label = "Online"
         how = "leics.police.uk/report"
     """
-    if path is None:
-        return Settings()
+    return Settings() if path is None else parse_settings(read_settings_text(path), str(path))
+
+
+def read_settings_text(path: Path) -> str:
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read settings ({exc.strerror})") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def parse_settings(text: str, source: str) -> Settings:
+    """Settings from TOML text, every error naming ``source``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: not valid TOML ({exc})") from exc
     unknown = set(data) - SETTINGS_KEYS
     if unknown:
-        raise InputError(f"{path}: unknown setting {sorted(unknown)[0]!r}; expected {', '.join(sorted(SETTINGS_KEYS))}")
+        raise InputError(f"{source}: unknown setting {sorted(unknown)[0]!r}; expected {', '.join(sorted(SETTINGS_KEYS))}")
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS
     if "reporting" in data:
         rows = data["reporting"]
         if not isinstance(rows, list) or not rows:
-            raise InputError(f"{path}: reporting: expected one or more [[reporting]] tables")
+            raise InputError(f"{source}: reporting: expected one or more [[reporting]] tables")
         channels = tuple(
-            Channel(_text(r.get("label") if isinstance(r, dict) else None, f"{path}: reporting {i} label"),
-                    _text(r.get("how") if isinstance(r, dict) else None, f"{path}: reporting {i} how"))
+            Channel(_text(r.get("label") if isinstance(r, dict) else None, f"{source}: reporting {i} label"),
+                    _text(r.get("how") if isinstance(r, dict) else None, f"{source}: reporting {i} how"))
             for i, r in enumerate(rows, start=1)
         )  # fmt: skip
     return Settings(
-        team=_text(data["team"], f"{path}: team") if "team" in data else None,
-        contact=_text(data["contact"], f"{path}: contact") if "contact" in data else None,
+        team=_text(data["team"], f"{source}: team") if "team" in data else None,
+        contact=_text(data["contact"], f"{source}: contact") if "contact" in data else None,
         channels=channels,
     )
+
+
+def save_settings(store: Store, area_ref: str, text: str, source: str) -> Settings:
+    """Check settings TOML and keep it as the area's settings (a bad text replaces nothing)."""
+    settings = parse_settings(text, source)
+    with store.transaction() as con:
+        con.execute("DELETE FROM team_settings WHERE area = ?", [area_ref])
+        con.execute("INSERT INTO team_settings VALUES (?, ?, ?, now())", [area_ref, text, source])
+    return settings
+
+
+def stored_settings_text(store: Store, area_ref: str) -> str | None:
+    """The area's settings TOML as saved, or None (also in a store made before settings)."""
+    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'team_settings'"):
+        return None
+    row = store.con.execute("SELECT toml FROM team_settings WHERE area = ?", [area_ref]).fetchone()
+    return str(row[0]) if row else None
+
+
+def stored_settings(store: Store, area_ref: str) -> Settings:
+    """The area's saved settings, or the defaults."""
+    text = stored_settings_text(store, area_ref)
+    return Settings() if text is None else parse_settings(text, f"settings stored for {area_ref}")
 
 
 def to_html(text: str) -> str:

@@ -23,6 +23,7 @@ from beatbook.web.routes import (
     desk_engagements,
     desk_operations,
     desk_priorities,
+    desk_settings,
     desk_updates,
     desk_users,
     docs,
@@ -62,7 +63,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(docs.router)
     for module in (desk, desk_priorities, desk_operations, desk_engagements, desk_concerns,
-                   desk_updates, desk_users):
+                   desk_updates, desk_users, desk_settings):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
