@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import math
 import os
 import re
 import shutil
@@ -30,8 +29,6 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy import stats
 
 from beatbook import engagements, operations_csv
@@ -39,13 +36,12 @@ from beatbook.areas import add_area
 from beatbook.errors import InputError
 from beatbook.ingest.concerns import import_concerns
 from beatbook.priorities import lifecycle, review
-from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import propose
-from beatbook.priorities.wording import plain_assessment, public_reason
 from beatbook.publish import team_content, update
 from beatbook.reference import problem_crime_types
 from beatbook.store import STORE_ENV, Store
 from fixtures_store import ROOT, months_between
+from problem_words import PROBLEM_WORDS
 
 AREA = "custom:West"
 WARDS = ("Westcotes", "Fosse", "Western")  # three real Leicester wards
@@ -58,16 +54,7 @@ GOLDEN_TXT = GOLDEN / "update-west-2021-07.txt"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CONCERNS_CSV = ROOT / "data" / "sample" / "concerns" / "leicester-concerns.csv"
 
-# The test's own words for the problems and for who raised a priority (not BeatBook's tables).
-PROBLEM_WORDS = {
-    "violence-weapons": "violence and weapons offences",
-    "acquisitive": "theft, burglary and robbery",
-    "drugs": "drug offences",
-    "asb": "anti-social behaviour",
-    "criminal-damage": "criminal damage",
-    "public-order": "public order offences",
-    "other": "other crime",
-}
+# The test's own words for who raised a priority.
 RAISED_BY = {"data": "Police data pointed to", "residents": "You told us about"}
 
 OPERATIONS = """operation,from,to,areas,description
@@ -568,60 +555,3 @@ def test_cli_bad_month_is_one_line_and_exit_2(scenario: Scenario, tmp_path: Path
     assert proc.stderr.count("\n") == 1 and "--month" in proc.stderr and "2021-13" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
-
-
-# --- 10. wording for residents --------------------------------------------------------------
-
-counts = st.integers(min_value=0, max_value=300)
-
-
-@settings(max_examples=300, deadline=None)
-@given(counts, counts, counts, counts, st.integers(1, 12), st.integers(1, 12), st.booleans())
-def test_plain_assessment_claims_a_difference_only_when_the_interval_does(
-    tb: int, td: int, cb: int, cd: int, months_before: int, months_during: int, final: bool
-) -> None:
-    a = difference_in_differences(tb, td, cb, cd, months_before, months_during).to_dict()
-    text = plain_assessment(a, "Fosse", "drugs", final=final)
-    assessable = a["ci_low"] is not None and not math.isnan(a["ci_low"])
-    fell = assessable and a["ci_high"] < 1
-    rose = assessable and a["ci_low"] > 1
-    assert ("fell by more" in text) is fell
-    assert ("rose by more" in text) is rose
-    if not (fell or rose):
-        assert "by more" not in text
-    assert text.startswith("We cannot measure this one") is (not assessable)
-
-
-def test_plain_assessment_without_an_assessment() -> None:
-    assert plain_assessment(None, "Fosse", "drugs").startswith("Too early to tell")
-
-
-DIRECTIONS = ("rise", "fall", "no clear change", "no baseline")
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.sampled_from([*PROBLEM_WORDS, "street-drinking", "begging"]),
-    st.sampled_from(["data", "residents", "partners", "mix"]),
-    st.sampled_from(DIRECTIONS),
-    st.integers(0, 50),
-    st.floats(0, 40, allow_nan=False),
-    st.floats(0, 40, allow_nan=False),
-    st.integers(0, 5),
-)
-def test_public_reason_says_rose_only_for_a_tested_rise(
-    problem: str,
-    origin: str,
-    direction: str,
-    crimes: int,
-    recent: float,
-    baseline: float,
-    concerns: int,
-) -> None:
-    figures = {"crimes_recent": crimes, "per_month_recent": recent, "per_month_baseline": baseline,
-               "change_direction": direction, "concerns": concerns}  # fmt: skip
-    text = public_reason(problem, origin, figures, ["2021-04", "2021-05", "2021-06"])
-    assert bool(re.search(r"\brose\b", text)) is (direction == "rise" and crimes > 0)
-    assert bool(re.search(r"\bfell\b", text)) is (direction == "fall" and crimes > 0)
-    assert "April to June 2021" in text
-    assert ("raised with us" in text) is (concerns > 0)

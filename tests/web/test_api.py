@@ -17,7 +17,6 @@ from scipy import stats
 from web_support import (
     AREA,
     AREA_NAME,
-    PROBLEM_WORDS,
     current_priorities,
     demo_contacts,
     ward_codes,
@@ -26,6 +25,7 @@ from web_support import (
 )
 
 from beatbook.web import create_app
+from problem_words import PROBLEM_WORDS
 
 WEST = quote(AREA, safe="")
 API_PATHS = ["/api/areas", "/api/priorities", "/api/updates", "/api/events", "/api/stats/{area}"]

@@ -20,13 +20,14 @@ from web_support import (
     AREA,
     AREA_NAME,
     MONTH,
-    PROBLEM_WORDS,
     current_priorities,
     text_of,
     ward_codes,
     west_figures,
     window,
 )
+
+from problem_words import PROBLEM_WORDS
 
 CONTENT_TYPES = {"html": "text/html", "pdf": "application/pdf", "txt": "text/plain", "png": "image/png"}
 WEST = quote(AREA, safe="")  # custom%3AWest

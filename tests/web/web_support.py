@@ -46,16 +46,6 @@ def demo_contacts() -> list[str]:
         return [r["contact"] for r in csv.DictReader(fh) if r.get("contact")]
 
 
-# The tests' own words for the problems (not BeatBook's table).
-PROBLEM_WORDS = {
-    "violence-weapons": "violence and weapons offences",
-    "acquisitive": "theft, burglary and robbery",
-    "drugs": "drug offences",
-    "asb": "anti-social behaviour",
-    "criminal-damage": "criminal damage",
-    "public-order": "public order offences",
-    "other": "other crime",
-}
 
 
 def text_of(fragment: str) -> str:

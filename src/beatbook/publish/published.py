@@ -12,10 +12,12 @@ import base64
 import copy
 import datetime as dt
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from beatbook import areas as areas_mod
+from beatbook.areas import Area
 from beatbook.errors import InputError
 from beatbook.publish import team_content
 from beatbook.publish import update as update_mod
@@ -24,6 +26,69 @@ from beatbook.store import Store
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",
                  ".txt": "text/plain; charset=utf-8", ".png": "image/png"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Publication:
+    """An update rendered for publishing: its files, not yet stored."""
+
+    area: str  # areas.reference()
+    area_name: str
+    month: dt.date
+    title: str
+    files: dict[str, bytes]
+
+
+def _build(store: Store, area_name: str, month: str, settings: team_content.Settings | None
+           ) -> tuple[Area, str, dt.date, update_mod.Update]:  # fmt: skip
+    """The update with the area's stored text and (unless given) its stored settings."""
+    target = parse_month(month, "--month")
+    area = areas_mod.resolve(store, area_name)
+    ref = areas_mod.reference(area)
+    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
+                             sections=team_content.stored_sections(store, ref, target))  # fmt: skip
+    return area, ref, target, built
+
+
+def render_publication(
+    store: Store,
+    area_name: str,
+    month: str,
+    *,
+    settings: team_content.Settings | None = None,
+    template_dir: Path | None = None,
+) -> Publication:
+    """Build and render the update (the slow part: reads only, so the web app runs it
+    outside its write lock)."""
+    area, ref, target, built = _build(store, area_name, month, settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        files = update_mod.write(built, Path(scratch) / "update", template_dir)
+        blobs = {f.name: f.read_bytes() for f in files}
+    return Publication(ref, area.name, target, built.facts["title"], blobs)
+
+
+def store_publication(store: Store, publication: Publication, by: str) -> dict[str, Any]:
+    """Store a rendered update as published, replacing an earlier one of the same area and
+    month, in one transaction."""
+    by = _check_by(by)
+    ref, target = publication.area, publication.month
+    with store.transaction() as con:
+        con.execute("DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target])
+        con.execute("DELETE FROM published_updates WHERE area = ? AND month = ?", [ref, target])
+        con.execute("INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
+                    [ref, publication.area_name, target, publication.title, by])  # fmt: skip
+        for name, data in publication.files.items():
+            con.execute("INSERT INTO published_update_files VALUES (?, ?, ?, ?)",
+                        [ref, target, name, data])  # fmt: skip
+    return {"area": ref, "area_name": publication.area_name, "month": f"{target:%Y-%m}",
+            "title": publication.title, "files": sorted(publication.files)}  # fmt: skip
+
+
+def _check_by(by: str) -> str:
+    name = (by or "").strip()
+    if not name:
+        raise InputError("publishing needs the name of who publishes")
+    return name
 
 
 def publish_update(
@@ -36,28 +101,9 @@ def publish_update(
     template_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Build the update with the team's stored text and store its files as published."""
-    by = (by or "").strip()
-    if not by:
-        raise InputError("publishing needs the name of who publishes")
-    target = parse_month(month, "--month")
-    area = areas_mod.resolve(store, area_name)
-    ref = areas_mod.reference(area)
-    sections = team_content.stored_sections(store, ref, target)
-    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
-                             sections=sections)  # fmt: skip
-    with tempfile.TemporaryDirectory() as scratch:
-        files = update_mod.write(built, Path(scratch) / "update", template_dir)
-        blobs = {f.name: f.read_bytes() for f in files}
-    with store.transaction() as con:
-        con.execute("DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target])
-        con.execute("DELETE FROM published_updates WHERE area = ? AND month = ?", [ref, target])
-        con.execute("INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
-                    [ref, area.name, target, built.facts["title"], by])  # fmt: skip
-        for name, data in blobs.items():
-            con.execute("INSERT INTO published_update_files VALUES (?, ?, ?, ?)",
-                        [ref, target, name, data])  # fmt: skip
-    return {"area": ref, "area_name": area.name, "month": f"{target:%Y-%m}",
-            "title": built.facts["title"], "files": sorted(blobs)}  # fmt: skip
+    _check_by(by)
+    publication = render_publication(store, area_name, month, settings=settings, template_dir=template_dir)
+    return store_publication(store, publication, by)
 
 
 def preview_update(
@@ -70,10 +116,7 @@ def preview_update(
 ) -> str:
     """The update as :func:`publish_update` would publish it now, as one HTML document with
     its pictures embedded (data URIs): for the desk's preview. Stores nothing."""
-    target = parse_month(month, "--month")
-    ref = areas_mod.reference(areas_mod.resolve(store, area_name))
-    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
-                             sections=team_content.stored_sections(store, ref, target))  # fmt: skip
+    built = _build(store, area_name, month, settings)[3]
     facts = copy.deepcopy(built.facts)
     inline = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
               for name, png in built.images.items()}  # fmt: skip

@@ -91,9 +91,10 @@ def propose_and_save(
     """Propose from the data up to ``data_month`` (for the month after) and save them."""
     if not 1 <= per_ward <= 10:
         return back(request, PAGE, f"per ward {per_ward}: expected 1 to 10", error=True, area=area)
-    try:
-        with database(request).write() as store:
+    try:  # scoring reads only: the write lock is held only to save the proposals
+        with database(request).read() as store:
             result = propose(store, area, data_month, per_ward=per_ward, method=method)
+        with database(request).write() as store:
             ids = lifecycle.save_proposals(store, result, actor=user.username)
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True, area=area)

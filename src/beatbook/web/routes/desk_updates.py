@@ -92,9 +92,11 @@ def publish(
     month: Annotated[str, Form()] = "",
 ) -> Response:
     """Build the update with the stored text and publish it (replacing an earlier one)."""
-    try:
+    try:  # built and rendered on a read cursor: the write lock is held only to store it
+        with database(request).read() as store:
+            rendered = published.render_publication(store, area, month)
         with database(request).write() as store:
-            done = published.publish_update(store, area, month, user.username)
+            done = published.store_publication(store, rendered, user.username)
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True, area=area, month=month)
     message = f"Published “{done['title']}”: {update_url(done['area'], done['month'])}"
