@@ -232,7 +232,7 @@ def test_line_numbers_when_the_text_is_not_plain(tmp_path: Path, store: Store, c
     if "no final newline" in change:
         data = data.rstrip(eol)
     # A gzip file without its final newline and with one empty line is the one case the
-    # byte count cannot tell apart (documented in policeuk_csv._accounts_for_every_byte).
+    # byte count cannot tell apart (documented in line_numbers.accounts_for_every_byte).
     gz = change != "one empty line, no final newline"
     path = write(tmp_path / "2025-01-leicestershire-street.csv", data, gz=gz)
     ingest(store, [path])

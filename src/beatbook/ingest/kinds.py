@@ -22,8 +22,16 @@ def _text(col: str) -> str:
 
 
 def clean_sql(header: tuple[str, ...]) -> str:
-    """Select list that trims every text column and turns empty strings into NULL."""
-    return ", ".join(f'NULLIF(trim("{c}"), \'\') AS "{c}"' for c in header)
+    """Select list that trims spaces off every text column and turns empty strings into NULL.
+
+    Only values that start or end with a space, or are empty, are trimmed: few are
+    (police.uk's 'On or near ' is one), and testing both ends costs less than trimming all.
+    """
+    return ", ".join(
+        f"CASE WHEN \"{c}\" = '' OR starts_with(\"{c}\", ' ') OR ends_with(\"{c}\", ' ') "
+        f"THEN NULLIF(trim(\"{c}\"), '') ELSE \"{c}\" END AS \"{c}\""
+        for c in header
+    )
 
 
 def _coordinate_checks(lon: str, lat: str) -> list[str]:

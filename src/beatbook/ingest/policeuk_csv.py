@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,15 +28,18 @@ import pyarrow as pa
 
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
+from beatbook.ingest.line_numbers import (
+    accounts_for_every_byte,
+    quoting_bytes,
+    record_lines,
+    unquoted_bytes_sql,
+)
 from beatbook.ingest.sources import (
     Source,
     empty_lines,
-    ends_with_newline,
     file_sha256,
     find_sources,
-    first_line,
     read_header,
-    text_size,
 )
 from beatbook.store import Store
 
@@ -49,7 +51,7 @@ FILE_NAME = re.compile(
 # a 10-million-row import needs no more than a one-month one.
 BATCH_BYTES = 128 << 20
 GZIP_RATIO = 6  # police.uk CSVs shrink about 6-fold under gzip
-_SCRATCH = ("_keep", "_bad", "_skips", "rejects_errors", "rejects_scans")
+_SCRATCH = ("_replaced", "_bad", "rejects_errors", "rejects_scans")
 
 
 @dataclass
@@ -99,16 +101,12 @@ def ingest(
         sources = find_sources(paths, Path(tmpdir))
         kinds = {s: kind_for_header(s.name, read_header(s)) for s in sources}
         results: dict[Source, FileResult] = {}
-        threads = store.scalar("SELECT current_setting('threads')")
-        try:
-            with store.transaction() as con:
-                for kind, batch in _batches(sources, kinds):
-                    for source in batch:
-                        if on_file:
-                            on_file(source.name)
-                    results.update(_Batch(con, kind, force).run(batch))
-        finally:  # after a failed INSERT, _one_thread cannot reset it inside the transaction
-            store.con.execute(f"SET threads = {int(threads)}")
+        with store.transaction() as con:
+            for kind, batch in _batches(sources, kinds):
+                for source in batch:
+                    if on_file:
+                        on_file(source.name)
+                results.update(_Batch(con, kind, force).run(batch))
         return [results[s] for s in sources]
 
 
@@ -153,11 +151,7 @@ class _File:
 
     def line(self, row: int) -> int:
         """File line of record ``row`` (1-based), counting the header and skipped lines."""
-        line = row + 1
-        for skipped in self.skipped:
-            if skipped <= line:
-                line += 1
-        return line
+        return int(record_lines(np.array([row]), self.skipped)[0])
 
 
 class _Batch:
@@ -176,19 +170,20 @@ class _Batch:
         results: dict[Source, FileResult] = {}
         files: dict[Path, _File] = {}
         repeated: list[Source] = []  # the same file named twice
+        shas = {source.path: file_sha256(source.path) for source in sources}
+        stored = self._stored_by_sha(list(shas.values()))
         for source in sources:
             if source.path in files:
                 repeated.append(source)
                 continue
-            sha = file_sha256(source.path)
-            unchanged = self._unchanged(source, sha)
+            unchanged = self._unchanged(source, stored.get(shas[source.path], []))
             if unchanged:
                 results[source] = unchanged
             else:
-                files[source.path] = _File(source, sha)
+                files[source.path] = _File(source, shas[source.path])
         if files:
             results.update(self._import(list(files.values())))
-            self.staged = None  # frees the batch's rows
+            del self.staged  # frees the batch's rows
             self.con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _SCRATCH))
         for source in repeated:
             first = files[source.path]
@@ -198,13 +193,19 @@ class _Batch:
             )  # fmt: skip
         return results
 
-    def _unchanged(self, source: Source, sha: str) -> FileResult | None:
-        """A result when these exact bytes are already stored for the same force."""
-        same = self.con.execute(
-            "SELECT force, strftime(month, '%Y-%m') FROM partitions "
-            "WHERE source_sha256 = ? AND kind = ? ORDER BY month",
-            [sha, self.kind.name],
-        ).fetchall()
+    def _stored_by_sha(self, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """The (force, month) partitions already stored from each of these files' bytes."""
+        stored: dict[str, list[tuple[str, str]]] = {}
+        for sha, force, month in self.con.execute(
+            "SELECT source_sha256, force, strftime(month, '%Y-%m') FROM partitions "
+            "WHERE kind = ? AND list_contains(?, source_sha256) ORDER BY month",
+            [self.kind.name, shas],
+        ).fetchall():
+            stored.setdefault(sha, []).append((force, month))
+        return stored
+
+    def _unchanged(self, source: Source, same: list[tuple[str, str]]) -> FileResult | None:
+        """A result when these exact bytes are already stored (as ``same``) for the same force."""
         # The same bytes are a no-op only for the same force: a copy filed under another
         # force (by --force or its file name) is new data. Without either, trust the store.
         expected = self.force or _named_force(source)
@@ -227,7 +228,7 @@ class _Batch:
         stored = [f for f in files if f.duplicate_of is None]
         seen = self._stored_partitions({f.force for f in stored})
         owner = {(f.force, m): f for f in stored for m in f.months}  # the last file wins
-        self._replace(stored, owner)
+        self._replace(stored, owner, seen)
         results: dict[Source, FileResult] = {}
         for f in files:
             if f.duplicate_of:
@@ -267,7 +268,7 @@ class _Batch:
         try:
             table = self.con.sql(
                 f"SELECT filename AS _file, {clean_sql(self.kind.header)}, "
-                f"{_record_bytes_sql(self.kind.header)} AS _bytes "
+                f"{unquoted_bytes_sql(self.kind.header)} AS _bytes "
                 f"FROM read_csv($files, filename = true, {self._read_options()})",
                 params={"files": [str(f.source.path) for f in files]},
             ).to_arrow_table()
@@ -344,11 +345,16 @@ class _Batch:
         ).fetchall():
             groups.setdefault(path, []).append((ok, month, count, first, n_bad))
             text_bytes[path] = text_bytes.get(path, 0) + int(size)
+        quoting = quoting_bytes(self.staged, kind.header)
         for f in files:
             mine = groups.get(str(f.source.path), [])
             f.first_rid = min((first for *_, first, _ in mine), default=0)
             f.months = {month: count for _, month, count, _, _ in mine}
-            if not _accounts_for_every_byte(f, text_bytes.get(str(f.source.path), 0)):
+            records = sum(f.months.values())
+            size = text_bytes.get(str(f.source.path), 0)
+            size += int(quoting[f.first_rid : f.first_rid + records].sum())
+            unparsed = (text for _, _, text in f.unparsed)
+            if not accounts_for_every_byte(f.source, records, size, unparsed):
                 f.skipped = sorted(set(f.skipped) | empty_lines(f.source))
             for ok, month, _, first, _ in sorted(mine, key=lambda g: g[3]):
                 if not ok:
@@ -414,34 +420,38 @@ class _Batch:
             ).fetchall()
         }
 
-    def _replace(self, stored: list[_File], owner: dict[tuple[str, str], _File]) -> None:
-        """Delete the partitions the batch re-imports; insert the new rows, quarantine, tallies."""
+    def _replace(
+        self,
+        stored: list[_File],
+        owner: dict[tuple[str, str], _File],
+        seen: set[tuple[str, str]],
+    ) -> None:
+        """Delete the ``seen`` partitions the batch re-imports; insert the new rows,
+        quarantine and tallies. (Every stored row and quarantined line belongs to a
+        partition recorded in ``partitions``, so a new partition has nothing to delete.)"""
         kind, con = self.kind, self.con
-        if owner:  # else every line was unparsable: only quarantine to write
+        replaced = [key for key in owner if key in seen]
+        if replaced:
             con.execute(
-                "CREATE TEMP TABLE _keep (_k_file VARCHAR, _k_month VARCHAR, _k_force VARCHAR, "
-                "_k_day DATE, _k_first BIGINT, _k_name VARCHAR)"
-            )
-            con.executemany(
-                "INSERT INTO _keep VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (str(f.source.path), month, force, f"{month}-01", f.first_rid, f.name)
-                    for (force, month), f in owner.items()
-                ],
+                "CREATE TEMP TABLE _replaced (_k_force VARCHAR, _k_day DATE); "
+                "INSERT INTO _replaced SELECT unnest($forces), unnest($days)::DATE",
+                {"forces": [f for f, _ in replaced], "days": [f"{m}-01" for _, m in replaced]},
             )
             for table, by_kind in ((kind.table, ""), ("quarantine", "AND kind = ?"),
                                    ("partitions", "AND kind = ?")):  # fmt: skip
                 con.execute(
-                    f"DELETE FROM {table} USING _keep "
+                    f"DELETE FROM {table} USING _replaced "
                     f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
                     [kind.name] if by_kind else [],
                 )
-            rows = self._rows_with_lines(owner)
-            with _one_thread(con):
-                self._on_staged(
-                    f"INSERT INTO {kind.table} SELECT _k_force, _k_day, {kind.select_sql}, "
-                    f"_k_name, _line FROM ({rows})"
-                )
+        if owner:  # else every line was unparsable: only quarantine to write
+            keep = self._add_row_columns(stored, owner)
+            # One scan of the staged table and no join: DuckDB inserts it in parallel and in
+            # order, writing full row groups as it goes rather than at the commit.
+            self._on_staged(
+                f"INSERT INTO {kind.table} SELECT _force, CAST({kind.month_sql} || '-01' AS DATE), "
+                f"{kind.select_sql}, _name, _line FROM _staged{' WHERE _keep' if keep else ''}"
+            )
         quarantined: list[tuple[object, ...]] = []
         for f in stored:
             quarantined += [
@@ -470,79 +480,41 @@ class _Batch:
                 "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions
             )
 
-    def _rows_with_lines(self, owner: dict[tuple[str, str], _File]) -> str:
-        """The staged records to store, each with its file line as ``_line``.
+    def _add_row_columns(self, stored: list[_File], owner: dict[tuple[str, str], _File]) -> bool:
+        """Give each staged record its ``_force``, file ``_name`` and file ``_line``, and,
+        when some records are not to be stored, ``_keep``; return whether it added ``_keep``.
 
-        ``_r`` is a record's place in its file. Lines DuckDB skipped (rejected or
-        empty) push later records down: the ``j``-th skipped line ``L`` precedes
-        record ``_r`` when ``L - j < _r``, found with an ASOF join on ``L - j``.
+        A file's records are consecutive in ``_staged``, so each column is a run of values
+        per file, built here in numpy.
         """
-        rows = (
-            f"SELECT s.*, _k_force, _k_day, _k_name, s._rid - _k_first + 1 AS _r "
-            f"FROM (SELECT *, {self.kind.month_sql} AS _month FROM _staged) s "
-            "JOIN _keep ON s._file = _k_file AND s._month = _k_month"
-        )
-        if any(f.invalid for f in owner.values()):
-            rows += " WHERE s._rid NOT IN (SELECT _rid FROM _bad)"
-        skips = {
-            (str(f.source.path), line - j, j)
-            for f in owner.values()
-            for j, line in enumerate(f.skipped, start=1)
+        n = self.staged.num_rows
+        index = np.zeros(n, dtype=np.int32)
+        line = np.zeros(n, dtype=np.int64)
+        keep = np.zeros(n, dtype=bool)
+        for i, f in enumerate(stored):
+            count = sum(f.months.values())
+            rows = slice(f.first_rid, f.first_rid + count)
+            index[rows] = i
+            line[rows] = record_lines(np.arange(1, count + 1, dtype=np.int64), f.skipped)
+            keep[rows] = True  # records of a repeated file (not in ``stored``) stay False
+            keep[[f.first_rid + row - 1 for _, row, _, _ in f.invalid]] = False
+            for month in f.months:
+                if owner[(f.force, month)] is not f:  # a later file of the batch has it
+                    keep[[rid for (rid,) in self._on_staged(
+                        f"SELECT _rid FROM _staged WHERE _file = ? AND {self.kind.month_sql} = ?",
+                        [str(f.source.path), month],
+                    ).fetchall()]] = False  # fmt: skip
+        indices = pa.array(index)
+        columns = {
+            "_force": pa.DictionaryArray.from_arrays(indices, pa.array([f.force for f in stored])),
+            "_name": pa.DictionaryArray.from_arrays(indices, pa.array([f.name for f in stored])),
+            "_line": pa.array(line),
         }
-        if not skips:
-            return f"SELECT *, _r + 1 AS _line FROM ({rows})"
-        self.con.execute("CREATE TEMP TABLE _skips (_s_file VARCHAR, _s_from BIGINT, _s_n BIGINT)")
-        self.con.executemany("INSERT INTO _skips VALUES (?, ?, ?)", sorted(skips))
-        return (
-            f"SELECT r.*, r._r + 1 + coalesce(k._s_n, 0) AS _line FROM ({rows}) r "
-            "ASOF LEFT JOIN (SELECT _s_file, _s_from, max(_s_n) AS _s_n FROM _skips GROUP BY ALL) k "
-            "ON r._file = k._s_file AND r._r >= k._s_from"
-        )
-
-
-@contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Insert with one thread: each parallel writer leaves a part-filled row group, and
-    many batches' worth of those are merged again at the next checkpoint, which then
-    needs as much memory as the whole import. One writer fills its row groups."""
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchone() or (None,)
-    con.execute("SET threads = 1")
-    yield  # on error, ingest() resets threads once the transaction has rolled back
-    con.execute(f"SET threads = {int(threads)}")
-
-
-def _record_bytes_sql(header: tuple[str, ...]) -> str:
-    """Bytes a record takes in its file, newline excluded, if quoted only where needed."""
-    fields = [
-        f"coalesce(strlen(\"{c}\"), 0) + CASE WHEN contains(\"{c}\", ',') "
-        f"OR contains(\"{c}\", '\"') THEN 2 + strlen(\"{c}\") - strlen(replace(\"{c}\", '\"', '')) "
-        "ELSE 0 END"
-        for c in header
-    ]
-    return " + ".join(fields) + f" + {len(header) - 1}"
-
-
-def _accounts_for_every_byte(f: _File, record_bytes: int) -> bool:
-    """Whether the header, records and rejected lines make up the whole text, so no line is empty.
-
-    DuckDB skips empty lines without counting them, which would shift the line numbers
-    of the records after them. Finding them means decompressing the file again, so
-    first the text is summed up (from the values before trimming): each part is
-    counted at most at its true size (needless quotes only make it smaller), so if the sum equals
-    the file's size, no byte is left over for an empty line. Otherwise the file is
-    searched line by line. One case fools the sum: a gzip file whose last line has no
-    newline and which has exactly one empty line (or lines ending unlike its header
-    offset by empty lines); the records after that empty line are then numbered one
-    line early. A plain file's last byte is checked, so it is not fooled that way.
-    """
-    header = first_line(f.source)
-    newline = 2 if header.endswith(b"\r\n") else 1
-    records = sum(f.months.values())
-    rejected = sum(len(text.encode()) + newline for _, _, text in f.unparsed)
-    total = len(header) + record_bytes + records * newline + rejected
-    if ends_with_newline(f.source) is False:
-        total -= newline
-    return total % 2**32 == text_size(f.source)
+        if not keep.all():
+            columns["_keep"] = pa.array(keep)
+        for name, column in columns.items():
+            self.staged = self.staged.append_column(name, column)
+        return "_keep" in columns
 
 
 def _named_force(source: Source) -> str | None:
