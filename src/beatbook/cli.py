@@ -20,11 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from beatbook import areas as areas_mod
-from beatbook import figures
 from beatbook.errors import BeatBookError
-from beatbook.ingest import ons
-from beatbook.ingest.policeuk_csv import ingest as ingest_files
 from beatbook.store import STORE_ENV, Store
 
 app = typer.Typer(
@@ -95,6 +91,8 @@ def ingest(
 
     Example: [bold]beatbook ingest data/sample/police-uk[/bold]
     """
+    from beatbook.ingest.policeuk_csv import ingest as ingest_files
+
     with Store(store) as st:
         progress = Progress(
             TextColumn("{task.description}"),
@@ -148,6 +146,8 @@ def import_lookup(
 
     Example: [bold]beatbook areas import-lookup data/sample/ons/lsoa11-ward19-lad19-ew.csv.gz[/bold]
     """
+    from beatbook.ingest import ons
+
     with Store(store) as st:
         summary = ons.import_lookup(st, file)
     out.print(summary)
@@ -163,6 +163,8 @@ def import_population(
 
     Example: [bold]beatbook areas import-population data/sample/ons/lsoa11-population-mid2019-ew.csv.gz --year 2019[/bold]
     """
+    from beatbook.ingest import ons
+
     with Store(store) as st:
         summary = ons.import_population(st, file, year)
     out.print(summary)
@@ -205,6 +207,7 @@ def areas_add(
 
     Example: [bold]beatbook areas add West --ward "Westcotes (Leicester)" --ward "Fosse (Leicester)"[/bold]
     """
+    from beatbook import areas as areas_mod
     from beatbook.ingest.policeuk_api import PoliceUkApi
 
     with Store(store) as st, PoliceUkApi(api_url) as api:
@@ -227,6 +230,8 @@ def areas_list(
 
     Example: [bold]beatbook areas list --kind "local authority"[/bold]
     """
+    from beatbook import areas as areas_mod
+
     with Store(store, read_only=True) as st:
         rows = [a.to_dict() for a in areas_mod.list_areas(st) if kind in (None, a.kind)]
     if json_out:
@@ -254,6 +259,8 @@ def stats(
 
     Example: [bold]beatbook stats --area Leicester --from 2020-01 --to 2020-12 --by crime-type[/bold]
     """
+    from beatbook import figures
+
     with Store(store, read_only=True) as st:
         result = figures.area_stats(st, area, from_, to, by=by, population_year=population_year)
     if json_out:
@@ -283,6 +290,8 @@ def compare(
 
     Example: [bold]beatbook compare --area Leicester --against "Leicestershire excluding Leicester" --from 2021-01 --to 2021-12[/bold]
     """
+    from beatbook import figures
+
     with Store(store, read_only=True) as st:
         result = figures.compare_areas(st, area, against, from_, to, before_from, before_to)
     if json_out:
@@ -311,6 +320,8 @@ def rank(
 
     Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
     """
+    from beatbook import figures
+
     with Store(store, read_only=True) as st:
         result = figures.rank_area(
             st,

@@ -12,9 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beatbook import concerns as concerns_mod
 from beatbook.cli import AreaOpt, JsonOpt, StoreOpt, _print_json, app, out
-from beatbook.ingest.concerns import import_concerns
 from beatbook.store import Store
 
 concerns_app = typer.Typer(
@@ -42,6 +40,8 @@ def import_(
 
     Example: [bold]beatbook concerns import data/sample/concerns/leicester-concerns.csv --area Leicester[/bold]
     """
+    from beatbook.ingest.concerns import import_concerns
+
     with Store(store) as st:
         result = import_concerns(st, file, area)
     if json_out:
@@ -77,6 +77,8 @@ def list_(
 
     Example: [bold]beatbook concerns list --area Leicester --from 2021-04 --to 2021-06 --status open[/bold]
     """
+    from beatbook import concerns as concerns_mod
+
     with Store(store, read_only=True) as st:
         rows = concerns_mod.team_list(st, area=area, from_=from_, to=to, status=status,
                                       problem=problem, free_text=free_text)  # fmt: skip
@@ -108,6 +110,8 @@ def unmatched_(
 
     Example: [bold]beatbook concerns unmatched --area Leicester[/bold]
     """
+    from beatbook import concerns as concerns_mod
+
     with Store(store, read_only=True) as st:
         rows = concerns_mod.unmatched(st, area=area)
     if json_out:
@@ -131,6 +135,8 @@ def match_(
 
     Example: [bold]beatbook concerns match 12 --place "Narborough Road"[/bold]
     """
+    from beatbook import concerns as concerns_mod
+
     with Store(store) as st:
         result = concerns_mod.match(st, concern_id, place=place, latitude=latitude,
                                     longitude=longitude)  # fmt: skip
@@ -153,6 +159,8 @@ def close_(
 
     Example: [bold]beatbook concerns close 12 --on 2021-07-01[/bold]
     """
+    from beatbook import concerns as concerns_mod
+
     with Store(store) as st:
         result = concerns_mod.close(st, concern_id, on=on)
     if json_out:

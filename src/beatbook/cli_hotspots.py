@@ -8,9 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beatbook import hotspot_figures
 from beatbook.cli import AreaOpt, FromOpt, JsonOpt, StoreOpt, ToOpt, _print_json, app, err, out
-from beatbook.hotspots.places import place_totals
 from beatbook.store import Store
 
 ProblemOpt = Annotated[
@@ -42,6 +40,8 @@ def hotspots(
 
     Example: [bold]beatbook hotspots --area Leicester --month 2021-06 --problem drugs[/bold]
     """
+    from beatbook import hotspot_figures
+
     with Store(store, read_only=True) as st:
         result = hotspot_figures.hotspots(
             st, area, month, problem=problem, cell_size=cell_size, seed=seed,
@@ -70,6 +70,9 @@ def places(
 
     Example: [bold]beatbook places --area Leicester --from 2021-01 --to 2021-12 --problem drugs[/bold]
     """
+    from beatbook import hotspot_figures
+    from beatbook.hotspots.places import place_totals
+
     with Store(store, read_only=True) as st:
         table = hotspot_figures.place_counts(st, area, from_, to, problem=problem)
     if csv_out:
@@ -106,6 +109,8 @@ def forecast(
 
     Example: [bold]beatbook forecast --area Leicester --cutoff 2021-11 --method mean-12[/bold]
     """
+    from beatbook import hotspot_figures
+
     with Store(store, read_only=True) as st:
         result = hotspot_figures.forecast_cells(
             st, area, cutoff, method=method, problem=problem, cell_size=cell_size, limit=limit
@@ -154,6 +159,8 @@ def evaluate(
 
     Example: [bold]beatbook evaluate --area Leicester --from 2021-10 --to 2021-12 --method mean-3 --method glm[/bold]
     """
+    from beatbook import hotspot_figures
+
     with Store(store, read_only=True) as st:
         result = hotspot_figures.evaluate_forecasts(
             st, area, from_, to, problem=problem, methods=method, cell_size=cell_size, seed=seed

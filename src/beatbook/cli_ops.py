@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from beatbook import engagements as engagements_mod
-from beatbook import operations, operations_csv
 from beatbook.cli import JsonOpt, StoreOpt, _print_json, app, err, out
 from beatbook.errors import InputError
 from beatbook.store import Store
@@ -37,6 +36,7 @@ DayToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD
 
 
 def _day(text: str | None, option: str) -> Any:
+    from beatbook import operations
     return None if text is None else operations.parse_date(text, option)
 
 
@@ -56,6 +56,8 @@ def ops_add(
 
     Example: [bold]beatbook ops add "Operation Nightjar" --from 2025-01-06 --to 2025-03-31 --area Leicester[/bold]
     """
+    from beatbook import operations
+
     starts, ends = operations.parse_date(from_, "--from"), operations.parse_date(to, "--to")
     with Store(store) as st:
         op = operations.add_operation(st, name, starts, ends, area, description)
@@ -76,6 +78,8 @@ def ops_record(
 
     Example: [bold]beatbook ops record "Operation Nightjar" --all --measure warrants --count 141 --by "PC 2741"[/bold]
     """
+    from beatbook import operations
+
     if all_ == (area is not None):
         raise InputError("ops record: give --area AREA or --all (the operation total)")
     with Store(store) as st:
@@ -97,6 +101,8 @@ def ops_import(
 
     Example: [bold]beatbook ops import data/sample/operations/operations.csv data/sample/operations/results.csv --by "PC 2741"[/bold]
     """
+    from beatbook import operations_csv
+
     with Store(store) as st:
         summary = operations_csv.import_files(st, files, by)
     if json_out:
@@ -118,6 +124,8 @@ def ops_show(
 
     Example: [bold]beatbook ops show "Operation Nightjar"[/bold]
     """
+    from beatbook import operations
+
     with Store(store, read_only=True) as st:
         result = operations.rollup(st, name)
     if json_out:
@@ -143,6 +151,8 @@ def ops_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 
     Example: [bold]beatbook ops list[/bold]
     """
+    from beatbook import operations
+
     with Store(store, read_only=True) as st:
         rows = operations.list_operations(st)
     if json_out:

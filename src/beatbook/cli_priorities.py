@@ -9,10 +9,7 @@ import typer
 from rich.table import Table
 
 from beatbook.cli import AreaOpt, JsonOpt, StoreOpt, _print_json, app, out
-from beatbook.priorities import lifecycle, review
-from beatbook.priorities.propose import FORECAST_METHOD, propose
-from beatbook.priorities.score import Weights
-from beatbook.queries import parse_month
+from beatbook.defaults import BEFORE_MONTHS, FORECAST_METHOD
 from beatbook.store import Store
 
 priorities_app = typer.Typer(
@@ -45,6 +42,10 @@ def propose_cmd(
 
     Example: [bold]beatbook priorities propose --area Leicester --month 2021-06 --per-ward 2[/bold]
     """
+    from beatbook.priorities import lifecycle
+    from beatbook.priorities.propose import propose
+    from beatbook.priorities.score import Weights
+
     weights = Weights(weight_volume, weight_change, weight_forecast, weight_concerns, asb_harm_days)
     with Store(store, read_only=not save) as st:
         result = propose(st, area, month, per_ward=per_ward, weights=weights, method=forecast_method)
@@ -94,6 +95,9 @@ def adopt(
 
     Example: [bold]beatbook priorities adopt 3 --by "Insp. Patel" --label "Elm Close shops"[/bold]
     """
+    from beatbook.priorities import lifecycle
+    from beatbook.queries import parse_month
+
     with Store(store) as st:
         when = parse_month(month, "--month") if month else (
             lifecycle.priority(st, priority_id)["proposed_for"])  # fmt: skip
@@ -113,6 +117,8 @@ def reject(
 
     Example: [bold]beatbook priorities reject 4 --by "Insp. Patel" --reason "hospital: already a partnership plan"[/bold]
     """
+    from beatbook.priorities import lifecycle
+
     with Store(store) as st:
         lifecycle.decide(st, priority_id, "rejected", by, details={"reason": reason})
     out.print(f"priority {priority_id} rejected by {by}")
@@ -130,6 +136,9 @@ def continue_(
 
     Example: [bold]beatbook priorities continue 3 --by "Insp. Patel" --month 2021-08[/bold]
     """
+    from beatbook.priorities import lifecycle
+    from beatbook.queries import parse_month
+
     with Store(store) as st:
         lifecycle.decide(st, priority_id, "continued", by, month=parse_month(month, "--month"),
                          details={"note": note} if note else {})  # fmt: skip
@@ -142,7 +151,7 @@ def close(
     by: ByOpt,
     month: Annotated[str, typer.Option(help="Last month of the priority, YYYY-MM (assessed up to it).")],
     store: StoreOpt = None,
-    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = review.BEFORE_MONTHS,
+    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
     note: Annotated[str | None, typer.Option(help="Closing note.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -150,6 +159,9 @@ def close(
 
     Example: [bold]beatbook priorities close 3 --by "Insp. Patel" --month 2021-09[/bold]
     """
+    from beatbook.priorities import review
+    from beatbook.queries import parse_month
+
     with Store(store) as st:
         result = review.close(st, priority_id, by, parse_month(month, "--month"), before_months, note)
     if json_out:
@@ -163,13 +175,16 @@ def assess(
     priority_id: IdArg,
     month: Annotated[str, typer.Option(help="Assess up to this month, YYYY-MM.")],
     store: StoreOpt = None,
-    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = review.BEFORE_MONTHS,
+    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
     json_out: JsonOpt = False,
 ) -> None:
     """How an adopted priority is doing so far, without closing it.
 
     Example: [bold]beatbook priorities assess 3 --month 2021-08[/bold]
     """
+    from beatbook.priorities import review
+    from beatbook.queries import parse_month
+
     with Store(store, read_only=True) as st:
         result = review.assess(st, priority_id, parse_month(month, "--month"), before_months)
     if json_out:
@@ -189,6 +204,8 @@ def list_(
 
     Example: [bold]beatbook priorities list --status adopted[/bold]
     """
+    from beatbook.priorities import lifecycle
+
     with Store(store, read_only=True) as st:
         ref = None
         if area:

@@ -7,11 +7,8 @@ from typing import Annotated
 
 import typer
 
-from beatbook import areas as areas_mod
 from beatbook.cli import AreaOpt, JsonOpt, StoreOpt, _print_json, app, out
-from beatbook.publish import team_content
-from beatbook.publish import update as update_mod
-from beatbook.queries import parse_month
+from beatbook.defaults import UPCOMING_WEEKS
 from beatbook.store import Store
 
 
@@ -24,7 +21,7 @@ def update(
     text: Annotated[Path | None, typer.Option(help="The team's Markdown ('## ' sections: message, news, notices); kept in the store for this area and month.")] = None,
     settings: Annotated[Path | None, typer.Option(help="TOML file: team name, contact, reporting channels; kept in the store for this area.")] = None,
     templates: Annotated[Path | None, typer.Option(help="Folder with your own update.html.j2 and update.txt.j2.")] = None,
-    weeks: Annotated[int, typer.Option(help="Engagements listed: this many weeks from the 1st of the month.")] = update_mod.UPCOMING_WEEKS,
+    weeks: Annotated[int, typer.Option(help="Engagements listed: this many weeks from the 1st of the month.")] = UPCOMING_WEEKS,
     json_out: JsonOpt = False,
 ) -> None:
     """Write the monthly community update for residents: priorities, you said / we did,
@@ -32,6 +29,11 @@ def update(
 
     Example: [bold]beatbook update --area "West Leicester" --month 2025-10 --text october.md --out update/[/bold]
     """
+    from beatbook import areas as areas_mod
+    from beatbook.publish import team_content
+    from beatbook.publish import update as update_mod
+    from beatbook.queries import parse_month
+
     target = parse_month(month, "--month")
     settings_text = team_content.read_settings_text(settings) if settings else None
     with Store(store, read_only=text is None and settings is None) as st:

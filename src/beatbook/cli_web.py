@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from beatbook import users as users_mod
 from beatbook.cli import JsonOpt, StoreOpt, _print_json, app, out
 from beatbook.store import Store, default_store_path
 
@@ -55,6 +54,8 @@ def users_add(
 
     Example: [bold]beatbook users add inspector.khan --role inspector[/bold]
     """
+    from beatbook import users as users_mod
+
     users_mod.check_username(username)
     users_mod.check_role(role)
     if password_stdin:
@@ -72,6 +73,8 @@ def users_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 
     Example: [bold]beatbook users list[/bold]
     """
+    from beatbook import users as users_mod
+
     with Store(store, read_only=True) as st:
         rows = users_mod.list_users(st)
     if json_out:

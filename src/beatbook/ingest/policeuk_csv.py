@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from beatbook.errors import CSVFormatError, InputError
+from beatbook.ingest import arrow_arrays
 from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
 from beatbook.ingest.line_numbers import (
     accounts_for_every_byte,
@@ -274,7 +275,7 @@ class _Batch:
             ).to_arrow_table()
         except (duckdb.IOException, duckdb.InvalidInputException) as exc:
             raise self._unreadable(files, exc) from exc
-        rid = pa.array(np.arange(table.num_rows, dtype=np.int64))
+        rid = arrow_arrays.numbers(np.arange(table.num_rows, dtype=np.int64))
         self.staged = table.append_column("_rid", rid)
 
     def _on_staged(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
@@ -504,14 +505,16 @@ class _Batch:
                         f"SELECT _rid FROM _staged WHERE _file = ? AND {self.kind.month_sql} = ?",
                         [str(f.source.path), month],
                     ).fetchall()]] = False  # fmt: skip
-        indices = pa.array(index)
+        indices = arrow_arrays.numbers(index)
+        forces = arrow_arrays.strings([f.force for f in stored])
+        names = arrow_arrays.strings([f.name for f in stored])
         columns = {
-            "_force": pa.DictionaryArray.from_arrays(indices, pa.array([f.force for f in stored])),
-            "_name": pa.DictionaryArray.from_arrays(indices, pa.array([f.name for f in stored])),
-            "_line": pa.array(line),
+            "_force": pa.DictionaryArray.from_arrays(indices, forces),
+            "_name": pa.DictionaryArray.from_arrays(indices, names),
+            "_line": arrow_arrays.numbers(line),
         }
         if not keep.all():
-            columns["_keep"] = pa.array(keep)
+            columns["_keep"] = arrow_arrays.numbers(keep)
         for name, column in columns.items():
             self.staged = self.staged.append_column(name, column)
         return "_keep" in columns

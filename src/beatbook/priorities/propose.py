@@ -18,6 +18,7 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.concerns import concerns_in
+from beatbook.defaults import FORECAST_METHOD
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures import period_coverage
 from beatbook.geo import DEFAULT_CELL
@@ -35,7 +36,6 @@ BASELINE_MONTHS = 12
 # Methods whose scores are expected crimes (the GLM, KDE and prospective scores rank cells
 # well but are not counts, so they cannot be read as "about N expected next month").
 FORECAST_METHODS = ("sepp", "mean-3", "mean-6", "mean-12", "last-month")
-FORECAST_METHOD = "sepp"
 
 
 @dataclass

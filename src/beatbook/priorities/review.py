@@ -10,6 +10,7 @@ import polars as pl
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
+from beatbook.defaults import BEFORE_MONTHS
 from beatbook.errors import DataMissingError, InputError
 from beatbook.hotspot_figures import months_back
 from beatbook.priorities import lifecycle
@@ -17,8 +18,6 @@ from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import gather
 from beatbook.reference import problem_groups
 from beatbook.store import Store
-
-BEFORE_MONTHS = 6
 
 
 def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_MONTHS) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from jinja2 import (
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
+from beatbook.defaults import UPCOMING_WEEKS
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import DataMissingError, InputError
 from beatbook.hotspot_figures import months_back
@@ -53,7 +54,6 @@ from beatbook.publish.team_content import Section, Settings
 from beatbook.stats import compare_counts
 from beatbook.store import Store
 
-UPCOMING_WEEKS = 6
 TREND_MONTHS = 13
 RECENT_MONTHS = 3  # the trend note compares these last months with a year before
 OPERATIONS_MONTHS = 3  # operations that ran in the update's month or the three before it
