@@ -38,7 +38,7 @@ QUICK = (None, "drugs")
 
 
 def run(data: Path, problems: tuple[str | None, ...], seed: int) -> list[dict[str, Any]]:
-    from beatbook import hotspot_figures
+    from beatbook.figures import hotspots as hotspot_figures
     from beatbook.hotspots.forecast import METHODS
     from beatbook.ingest.boundaries import import_boundaries
     from beatbook.ingest.policeuk_csv import ingest

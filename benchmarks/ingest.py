@@ -87,7 +87,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
         # What `beatbook ingest` has loaded before it starts: the CLI imports pandas (through
         # its analysis libraries), which pyarrow would otherwise import inside the timed work
         # the first time it builds an array (0.4 s).
-        import beatbook.cli  # noqa: F401
+        import beatbook.cli.main  # noqa: F401
         from beatbook.ingest.policeuk_csv import ingest
         from beatbook.store import Store
 

@@ -31,7 +31,7 @@ import httpx
 from beatbook.publish.published import list_published, publish_update
 from beatbook.store import Store
 from beatbook.web import create_app
-from beatbook.web.server import serving
+from beatbook.web.testing import serving
 
 AREA = "custom:West Leicester"
 MONTH = "2025-10"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures_store import raw_db, sample_store, sample_store_path, writable_store
+from support.fixtures_store import raw_db, sample_store, sample_store_path, writable_store
 
 __all__ = ["raw_db", "sample_store", "sample_store_path", "writable_store"]
 

@@ -23,7 +23,7 @@ from shapely.geometry import shape
 from beatbook import areas, queries
 from beatbook.errors import AmbiguousAreaError, DataMissingError, InputError, UnknownAreaError
 from beatbook.store import Store
-from fixtures_store import (
+from support.fixtures_store import (
     DISTRICTS,
     FORCE_AREA,
     LEICESTER_BOUNDARIES,

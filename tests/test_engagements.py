@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from beatbook import areas, engagements
-from beatbook.cli import app
+from beatbook.cli.main import app
 from beatbook.engagements import KINDS, parse_local_time
 from beatbook.errors import InputError
 from beatbook.ingest.policeuk_api import ApiError, PoliceUkApi
 from beatbook.store import STORE_ENV, Store
-from fixtures_store import ROOT
-from policeuk_server import Server
+from support.fixtures_store import ROOT
+from support.policeuk_server import Server
 
 DATA = Path(__file__).parent / "data" / "engagements"
 FIXTURE = DATA / "engagements.csv"

@@ -15,7 +15,7 @@ from shapely.geometry import shape
 
 from beatbook import geo
 from beatbook.errors import InputError
-from fixtures_store import LEICESTER_BOUNDARIES
+from support.fixtures_store import LEICESTER_BOUNDARIES
 
 
 @pytest.fixture(scope="module")

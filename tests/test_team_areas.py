@@ -17,12 +17,12 @@ import shapely
 from typer.testing import CliRunner
 
 from beatbook import areas, queries
-from beatbook.cli import app
+from beatbook.cli.main import app
 from beatbook.errors import InputError
 from beatbook.ingest.policeuk_api import ApiError, PoliceUkApi
 from beatbook.store import STORE_ENV, Store
-from fixtures_store import raw_street_rows
-from policeuk_server import DATA, Server
+from support.fixtures_store import raw_street_rows
+from support.policeuk_server import DATA, Server
 
 WEST_WARDS = ["Westcotes (Leicester)", "Fosse (Leicester)", "Western (Leicester)"]
 

@@ -14,7 +14,7 @@ import pytest
 from priorities_support import AREA, CONCERNS_CSV, WARD_CODES
 
 from beatbook.areas import add_area
-from beatbook.ingest.concerns import import_concerns
+from beatbook.concerns.csv_import import import_concerns
 from beatbook.store import Store
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 
-from fixtures_store import ROOT, WARD_LOOKUP
+from support.fixtures_store import ROOT, WARD_LOOKUP
 
 AREA = "Three wards"
 # Westcotes, Fosse and Saffron (Leicester), by their ONS codes (ward names repeat across England).

@@ -31,7 +31,7 @@ from beatbook.priorities import lifecycle, review
 from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import propose
 from beatbook.store import Store
-from fixtures_store import months_between, raw_scalar
+from support.fixtures_store import months_between, raw_scalar
 
 
 def glm_interaction(

@@ -17,7 +17,7 @@ from pyproj import Geod, Transformer
 
 from beatbook import queries as q
 from beatbook.areas import resolve
-from beatbook.priorities.places import (
+from beatbook.priorities.naming import (
     GENERIC_KINDS,
     GROUP_WITHIN_M,
     PREFIX,
@@ -26,7 +26,7 @@ from beatbook.priorities.places import (
     point_name,
 )
 from beatbook.store import Store
-from fixtures_store import raw_scalar
+from support.fixtures_store import raw_scalar
 
 GEOD = Geod(ellps="WGS84")
 FROM_BNG = Transformer.from_crs(27700, 4326, always_xy=True)

@@ -1,6 +1,6 @@
 """``beatbook priorities``: the whole life of a priority through the command line.
 
-Commands run through the real entry point (:func:`beatbook.cli.main`, the function the
+Commands run through the real entry point (:func:`beatbook.cli.main.main`, the function the
 ``beatbook`` script calls) in this process, on a real store file, because starting a
 process costs seconds; one test starts real processes to show that a bad argument gives
 one line on stderr, exit code 2 and no traceback.
@@ -179,7 +179,7 @@ def test_bad_arguments_give_one_line_and_change_nothing(
 
 def test_a_real_process_prints_one_line_and_exits_2(wards_store_copy: Path) -> None:
     script = Path(sys.executable).with_name("beatbook")
-    exe = [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli"]
+    exe = [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli.main"]
     env = {k: v for k, v in os.environ.items() if k != STORE_ENV} | {"NO_COLOR": "1", "COLUMNS": "200"}
     before = table_rows(wards_store_copy)
     proc = subprocess.run(

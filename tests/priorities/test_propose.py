@@ -30,7 +30,7 @@ from beatbook.errors import DataMissingError, InputError
 from beatbook.priorities.propose import Evidence, propose, propose_with_evidence
 from beatbook.priorities.score import Weights
 from beatbook.store import Store
-from fixtures_store import months_between, raw_scalar
+from support.fixtures_store import months_between, raw_scalar
 
 MONTH = "2021-06"
 RECENT = ["2021-04", "2021-05", "2021-06"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.wording import plain_assessment, public_reason
-from problem_words import PROBLEM_WORDS
+from support.problem_words import PROBLEM_WORDS
 
 counts = st.integers(min_value=0, max_value=300)
 

@@ -14,7 +14,7 @@ from beatbook.stats import (
     compare_counts,
     holm,
 )
-from fixtures_store import holm as _holm_by_hand
+from support.fixtures_store import holm as _holm_by_hand
 
 CITY, COUNTY = 355_000.0, 712_000.0  # residents, same population year
 

@@ -37,7 +37,7 @@ from web_support import (
 
 from beatbook import engagements
 from beatbook.areas import add_area
-from beatbook.ingest.concerns import import_concerns
+from beatbook.concerns.csv_import import import_concerns
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import propose
 from beatbook.publish.published import publish_update

@@ -25,7 +25,7 @@ from web_support import (
 )
 
 from beatbook.web import create_app
-from problem_words import PROBLEM_WORDS
+from support.problem_words import PROBLEM_WORDS
 
 WEST = quote(AREA, safe="")
 API_PATHS = ["/api/areas", "/api/priorities", "/api/updates", "/api/events", "/api/stats/{area}"]

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 from web_support import AREA, MONTH, WebUser
 
-from beatbook.web.server import serving
+from beatbook.web.testing import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -27,8 +27,8 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import shape
 from web_support import AREA, WebUser, csrf_of, demo_contacts, sign_in
 
-from beatbook.hotspot_figures import hotspots
-from beatbook.ingest.concerns import record_concern
+from beatbook.concerns.csv_import import record_concern
+from beatbook.figures.hotspots import hotspots
 
 A = quote(AREA, safe="")
 SCRIPT_WHERE = "<script>alert('where')</script> behind the chip shop"

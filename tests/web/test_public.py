@@ -27,7 +27,7 @@ from web_support import (
     window,
 )
 
-from problem_words import PROBLEM_WORDS
+from support.problem_words import PROBLEM_WORDS
 
 CONTENT_TYPES = {"html": "text/html", "pdf": "application/pdf", "txt": "text/plain", "png": "image/png"}
 WEST = quote(AREA, safe="")  # custom%3AWest

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from web_support import AREA, SECRET, csrf_of, field_value
 
 from beatbook.web import create_app
-from fixtures_store import ROOT
+from support.fixtures_store import ROOT
 
 CONTACT = "Zqxreporter.Wqv@example.org"  # distinctive: found anywhere it leaks
 

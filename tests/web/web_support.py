@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import duckdb
 from fastapi.testclient import TestClient
 
-from fixtures_store import ROOT
+from support.fixtures_store import ROOT
 
 SECRET = "web-tests-fixed-secret-0123456789abcdef"
 AREA = "custom:West"

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 import statsmodels.api as sm
+from numpy.typing import NDArray
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -41,22 +42,33 @@ from beatbook.errors import InputError
 from beatbook.geo import Grid
 
 
+#: Crimes per cell and month (cells x months), as from :func:`beatbook.hotspots.grid.cell_month_counts`.
+Counts = NDArray[np.int64]
+#: One score per cell: crimes expected next month (higher = more).
+Scores = NDArray[np.float64]
+#: A forecaster: the count matrix up to the cutoff and the grid in, one score per cell out.
+Forecaster = Callable[[Counts, Grid], Scores]
+
+
 class LeakageError(InputError):
     """Data after the cutoff month was passed to a forecaster."""
 
 
-def _mean_last(k: int) -> Callable[[np.ndarray, Grid], np.ndarray]:
-    def score(counts: np.ndarray, grid: Grid) -> np.ndarray:
-        return counts[:, -k:].mean(axis=1)
+def _mean_last(k: int) -> Forecaster:
+    def score(counts: Counts, grid: Grid) -> Scores:
+        means: Scores = counts[:, -k:].mean(axis=1)
+        return means
 
     return score
 
 
-def _last_month(counts: np.ndarray, grid: Grid) -> np.ndarray:
-    return counts[:, -1].astype(float)
+def _last_month(counts: Counts, grid: Grid) -> Scores:
+    return counts[:, -1].astype(np.float64)
 
 
-def _pairs(grid: Grid, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(
+    grid: Grid, radius: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
     """Cell pairs (i, j) whose centres are within ``radius`` metres, self included, and d."""
     centres = grid.centroids()
     tree = cKDTree(centres)
@@ -67,27 +79,33 @@ def _pairs(grid: Grid, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return i, j, d
 
 
-def _spread(values: np.ndarray, i: np.ndarray, j: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+def _spread(
+    values: NDArray[np.float64],
+    i: NDArray[np.intp],
+    j: NDArray[np.intp],
+    w: NDArray[np.float64],
+    n: int,
+) -> Scores:
     """out[i] = sum over pairs of w * values[j]."""
     return np.bincount(i, weights=w * values[j], minlength=n)
 
 
-def _kde(counts: np.ndarray, grid: Grid, bandwidth: float = 250.0, months: int = 6) -> np.ndarray:
+def _kde(counts: Counts, grid: Grid, bandwidth: float = 250.0, months: int = 6) -> Scores:
     i, j, d = _pairs(grid, 3 * bandwidth)
     w = np.exp(-0.5 * (d / bandwidth) ** 2)
-    return _spread(counts[:, -months:].sum(axis=1).astype(float), i, j, w, grid.n_cells)
+    return _spread(counts[:, -months:].sum(axis=1).astype(np.float64), i, j, w, grid.n_cells)
 
 
-def _prospective(counts: np.ndarray, grid: Grid, radius: float = 400.0, months: int = 3) -> np.ndarray:
+def _prospective(counts: Counts, grid: Grid, radius: float = 400.0, months: int = 3) -> Scores:
     i, j, d = _pairs(grid, radius)
     w_space = 1.0 / (1.0 + d / grid.size)
     score = np.zeros(grid.n_cells)
     for ago in range(1, min(months, counts.shape[1]) + 1):
-        score += _spread(counts[:, -ago].astype(float), i, j, w_space, grid.n_cells) / ago
+        score += _spread(counts[:, -ago].astype(np.float64), i, j, w_space, grid.n_cells) / ago
     return score
 
 
-def _sepp(counts: np.ndarray, grid: Grid, max_lag: int = 6, iterations: int = 25) -> np.ndarray:
+def _sepp(counts: Counts, grid: Grid, max_lag: int = 6, iterations: int = 25) -> Scores:
     """Discrete-time Hawkes model on the grid, fitted by expectation-maximisation.
 
     Rate in cell i, month t: mu_i + theta * sum_{l=1..L} g(l) sum_j h_ij n_j(t - l), with
@@ -98,15 +116,16 @@ def _sepp(counts: np.ndarray, grid: Grid, max_lag: int = 6, iterations: int = 25
     squared distance) from those parts.
     """
     n_cells, n_months = counts.shape
-    c = counts.astype(float)
+    c = counts.astype(np.float64)
     i, j, d = _pairs(grid, 4 * grid.size)
     lags = np.arange(1, min(max_lag, n_months - 1) + 1)
+    mean: Scores = c.mean(axis=1)
     if len(lags) == 0:
-        return c.mean(axis=1)
-    mu = c.mean(axis=1) * 0.5 + 1e-6
+        return mean
+    mu: Scores = mean * 0.5 + 1e-6
     theta, beta, sigma = 0.5, 1.0, float(grid.size)
 
-    def kernels() -> tuple[np.ndarray, np.ndarray]:
+    def kernels() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         g = np.exp(-beta * (lags - 1))
         h = np.exp(-0.5 * (d / sigma) ** 2)
         return g / g.sum(), h / np.bincount(j, weights=h, minlength=n_cells)[j]
@@ -149,9 +168,9 @@ def _neighbour_matrix(grid: Grid) -> sparse.csr_matrix:
     return sparse.csr_matrix((weights, (rows, cols)), shape=(grid.n_cells, grid.n_cells))
 
 
-def _features(counts: np.ndarray, near: sparse.csr_matrix, t: int) -> np.ndarray:
+def _features(counts: Counts, near: sparse.csr_matrix, t: int) -> NDArray[np.float64]:
     """Predictors for month ``t`` from months before it: the cell's and its neighbours' past."""
-    c = counts.astype(float)
+    c = counts.astype(np.float64)
     last = c[:, t - 1]
     mean3 = c[:, max(0, t - 3):t].mean(axis=1)
     mean12 = c[:, max(0, t - 12):t].mean(axis=1)
@@ -160,21 +179,22 @@ def _features(counts: np.ndarray, near: sparse.csr_matrix, t: int) -> np.ndarray
     return np.column_stack([np.ones(len(c)), *(np.log1p(x) for x in columns)])
 
 
-def _glm(counts: np.ndarray, grid: Grid, min_history: int = 3) -> np.ndarray:
+def _glm(counts: Counts, grid: Grid, min_history: int = 3) -> Scores:
     n_months = counts.shape[1]
     targets = range(min_history, n_months)
     if not targets:
         return _mean_last(3)(counts, grid)
     near = _neighbour_matrix(grid)
     x = np.vstack([_features(counts, near, t) for t in targets])
-    y = np.concatenate([counts[:, t] for t in targets]).astype(float)
+    y = np.concatenate([counts[:, t] for t in targets]).astype(np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=1.0)).fit()
-    return np.asarray(fit.predict(_features(counts, near, n_months)))
+    predicted: Scores = np.asarray(fit.predict(_features(counts, near, n_months)))
+    return predicted
 
 
-METHODS: dict[str, Callable[[np.ndarray, Grid], np.ndarray]] = {
+METHODS: dict[str, Forecaster] = {
     "last-month": _last_month,
     "mean-3": _mean_last(3),
     "mean-6": _mean_last(6),
@@ -194,8 +214,8 @@ def check_method(method: str) -> str:
 
 
 def forecast(
-    method: str, counts: np.ndarray, months: list[dt.date], grid: Grid, cutoff: dt.date
-) -> np.ndarray:
+    method: str, counts: Counts, months: list[dt.date], grid: Grid, cutoff: dt.date
+) -> Scores:
     """Score per cell for the month after ``cutoff`` from ``counts`` (cells x ``months``).
 
     Raises :class:`LeakageError` if any month after the cutoff is given.
@@ -209,4 +229,4 @@ def forecast(
         )
     if counts.shape != (grid.n_cells, len(months)) or not months:
         raise InputError("counts must have one row per grid cell and one column per month")
-    return np.asarray(METHODS[method](counts, grid), dtype=float)
+    return np.asarray(METHODS[method](counts, grid), dtype=np.float64)

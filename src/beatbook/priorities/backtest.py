@@ -18,7 +18,7 @@ import polars as pl
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
-from beatbook.hotspot_figures import months_back
+from beatbook.figures.hotspots import months_back
 from beatbook.priorities.propose import FORECAST_METHOD, gather, place_forecasts
 from beatbook.priorities.score import Weights, score_candidates, top_per_ward
 from beatbook.store import Store

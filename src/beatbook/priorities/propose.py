@@ -17,18 +17,18 @@ import polars as pl
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
-from beatbook.concerns import concerns_in
-from beatbook.defaults import FORECAST_METHOD
+from beatbook.concerns.records import concerns_in
 from beatbook.errors import DataMissingError, InputError
-from beatbook.figures import period_coverage
+from beatbook.figures.hotspots import area_grid, months_back
+from beatbook.figures.stats import period_coverage
 from beatbook.geo import DEFAULT_CELL
-from beatbook.hotspot_figures import area_grid, months_back
 from beatbook.hotspots.forecast import forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.places import spread_to_places
-from beatbook.priorities.places import name_places
+from beatbook.priorities.naming import name_places
 from beatbook.priorities.score import Weights, harm_table, score_candidates, top_per_ward
 from beatbook.priorities.wording import problem_label, reason
+from beatbook.settings import FORECAST_METHOD
 from beatbook.store import Store
 
 RECENT_MONTHS = 3

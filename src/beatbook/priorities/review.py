@@ -10,13 +10,13 @@ import polars as pl
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
-from beatbook.defaults import BEFORE_MONTHS
 from beatbook.errors import DataMissingError, InputError
-from beatbook.hotspot_figures import months_back
+from beatbook.figures.hotspots import months_back
 from beatbook.priorities import lifecycle
 from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import gather
 from beatbook.reference import problem_groups
+from beatbook.settings import BEFORE_MONTHS
 from beatbook.store import Store
 
 

@@ -1,6 +1,6 @@
 """Score candidate priorities: (ward, place, problem) with the parts of the score shown.
 
-A candidate is a place (see :mod:`beatbook.priorities.places`) and a problem in
+A candidate is a place (see :mod:`beatbook.priorities.naming`) and a problem in
 one ward. Its score is the sum of four parts, each scaled so the area's largest
 value of that part is 1 and then multiplied by its weight (:class:`Weights`):
 

@@ -8,7 +8,7 @@ it is true, and the methods box says which population year and tests were used.
 
 Anti-social behaviour is not a crime: it is counted and reported apart.
 
-The charts (:mod:`beatbook.publish.brief_charts`) are drawn only from these facts, and
+The charts (:mod:`beatbook.charts.brief`) are drawn only from these facts, and
 written as PNG files beside ``brief.md`` and ``brief.html``.
 """
 
@@ -24,11 +24,11 @@ import markdown as md
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from beatbook import areas as areas_mod
-from beatbook import figures
 from beatbook import queries as q
 from beatbook.areas import Area
+from beatbook.charts import brief as brief_charts
 from beatbook.errors import DataMissingError, InputError
-from beatbook.publish import brief_charts
+from beatbook.figures import stats as figures
 from beatbook.stats import (
     Change,
     changes_by_category,

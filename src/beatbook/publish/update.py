@@ -36,21 +36,21 @@ from jinja2 import (
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
-from beatbook.defaults import UPCOMING_WEEKS
+from beatbook.charts import update as charts
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import DataMissingError, InputError
-from beatbook.hotspot_figures import months_back
-from beatbook.map_layers import ward_outlines
-from beatbook.operations import WHOLE, measure_nouns, operations_report
+from beatbook.figures.hotspots import months_back
+from beatbook.figures.map_layers import ward_outlines
+from beatbook.figures.public import current as current_priorities
+from beatbook.figures.public import running_months
+from beatbook.operations.records import WHOLE, measure_nouns, operations_report
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import ward_labels
-from beatbook.priorities.public import current as current_priorities
-from beatbook.priorities.public import running_months
 from beatbook.priorities.score import Weights, harm_table
 from beatbook.priorities.wording import month_span, plain_assessment, problem_label
-from beatbook.publish import update_charts as charts
 from beatbook.publish.brief import change_phrase
 from beatbook.publish.team_content import Section, Settings
+from beatbook.settings import UPCOMING_WEEKS
 from beatbook.stats import compare_counts
 from beatbook.store import Store
 

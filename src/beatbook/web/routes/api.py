@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from beatbook import figures
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import UnknownAreaError
-from beatbook.priorities.public import current_by_area
+from beatbook.figures import stats as figures
+from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published
 from beatbook.store import Store
 from beatbook.web.deps import reader

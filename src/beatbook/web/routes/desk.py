@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from beatbook import dashboard, map_layers
 from beatbook.errors import BeatBookError
+from beatbook.figures import dashboard, map_layers
 from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import reader, render, require
@@ -61,7 +61,7 @@ def map_layer(
     area: str,
     month: str,
 ) -> Response:
-    """One map layer as GeoJSON (see :mod:`beatbook.map_layers`)."""
+    """One map layer as GeoJSON (see :mod:`beatbook.figures.map_layers`)."""
     try:
         collection = map_layers.layer(store, layer, area, month)
     except BeatBookError as exc:

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
-from beatbook import dashboard
 from beatbook.errors import BeatBookError
+from beatbook.figures import dashboard
 from beatbook.queries import parse_month
 from beatbook.store import Store
 from beatbook.web.deps import signer

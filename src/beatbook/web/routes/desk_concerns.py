@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from beatbook import concerns
+from beatbook.concerns import records as concerns
 from beatbook.errors import BeatBookError
 from beatbook.reference import concern_problems
 from beatbook.store import Store

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from beatbook import operations
 from beatbook.errors import BeatBookError
+from beatbook.operations import records as operations
 from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import check_csrf, database, reader, render, require

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook import figures
 from beatbook.engagements import KINDS, Engagement, list_engagements, to_ical
 from beatbook.errors import InputError, UnknownAreaError
-from beatbook.priorities.public import current_by_area
+from beatbook.figures import stats as figures
+from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published, published_file
 from beatbook.queries import parse_month
 from beatbook.store import Store

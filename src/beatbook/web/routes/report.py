@@ -1,6 +1,6 @@
 """The public "tell us about a problem" form: GET and POST /report.
 
-A report becomes a residents' concern (:func:`beatbook.ingest.concerns.record_concern`,
+A report becomes a residents' concern (:func:`beatbook.concerns.csv_import.record_concern`,
 source ``online``), stored under the app's write lock. In order, a POST is refused
 without a valid CSRF token (403, nothing stored), answered 429 past the per-address rate
 limit (``app.state.report_limiter``), answered as accepted but stored nowhere when the
@@ -24,8 +24,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
+from beatbook.concerns.csv_import import ConcernFieldError, record_concern
 from beatbook.errors import InputError
-from beatbook.ingest.concerns import ConcernFieldError, record_concern
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 from beatbook.web.deps import check_csrf, database, reader, render

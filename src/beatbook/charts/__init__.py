@@ -1,0 +1,1 @@
+"""Charts: facts in, PNG bytes out."""

@@ -1,0 +1,1 @@
+"""The ``beatbook`` command line: one module per command group."""

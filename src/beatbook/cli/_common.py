@@ -1,0 +1,65 @@
+"""What every command module shares: the Typer app, consoles, options and printers.
+
+Command modules import from here and register on :data:`app`; :mod:`beatbook.cli.main`
+imports them all and runs the app, so nothing imports back up from ``main``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from beatbook.store import STORE_ENV
+
+app = typer.Typer(
+    help="BeatBook: honest crime statistics from police.uk data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _global(
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="DuckDB store file for any command (same as BEATBOOK_STORE)."),
+    ] = None,
+) -> None:
+    """BeatBook: honest crime statistics from police.uk data."""
+    if store is not None:
+        os.environ[STORE_ENV] = str(store)
+
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", envvar=STORE_ENV, help="DuckDB store file \\[default: ./beatbook.duckdb]."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+AreaOpt = Annotated[
+    str, typer.Option("--area", help="Area name or code (see 'beatbook areas list').")
+]
+FromOpt = Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")]
+ToOpt = Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")]
+PopYearOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--population-year", help="Mid-year population estimate to use \\[default: nearest]."
+    ),
+]
+
+
+
+def print_json(payload: Any) -> None:
+    """Print one JSON document (the shape each command documents in docs/cli.md)."""
+    out.print_json(json.dumps(payload, default=str), sort_keys=False)

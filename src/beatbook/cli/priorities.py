@@ -1,0 +1,251 @@
+"""The ``beatbook priorities`` commands: propose, record decisions, assess (registered on ``app``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
+from beatbook.settings import BEFORE_MONTHS, FORECAST_METHOD
+from beatbook.store import Store
+
+priorities_app = typer.Typer(
+    help="Propose local priorities from the evidence, record decisions, assess results.",
+    no_args_is_help=True,
+)
+app.add_typer(priorities_app, name="priorities")
+
+IdArg = Annotated[int, typer.Argument(help="Priority id (see 'beatbook priorities list').")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decided (name or role): recorded.")]
+MonthOpt = Annotated[str, typer.Option("--month", help="Month the decision is for, YYYY-MM.")]
+
+
+@priorities_app.command("propose")
+def propose_cmd(
+    area: AreaOpt,
+    month: Annotated[str, typer.Option(help="Latest month of data to use, YYYY-MM; priorities are for the month after.")],
+    store: StoreOpt = None,
+    per_ward: Annotated[int, typer.Option(help="Candidates to show per ward.")] = 3,
+    weight_volume: Annotated[float, typer.Option(help="Weight of harm-weighted recent volume.")] = 1.0,
+    weight_change: Annotated[float, typer.Option(help="Weight of the significant rise over the baseline.")] = 1.0,
+    weight_forecast: Annotated[float, typer.Option(help="Weight of next month's forecast.")] = 1.0,
+    weight_concerns: Annotated[float, typer.Option(help="Weight of residents' and partners' concerns.")] = 1.0,
+    asb_harm_days: Annotated[float, typer.Option(help="Harm weight of one ASB incident, in days.")] = 10.0,
+    forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
+    save: Annotated[bool, typer.Option("--save", help="Record the candidates as proposed priorities.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Proposed priorities per ward: place and problem, the parts of the score, the reason.
+
+    Example: [bold]beatbook priorities propose --area Leicester --month 2021-06 --per-ward 2[/bold]
+    """
+    from beatbook.priorities import lifecycle
+    from beatbook.priorities.propose import propose
+    from beatbook.priorities.score import Weights
+
+    weights = Weights(weight_volume, weight_change, weight_forecast, weight_concerns, asb_harm_days)
+    with Store(store, read_only=not save) as st:
+        result = propose(st, area, month, per_ward=per_ward, weights=weights, method=forecast_method)
+        if save:
+            ids = lifecycle.save_proposals(st, result)
+            flat = [c for w in result["wards"] for c in w["priorities"]]
+            for c, pid in zip(flat, ids, strict=True):
+                c["priority_id"] = pid
+    if json_out:
+        print_json(result)
+        return
+    _print_proposal(result)
+
+
+def _print_proposal(r: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]Proposed priorities for {r['for_month']}[/bold] in {r['area']['name']} "
+        f"(data to {r['month']}; recent {r['recent_months'][0]}…{r['recent_months'][-1]}, "
+        f"baseline {len(r['baseline_months'])} months; forecast {r['forecast_method']})"
+    )
+    for ward in r["wards"]:
+        out.print(f"\n[bold]{ward['ward']}[/bold]")
+        for c in ward["priorities"]:
+            p = c["parts"]
+            pid = f" [id {c['priority_id']}]" if "priority_id" in c else ""
+            out.print(
+                f"  {c['rank']}.{pid} {c['place']}: {c['problem_label']}  score {c['score']:.2f} = "
+                f"volume {p['volume']:.2f} + change {p['change']:.2f} + forecast "
+                f"{p['forecast']:.2f} + concerns {p['concerns']:.2f}  (from {c['origin']})",
+                highlight=False, markup=False,
+            )
+            out.print(f"     {c['reason']}", highlight=False, markup=False)
+    if r["concerns_unmatched"]:
+        out.print(f"{r['concerns_unmatched']} concerns have no place yet: see 'beatbook concerns unmatched'")
+
+
+@priorities_app.command("adopt")
+def adopt(
+    priority_id: IdArg,
+    by: ByOpt,
+    store: StoreOpt = None,
+    month: Annotated[str | None, typer.Option(help="First month it runs, YYYY-MM [default: the month proposed for].")] = None,
+    label: Annotated[str | None, typer.Option(help="A better name for the place, as the team will print it.")] = None,
+    note: Annotated[str | None, typer.Option(help="Why, or what was agreed.")] = None,
+) -> None:
+    """Adopt a proposed priority (optionally renaming its place).
+
+    Example: [bold]beatbook priorities adopt 3 --by "Insp. Patel" --label "Elm Close shops"[/bold]
+    """
+    from beatbook.priorities import lifecycle
+    from beatbook.queries import parse_month
+
+    with Store(store) as st:
+        when = parse_month(month, "--month") if month else (
+            lifecycle.priority(st, priority_id)["proposed_for"])  # fmt: skip
+        lifecycle.decide(st, priority_id, "adopted", by, month=when,
+                         details={k: v for k, v in (("label", label), ("note", note)) if v})  # fmt: skip
+    out.print(f"priority {priority_id} adopted by {by}")
+
+
+@priorities_app.command("reject")
+def reject(
+    priority_id: IdArg,
+    by: ByOpt,
+    reason: Annotated[str, typer.Option(help="Why it was rejected: recorded for the audit.")],
+    store: StoreOpt = None,
+) -> None:
+    """Reject a proposed priority, saying why.
+
+    Example: [bold]beatbook priorities reject 4 --by "Insp. Patel" --reason "hospital: already a partnership plan"[/bold]
+    """
+    from beatbook.priorities import lifecycle
+
+    with Store(store) as st:
+        lifecycle.decide(st, priority_id, "rejected", by, details={"reason": reason})
+    out.print(f"priority {priority_id} rejected by {by}")
+
+
+@priorities_app.command("continue")
+def continue_(
+    priority_id: IdArg,
+    by: ByOpt,
+    month: MonthOpt,
+    store: StoreOpt = None,
+    note: Annotated[str | None, typer.Option(help="What is being done this month.")] = None,
+) -> None:
+    """Carry an adopted priority into another month.
+
+    Example: [bold]beatbook priorities continue 3 --by "Insp. Patel" --month 2021-08[/bold]
+    """
+    from beatbook.priorities import lifecycle
+    from beatbook.queries import parse_month
+
+    with Store(store) as st:
+        lifecycle.decide(st, priority_id, "continued", by, month=parse_month(month, "--month"),
+                         details={"note": note} if note else {})  # fmt: skip
+    out.print(f"priority {priority_id} continued into {month}")
+
+
+@priorities_app.command("close")
+def close(
+    priority_id: IdArg,
+    by: ByOpt,
+    month: Annotated[str, typer.Option(help="Last month of the priority, YYYY-MM (assessed up to it).")],
+    store: StoreOpt = None,
+    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
+    note: Annotated[str | None, typer.Option(help="Closing note.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Close a priority with its assessment: before vs during, against comparison places.
+
+    Example: [bold]beatbook priorities close 3 --by "Insp. Patel" --month 2021-09[/bold]
+    """
+    from beatbook.priorities import review
+    from beatbook.queries import parse_month
+
+    with Store(store) as st:
+        result = review.close(st, priority_id, by, parse_month(month, "--month"), before_months, note)
+    if json_out:
+        print_json(result)
+        return
+    out.print(f"priority {priority_id} closed: {result['place']}, {result['problem']}: {result['wording']}")
+
+
+@priorities_app.command("assess")
+def assess(
+    priority_id: IdArg,
+    month: Annotated[str, typer.Option(help="Assess up to this month, YYYY-MM.")],
+    store: StoreOpt = None,
+    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
+    json_out: JsonOpt = False,
+) -> None:
+    """How an adopted priority is doing so far, without closing it.
+
+    Example: [bold]beatbook priorities assess 3 --month 2021-08[/bold]
+    """
+    from beatbook.priorities import review
+    from beatbook.queries import parse_month
+
+    with Store(store, read_only=True) as st:
+        result = review.assess(st, priority_id, parse_month(month, "--month"), before_months)
+    if json_out:
+        print_json(result)
+        return
+    out.print(f"{result['place']}, {result['problem']}: {result['wording']}")
+
+
+@priorities_app.command("list")
+def list_(
+    store: StoreOpt = None,
+    area: Annotated[str | None, typer.Option(help="Only priorities of this area (as proposed).")] = None,
+    status: Annotated[str | None, typer.Option(help="proposed, adopted, rejected, continued or closed.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Priorities with their status, origin and the trail of decisions.
+
+    Example: [bold]beatbook priorities list --status adopted[/bold]
+    """
+    from beatbook.priorities import lifecycle
+
+    with Store(store, read_only=True) as st:
+        ref = None
+        if area:
+            from beatbook.areas import reference, resolve
+
+            ref = reference(resolve(st, area))
+        rows = lifecycle.list_priorities(st, area=ref, status=status)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} priorities")
+    for col in ("id", "month", "ward", "place", "problem", "origin", "status", "last decision"):
+        table.add_column(col)
+    for r in rows:
+        last = r["events"][-1]
+        table.add_row(str(r["priority_id"]), f"{r['proposed_for']:%Y-%m}", r["ward"], r["label"],
+                      r["problem"], r["origin"], r["status"], f"{last['actor']}, {last['at'][:10]}")  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def jag(
+    area: AreaOpt,
+    month: Annotated[str, typer.Option(help="Latest month of data, YYYY-MM; the pack is for the month after.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write: FILE.html and FILE.pdf.")],
+    store: StoreOpt = None,
+    per_ward: Annotated[int, typer.Option(help="Proposed priorities per ward.")] = 3,
+    forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
+    json_out: JsonOpt = False,
+) -> None:
+    """The Joint Action Group pack (HTML and PDF): proposals with evidence, running and closed
+    priorities with their assessment, operations, open concerns.
+
+    Example: [bold]beatbook jag --area Leicester --month 2021-06 --out jag/leicester-2021-07[/bold]
+    """
+    from beatbook.publish import jag as jag_mod
+
+    with Store(store, read_only=True) as st:
+        html, pdf, pack = jag_mod.write(st, area, month, out_file, per_ward=per_ward, method=forecast_method)
+    if json_out:
+        print_json(pack)
+        return
+    out.print(f"wrote {html} and {pdf}")

@@ -1,0 +1,265 @@
+"""``beatbook stats``, ``compare``, ``rank`` and ``brief``: the area statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from beatbook.cli._common import (
+    AreaOpt,
+    FromOpt,
+    JsonOpt,
+    PopYearOpt,
+    StoreOpt,
+    ToOpt,
+    app,
+    out,
+    print_json,
+)
+from beatbook.store import Store
+
+
+@app.command()
+def stats(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    by: Annotated[str | None, typer.Option(help="Break down: 'crime-type'.")] = None,
+    population_year: PopYearOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Count, rate per 1,000 residents (exact Poisson 95% CI) and shares for an area.
+
+    Example: [bold]beatbook stats --area Leicester --from 2020-01 --to 2020-12 --by crime-type[/bold]
+    """
+    from beatbook.figures import stats as figures
+
+    with Store(store, read_only=True) as st:
+        result = figures.area_stats(st, area, from_, to, by=by, population_year=population_year)
+    if json_out:
+        print_json(result)
+        return
+    _print_stats(result)
+
+
+@app.command()
+def compare(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    against: Annotated[
+        str | None, typer.Option(help="Comparison area \\[default: the rest of the force area].")
+    ] = None,
+    before_from: Annotated[
+        str | None, typer.Option(help="Earlier period start (for change).")
+    ] = None,
+    before_to: Annotated[str | None, typer.Option(help="Earlier period end (for change).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare an area with another, crime type by crime type, on rates over the same months.
+
+    With --before-from/--before-to, also tests the change in each crime type in both areas.
+
+    Example: [bold]beatbook compare --area Leicester --against "Leicestershire excluding Leicester" --from 2021-01 --to 2021-12[/bold]
+    """
+    from beatbook.figures import stats as figures
+
+    with Store(store, read_only=True) as st:
+        result = figures.compare_areas(st, area, against, from_, to, before_from, before_to)
+    if json_out:
+        print_json(result)
+        return
+    _print_compare(result)
+
+
+@app.command()
+def rank(
+    area: AreaOpt,
+    from_: FromOpt,
+    to: ToOpt,
+    store: StoreOpt = None,
+    peers: Annotated[
+        str,
+        typer.Option(
+            help="'local-authorities': the area among its force's districts; 'lsoas': every LSOA inside the area."
+        ),
+    ] = "local-authorities",
+    crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rank an area among its peers on crime rate, with a simulated 95% rank interval.
+
+    Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
+    """
+    from beatbook.figures import stats as figures
+
+    with Store(store, read_only=True) as st:
+        result = figures.rank_area(
+            st,
+            area,
+            from_,
+            to,
+            peers=peers,
+            crime_types=[crime_type] if crime_type else None,
+            seed=seed,
+        )
+    if json_out:
+        print_json(result)
+        return
+    _print_rank(result)
+
+
+@app.command()
+def brief(
+    area: AreaOpt,
+    year: Annotated[int, typer.Option(help="Calendar year to report.")],
+    store: StoreOpt = None,
+    compare_year: Annotated[int | None, typer.Option(help="Year to compare with.")] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for brief.md and brief.html.")
+    ] = Path("."),
+    seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a data-journalism brief (Markdown + HTML) for an area and year.
+
+    Example: [bold]beatbook brief --area Leicester --year 2021 --compare-year 2020 --out brief/[/bold]
+    """
+    from beatbook.publish import brief as brief_mod
+
+    with Store(store, read_only=True) as st:
+        written = brief_mod.write_brief(st, area, year, compare_year, out_dir, seed=seed)
+    if json_out:
+        print_json(written.facts)
+        return
+    print(written.markdown)
+    charts = f" and {len(written.chart_paths)} charts" if written.chart_paths else ""
+    out.print(f"\nwrote {written.markdown_path}, {written.html_path}{charts}", markup=False)
+
+
+def _fmt(x: float, places: int = 1) -> str:
+    return f"{x:,.{places}f}"
+
+
+def _coverage_note(r: dict[str, Any]) -> str:
+    missing = r.get("months_missing") or []
+    note = f"{r['months']} months of data"
+    return note + (f" (missing: {', '.join(missing)})" if missing else "")
+
+
+def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
+    records = result if isinstance(result, list) else [result]
+    if not records:
+        out.print("no crimes recorded in that area and period")
+        return
+    first = records[0]
+    residents = (
+        "no resident count for a polygon area: counts only"
+        if first["population"] is None
+        else f"population {first['population']:,.0f} (ONS mid-{first['population_year']} estimate)"
+    )
+    out.print(
+        f"[bold]{first['area']}[/bold], {first['from']} to {first['to']} — {_coverage_note(first)}; "
+        + residents
+    )
+    table = Table()
+    columns = ["crime type", "count", "per 1,000 residents", "95% CI"]
+    if "share" in first:
+        columns.append("share of all crime")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "crime type" else "right")
+    for r in records:
+        row = [
+            r.get("crime_type", "all crime"),
+            f"{r['count']:,}",
+            "–" if r["rate_per_1000"] is None else _fmt(r["rate_per_1000"], 2),
+            "–" if r["ci_low"] is None else f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}",
+        ]
+        if "share" in r:
+            row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")
+        table.add_row(*row)
+    out.print(table)
+    trend = first.get("trend")
+    if trend:
+        from beatbook.stats import Trend, describe_trend
+
+        out.print(
+            "Monthly trend: "
+            + describe_trend(
+                Trend(**{k: v for k, v in trend.items() if k in Trend.__dataclass_fields__})
+            )
+        )
+
+
+def _print_compare(r: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]{r['area']}[/bold] vs [bold]{r['against']}[/bold], {r['from']} to {r['to']} "
+        f"({_coverage_note(r)}); rates per 1,000 residents, mid-{r['population_year']} "
+        "population; Holm-adjusted exact tests"
+    )
+    table = Table()
+    for col in ("crime type", r["area"], r["against"], "ratio", "95% CI", "p (adj.)", "verdict"):
+        table.add_column(col, justify="left" if col in ("crime type", "verdict") else "right")
+    for c in r["categories"]:
+        table.add_row(
+            c["crime_type"],
+            _fmt(c["rate_a"], 2),
+            _fmt(c["rate_b"], 2),
+            _fmt(c["rate_ratio"], 2),
+            f"{_fmt(c['ci_low'], 2)}–{_fmt(c['ci_high'], 2)}",
+            f"{c['p_adjusted']:.3g}",
+            c["verdict"],
+        )
+    out.print(table)
+    for key, claim in r.get("claims", {}).items():
+        if claim:
+            out.print(f"[bold]{key.replace('_', ' ')}[/bold]: true (every change significant)")
+    if "changes" in r:
+        for key, rows in r["changes"].items():
+            name = r["area"] if key == "area" else r["against"]
+            ups = [c["crime_type"] for c in rows if c["direction"] == "rise"]
+            downs = [c["crime_type"] for c in rows if c["direction"] == "fall"]
+            out.print(
+                f"{name}: significant rises in {', '.join(ups) or 'no category'}; "
+                f"significant falls in {', '.join(downs) or 'no category'}; "
+                "no clear change in the rest"
+            )
+
+
+def _print_rank(r: dict[str, Any]) -> None:
+    from beatbook.stats import describe_rank
+
+    what = "all crime and ASB" if r["crime_types"] == "all" else ", ".join(r["crime_types"])
+    out.print(
+        f"[bold]{what}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
+        f"mid-{r['population_year']} population, rank interval from 10,000 draws "
+        f"(seed {r['seed']})"
+    )
+    focus = r["rank"]
+    if focus:
+        out.print(
+            r["area"]
+            + ": "
+            + describe_rank(
+                focus["rank"], focus["rank_low"], focus["rank_high"], r["n_peers"], r["peers"]
+            )
+        )
+    table = Table()
+    for col in ("rank", "name", "count", "per 1,000", "rank 95% interval"):
+        table.add_column(col, justify="left" if col == "name" else "right")
+    for row in r["table"]:
+        table.add_row(
+            str(row["rank"]),
+            row["name"],
+            f"{row['count']:,}",
+            _fmt(row["rate"], 2),
+            f"{row['rank_low']}–{row['rank_high']}",
+        )
+    out.print(table)
+

@@ -1,0 +1,1 @@
+"""Residents' concerns: records, CSV import and place matching."""

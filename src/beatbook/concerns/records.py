@@ -1,0 +1,238 @@
+"""Residents' concerns once stored: what priorities read, what the team lists, fixes and closes.
+
+Two views, kept apart on purpose:
+
+* :func:`concerns_in` is what analysis and anything public may use: category,
+  place, date, source, status. Never the contact (``concern_contacts``, read by
+  no BeatBook function) and never the free text a resident wrote, which may
+  hold personal details ("my neighbour at number 12 ...").
+* :func:`team_list` and :func:`unmatched` are for the team's own screens and may
+  show the free text (``team_list`` only when asked), still never the contact.
+
+A concern belongs to an area when it was recorded for that area, or when its
+snap point's LSOA lies in it (so a concern imported for Leicester counts in the
+ward it falls in); for a polygon area, when its snap point lies inside. Months
+run from ``start``'s month to ``end``'s month inclusive, as in every BeatBook
+period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import shapely
+from shapely import wkt as shapely_wkt
+
+from beatbook.areas import Area, lsoas_of, reference, resolve
+from beatbook.concerns.csv_import import parse_coordinate, parse_date
+from beatbook.concerns.matching import PlaceMatch, PlaceMatcher
+from beatbook.errors import InputError
+from beatbook.queries import parse_month
+from beatbook.reference import concern_problems
+from beatbook.store import Store
+
+__all__ = ["STATUSES", "close", "concerns_in", "match", "team_list", "unmatched"]
+
+STATUSES = ("open", "closed")
+PUBLIC_COLUMNS = {
+    "concern_id": pl.Int64, "reported_on": pl.Date, "month": pl.Date, "place": pl.Utf8,
+    "longitude": pl.Float64, "latitude": pl.Float64, "lsoa_code": pl.Utf8, "problem": pl.Utf8,
+    "problem_label": pl.Utf8, "problem_group": pl.Utf8, "source": pl.Utf8, "status": pl.Utf8,
+}  # fmt: skip
+
+
+def _problems() -> pl.DataFrame:
+    rows = [(p.slug, p.label, p.problem_group) for p in concern_problems()]
+    return pl.DataFrame(rows, schema={"problem": pl.Utf8, "problem_label": pl.Utf8,
+                                      "problem_group": pl.Utf8}, orient="row")  # fmt: skip
+
+
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in STATUSES:
+        raise InputError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+
+
+def _select(store: Store, columns: str, area: Area | None, where: str, params: list[object]
+            ) -> pl.DataFrame:  # fmt: skip
+    """Concerns matching ``where`` and, when given, belonging to ``area`` (see module notes)."""
+    if area is not None and not area.polygon_wkt:
+        codes = set(lsoas_of(store, area))
+        if area.local_authorities:  # works before any ONS lookup is imported
+            codes |= {r[0] for r in store.con.execute(
+                "SELECT DISTINCT lsoa_code FROM street_crimes WHERE lsoa_code IS NOT NULL "
+                "AND local_authority IN (SELECT unnest(?::VARCHAR[]))",
+                [sorted(area.local_authorities)]).fetchall()}  # fmt: skip
+        where += " AND (area = ? OR lsoa_code IN (SELECT unnest(?::VARCHAR[])))"
+        params = [*params, reference(area), sorted(codes)]
+    rows = store.frame(f"SELECT {columns}, area AS _area, longitude AS _x, latitude AS _y "
+                       f"FROM concerns WHERE {where} ORDER BY reported_on, concern_id", params)  # fmt: skip
+    if area is not None and area.polygon_wkt:
+        polygon = shapely_wkt.loads(area.polygon_wkt)
+        inside = shapely.contains_xy(polygon, rows["_x"].fill_null(0).to_numpy(),
+                                     rows["_y"].fill_null(0).to_numpy())  # fmt: skip
+        rows = rows.filter(pl.Series(inside) | (pl.col("_area") == reference(area)))
+    return rows.drop("_area", "_x", "_y")
+
+
+def concerns_in(
+    store: Store, area: Area, start: dt.date, end: dt.date, *, status: str | None = None
+) -> pl.DataFrame:
+    """Concerns about ``area`` reported in the months of ``start`` .. ``end`` (safe to publish).
+
+    Columns: concern_id (Int64), reported_on (Date), month (Date, first of the month), place
+    (police.uk snap point, null when unmatched), longitude, latitude (Float64, null when
+    unmatched), lsoa_code, problem (slug), problem_label, problem_group (police.uk problem
+    group, null for speeding and parking), source, status. Never the contact or free text.
+    """
+    _check_status(status)
+    where = "month BETWEEN ? AND ?"
+    params: list[object] = [start.replace(day=1), end.replace(day=1)]
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    rows = _select(store, "concern_id, reported_on, month, place, longitude, latitude, "
+                   "lsoa_code, problem, source, status", area, where, params)  # fmt: skip
+    joined = rows.join(_problems(), on="problem", how="left", maintain_order="left")
+    return joined.select([pl.col(c).cast(t) for c, t in PUBLIC_COLUMNS.items()])
+
+
+# --- the team's views and edits -----------------------------------------------------------
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def team_list(
+    store: Store,
+    *,
+    area: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    status: str | None = None,
+    problem: str | None = None,
+    free_text: bool = False,
+) -> list[dict[str, Any]]:
+    """Stored concerns for the team, oldest first (``concerns list``); never the contact.
+
+    ``from_``/``to`` are months (YYYY-MM); ``free_text`` adds what the resident wrote
+    (where_text, problem_text), which may hold personal details: not for publication.
+    """
+    _check_status(status)
+    slugs = [p.slug for p in concern_problems()]
+    if problem is not None and problem not in slugs:
+        raise InputError(f"--problem {problem!r}: expected one of {', '.join(slugs)}")
+    where, params = "true", list[object]()
+    for column, value, op in (("month", from_, ">="), ("month", to, "<="), ("status", status, "="),
+                              ("problem", problem, "=")):  # fmt: skip
+        if value is not None:
+            where += f" AND {column} {op} ?"
+            option = {">=": "--from", "<=": "--to"}.get(op)
+            params.append(parse_month(value, option) if option else value)
+    names = ["concern_id", "reported_on", "area", "place", "lsoa_code", "problem", "problem_label",
+             "problem_group", "source", "status", "closed_on", "match_method", "match_score"]
+    names += ["where_text", "problem_text"] if free_text else []
+    columns = ", ".join("area_name AS area" if n == "area" else n for n in names
+                        if n not in ("problem_label", "problem_group"))  # fmt: skip
+    resolved = resolve(store, area) if area else None
+    rows = _select(store, columns, resolved, where, params)
+    rows = rows.join(_problems(), on="problem", how="left", maintain_order="left").select(names)
+    return [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
+
+
+def unmatched(store: Store, *, area: str | None = None) -> list[dict[str, Any]]:
+    """Open concerns whose place matched no snap point, with why and the best suggestions."""
+    where, params = "place IS NULL AND status = 'open'", list[object]()
+    if area:
+        where += " AND area = ?"
+        params.append(reference(resolve(store, area)))
+    rows = store.frame(
+        "SELECT concern_id, reported_on, area_name AS area, where_text, problem, source, "
+        f"match_note AS note, suggestions, source_file, source_line FROM concerns WHERE {where} "
+        "ORDER BY reported_on, concern_id",
+        params,
+    )
+    return [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
+
+
+def _concern(store: Store, concern_id: int, columns: str) -> tuple[Any, ...]:
+    found = store.con.execute(
+        f"SELECT {columns} FROM concerns WHERE concern_id = ?", [concern_id]
+    ).fetchone()
+    if found is None:
+        raise InputError(f"concern {concern_id}: no such concern (see 'beatbook concerns list')")
+    return tuple(found)
+
+
+def match(
+    store: Store,
+    concern_id: int,
+    *,
+    place: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> dict[str, Any]:
+    """A person fixes a concern's place: a street of its area by name, or coordinates.
+
+    The name must pass the same threshold-and-margin rule as an import
+    (:mod:`beatbook.concerns.csv_import`); the concern then records ``match_method`` 'by hand'.
+    """
+    if (place is None) == (latitude is None and longitude is None):
+        raise InputError("concerns match: give --place, or --latitude and --longitude")
+    if place is None and (latitude is None or longitude is None):
+        raise InputError("concerns match: give both --latitude and --longitude")
+    (area_ref,) = _concern(store, concern_id, "area")
+    matcher = PlaceMatcher.for_area(store, resolve(store, area_ref))
+    if place is not None:
+        found = matcher.by_name(place)
+        what = f"--place {place!r}"
+    else:
+        assert latitude is not None and longitude is not None
+        for value, axis in ((latitude, "latitude"), (longitude, "longitude")):
+            try:
+                parse_coordinate(str(value), axis)
+            except ValueError as exc:
+                raise InputError(f"--{axis} {exc}") from None
+        found = matcher.by_coordinates(longitude, latitude)
+        what = f"--latitude {latitude} --longitude {longitude}"
+    if found.place is None:
+        hint = f"; closest: {', '.join(found.suggestions)}" if found.suggestions else ""
+        raise InputError(f"{what}: {found.note}{hint}")
+    _set_place(store, concern_id, found)
+    return {"concern_id": concern_id, "place": found.place, "longitude": found.longitude,
+            "latitude": found.latitude, "lsoa_code": found.lsoa_code, "score": found.score}  # fmt: skip
+
+
+def _set_place(store: Store, concern_id: int, found: PlaceMatch) -> None:
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE concerns SET place = ?, longitude = ?, latitude = ?, lsoa_code = ?, "
+            "match_method = 'by hand', match_score = ?, match_note = NULL, suggestions = NULL "
+            "WHERE concern_id = ?",
+            [found.place, found.longitude, found.latitude, found.lsoa_code, found.score, concern_id],
+        )
+
+
+def close(
+    store: Store, concern_id: int, *, on: str | None = None, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Close a concern (dealt with, or no longer a problem). Closing it again changes nothing."""
+    status, closed_on, reported_on = _concern(store, concern_id, "status, closed_on, reported_on")
+    if status == "closed":
+        return {"concern_id": concern_id, "status": status, "closed_on": _iso(closed_on),
+                "changed": False}  # fmt: skip
+    try:
+        day = parse_date(on, today) if on else (today or dt.date.today())
+    except ValueError as exc:
+        raise InputError(f"--on {exc}") from None
+    if day < reported_on:
+        raise InputError(f"--on {day}: before the concern was reported ({reported_on})")
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE concerns SET status = 'closed', closed_on = ? WHERE concern_id = ?",
+            [day, concern_id],
+        )
+    return {"concern_id": concern_id, "status": "closed", "closed_on": day.isoformat(),
+            "changed": True}  # fmt: skip

@@ -1,0 +1,1 @@
+"""What a command or page shows, read from the store and computed."""

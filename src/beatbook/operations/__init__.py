@@ -1,0 +1,1 @@
+"""Operations and their results: records and CSV import."""

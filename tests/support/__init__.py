@@ -1,0 +1,1 @@
+"""Shared test support: the real sample store, the local police.uk server."""
