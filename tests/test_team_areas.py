@@ -113,7 +113,7 @@ def test_an_unknown_neighbourhood_is_one_line_and_defines_nothing(
 ) -> None:  # fmt: skip
     import sys
 
-    from beatbook.cli import main
+    from beatbook.cli.main import main
 
     path = tmp_path / "team.duckdb"
     shutil.copyfile(sample_store_path, path)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote
 
 import shapely
@@ -40,11 +40,17 @@ from shapely.geometry.base import BaseGeometry
 from beatbook.errors import AmbiguousAreaError, InputError, UnknownAreaError
 from beatbook.store import Store
 
-if TYPE_CHECKING:
-    from beatbook.ingest.policeuk_api import PoliceUkApi
-
 FORCE_AREA_MIN_LSOA_SHARE = 0.5
 CONTAINMENT_TOLERANCE = 0.01  # share of a surface allowed outside the area it lies "inside"
+
+
+class BoundarySource(Protocol):
+    """Where a police.uk team area's outline comes from (the CLI passes its API client).
+
+    Areas do no network I/O themselves: whoever asks for a team area hands one in.
+    """
+
+    def boundary(self, force: str, neighbourhood: str) -> BaseGeometry: ...
 
 
 @dataclass(frozen=True)
@@ -372,13 +378,13 @@ def add_area(
     wards: list[str],
     geojson: Path | None,
     neighbourhood: str | None = None,
-    api: PoliceUkApi | None = None,
+    api: BoundarySource | None = None,
 ) -> Area:
     """Define a custom area from LSOA codes, wards, a GeoJSON polygon or a police.uk team area.
 
     ``neighbourhood`` is ``FORCE/ID`` (``leicestershire/NC04``): its boundary is fetched
-    with ``api`` (a :class:`~beatbook.ingest.policeuk_api.PoliceUkApi`, by default the
-    public API) and stored as a polygon, exactly as a GeoJSON polygon would be. The API
+    with ``api`` (for example a :class:`~beatbook.ingest.policeuk_api.PoliceUkApi`) and
+    stored as a polygon, exactly as a GeoJSON polygon would be. The API
     is asked before anything is written, so a failed fetch defines nothing.
     """
     given = sum(bool(x) for x in (lsoas, wards, geojson, neighbourhood))
@@ -414,18 +420,17 @@ def add_area(
     return resolve(store, f"custom:{name}")
 
 
-def _neighbourhood_polygon(neighbourhood: str, api: PoliceUkApi | None) -> tuple[str, str]:
+def _neighbourhood_polygon(neighbourhood: str, api: BoundarySource | None) -> tuple[str, str]:
     """(WKT, description) of a police.uk team area's boundary, ``FORCE/ID``."""
-    from beatbook.ingest.policeuk_api import PoliceUkApi
-
     force, _, team = neighbourhood.strip().partition("/")
     if not re.fullmatch(r"[a-z0-9-]+", force) or not team.strip() or "/" in team:
         raise InputError(
             f"--neighbourhood {neighbourhood!r}: expected FORCE/ID as police.uk writes them, "
             "e.g. leicestershire/NC04 (see https://data.police.uk/api/FORCE/neighbourhoods)"
         )
-    client = api or PoliceUkApi()
-    polygon = client.boundary(force, quote(team.strip(), safe=""))
+    if api is None:
+        raise InputError(f"--neighbourhood {neighbourhood}: no police.uk API to fetch it from")
+    polygon = api.boundary(force, quote(team.strip(), safe=""))
     _check_uk_lon_lat(polygon, f"police.uk boundary of {neighbourhood}")
     return polygon.wkt, f"police.uk neighbourhood {force}/{team.strip()} boundary"
 

@@ -11,38 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import shapely
 from shapely import wkt as shapely_wkt
 from shapely.geometry.base import BaseGeometry
 
+from beatbook import geo
 from beatbook.areas import Area, lsoas_of
 from beatbook.errors import DataMissingError, InputError
+from beatbook.months import month_range, months_between
 from beatbook.store import Store
 
 GROUPABLE = ("month", "crime_type", "local_authority", "lsoa_code", "force")
-
-
-def parse_month(text: str, option: str = "--from") -> dt.date:
-    """'2021-07' -> date(2021, 7, 1), with a clear error naming the option."""
-    try:
-        year, month = text.strip().split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        return dt.date(int(year), int(month), 1)
-    except ValueError:
-        raise InputError(f"{option} {text!r}: expected a month as YYYY-MM, e.g. 2021-07") from None
-
-
-def month_range(start: dt.date, end: dt.date) -> list[dt.date]:
-    if end < start:
-        raise InputError(f"the period ends ({end:%Y-%m}) before it starts ({start:%Y-%m})")
-    months, current = [], start
-    while current <= end:
-        months.append(current)
-        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return months
 
 
 def _area_filter(area: Area) -> tuple[str, list[object]]:
@@ -267,7 +249,7 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
     middle = (
         start.year
         + (start.month - 1) / 12
-        + ((end.year - start.year) * 12 + end.month - start.month + 1) / 24
+        + (months_between(start, end) + 1) / 24
     )
     return min(years, key=lambda y: (abs(y + 0.5 - middle), y))
 
@@ -325,3 +307,43 @@ def year_matching_codes(store: Store, area: Area, start: dt.date, end: dt.date) 
     if not scores:
         return nearest
     return max(scores, key=lambda ys: (ys[1], -abs(ys[0] - nearest)))[0]
+
+
+def period_coverage(store: Store, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """How many of the months from ``start`` to ``end`` have street-level data, and which are missing."""
+    wanted = month_range(start, end)
+    present = months_with_data(store, start, end)
+    if not present:
+        raise DataMissingError(
+            f"no street-level crime data stored for {start:%Y-%m} to {end:%Y-%m}: "
+            "run 'beatbook ingest' with those months"
+        )
+    missing = [m for m in wanted if m not in present]
+    return {
+        "months": len(present),
+        "months_missing": [f"{m:%Y-%m}" for m in missing],
+    }
+
+
+def area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
+    """The area's grid, and what bounds it: its boundary, or the cells it had crime in."""
+    shape = area_shape(store, area)
+    if shape is not None:
+        return geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
+    everything = incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
+    x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
+    return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
+
+
+def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
+    """lsoa_code -> ward (its name, or "Name (code)" where two wards of the area share a name:
+    Normanton in Blaby and in Rutland, so they never merge into one) and ward_code."""
+    wards = lsoa_wards(store, codes)
+    shared = (
+        wards.group_by("ward_name").agg(pl.col("ward_code").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)["ward_name"]
+    )  # fmt: skip
+    label = pl.when(pl.col("ward_name").is_in(shared.implode())).then(
+        pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
+    ).otherwise(pl.col("ward_name"))
+    return wards.select("lsoa_code", label.alias("ward"), "ward_code")

@@ -475,7 +475,7 @@ def test_cli_help_examples_run_in_order(store_file: Path, monkeypatch: pytest.Mo
 def test_cli_refusal_is_one_line_and_exit_code_2(
     store_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from beatbook.cli import main
+    from beatbook.cli.main import main
 
     with Store(store_file) as st:
         operations_csv.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from priorities_support import AREA
 
-from beatbook.cli import main
+from beatbook.cli.main import main
 from beatbook.priorities import lifecycle
 from beatbook.priorities.propose import propose
 from beatbook.store import STORE_ENV, Store

@@ -3,7 +3,7 @@
 No analysis lives here. Every command takes ``--store`` (default
 ``./beatbook.duckdb`` or ``$BEATBOOK_STORE``); commands that report figures
 take ``--json`` and then print one JSON document with the field names
-documented in the README. Any :class:`~beatbook.errors.BeatBookError` is
+documented in docs/cli.md. Any :class:`~beatbook.errors.BeatBookError` is
 printed as one line on stderr with exit code 2.
 """
 

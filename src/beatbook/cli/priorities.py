@@ -95,8 +95,8 @@ def adopt(
 
     Example: [bold]beatbook priorities adopt 3 --by "Insp. Patel" --label "Elm Close shops"[/bold]
     """
+    from beatbook.months import parse_month
     from beatbook.priorities import lifecycle
-    from beatbook.queries import parse_month
 
     with Store(store) as st:
         when = parse_month(month, "--month") if month else (
@@ -136,8 +136,8 @@ def continue_(
 
     Example: [bold]beatbook priorities continue 3 --by "Insp. Patel" --month 2021-08[/bold]
     """
+    from beatbook.months import parse_month
     from beatbook.priorities import lifecycle
-    from beatbook.queries import parse_month
 
     with Store(store) as st:
         lifecycle.decide(st, priority_id, "continued", by, month=parse_month(month, "--month"),
@@ -159,8 +159,8 @@ def close(
 
     Example: [bold]beatbook priorities close 3 --by "Insp. Patel" --month 2021-09[/bold]
     """
+    from beatbook.months import parse_month
     from beatbook.priorities import review
-    from beatbook.queries import parse_month
 
     with Store(store) as st:
         result = review.close(st, priority_id, by, parse_month(month, "--month"), before_months, note)
@@ -182,8 +182,8 @@ def assess(
 
     Example: [bold]beatbook priorities assess 3 --month 2021-08[/bold]
     """
+    from beatbook.months import parse_month
     from beatbook.priorities import review
-    from beatbook.queries import parse_month
 
     with Store(store, read_only=True) as st:
         result = review.assess(st, priority_id, parse_month(month, "--month"), before_months)

@@ -30,9 +30,9 @@ def update(
     Example: [bold]beatbook update --area "West Leicester" --month 2025-10 --text october.md --out update/[/bold]
     """
     from beatbook import areas as areas_mod
+    from beatbook.months import parse_month
     from beatbook.publish import team_content
     from beatbook.publish import update as update_mod
-    from beatbook.queries import parse_month
 
     target = parse_month(month, "--month")
     settings_text = team_content.read_settings_text(settings) if settings else None

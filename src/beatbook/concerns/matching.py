@@ -41,7 +41,7 @@ from beatbook import queries
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError
 from beatbook.geo import to_bng
-from beatbook.priorities.naming import GENERIC_KINDS, PREFIX
+from beatbook.reference.snap_points import GENERIC_KINDS, PREFIX
 from beatbook.store import Store
 
 MATCH_THRESHOLD = 88.0

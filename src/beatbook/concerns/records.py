@@ -29,7 +29,7 @@ from beatbook.areas import Area, lsoas_of, reference, resolve
 from beatbook.concerns.csv_import import parse_coordinate, parse_date
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher
 from beatbook.errors import InputError
-from beatbook.queries import parse_month
+from beatbook.months import parse_month
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 

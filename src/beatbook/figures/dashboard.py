@@ -16,7 +16,7 @@ from beatbook import queries as q
 from beatbook.charts import update as update_charts
 from beatbook.errors import DataMissingError
 from beatbook.figures import stats as figures
-from beatbook.figures.hotspots import months_back
+from beatbook.months import months_back, parse_month
 from beatbook.publish.brief import change_phrase
 from beatbook.stats import compare_counts, describe_share, share
 from beatbook.store import Store
@@ -65,7 +65,7 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
     (:func:`figures.area_summary`: no rate for a polygon area). ``types``: the month's
     largest crime types with their shares and bases.
     """
-    when = q.parse_month(month, "month")
+    when = parse_month(month, "month")
     if when not in q.months_with_data(store, when, when):
         raise DataMissingError(f"month {month}: no street-level crime stored for it")
     area = areas_mod.resolve(store, area_name)
@@ -104,7 +104,7 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
 
 def trend(store: Store, area_name: str, month: str, n: int = TREND_MONTHS) -> dict[str, Any]:
     """Monthly counts of the ``n`` months to ``month``: None for a month not stored."""
-    when = q.parse_month(month, "month")
+    when = parse_month(month, "month")
     area = areas_mod.resolve(store, area_name)
     months = months_back(when, n)
     stored = set(q.months_with_data(store, months[0], when))

@@ -1,7 +1,7 @@
 """Publishable hotspot and forecast figures: the store read, the spatial analysis run.
 
 What ``beatbook hotspots``, ``places``, ``forecast`` and ``evaluate`` report, as
-plain records with the field names documented in the README.
+plain records with the field names documented in docs/cli.md.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import polars as pl
 from beatbook import areas as areas_mod
 from beatbook import geo
 from beatbook import queries as q
-from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
-from beatbook.figures.stats import period, period_coverage
+from beatbook.figures.stats import period
 from beatbook.geo import DEFAULT_CELL
 from beatbook.hotspots.emerging import CLASSES, classify
 from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, summarise
@@ -25,6 +24,7 @@ from beatbook.hotspots.forecast import BASELINES, METHODS, check_method, forecas
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
 from beatbook.hotspots.places import place_month_counts, spread_to_places, top_places
+from beatbook.months import add_months, month_range, months_back, parse_month
 from beatbook.reference import problem_crime_types
 from beatbook.store import Store
 
@@ -49,8 +49,8 @@ def hotspots(
     them it covers only the cells where the area had crime in any stored month, and
     says so (area shares are then not the area's true extent).
     """
-    when = q.parse_month(month, "--month")
-    period_coverage(store, when, when)
+    when = parse_month(month, "--month")
+    q.period_coverage(store, when, when)
     if not 1 <= permutations <= 99_999:
         raise InputError(f"--permutations {permutations}: expected 1 to 99999 (default 9999)")
     if not 0 < alpha < 1:
@@ -59,7 +59,7 @@ def hotspots(
         raise InputError(f"--emerging {emerging}: expected 3 to 60 months (or 0 for none)")
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
-    grid, extent = area_grid(store, area, cell_size)
+    grid, extent = q.area_grid(store, area, cell_size)
     previous = (when - dt.timedelta(days=1)).replace(day=1)
     window = months_back(when, max(emerging, 2))
     stored = q.months_with_data(store, window[0], when)
@@ -148,22 +148,6 @@ def hotspots(
     }
 
 
-def months_back(last: dt.date, n: int) -> list[dt.date]:
-    """The ``n`` calendar months ending with ``last``, oldest first."""
-    first = dt.date(last.year + (last.month - n) // 12, (last.month - n) % 12 + 1, 1)
-    return q.month_range(first, last)
-
-
-def area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
-    """The area's grid, and what bounds it: its boundary, or the cells it had crime in."""
-    shape = q.area_shape(store, area)
-    if shape is not None:
-        return geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
-    everything = q.incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
-    x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
-    return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
-
-
 class History:
     """An area's grid and every stored month up to ``last`` (gaps skipped, not zero-filled),
     with the located crimes of the problem and their counts per cell and month."""
@@ -173,7 +157,7 @@ class History:
     ) -> None:
         self.area = areas_mod.resolve(store, area_name)
         self.types = problem_crime_types(problem) if problem else None
-        self.grid, self.extent = area_grid(store, self.area, cell_size)
+        self.grid, self.extent = q.area_grid(store, self.area, cell_size)
         self.months = q.months_with_data(store, dt.date(1900, 1, 1), last)
         if not self.months:
             raise DataMissingError(f"no street-level crime data stored up to {last:%Y-%m}")
@@ -196,7 +180,7 @@ def forecast_cells(
     Only months up to the cutoff are read. A place's score is its cell's score times the
     place's share of the cell's crimes over the last 12 stored months.
     """
-    last = q.parse_month(cutoff, "--cutoff")
+    last = parse_month(cutoff, "--cutoff")
     check_method(method)
     h = History(store, area_name, last, problem, cell_size)
     area, grid, extent, months, counts = h.area, h.grid, h.extent, h.months, h.counts
@@ -209,7 +193,7 @@ def forecast_cells(
     labels = grid.labels()
     order = np.argsort(-scores, kind="stable")[:limit]
     per_place = spread_to_places(h.incidents, grid, scores, months[max(0, len(months) - 12)])
-    target = months_back(last + dt.timedelta(days=31), 1)[0]
+    target = add_months(last, 1)
     return {
         "area": area.to_dict(),
         "cutoff": f"{last:%Y-%m}",
@@ -253,9 +237,9 @@ def evaluate_forecasts(
         h.area, h.types, h.grid, h.extent, h.months, h.counts
     )
     stored = set(months)
-    wanted = q.month_range(start, end)
-    targets = [m for m in wanted if m in stored and months_back(m, 2)[0] in stored]
-    cutoffs = [months_back(m, 2)[0] for m in targets]
+    wanted = month_range(start, end)
+    targets = [m for m in wanted if m in stored and add_months(m, -1) in stored]
+    cutoffs = [add_months(m, -1) for m in targets]
     skipped = [f"{m:%Y-%m}" for m in wanted if m not in targets]
     if not cutoffs:
         raise DataMissingError(
@@ -296,7 +280,7 @@ def place_counts(
 ) -> pl.DataFrame:
     """Crimes per police.uk place, month and problem group in an area (located crimes only)."""
     start, end = period(from_, to)
-    period_coverage(store, start, end)
+    q.period_coverage(store, start, end)
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
     return place_month_counts(q.incidents(store, area, start, end, crime_types=types))

@@ -28,10 +28,10 @@ from beatbook import geo
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import InputError
-from beatbook.figures.hotspots import hotspots, months_back
+from beatbook.figures.hotspots import hotspots
 from beatbook.figures.public import running_months
+from beatbook.months import months_back, parse_month
 from beatbook.priorities import lifecycle
-from beatbook.priorities.propose import ward_labels
 from beatbook.priorities.wording import problem_label
 from beatbook.store import Store
 
@@ -70,7 +70,7 @@ def ward_outlines(store: Store, area: Area, month: dt.date) -> list[tuple[str, B
         codes = crimes["lsoa_code"].drop_nulls().unique().to_list()
     else:
         codes = sorted(areas_mod.lsoas_of(store, area))
-    labels = ward_labels(store, codes).filter(pl.col("ward_code").is_not_null())
+    labels = q.ward_labels(store, codes).filter(pl.col("ward_code").is_not_null())
     outline = q.area_shape(store, area)
     wards = []
     for ward, code in labels.select("ward", "ward_code").unique().sort("ward").iter_rows():
@@ -142,7 +142,7 @@ def layer(store: Store, name: str, area_name: str, month: str) -> dict[str, Any]
     """One map layer (see the module notes) as a GeoJSON FeatureCollection."""
     if name not in LAYERS:
         raise InputError(f"map layer {name!r}: expected one of {', '.join(LAYERS)}")
-    when = q.parse_month(month, "month")
+    when = parse_month(month, "month")
     area = areas_mod.resolve(store, area_name)
     if name == "outline":
         return _outline(store, area)

@@ -14,16 +14,12 @@ from typing import Any
 
 from beatbook.areas import reference, resolve
 from beatbook.errors import InputError
+from beatbook.months import add_months
 from beatbook.priorities import lifecycle
 from beatbook.priorities.wording import problem_label, public_reason
 from beatbook.store import Store
 
 __all__ = ["current", "current_by_area", "latest_running_month", "running_months"]
-
-
-def _next(month: dt.date, n: int = 1) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def running_months(p: dict[str, Any]) -> list[dt.date]:
@@ -37,7 +33,7 @@ def running_months(p: dict[str, Any]) -> list[dt.date]:
     out, m = [], min(months)
     while m <= end:
         out.append(m)
-        m = _next(m)
+        m = add_months(m, 1)
     return out
 
 

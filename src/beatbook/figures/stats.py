@@ -1,7 +1,7 @@
 """Publishable figures: store queries combined with the statistics, as plain records.
 
 Each function here is what one CLI command (and later the web app) reports.
-The records use stable field names (documented in the README) so that
+The records use stable field names (documented in docs/cli.md) so that
 ``--json`` output can be relied on by scripts.
 """
 
@@ -17,6 +17,7 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
+from beatbook.months import add_months, month_range, months_between, parse_month
 from beatbook.stats import (
     Trend,
     changes_by_category,
@@ -35,24 +36,9 @@ MIN_TREND_MONTHS = 6
 
 
 def period(from_: str, to: str) -> tuple[dt.date, dt.date]:
-    start, end = q.parse_month(from_, "--from"), q.parse_month(to, "--to")
-    q.month_range(start, end)
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+    month_range(start, end)
     return start, end
-
-
-def period_coverage(store: Store, start: dt.date, end: dt.date) -> dict[str, Any]:
-    wanted = q.month_range(start, end)
-    present = q.months_with_data(store, start, end)
-    if not present:
-        raise DataMissingError(
-            f"no street-level crime data stored for {start:%Y-%m} to {end:%Y-%m}: "
-            "run 'beatbook ingest' with those months"
-        )
-    missing = [m for m in wanted if m not in present]
-    return {
-        "months": len(present),
-        "months_missing": [f"{m:%Y-%m}" for m in missing],
-    }
 
 
 def _population(
@@ -95,7 +81,7 @@ def area_stats(
     """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area."""
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
-    coverage = period_coverage(store, start, end)
+    coverage = q.period_coverage(store, start, end)
     pop = None if area.polygon_wkt else _population(store, area, start, end, population_year)
     base = {
         "area": area.name,
@@ -138,7 +124,7 @@ def _trend_fields(
     if len(present) < MIN_TREND_MONTHS:
         return {"trend": None}
     by_month = dict(monthly.iter_rows())
-    index = [(m.year - start.year) * 12 + m.month - start.month for m in present]
+    index = [months_between(start, m) for m in present]
     t = monthly_trend([int(by_month.get(m, 0)) for m in present], index)
     return {"trend": t.to_dict()}
 
@@ -149,14 +135,13 @@ def latest_period(store: Store, to: str | None = None, months: int = 12) -> tupl
     if not 1 <= months <= 120:
         raise InputError(f"months {months}: expected 1 to 120")
     if to:
-        end = q.parse_month(to, "to")
+        end = parse_month(to, "to")
     else:
         stored = q.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
         if not stored:
             raise DataMissingError("no street-level crime data stored: run 'beatbook ingest'")
         end = stored[-1]
-    index = end.year * 12 + end.month - 1 - (months - 1)
-    return dt.date(index // 12, index % 12 + 1, 1), end
+    return add_months(end, 1 - months), end
 
 
 def area_summary(store: Store, area_name: str, *, to: str | None = None, months: int = 12
@@ -213,7 +198,7 @@ def compare_areas(
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     other = areas_mod.resolve(store, against or default_comparison(store, area))
-    coverage = period_coverage(store, start, end)
+    coverage = q.period_coverage(store, start, end)
     year = q.nearest_population_year(store, start, end)
     pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
     frame = (
@@ -242,7 +227,7 @@ def compare_areas(
         result["before"] = {
             "from": f"{b_start:%Y-%m}",
             "to": f"{b_end:%Y-%m}",
-            **period_coverage(store, b_start, b_end),
+            **q.period_coverage(store, b_start, b_end),
         }
         result["changes"] = {}
         result["claims"] = {}
@@ -306,7 +291,7 @@ def rank_area(
     """
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
-    coverage = period_coverage(store, start, end)
+    coverage = q.period_coverage(store, start, end)
     year = q.nearest_population_year(store, start, end)
     known = q.crime_types(store)
     for crime_type in crime_types or []:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pymannkendall
+from numpy.typing import NDArray
 
 PERSISTENT_SHARE = 0.9
 TREND_ALPHA = 0.05
@@ -29,7 +30,7 @@ CLASSES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "s
            "oscillating", "historical")  # fmt: skip
 
 
-def z_trend(z: np.ndarray) -> tuple[str, float]:
+def z_trend(z: NDArray[np.float64]) -> tuple[str, float]:
     """Mann-Kendall trend of one cell's monthly z-scores: 'up', 'down' or 'none', and p."""
     if len(z) < 3 or np.all(z == z[0]):
         return "none", 1.0
@@ -38,7 +39,9 @@ def z_trend(z: np.ndarray) -> tuple[str, float]:
     return trend, float(result.p)
 
 
-def classify(hot: np.ndarray, cold: np.ndarray, z: np.ndarray) -> tuple[str | None, str, float]:
+def classify(
+    hot: NDArray[np.bool_], cold: NDArray[np.bool_], z: NDArray[np.float64]
+) -> tuple[str | None, str, float]:
     """Class of one cell from its monthly hot / cold flags and z-scores (oldest first).
 
     Returns (class or None, z trend, trend p).

@@ -20,15 +20,18 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from beatbook.geo import Grid
-from beatbook.hotspots.forecast import forecast
+from beatbook.hotspots.forecast import Counts, Scores, forecast
 
 COVERAGES = (0.01, 0.02, 0.05, 0.10, 0.20)
 BOOTSTRAP = 2000
 
 
-def top_cells(scores: np.ndarray, area: np.ndarray, coverage: float, rng: np.random.Generator) -> np.ndarray:
+def top_cells(
+    scores: Scores, area: NDArray[np.float64], coverage: float, rng: np.random.Generator
+) -> NDArray[np.bool_]:
     """Mask of the highest-scoring cells, added until they cover ``coverage`` of the area."""
     shuffle = rng.permutation(len(scores))
     order = shuffle[np.argsort(-scores[shuffle], kind="stable")]
@@ -40,7 +43,7 @@ def top_cells(scores: np.ndarray, area: np.ndarray, coverage: float, rng: np.ran
 
 
 def score_forecast(
-    scores: np.ndarray, actual: np.ndarray, area: np.ndarray, coverage: float,
+    scores: Scores, actual: NDArray[np.float64], area: NDArray[np.float64], coverage: float,
     rng: np.random.Generator,
 ) -> dict[str, float]:  # fmt: skip
     """Hit rate, area share, PAI, ceiling PAI and PEI of one forecast at one coverage."""
@@ -56,7 +59,7 @@ def score_forecast(
 
 
 def backtest(
-    counts: np.ndarray,
+    counts: Counts,
     months: list[dt.date],
     grid: Grid,
     cutoffs: list[dt.date],
@@ -82,7 +85,9 @@ def backtest(
     return pl.DataFrame(rows)
 
 
-def bootstrap_mean(values: np.ndarray, seed: int = 0, n: int = BOOTSTRAP) -> tuple[float, float, float]:
+def bootstrap_mean(
+    values: NDArray[np.float64], seed: int = 0, n: int = BOOTSTRAP
+) -> tuple[float, float, float]:
     """Mean and 95% percentile bootstrap interval of a per-month metric (months resampled)."""
     values = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
@@ -91,14 +96,21 @@ def bootstrap_mean(values: np.ndarray, seed: int = 0, n: int = BOOTSTRAP) -> tup
 
 
 def bootstrap_ratio(
-    numerator: np.ndarray, denominator: np.ndarray, seed: int = 0, n: int = BOOTSTRAP
+    numerator: NDArray[np.float64],
+    denominator: NDArray[np.float64],
+    seed: int = 0,
+    n: int = BOOTSTRAP,
 ) -> tuple[float, float, float]:
     """Ratio of means of two paired per-month metrics, with a paired bootstrap interval."""
     a, b = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(a), size=(n, len(a)))
     draws = a[idx].mean(axis=1) / b[idx].mean(axis=1)
-    return float(a.mean() / b.mean()), float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
+    return (
+        float(a.mean() / b.mean()),
+        float(np.quantile(draws, 0.025)),
+        float(np.quantile(draws, 0.975)),
+    )
 
 
 def summarise(results: pl.DataFrame, seed: int = 0) -> pl.DataFrame:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import statsmodels.api as sm
@@ -41,8 +42,7 @@ from scipy.spatial import cKDTree
 from beatbook.errors import InputError
 from beatbook.geo import Grid
 
-
-#: Crimes per cell and month (cells x months), as from :func:`beatbook.hotspots.grid.cell_month_counts`.
+#: Crimes per cell and month (cells x months), as from ``grid.cell_month_counts``.
 Counts = NDArray[np.int64]
 #: One score per cell: crimes expected next month (higher = more).
 Scores = NDArray[np.float64]
@@ -87,7 +87,8 @@ def _spread(
     n: int,
 ) -> Scores:
     """out[i] = sum over pairs of w * values[j]."""
-    return np.bincount(i, weights=w * values[j], minlength=n)
+    # numpy's stubs type bincount as integer counts; with float weights it returns float64.
+    return cast(Scores, np.bincount(i, weights=w * values[j], minlength=n))
 
 
 def _kde(counts: Counts, grid: Grid, bandwidth: float = 250.0, months: int = 6) -> Scores:
@@ -141,7 +142,9 @@ def _sepp(counts: Counts, grid: Grid, max_lag: int = 6, iterations: int = 25) ->
         rate = mu[:, None] + triggered + 1e-12
         ratio = c / rate  # crimes per unit of rate: responsibilities are rate parts times this
         mu = (mu[:, None] * ratio).sum(axis=1) / n_months + 1e-9
-        by_lag = np.array([theta * g[li] * (excitation[li] * ratio).sum() for li in range(len(lags))])
+        by_lag = np.array(
+            [theta * g[li] * (excitation[li] * ratio).sum() for li in range(len(lags))]
+        )
         theta = float(np.clip(by_lag.sum() / max(c.sum(), 1e-12), 1e-6, 0.95))
         mean_lag = float((by_lag * (lags - 1)).sum() / max(by_lag.sum(), 1e-12))
         beta = float(np.clip(np.log1p(1.0 / max(mean_lag, 1e-3)), 0.05, 10.0))
@@ -172,8 +175,8 @@ def _features(counts: Counts, near: sparse.csr_matrix, t: int) -> NDArray[np.flo
     """Predictors for month ``t`` from months before it: the cell's and its neighbours' past."""
     c = counts.astype(np.float64)
     last = c[:, t - 1]
-    mean3 = c[:, max(0, t - 3):t].mean(axis=1)
-    mean12 = c[:, max(0, t - 12):t].mean(axis=1)
+    mean3 = c[:, max(0, t - 3) : t].mean(axis=1)
+    mean12 = c[:, max(0, t - 12) : t].mean(axis=1)
     mean_all = c[:, :t].mean(axis=1)
     columns = [last, mean3, mean12, mean_all, near @ mean3, near @ mean12, near @ mean_all]
     return np.column_stack([np.ones(len(c)), *(np.log1p(x) for x in columns)])

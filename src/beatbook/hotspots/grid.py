@@ -6,11 +6,14 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from beatbook.geo import Grid, to_bng
 
 
-def cell_month_counts(incidents: pl.DataFrame, grid: Grid, months: list[dt.date]) -> np.ndarray:
+def cell_month_counts(
+    incidents: pl.DataFrame, grid: Grid, months: list[dt.date]
+) -> NDArray[np.int64]:
     """Counts of shape (n_cells, n_months); crimes outside the kept cells are left out.
 
     ``incidents`` needs month, longitude and latitude (as from ``queries.incidents``).

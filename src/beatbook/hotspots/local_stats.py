@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import esda
 import libpysal
 import numpy as np
+from numpy.typing import NDArray
 
 from beatbook.geo import Grid
 
@@ -27,10 +28,10 @@ ALPHA = 0.05
 class GiStar:
     """Per cell: Gi* z-score, permutation p-value and its class under FDR control."""
 
-    z: np.ndarray
-    p: np.ndarray  # two-sided pseudo p-value from conditional permutations
+    z: NDArray[np.float64]
+    p: NDArray[np.float64]  # two-sided pseudo p-value from conditional permutations
     threshold: float  # significant when p <= threshold (Benjamini-Hochberg line at the cut)
-    label: np.ndarray  # 'hot' | 'cold' | 'not significant'
+    label: NDArray[np.object_]  # 'hot' | 'cold' | 'not significant'
 
 
 def grid_weights(grid: Grid) -> libpysal.weights.W:
@@ -41,7 +42,7 @@ def grid_weights(grid: Grid) -> libpysal.weights.W:
 
 
 def gi_star(
-    counts: np.ndarray,
+    counts: NDArray[np.int64] | NDArray[np.float64],
     grid: Grid,
     *,
     permutations: int = PERMUTATIONS,

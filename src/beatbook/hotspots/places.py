@@ -12,21 +12,11 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from beatbook import geo
 from beatbook.geo import Grid
-from beatbook.reference import crime_types
-
-
-def _harm_table() -> pl.DataFrame:
-    """Harm per category for the index: proactive crimes (drugs, weapons) and ASB weigh 0."""
-    return pl.DataFrame(
-        {
-            "crime_type": [t.name for t in crime_types()],
-            "harm": [0.0 if t.proactive or t.harm_days is None else t.harm_days
-                     for t in crime_types()],
-        }
-    )  # fmt: skip
+from beatbook.reference import crime_types, harm_table
 
 
 def place_month_counts(incidents: pl.DataFrame) -> pl.DataFrame:
@@ -67,7 +57,8 @@ def top_places(
     change (count - count_before), top_type (the most frequent category in ``month``).
     """
     rows = incidents.filter(pl.col("month").is_in([month, previous])).join(
-        _harm_table(), on="crime_type", how="left"
+        harm_table(asb_harm_days=0.0, include_proactive=False).select("crime_type", "harm"),
+        on="crime_type", how="left"
     )
     key = ["location", "longitude", "latitude"]
     now = rows.filter(pl.col("month") == month)
@@ -88,9 +79,7 @@ def top_places(
     return (
         summary.join(earlier, on=key, how="left")
         .join(top_type, on=key, how="left")
-        .with_columns(
-            pl.col("count_before").fill_null(0), pl.col("harm_before").fill_null(0.0)
-        )
+        .with_columns(pl.col("count_before").fill_null(0), pl.col("harm_before").fill_null(0.0))
         .with_columns((pl.col("count") - pl.col("count_before")).alias("change"))
         .rename({"location": "place"})
         .sort(["harm", "count", "place"], descending=[True, True, False])
@@ -99,7 +88,7 @@ def top_places(
 
 
 def spread_to_places(
-    incidents: pl.DataFrame, grid: Grid, cell_scores: np.ndarray, since: dt.date
+    incidents: pl.DataFrame, grid: Grid, cell_scores: NDArray[np.float64], since: dt.date
 ) -> pl.DataFrame:
     """A per-cell forecast shared among the cell's places by their crimes since ``since``.
 

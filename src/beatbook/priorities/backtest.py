@@ -18,7 +18,7 @@ import polars as pl
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
-from beatbook.figures.hotspots import months_back
+from beatbook.months import add_months, parse_month
 from beatbook.priorities.propose import FORECAST_METHOD, gather, place_forecasts
 from beatbook.priorities.score import Weights, score_candidates, top_per_ward
 from beatbook.store import Store
@@ -57,8 +57,8 @@ def backtest(
     area = areas_mod.resolve(store, area_name)
     rows = []
     for text in cutoffs:
-        cutoff = q.parse_month(text, "--month")
-        target = months_back(cutoff + dt.timedelta(days=31), 1)[0]
+        cutoff = parse_month(text, "--month")
+        target = add_months(cutoff, 1)
         stored = q.months_with_data(store, target, target)
         if not stored:
             continue

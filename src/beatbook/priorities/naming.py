@@ -9,7 +9,7 @@ places by two documented rules:
 1. **Named points** (streets and named landmarks): every point of one name in
    one ward is one place, named by that name ("Elm Close"). A long street has
    several points; residents think of it as one street.
-2. **Generic points** (the kinds in :data:`GENERIC_KINDS`): points of the same
+2. **Generic points** (the kinds in :data:`beatbook.reference.snap_points.GENERIC_KINDS`): points of the same
    kind in one ward that lie within :data:`GROUP_WITHIN_M` metres of one another
    (chained: single linkage) are one place, e.g. the several points of one park.
    It is labelled by the nearest named point to its centre: "the supermarket off
@@ -28,31 +28,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from beatbook import geo
+from beatbook.reference.snap_points import is_generic, point_name
 
-PREFIX = "On or near "
-# police.uk's generic map-point kinds, as they appear after "On or near" (seen in the
-# published data; the list is police.uk's, not BeatBook's choice).
-GENERIC_KINDS = frozenset(
-    {
-        "Supermarket", "Parking Area", "Petrol Station", "Sports/Recreation Area",
-        "Shopping Area", "Park/Open Space", "Nightclub", "Pedestrian Subway",
-        "Police Station", "Further/Higher Educational Building", "Hospital",
-        "Conference/Exhibition Centre", "Theatre/Concert Hall", "Motorway Service Area",
-        "Bus/Coach Station", "Prison", "Airport/Airfield", "Theme/Adventure Park",
-        "Train Station", "Underground Station", "Ferry Terminal", "Marina",
-    }
-)  # fmt: skip
 GROUP_WITHIN_M = 200.0
-
-
-def point_name(location: str) -> str:
-    """'On or near Elm Close' -> 'Elm Close' (a name without the prefix is kept whole)."""
-    return location[len(PREFIX):] if location.startswith(PREFIX) else location
-
-
-def is_generic(location: str) -> bool:
-    """Whether a snap point is one of police.uk's generic kinds rather than a named place."""
-    return point_name(location) in GENERIC_KINDS
 
 
 def name_places(points: pl.DataFrame) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 What ``beatbook priorities propose`` reports: per ward, the best (place, problem)
 candidates with the parts of their score, a plain-English reason and the evidence
 behind it (monthly counts, concerns, outcomes), as records with the field names
-documented in the README.
+documented in docs/cli.md.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.concerns.records import concerns_in
 from beatbook.errors import DataMissingError, InputError
-from beatbook.figures.hotspots import area_grid, months_back
-from beatbook.figures.stats import period_coverage
 from beatbook.geo import DEFAULT_CELL
 from beatbook.hotspots.forecast import forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.places import spread_to_places
+from beatbook.months import add_months, month_end, months_back, parse_month
 from beatbook.priorities.naming import name_places
-from beatbook.priorities.score import Weights, harm_table, score_candidates, top_per_ward
+from beatbook.priorities.score import Weights, score_candidates, top_per_ward
 from beatbook.priorities.wording import problem_label, reason
+from beatbook.reference import harm_table
 from beatbook.settings import FORECAST_METHOD
 from beatbook.store import Store
 
@@ -68,7 +68,7 @@ def gather(
     concerns = _concerns(store, area, recent, cutoff) if with_concerns else _no_concerns()
     unmatched = concerns.filter(pl.col("place").is_null()).height
     concerns = concerns.filter(pl.col("place").is_not_null())
-    wards = ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
+    wards = q.ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
     wards = wards.select("lsoa_code", "ward")
     crimes = crimes.join(wards, on="lsoa_code", how="left")
     concerns = concerns.join(wards, on="lsoa_code", how="left")
@@ -82,31 +82,17 @@ def gather(
     crimes = (
         crimes.with_columns(pl.col("ward").fill_null("unknown ward"))
         .join(points.drop("ward"), on=on, how="left")
-        .join(harm_table(Weights()).select("crime_type", "problem"), on="crime_type", how="left")
+        .join(harm_table(asb_harm_days=Weights().asb_harm_days).select("crime_type", "problem"), on="crime_type", how="left")
         .with_columns(pl.col("problem").fill_null("other"))
     )
     concerns = concerns.rename({"place": "location"}).join(points.drop("ward"), on=on, how="left")
     return Evidence(area, cutoff, recent, baseline, history, crimes, concerns, unmatched, points)
 
 
-def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
-    """lsoa_code -> ward (its name, or "Name (code)" where two wards of the area share a name:
-    Normanton in Blaby and in Rutland, so they never merge into one) and ward_code."""
-    wards = q.lsoa_wards(store, codes)
-    shared = (
-        wards.group_by("ward_name").agg(pl.col("ward_code").n_unique().alias("n"))
-        .filter(pl.col("n") > 1)["ward_name"]
-    )  # fmt: skip
-    label = pl.when(pl.col("ward_name").is_in(shared.implode())).then(
-        pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
-    ).otherwise(pl.col("ward_name"))
-    return wards.select("lsoa_code", label.alias("ward"), "ward_code")
-
-
 def _concerns(store: Store, area: Area, recent: list[dt.date], cutoff: dt.date) -> pl.DataFrame:
     """Open concerns reported in the recent months; problem is the crime group they weigh
     with, or their own category when none (speeding, parking)."""
-    end = dt.date(cutoff.year + cutoff.month // 12, cutoff.month % 12 + 1, 1) - dt.timedelta(days=1)
+    end = month_end(cutoff)
     frame = concerns_in(store, area, recent[0], end, status="open")
     return frame.with_columns(pl.coalesce("problem_group", "problem").alias("problem")).select(
         "concern_id", "reported_on", "place", "longitude", "latitude", "lsoa_code", "problem",
@@ -137,7 +123,7 @@ def place_forecasts(
     """Expected crimes next month per place and problem: a grid forecast per problem
     group over every stored month, shared among each cell's places by recent crimes."""
     check_forecast_method(method)
-    grid, _ = area_grid(store, ev.area, cell_size)
+    grid, _ = q.area_grid(store, ev.area, cell_size)
     since = ev.history[max(0, len(ev.history) - 12)]
     frames = []
     for problem in problems:
@@ -187,8 +173,8 @@ def propose_with_evidence(
     """:func:`propose` and the evidence it was built from (for maps in the JAG pack)."""
     weights = weights or Weights()
     check_forecast_method(method)
-    cutoff = q.parse_month(month, "--month")
-    period_coverage(store, cutoff, cutoff)
+    cutoff = parse_month(month, "--month")
+    q.period_coverage(store, cutoff, cutoff)
     area = areas_mod.resolve(store, area_name)
     ev = gather(store, area, cutoff)
     problems = sorted(set(ev.crimes["problem"].unique().to_list()))
@@ -198,7 +184,7 @@ def propose_with_evidence(
     wards: dict[str, list[dict[str, Any]]] = {}
     for row in top.to_dicts():
         wards.setdefault(row["ward"], []).append(_candidate(ev, row))
-    target = months_back(cutoff + dt.timedelta(days=31), 1)[0]
+    target = add_months(cutoff, 1)
     result = {
         "area": {**area.to_dict(), "reference": areas_mod.reference(area)},
         "month": f"{cutoff:%Y-%m}",

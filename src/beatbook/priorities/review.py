@@ -11,7 +11,7 @@ import polars as pl
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.errors import DataMissingError, InputError
-from beatbook.figures.hotspots import months_back
+from beatbook.months import months_back
 from beatbook.priorities import lifecycle
 from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import gather

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from beatbook.errors import InputError
-from beatbook.reference import crime_types
+from beatbook.reference import harm_table
 from beatbook.stats.change import compare_counts
 
 PARTS = ("volume", "change", "forecast", "concerns")
@@ -62,18 +62,6 @@ class Weights:
         return asdict(self)
 
 
-def harm_table(weights: Weights) -> pl.DataFrame:
-    """crime_type -> problem (its problem group) and harm weight in days."""
-    return pl.DataFrame(
-        {
-            "crime_type": [t.name for t in crime_types()],
-            "problem": [t.problem_group for t in crime_types()],
-            "harm": [float(weights.asb_harm_days if t.harm_days is None else t.harm_days)
-                     for t in crime_types()],
-        }
-    )  # fmt: skip
-
-
 def score_candidates(
     crimes: pl.DataFrame,
     concerns: pl.DataFrame,
@@ -98,7 +86,7 @@ def score_candidates(
     """
     if not recent:
         raise InputError("no recent months stored: nothing to propose from")
-    rated = crimes.join(harm_table(weights), on="crime_type", how="left").with_columns(
+    rated = crimes.join(harm_table(asb_harm_days=weights.asb_harm_days), on="crime_type", how="left").with_columns(
         pl.col("problem").fill_null("other"), pl.col("harm").fill_null(weights.asb_harm_days)
     )
     now = rated.filter(pl.col("month").is_in(recent)).group_by(KEY).agg(

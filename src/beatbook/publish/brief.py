@@ -29,6 +29,7 @@ from beatbook.areas import Area
 from beatbook.charts import brief as brief_charts
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures import stats as figures
+from beatbook.months import months_between
 from beatbook.stats import (
     Change,
     changes_by_category,
@@ -142,7 +143,7 @@ def build_facts(
         "rate_text": describe_rate(headline),
         "unlocated_force_wide": q.unlocated_count(store, start, end),
     }
-    index = [(m.year - start.year) * 12 + m.month - start.month for m in months]
+    index = [months_between(start, m) for m in months]
     if len(months) >= figures.MIN_TREND_MONTHS:
         by_month = _monthly_counts(store, area, months, types)
         trend = monthly_trend([by_month[m] for m in months], index)

@@ -22,7 +22,7 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.charts.common import place_map, trend_chart
 from beatbook.concerns.records import concerns_in
-from beatbook.figures.hotspots import months_back
+from beatbook.months import month_end, months_back
 from beatbook.operations import records as operations
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import FORECAST_METHOD, Evidence, propose_with_evidence
@@ -78,7 +78,7 @@ def _closed(store: Store, area_ref: str, cutoff: dt.date) -> list[dict[str, Any]
 
 def _open_concerns(store: Store, area: Area, cutoff: dt.date) -> dict[str, Any]:
     """Open concerns of the last 12 months: counts by place and problem, and unmatched."""
-    end = months_back(cutoff + dt.timedelta(days=31), 1)[0] - dt.timedelta(days=1)
+    end = month_end(cutoff)
     frame = concerns_in(store, area, months_back(cutoff, 12)[0], end, status="open")
     by_place = (
         frame.filter(pl.col("place").is_not_null())
@@ -105,7 +105,7 @@ def build(
         for c in ward["priorities"]:
             c["already_running"] = (c["place_key"], c["problem"]) in taken
     start = ev.recent[0]
-    end = months_back(ev.cutoff + dt.timedelta(days=31), 1)[0] - dt.timedelta(days=1)
+    end = month_end(ev.cutoff)
     pack = {
         "title": f"Joint Action Group pack: {proposal['area']['name']}, {proposal['for_month']}",
         "generated": dt.date.today().isoformat(),

@@ -19,9 +19,9 @@ from typing import Any
 from beatbook import areas as areas_mod
 from beatbook.areas import Area
 from beatbook.errors import InputError
+from beatbook.months import parse_month
 from beatbook.publish import team_content
 from beatbook.publish import update as update_mod
-from beatbook.queries import parse_month
 from beatbook.store import Store
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",

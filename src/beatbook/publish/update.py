@@ -39,17 +39,17 @@ from beatbook.areas import Area
 from beatbook.charts import update as charts
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import DataMissingError, InputError
-from beatbook.figures.hotspots import months_back
 from beatbook.figures.map_layers import ward_outlines
 from beatbook.figures.public import current as current_priorities
 from beatbook.figures.public import running_months
+from beatbook.months import add_months, month_end, months_back, parse_month
 from beatbook.operations.records import WHOLE, measure_nouns, operations_report
 from beatbook.priorities import lifecycle, review
-from beatbook.priorities.propose import ward_labels
-from beatbook.priorities.score import Weights, harm_table
+from beatbook.priorities.score import Weights
 from beatbook.priorities.wording import month_span, plain_assessment, problem_label
 from beatbook.publish.brief import change_phrase
 from beatbook.publish.team_content import Section, Settings
+from beatbook.reference import harm_table
 from beatbook.settings import UPCOMING_WEEKS
 from beatbook.stats import compare_counts
 from beatbook.store import Store
@@ -67,15 +67,6 @@ class Update:
     images: dict[str, bytes]
 
 
-def _month(text: str) -> dt.date:
-    return q.parse_month(text, "--month")
-
-
-def _next(month: dt.date, n: int = 1) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 SAID = {
     "residents": "You told us about",
     "partners": "Partner agencies told us about",
@@ -89,7 +80,7 @@ def _said_and_done(
 ) -> list[dict[str, Any]]:
     """Last month's priorities: who raised them, what became of them, and whether the problem
     fell there against the rest of the ward (the assessment up to the latest data)."""
-    last = _next(month, -1)
+    last = add_months(month, -1)
     rows = []
     for p in priorities:
         running = running_months(p)
@@ -118,7 +109,7 @@ def _said_and_done(
 def _operations(store: Store, area: Area, month: dt.date) -> list[dict[str, Any]]:
     """Operations of the last months with results, each measure worded with the total and
     the shares of the team area and the areas inside it ("46 of 141 warrants ...")."""
-    start, end = _next(month, -OPERATIONS_MONTHS), _next(month) - dt.timedelta(days=1)
+    start, end = add_months(month, -OPERATIONS_MONTHS), month_end(month)
     relevant: dict[str, bool] = {}
 
     def shares_ground(ref: str) -> bool:
@@ -172,11 +163,11 @@ def _ward_trends(
         return [], {}
     months = months_back(data_to, TREND_MONTHS)
     # counted from the year-before months of the comparison (older than the chart's first)
-    first = min(months[0], _next(data_to, -12 - (RECENT_MONTHS - 1)))
+    first = min(months[0], add_months(data_to, -12 - (RECENT_MONTHS - 1)))
     stored = set(q.months_with_data(store, first, data_to))
     crimes = q.incidents(store, area, first, data_to)
-    wards = ward_labels(store, crimes["lsoa_code"].drop_nulls().unique().to_list()).select("lsoa_code", "ward")
-    problems = harm_table(Weights()).select("crime_type", "problem")
+    wards = q.ward_labels(store, crimes["lsoa_code"].drop_nulls().unique().to_list()).select("lsoa_code", "ward")
+    problems = harm_table(asb_harm_days=Weights().asb_harm_days).select("crime_type", "problem")
     counted = (
         crimes.join(wards, on="lsoa_code", how="left").join(problems, on="crime_type", how="left")
         .group_by("ward", "problem", "month").agg(pl.len().alias("n"))
@@ -212,8 +203,8 @@ def _trend_sentence(ward: str, label: str, counts: dict[tuple[Any, ...], int], p
     now = sum(counts.get((ward, problem, m), 0) for m in recent)
     span = month_span([f"{recent[0]:%Y-%m}", f"{recent[-1]:%Y-%m}"])
     what = f"{label.capitalize()} in {ward}, {span}"
-    year_ago = months_back(_next(recent[-1], -12), len(recent))
-    just_before = months_back(_next(recent[0], -1), len(recent))
+    year_ago = months_back(add_months(recent[-1], -12), len(recent))
+    just_before = months_back(add_months(recent[0], -1), len(recent))
     for earlier, against in ((year_ago, "the same months a year before"),
                              (just_before, "the three months before")):  # fmt: skip
         if all(m in stored for m in recent + earlier):
@@ -253,10 +244,10 @@ def build(
     """Everything the update shows, from the store, as records and pictures."""
     if not 1 <= weeks <= 26:
         raise InputError(f"--weeks {weeks}: expected 1 to 26")
-    target = _month(month)
+    target = parse_month(month, "--month")
     area = areas_mod.resolve(store, area_name)
     ref = areas_mod.reference(area)
-    published = q.months_with_data(store, dt.date(1900, 1, 1), _next(target, -1))
+    published = q.months_with_data(store, dt.date(1900, 1, 1), add_months(target, -1))
     if not published:
         raise DataMissingError(f"--month {month}: no street-level crime stored before it")
     data_to = published[-1]

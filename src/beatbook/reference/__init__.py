@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import polars as pl
+
 from beatbook.errors import InputError
 
 
@@ -54,6 +56,28 @@ def problem_crime_types(problem: str) -> list[str]:
     raise InputError(
         f"--problem '{problem}' is not a problem group ({', '.join(problem_groups())}) "
         f"or a police.uk crime type (e.g. {', '.join(t.slug for t in crime_types()[:3])})"
+    )
+
+
+def harm_table(*, asb_harm_days: float, include_proactive: bool = True) -> pl.DataFrame:
+    """The one crime type -> problem group and harm weight (days) table.
+
+    Each use states its rule: priorities weigh anti-social behaviour at ``asb_harm_days``
+    and keep proactive crimes (drugs, weapons) at their weight; the hot-spot harm index
+    follows the Cambridge index and gives ASB (``asb_harm_days=0``) and proactive crimes
+    (``include_proactive=False``) no weight. Columns: crime_type, problem, harm.
+    """
+    return pl.DataFrame(
+        {
+            "crime_type": [t.name for t in crime_types()],
+            "problem": [t.problem_group for t in crime_types()],
+            "harm": [
+                0.0
+                if t.proactive and not include_proactive
+                else float(asb_harm_days if t.harm_days is None else t.harm_days)
+                for t in crime_types()
+            ],
+        }
     )
 
 

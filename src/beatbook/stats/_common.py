@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from beatbook.errors import InputError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Direction = Literal["rise", "fall", "no clear change"]
 
@@ -74,7 +77,7 @@ def check_per(value: object) -> int:
     return int(value)
 
 
-def json_value(value: Any) -> Any:
+def json_value(value: object) -> object:
     """Convert one value to a plain, JSON-safe Python value.
 
     Non-finite floats (``inf``, ``nan``) become ``None`` because JSON has no
@@ -91,6 +94,6 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def dataclass_to_dict(obj: Any) -> dict[str, Any]:
+def dataclass_to_dict(obj: DataclassInstance) -> dict[str, Any]:
     """Return a dataclass instance's fields as a JSON-safe ``dict`` (see :func:`json_value`)."""
     return {f.name: json_value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}

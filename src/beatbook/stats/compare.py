@@ -23,7 +23,7 @@ from beatbook.stats.change import Change, compare_counts
 
 __all__ = ["changes_by_category", "claim_every_category", "compare_areas_by_category"]
 
-_AREA_SCHEMA: dict[str, Any] = {
+_AREA_SCHEMA: dict[str, type[pl.DataType]] = {
     "category": pl.String,
     "count_a": pl.Int64,
     "count_b": pl.Int64,
@@ -38,7 +38,7 @@ _AREA_SCHEMA: dict[str, Any] = {
     "verdict": pl.String,
 }
 
-_CHANGE_SCHEMA: dict[str, Any] = {
+_CHANGE_SCHEMA: dict[str, type[pl.DataType]] = {
     "category": pl.String,
     "count_before": pl.Int64,
     "count_after": pl.Int64,

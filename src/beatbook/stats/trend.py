@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
@@ -82,7 +83,9 @@ class Trend:
         return dataclass_to_dict(self)
 
 
-def _months(counts: Sequence[int], month_index: Sequence[int] | None) -> tuple[Any, Any]:
+def _months(
+    counts: Sequence[int], month_index: Sequence[int] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     y = np.array([check_count(c, f"counts[{i}]") for i, c in enumerate(counts)], dtype=float)
     if month_index is None:
         t = np.arange(len(y), dtype=float)

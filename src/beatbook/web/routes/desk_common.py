@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 
 from beatbook.errors import BeatBookError
 from beatbook.figures import dashboard
-from beatbook.queries import parse_month
+from beatbook.months import add_months, parse_month
 from beatbook.store import Store
 from beatbook.web.deps import signer
 
@@ -43,12 +43,12 @@ class Selection:
 
 def next_month(month: str) -> str:
     m = parse_month(month, "month")
-    return f"{(m + dt.timedelta(days=32)).replace(day=1):%Y-%m}"
+    return f"{add_months(m, 1):%Y-%m}"
 
 
 def previous_month(month: str) -> str:
     m = parse_month(month, "month")
-    return f"{(m - dt.timedelta(days=1)).replace(day=1):%Y-%m}"
+    return f"{add_months(m, -1):%Y-%m}"
 
 
 def select(store: Store, area: str | None, month: str | None, *, after_data: bool = False) -> Selection:

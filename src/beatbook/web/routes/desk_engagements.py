@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from beatbook import engagements
 from beatbook.errors import BeatBookError
-from beatbook.queries import parse_month
+from beatbook.months import parse_month
 from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import check_csrf, database, reader, render, require

@@ -13,11 +13,11 @@ from starlette.responses import Response
 from beatbook import areas as areas_mod
 from beatbook.errors import BeatBookError, InputError
 from beatbook.figures.public import running_months
+from beatbook.months import parse_month
 from beatbook.priorities import lifecycle, notes, review
 from beatbook.priorities.propose import FORECAST_METHOD, FORECAST_METHODS, propose
 from beatbook.priorities.wording import problem_label
 from beatbook.publish import jag
-from beatbook.queries import parse_month
 from beatbook.stats import format_p
 from beatbook.store import Store
 from beatbook.users import User

@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from beatbook import areas as areas_mod
 from beatbook.errors import BeatBookError
+from beatbook.months import parse_month
 from beatbook.publish import published, team_content
-from beatbook.queries import parse_month
 from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import check_csrf, database, reader, render, require

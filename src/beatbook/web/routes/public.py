@@ -24,8 +24,8 @@ from beatbook.engagements import KINDS, Engagement, list_engagements, to_ical
 from beatbook.errors import InputError, UnknownAreaError
 from beatbook.figures import stats as figures
 from beatbook.figures.public import current_by_area
+from beatbook.months import parse_month
 from beatbook.publish.published import list_published, published_file
-from beatbook.queries import parse_month
 from beatbook.store import Store
 from beatbook.web.deps import reader, render
 

@@ -17,14 +17,8 @@ from pyproj import Geod, Transformer
 
 from beatbook import queries as q
 from beatbook.areas import resolve
-from beatbook.priorities.naming import (
-    GENERIC_KINDS,
-    GROUP_WITHIN_M,
-    PREFIX,
-    is_generic,
-    name_places,
-    point_name,
-)
+from beatbook.priorities.naming import GROUP_WITHIN_M, name_places
+from beatbook.reference.snap_points import GENERIC_KINDS, PREFIX, is_generic, point_name
 from beatbook.store import Store
 from support.fixtures_store import raw_scalar
 
