@@ -4,6 +4,7 @@ and SQL only where a table is owned (docs/architecture.md explains each rule).""
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -134,3 +135,99 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
     fake.write_text("from beatbook.cli import _common\n")
     assert "beatbook.cli._common" in _imports(fake, "beatbook.store")
     assert _layer("beatbook.cli._common") > _layer("beatbook.store")
+
+
+# --- where SQL may appear ------------------------------------------------------------------
+
+# Each table has one owner, the module that writes it. store.py (the schema) and queries.py
+# (the read side behind every figure) may read any table; a few modules read tables they
+# don't own, named here with why.
+OWNERS: dict[str, set[str]] = {
+    "beatbook.ingest.policeuk_csv": {
+        "street_crimes", "outcomes", "stop_searches", "partitions", "quarantine",
+    },
+    "beatbook.ingest.ons": {"lsoa_lookup", "lsoa_bridge", "population"},
+    "beatbook.ingest.boundaries": {"lsoa_boundaries"},
+    "beatbook.areas": {"custom_areas"},
+    "beatbook.concerns.records": {"concerns", "concern_contacts"},
+    "beatbook.concerns.csv_import": {"concerns", "concern_contacts"},
+    "beatbook.operations.records": {
+        "operations", "operation_results", "operation_results_audit",
+    },
+    "beatbook.engagements": {"engagements"},
+    "beatbook.priorities.lifecycle": {"priorities", "priority_events"},
+    "beatbook.priorities.notes": {"priority_notes"},
+    "beatbook.publish.team_content": {"update_texts", "team_settings"},
+    "beatbook.publish.published": {"published_updates", "published_update_files"},
+    "beatbook.users": {"users"},
+}  # fmt: skip
+READERS: dict[str, set[str]] = {
+    # Areas are defined by the ONS geography and, for force areas, by where a force's
+    # crimes fall; queries.py builds on areas, so areas reads these itself.
+    "beatbook.areas": {
+        "lsoa_lookup", "lsoa_bridge", "lsoa_boundaries", "street_crimes", "partitions",
+    },
+    # A note is written for a priority that exists, checked in the same transaction.
+    "beatbook.priorities.notes": {"priorities"},
+}  # fmt: skip
+ANY_TABLE = {"beatbook.store", "beatbook.queries"}
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|DESCRIBE|SHOW TABLES)\b")
+TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+\"?([a-z_]+)")
+
+
+def _schema_tables() -> set[str]:
+    text = (PACKAGE / "store.py").read_text(encoding="utf-8")
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS ([a-z_]+)", text))
+
+
+def _sql_strings(path: Path) -> list[str]:
+    """String literals (and f-string parts) that read as SQL."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(
+            node.value
+        ):
+            found.append(node.value)
+    return found
+
+
+def test_sql_only_where_a_table_is_owned() -> None:
+    tables = _schema_tables()
+    assert {"street_crimes", "concerns", "users"} <= tables
+    wrong = []
+    for name, path in MODULES.items():
+        if name in ANY_TABLE:
+            continue
+        allowed = OWNERS.get(name, set()) | READERS.get(name, set())
+        for text in _sql_strings(path):
+            used = {t for t in TABLE_AFTER.findall(text) if t in tables}
+            if name not in OWNERS and not used:
+                continue  # SQL over files or scratch tables only (read_csv, DESCRIBE)
+            for table in sorted(used - allowed):
+                wrong.append(f"{name} queries {table}: {' '.join(text.split())[:70]}")
+    assert not wrong, "SQL outside the table's owner, store.py or queries.py:\n" + "\n".join(
+        wrong
+    )
+
+
+def test_every_table_has_an_owner() -> None:
+    owned = set().union(*OWNERS.values())
+    assert _schema_tables() - owned == {"meta"}  # meta: the schema version, store.py's own
+
+
+def test_nothing_outside_the_store_touches_its_connection() -> None:
+    direct = [
+        f"{name}: .{node.attr}"
+        for name, path in MODULES.items()
+        if name != "beatbook.store"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in {"con", "_con"}
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    ]
+    assert not direct, "the store's connection used directly:\n" + "\n".join(direct)
+
+
+def test_the_sql_rule_sees_a_stray_query() -> None:
+    assert TABLE_AFTER.findall("SELECT count(*) FROM street_crimes s JOIN users u") == [
+        "street_crimes", "users",
+    ]

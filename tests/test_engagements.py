@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 from beatbook import areas, engagements
 from beatbook.cli.main import app
 from beatbook.engagements import KINDS, parse_local_time
-from beatbook.errors import InputError
-from beatbook.ingest.policeuk_api import ApiError, PoliceUkApi
+from beatbook.errors import InputError, PoliceUkApiError
+from beatbook.ingest.policeuk_api import PoliceUkApi
 from beatbook.store import STORE_ENV, Store
 from support.fixtures_store import ROOT
 from support.policeuk_server import Server
@@ -38,9 +38,9 @@ WEST_WARDS = ["Westcotes (Leicester)", "Fosse (Leicester)", "Western (Leicester)
 
 
 def snapshot(store: Store) -> tuple:
-    return store.con.execute(
+    return store.first(
         "SELECT count(*), coalesce(md5(string_agg(e::VARCHAR, chr(10) ORDER BY e::VARCHAR)), '') "
-        "FROM engagements AS e").fetchone()  # fmt: skip
+        "FROM engagements AS e")  # fmt: skip
 
 
 def fixture_rows() -> list[dict[str, str]]:
@@ -188,7 +188,7 @@ def test_any_rows_written_with_the_csv_module_import_as_written(
         assert item.area_name == ("Westcotes" if area.startswith("Westcotes") else "Fosse")
         assert item.title == (" ".join(title.split()) if title else None)
     for start, _, kind, place, _, _ in rows:  # leave the store as the other tests expect
-        store.con.execute("DELETE FROM engagements WHERE uid = ?",
+        store.execute("DELETE FROM engagements WHERE uid = ?",
                           [engagements.engagement_uid(start, place, kind)])  # fmt: skip
 
 
@@ -312,7 +312,7 @@ def test_import_api_keeps_no_contact_details(store: Store, server: Server) -> No
         ("community-meeting", None, None),
     ]
     assert stored[1].ends - stored[1].starts == dt.timedelta(minutes=60)  # no end given
-    dump = str(store.con.execute("SELECT list(e::VARCHAR) FROM engagements e").fetchone())
+    dump = str(store.first("SELECT list(e::VARCHAR) FROM engagements e"))
     assert "example.police.uk" not in dump and "222 2222" not in dump
 
 
@@ -322,7 +322,7 @@ def test_import_api_when_the_server_is_down_changes_nothing(store: Store) -> Non
     before = snapshot(store)
     waits: list[float] = []
     with PoliceUkApi(down.url, sleep=waits.append, retries=2) as api, \
-            pytest.raises(ApiError, match=r"leicestershire/NC04/events: no answer after 3 tries"):  # fmt: skip
+            pytest.raises(PoliceUkApiError, match=r"leicestershire/NC04/events: no answer after 3 tries"):  # fmt: skip
         engagements.import_api(store, api, "leicestershire", "NC04")
     assert len(waits) == 2 and snapshot(store) == before
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from beatbook import areas, queries
 from beatbook.cli.main import app
-from beatbook.errors import InputError
-from beatbook.ingest.policeuk_api import ApiError, PoliceUkApi
+from beatbook.errors import InputError, PoliceUkApiError
+from beatbook.ingest.policeuk_api import PoliceUkApi
 from beatbook.store import STORE_ENV, Store
 from support.fixtures_store import raw_street_rows
 from support.policeuk_server import DATA, Server
@@ -50,7 +50,7 @@ def shoelace_area(ring: list[tuple[float, float]]) -> float:
 
 
 def custom_areas(store: Store) -> list[tuple]:
-    return store.con.execute("SELECT * FROM custom_areas ORDER BY name").fetchall()
+    return store.rows("SELECT * FROM custom_areas ORDER BY name")
 
 
 def test_neighbourhood_boundary_is_stored_as_the_captured_polygon(
@@ -136,7 +136,7 @@ def test_a_server_that_is_down_is_a_clear_error_and_defines_nothing(writable_sto
     down.stop()
     before = custom_areas(writable_store)
     waits: list[float] = []
-    with PoliceUkApi(down.url, sleep=waits.append, retries=3) as api, pytest.raises(ApiError) as info:
+    with PoliceUkApi(down.url, sleep=waits.append, retries=3) as api, pytest.raises(PoliceUkApiError) as info:
         areas.add_area(writable_store, "City Centre team", lsoas=[], wards=[], geojson=None,
                        neighbourhood="leicestershire/NC04", api=api)  # fmt: skip
     assert str(info.value).startswith(f"{down.url}/leicestershire/NC04/boundary: no answer after 4 tries")
@@ -169,13 +169,13 @@ def test_one_source_only(writable_store: Store) -> None:
 def test_a_three_ward_team_area_holds_the_union_of_the_wards_lsoas(writable_store: Store) -> None:
     west = areas.add_area(writable_store, "West Leicester", lsoas=[], wards=WEST_WARDS, geojson=None)
     names = [w.removesuffix(" (Leicester)") for w in WEST_WARDS]
-    lsoa11 = {r[0] for r in writable_store.con.execute(
+    lsoa11 = {r[0] for r in writable_store.rows(
         "SELECT lsoa_code FROM lsoa_lookup WHERE vintage = 2011 AND lad_name = 'Leicester' "
-        "AND ward_name IN (SELECT unnest(?::VARCHAR[]))", [names]).fetchall()}  # fmt: skip
+        "AND ward_name IN (SELECT unnest(?::VARCHAR[]))", [names])}  # fmt: skip
     # 2021 codes of the same places: a 2021 LSOA goes with its first (lowest) 2011 parent.
-    lsoa21 = {r[0] for r in writable_store.con.execute(
+    lsoa21 = {r[0] for r in writable_store.rows(
         "SELECT lsoa21_code FROM lsoa_bridge GROUP BY lsoa21_code "
-        "HAVING min(lsoa11_code) IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoa11)]).fetchall()}  # fmt: skip
+        "HAVING min(lsoa11_code) IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoa11)])}  # fmt: skip
     assert len(lsoa11) == 7 + 8 + 12  # Westcotes, Fosse, Western (ONS lookup, 2019 wards)
     assert west.lsoa_codes == frozenset(lsoa11 | lsoa21)
     assert areas.lsoas_of(writable_store, west) == west.lsoa_codes

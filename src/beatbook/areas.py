@@ -83,10 +83,9 @@ class Area:
 
 def _lads_of_force(store: Store, force: str) -> list[str]:
     """Local authorities of a force area: those with the force's crimes in >= half their LSOAs."""
-    con = store.con
     has_lookup = store.scalar("SELECT count(*) FROM lsoa_lookup") > 0
     if has_lookup:
-        rows = con.execute(
+        rows = store.rows(
             """
             WITH seen AS (SELECT DISTINCT lsoa_code FROM street_crimes
                           WHERE force = ? AND lsoa_code IS NOT NULL),
@@ -98,9 +97,9 @@ def _lads_of_force(store: Store, force: str) -> list[str]:
             ORDER BY lad_name
             """,
             [force, FORCE_AREA_MIN_LSOA_SHARE],
-        ).fetchall()
+        )
     else:  # without a lookup: districts holding at least 1% of the force's located crimes
-        rows = con.execute(
+        rows = store.rows(
             """
             SELECT local_authority FROM street_crimes
             WHERE force = ? AND local_authority IS NOT NULL
@@ -108,7 +107,7 @@ def _lads_of_force(store: Store, force: str) -> list[str]:
             ORDER BY 1
             """,
             [force],
-        ).fetchall()
+        )
     return [r[0] for r in rows]
 
 
@@ -118,9 +117,9 @@ def _force_name(force: str) -> str:
 
 
 def _force_areas(store: Store, named: str | None = None) -> list[Area]:
-    forces = store.con.execute(
+    forces = store.rows(
         "SELECT DISTINCT force FROM partitions WHERE kind = 'street' ORDER BY force"
-    ).fetchall()
+    )
     result = []
     for (force,) in forces:
         name = _force_name(force)
@@ -144,7 +143,7 @@ def _force_areas(store: Store, named: str | None = None) -> list[Area]:
 
 
 def _local_authorities(store: Store, named: str | None = None) -> list[Area]:
-    rows = store.con.execute(
+    rows = store.rows(
         """
         SELECT name, max(code) FROM (
             SELECT lad_name AS name, lad_code AS code FROM lsoa_lookup WHERE lad_name IS NOT NULL
@@ -156,7 +155,7 @@ def _local_authorities(store: Store, named: str | None = None) -> list[Area]:
         ORDER BY name
         """,
         {"named": named},
-    ).fetchall()
+    )
     return [
         Area(
             name=n,
@@ -173,7 +172,7 @@ def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
     """Add the other vintage's codes for the same places (best fit for merged LSOAs)."""
     if not codes:
         return frozenset()
-    rows = store.con.execute(
+    rows = store.rows(
         """
         SELECT lsoa21_code FROM (
             SELECT lsoa21_code, min(lsoa11_code) AS first_parent FROM lsoa_bridge GROUP BY 1
@@ -183,12 +182,12 @@ def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
           AND change IN ('U', 'S')
         """,
         [sorted(codes), sorted(codes)],
-    ).fetchall()
+    )
     return frozenset(codes | {r[0] for r in rows})
 
 
 def _wards(store: Store, named: str | None = None) -> list[Area]:
-    rows = store.con.execute(
+    rows = store.rows(
         """
         SELECT ward_code, any_value(ward_name), any_value(lad_name), list(lsoa_code)
         FROM lsoa_lookup WHERE ward_code IS NOT NULL
@@ -197,7 +196,7 @@ def _wards(store: Store, named: str | None = None) -> list[Area]:
         GROUP BY ward_code ORDER BY 2, 3
         """,
         {"named": named},
-    ).fetchall()
+    )
     return [_ward(*row) for row in rows]
 
 
@@ -207,11 +206,11 @@ def _ward(code: str, name: str, lad: str, lsoas: list[str]) -> Area:
 
 
 def _custom(store: Store, named: str | None = None) -> list[Area]:
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT name, kind, members, polygon_wkt, description FROM custom_areas "
         "WHERE $named IS NULL OR lower(name) = $named ORDER BY name",
         {"named": named},
-    ).fetchall()
+    )
     return [
         Area(
             name=n,
@@ -244,7 +243,7 @@ def wards_within(store: Store, area: Area) -> list[Area]:
     if area.polygon_wkt:
         return []
     codes = sorted(lsoas_of(store, area))
-    rows = store.con.execute(
+    rows = store.rows(
         """
         SELECT ward_code, any_value(ward_name), any_value(lad_name), list(lsoa_code)
         FROM lsoa_lookup WHERE ward_code IN (
@@ -253,7 +252,7 @@ def wards_within(store: Store, area: Area) -> list[Area]:
         ORDER BY 2, 1
         """,
         {"c": codes},
-    ).fetchall()
+    )
     return [_with_bridge(store, _ward(*row)) for row in rows]
 
 
@@ -311,11 +310,11 @@ def resolve(store: Store, name: str) -> Area:
 
 def _all_names(store: Store) -> list[str]:
     """Every area name, for 'did you mean' suggestions."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT name FROM custom_areas UNION SELECT lad_name FROM lsoa_lookup "
         "UNION SELECT ward_name FROM lsoa_lookup UNION SELECT local_authority FROM street_crimes"
-    ).fetchall()
-    forces = store.con.execute("SELECT DISTINCT force FROM partitions").fetchall()
+    )
+    forces = store.rows("SELECT DISTINCT force FROM partitions")
     return sorted({r[0] for r in rows if r[0]} | {_force_name(f) for (f,) in forces})
 
 
@@ -342,10 +341,10 @@ def lsoas_of(store: Store, area: Area) -> frozenset[str]:
     """All LSOA codes (both vintages) of an area defined by local authorities or LSOAs."""
     if area.lsoa_codes:
         return area.lsoa_codes
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT DISTINCT lsoa_code FROM lsoa_lookup WHERE lad_name IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(area.local_authorities)],
-    ).fetchall()
+    )
     return frozenset(r[0] for r in rows)
 
 
@@ -538,14 +537,14 @@ def _relate(
 
 def _lsoa_shape(store: Store, area: Area, codes: frozenset[str]) -> BaseGeometry:
     """Union of an LSOA area's stored boundaries, from one code vintage held in full."""
-    found = dict(store.con.execute(
+    found = dict(store.rows(
         "SELECT lsoa_code, geometry_wkt FROM lsoa_boundaries "
         "WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(codes)]
-    ).fetchall())  # fmt: skip
-    vintages = store.con.execute(
+    ))  # fmt: skip
+    vintages = store.rows(
         "SELECT list(lsoa_code) FROM lsoa_lookup WHERE lsoa_code IN "
         "(SELECT unnest(?::VARCHAR[])) GROUP BY vintage ORDER BY vintage", [sorted(codes)]
-    ).fetchall()  # fmt: skip
+    )  # fmt: skip
     candidates = [set(c) for (c,) in vintages] or [set(codes)]
     for wanted in candidates:
         if wanted and wanted <= found.keys():

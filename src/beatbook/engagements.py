@@ -189,13 +189,13 @@ def _area(
 
 def _upsert(store: Store, item: Engagement) -> str:
     """Write one engagement inside the caller's transaction: 'added', 'updated' or 'unchanged'."""
-    row = store.con.execute(
+    row = store.first(
         "SELECT starts, ends, kind, place, area, area_name, title, notes, sequence "
-        "FROM engagements WHERE uid = ?", [item.uid]).fetchone()  # fmt: skip
+        "FROM engagements WHERE uid = ?", [item.uid])  # fmt: skip
     if row is not None and tuple(row[:8]) == item.published():
         return "unchanged"
     sequence = 0 if row is None else row[8] + 1
-    store.con.execute(
+    store.execute(
         "INSERT OR REPLACE INTO engagements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [item.uid, item.starts, item.ends, item.kind, item.place, item.area, item.area_name,
          item.title, item.notes, item.source, sequence],
@@ -348,7 +348,7 @@ def _from_row(row: tuple[Any, ...]) -> Engagement:
 
 
 def get_engagement(store: Store, uid: str) -> Engagement:
-    row = store.con.execute(f"SELECT {_COLUMNS} FROM engagements WHERE uid = ?", [uid]).fetchone()
+    row = store.first(f"SELECT {_COLUMNS} FROM engagements WHERE uid = ?", [uid])
     if row is None:
         raise InputError(f"engagement {uid!r}: no such engagement")
     return _from_row(row)
@@ -363,11 +363,11 @@ def list_engagements(
     """Engagements from ``start`` to ``end`` (dates, inclusive) in ``area`` or inside it."""
     if start and end and end < start:
         raise InputError(f"--to {end}: before --from {start}")
-    rows = store.con.execute(
+    rows = store.rows(
         f"SELECT {_COLUMNS} FROM engagements WHERE ($s::DATE IS NULL OR starts >= $s::DATE) "
         "AND ($e::DATE IS NULL OR starts < $e::DATE + INTERVAL 1 DAY) ORDER BY starts, uid",
         {"s": start, "e": end},
-    ).fetchall()
+    )
     found = [_from_row(r) for r in rows]
     if area is None:
         return found

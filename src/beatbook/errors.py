@@ -8,11 +8,18 @@ should escape to the user as a traceback.
 ::
 
     BeatBookError
-    ├── InputError          bad file, row, field or argument
-    │   ├── CSVFormatError  a police.uk / ONS CSV that cannot be read as such
+    ├── InputError            bad file, row, field or argument
+    │   ├── CSVFormatError    a police.uk / ONS CSV that cannot be read as such
+    │   ├── ConcernFileError  a residents' concerns CSV with bad rows (all of them listed)
+    │   ├── ConcernFieldError one concern (the web form) with bad fields
+    │   ├── LeakageError      a forecast given data from after its cutoff
     │   └── UnknownAreaError, AmbiguousAreaError
-    ├── StoreError          the DuckDB store cannot be opened or written
-    └── DataMissingError    the store lacks data a request needs (e.g. population)
+    ├── PoliceUkApiError      the police.uk API refused a request or answered off its shape
+    ├── StoreError            the DuckDB store cannot be opened or written
+    └── DataMissingError      the store lacks data a request needs (e.g. population)
+
+The web app answers every one of these with its HTML error page or, under ``/api``, the
+JSON ``{"error": "<the one line>"}``; nothing else is raised to a user.
 """
 
 from __future__ import annotations
@@ -57,3 +64,31 @@ class StoreError(BeatBookError):
 
 class DataMissingError(BeatBookError):
     """The store lacks data the request needs (no crimes for the months, no population)."""
+
+
+class ConcernFileError(InputError):
+    """A concerns CSV with bad rows: every problem found (up to ``concerns.csv_import.MAX_ERRORS``), one per line."""
+
+    def __init__(self, file: str, errors: list[CSVFormatError], total: int) -> None:
+        lines = [str(e) for e in errors]
+        more = f" (first {len(errors)} shown)" if total > len(errors) else ""
+        head = f"{file}: {total} problem{'s' if total != 1 else ''}{more}; nothing was imported"
+        super().__init__("\n".join([head, *lines]) if total > 1 else f"{lines[0]}; nothing was imported")
+        self.errors, self.total = errors, total
+
+
+class ConcernFieldError(InputError):
+    """A concern recorded one at a time (the web form) with bad fields: ``errors`` holds
+    (field, problem) pairs, fields named as the CSV columns; the message joins them."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{column}: {message}" for column, message in errors))
+        self.errors = errors
+
+
+class LeakageError(InputError):
+    """Data after the cutoff month was passed to a forecaster."""
+
+
+class PoliceUkApiError(BeatBookError):
+    """The API refused a request or answered with something that is not its documented shape."""

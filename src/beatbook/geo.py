@@ -17,9 +17,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from beatbook.errors import InputError
-
-CELL_SIZES = (50, 500)  # metres: smaller cells hold too few crimes, larger ones hide streets
-DEFAULT_CELL = 150
+from beatbook.settings import CELL_SIZE, CELL_SIZE_RANGE
 
 
 @cache
@@ -109,13 +107,10 @@ class Grid:
 
 
 def check_cell_size(size: int) -> int:
-    low, high = CELL_SIZES
-    if not low <= size <= high:
-        raise InputError(f"--cell-size {size}: expected {low} to {high} metres (default {DEFAULT_CELL})")
-    return size
+    return CELL_SIZE_RANGE.check(size, "--cell-size", f"default {CELL_SIZE}")
 
 
-def grid_over(shape_bng: BaseGeometry, size: int = DEFAULT_CELL) -> Grid:
+def grid_over(shape_bng: BaseGeometry, size: int = CELL_SIZE) -> Grid:
     """The cells of ``size`` metres that overlap an area given in BNG metres."""
     check_cell_size(size)
     minx, miny, maxx, maxy = shape_bng.bounds
@@ -132,7 +127,7 @@ def grid_over(shape_bng: BaseGeometry, size: int = DEFAULT_CELL) -> Grid:
     return Grid(size, float(x0), float(y0), cols[keep], rows[keep], area[keep])
 
 
-def grid_over_points(x: np.ndarray, y: np.ndarray, size: int = DEFAULT_CELL) -> Grid:
+def grid_over_points(x: np.ndarray, y: np.ndarray, size: int = CELL_SIZE) -> Grid:
     """Without a boundary: the cells holding at least one of the points, each counted whole."""
     check_cell_size(size)
     if len(x) == 0:

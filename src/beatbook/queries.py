@@ -9,7 +9,7 @@ area; they are counted by :func:`unlocated_count` and reported apart.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,9 +128,9 @@ def area_shape(store: Store, area: Area) -> BaseGeometry | None:
         params: list[object] = [sorted(area.local_authorities)]
     else:
         where, params = "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoas_of(store, area))]
-    wkts = [r[0] for r in store.con.execute(
+    wkts = [r[0] for r in store.rows(
         f"SELECT geometry_wkt FROM lsoa_boundaries WHERE {where}", params
-    ).fetchall()]  # fmt: skip
+    )]  # fmt: skip
     if not wkts:
         return None
     return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
@@ -198,20 +198,20 @@ def unlocated_count(store: Store, start: dt.date, end: dt.date) -> int:
 
 def months_with_data(store: Store, start: dt.date, end: dt.date) -> list[dt.date]:
     """Months in the period for which street data is stored (missing months are not zeros)."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT DISTINCT month FROM partitions WHERE kind = 'street' AND month BETWEEN ? AND ? "
         "ORDER BY month",
         [start, end],
-    ).fetchall()
+    )
     return [r[0] for r in rows]
 
 
 def crime_types(store: Store) -> list[str]:
     return [
         r[0]
-        for r in store.con.execute(
+        for r in store.rows(
             "SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1"
-        ).fetchall()
+        )
     ]
 
 
@@ -234,7 +234,7 @@ class Population:
 def population_years(store: Store) -> list[int]:
     return [
         r[0]
-        for r in store.con.execute("SELECT DISTINCT year FROM population ORDER BY year").fetchall()
+        for r in store.rows("SELECT DISTINCT year FROM population ORDER BY year")
     ]
 
 
@@ -283,11 +283,11 @@ def population(store: Store, area: Area, year: int) -> Population:
 
 def lsoa_populations(store: Store, codes: frozenset[str], year: int) -> list[tuple[str, float]]:
     """(LSOA code, residents) for those of ``codes`` in the mid-``year`` estimate."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT lsoa_code, population FROM population WHERE year = ? "
         "AND lsoa_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
         [year, sorted(codes)],
-    ).fetchall()
+    )
     return [(c, float(p)) for c, p in rows]
 
 
@@ -299,11 +299,11 @@ def year_matching_codes(store: Store, area: Area, start: dt.date, end: dt.date) 
     """
     seen = crime_counts(store, area, start, end, by=["lsoa_code"])["lsoa_code"].to_list()
     nearest = nearest_population_year(store, start, end)
-    scores = store.con.execute(
+    scores = store.rows(
         "SELECT year, count(*) FROM population WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[])) "
         "GROUP BY year",
         [[c for c in seen if c]],
-    ).fetchall()
+    )
     if not scores:
         return nearest
     return max(scores, key=lambda ys: (ys[1], -abs(ys[0] - nearest)))[0]
@@ -347,3 +347,29 @@ def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
         pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
     ).otherwise(pl.col("ward_name"))
     return wards.select("lsoa_code", label.alias("ward"), "ward_code")
+
+
+def lsoas_in_local_authorities(store: Store, names: Iterable[str]) -> set[str]:
+    """LSOA codes of the stored crimes in these districts (police.uk's own column, so it
+    works before any ONS lookup is imported)."""
+    rows = store.rows(
+        "SELECT DISTINCT lsoa_code FROM street_crimes WHERE lsoa_code IS NOT NULL "
+        "AND local_authority IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(names)],
+    )
+    return {r[0] for r in rows}
+
+
+def sources(store: Store, months: list[dt.date]) -> list[dict[str, Any]]:
+    """The police.uk street files behind these months: force, month, file, rows stored and
+    quarantined, and the day each was imported (the brief's methods line)."""
+    rows = store.rows(
+        "SELECT force, strftime(month, '%Y-%m'), source_file, rows_stored, rows_quarantined, "
+        "strftime(ingested_at, '%Y-%m-%d') FROM partitions WHERE kind = 'street' "
+        "AND month IN (SELECT unnest(?::DATE[])) ORDER BY month",
+        [months],
+    )
+    return [
+        dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
+        for r in rows
+    ]

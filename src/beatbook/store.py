@@ -345,6 +345,10 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 
+#: Query parameters: positional (``?``) or named (``$name``).
+Params = list[object] | dict[str, object] | None
+
+
 def default_store_path() -> Path:
     """The store path when none is given: ``$BEATBOOK_STORE`` or ``./beatbook.duckdb``."""
     return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
@@ -363,46 +367,69 @@ class Store:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         if not read_only:
             self._migrate()
 
     def _migrate(self) -> None:
-        with self.transaction():
-            self.con.execute(SCHEMA)
-            self.con.execute(
+        with self.transaction() as con:
+            con.execute(SCHEMA)
+            con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run a block in one transaction: all of it is committed, or none of it."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        """Run a block in one transaction: all of it is committed, or none of it.
 
-    def frame(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+        The block gets the connection to write with. Only the module that owns a table
+        writes it (``tests/test_architecture.py`` checks where SQL appears).
+        """
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        """Run one statement on its own (DuckDB commits it alone)."""
+        self._con.execute(sql, params or [])
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """Every row of a query, as tuples."""
+        return self._con.execute(sql, params or []).fetchall()
+
+    def first(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        """The first row of a query, or None when it has none."""
+        found = self._con.execute(sql, params or []).fetchone()
+        return None if found is None else tuple(found)
+
+    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Every row of a query as a dict keyed by column name."""
+        result = self._con.execute(sql, params or [])
+        names = [d[0] for d in result.description or []]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def frame(self, sql: str, params: Params = None) -> pl.DataFrame:
         """Run a query and return its result as a polars frame."""
         with warnings.catch_warnings():  # duckdb notes the Arrow copy; results here are small
             warnings.simplefilter("ignore", UserWarning)
-            result = pl.from_arrow(self.con.execute(sql, params or []).to_arrow_table())
+            result = pl.from_arrow(self._con.execute(sql, params or []).to_arrow_table())
         assert isinstance(result, pl.DataFrame)
         return result
 
-    def row(self, sql: str, params: list[object] | None = None) -> tuple[Any, ...]:
+    def row(self, sql: str, params: Params = None) -> tuple[Any, ...]:
         """The first row of a query that always returns one (an aggregate)."""
-        found = self.con.execute(sql, params or []).fetchone()
+        found = self.first(sql, params)
         if found is None:
             raise StoreError(f"query returned no row: {sql[:60]}")
         return tuple(found)
 
-    def scalar(self, sql: str, params: list[object] | None = None) -> Any:
+    def scalar(self, sql: str, params: Params = None) -> Any:
         """The single value of an aggregate query."""
         return self.row(sql, params)[0]
 
@@ -410,11 +437,11 @@ class Store:
         """Another connection to this open database, for one thread: DuckDB connections must
         not be shared between threads, their cursors may run side by side (the web app)."""
         other = Store.__new__(Store)
-        other.path, other.con = self.path, self.con.cursor()
+        other.path, other._con = self.path, self._con.cursor()
         return other
 
     def close(self) -> None:
-        self.con.close()
+        self._con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -424,5 +451,5 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (used by tests and `beatbook status`)."""
-        names = [r[0] for r in self.con.execute("SHOW TABLES").fetchall()]
+        names = [r[0] for r in self.rows("SHOW TABLES")]
         return {n: self.scalar(f'SELECT count(*) FROM "{n}"') for n in names}

@@ -78,10 +78,10 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
     """The user if the password is right and the account is enabled, else None."""
-    row = store.con.execute(
+    row = store.first(
         "SELECT username, role, password_hash, disabled FROM users WHERE username = ?",
         [(name or "").strip().lower()],
-    ).fetchone()
+    )
     try:
         _hasher.verify(row[2] if row else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -93,16 +93,16 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
 
 def get_user(store: Store, name: str) -> User | None:
     """An enabled user by name (for a session)."""
-    row = store.con.execute(
+    row = store.first(
         "SELECT username, role FROM users WHERE username = ? AND NOT disabled", [name]
-    ).fetchone()
+    )
     return User(row[0], row[1]) if row else None
 
 
 def list_users(store: Store) -> list[dict[str, object]]:
     """Every user with role and status: never the hash."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT username, role, disabled, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
         "FROM users ORDER BY username"
-    ).fetchall()
+    )
     return [{"username": u, "role": r, "disabled": d, "created_at": c} for u, r, d, c in rows]

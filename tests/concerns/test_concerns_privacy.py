@@ -113,11 +113,11 @@ def test_contacts_appear_in_no_output_log_or_file(
 
 def _assert_contacts_only_in_their_table(st: Store) -> None:
     pattern = "|".join(re.escape(c.lower()) for c in CONTACTS)
-    tables = [t for (t,) in st.con.execute("SHOW TABLES").fetchall()]
+    tables = [t for (t,) in st.rows("SHOW TABLES")]
     holding = {t for t in tables if st.scalar(
         f'SELECT count(*) FROM "{t}" AS r WHERE regexp_matches(lower(r::VARCHAR), ?)', [pattern])}  # fmt: skip
     assert holding == {"concern_contacts"}
-    stored = {r[0] for r in st.con.execute("SELECT contact FROM concern_contacts").fetchall()}
+    stored = {r[0] for r in st.rows("SELECT contact FROM concern_contacts")}
     assert stored == set(CONTACTS)
 
 

@@ -9,9 +9,10 @@ import pytest
 import shapely
 
 from beatbook import geo
+from beatbook.errors import LeakageError
 from beatbook.figures import hotspots as hotspot_figures
 from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, score_forecast, top_cells
-from beatbook.hotspots.forecast import METHODS, LeakageError, forecast
+from beatbook.hotspots.forecast import METHODS, forecast
 from beatbook.store import Store
 
 MONTHS = [dt.date(2021, m, 1) for m in range(1, 13)]

@@ -14,8 +14,6 @@ import random
 import zipfile
 from pathlib import Path
 
-import duckdb
-
 from beatbook.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,22 +114,22 @@ def csv_records(data: bytes) -> list[tuple[int, list[str]]]:
     return [(reader.line_num, row) for row in reader if row]
 
 
-def _select_list(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def _select_list(con: Store, table: str) -> str:
     """All columns of ``table``; TIMESTAMPTZ ones as exact epoch microseconds.
 
     (DuckDB needs pytz to hand TIMESTAMPTZ values to Python; microseconds are exact anyway.)
     """
     cols = []
-    for name, type_, *_ in con.execute(f'DESCRIBE "{table}"').fetchall():
+    for name, type_, *_ in con.rows(f'DESCRIBE "{table}"'):
         quoted = '"' + name.replace('"', '""') + '"'
         cols.append(f"epoch_us({quoted})" if "TIME ZONE" in type_ else quoted)
     return ", ".join(cols)
 
 
-def dump(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = INGEST_TABLES) -> dict:
+def dump(con: Store, tables: tuple[str, ...] = INGEST_TABLES) -> dict:
     """Full, sorted contents of ``tables``: equal dumps mean equal table contents."""
     return {
-        t: con.execute(f'SELECT {_select_list(con, t)} FROM "{t}" ORDER BY ALL').fetchall()
+        t: con.rows(f'SELECT {_select_list(con, t)} FROM "{t}" ORDER BY ALL')
         for t in tables
     }
 
@@ -139,16 +137,16 @@ def dump(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = INGEST_TABLES
 def dump_store(path: Path) -> dict:
     """:func:`dump` of every table of the store file at ``path`` (opened read-only)."""
     with Store(path, read_only=True) as st:
-        names = tuple(r[0] for r in st.con.execute("SHOW TABLES").fetchall())
-        return dump(st.con, names)
+        names = tuple(r[0] for r in st.rows("SHOW TABLES"))
+        return dump(st, names)
 
 
-def partition_consistency(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+def partition_consistency(con: Store) -> list[tuple]:
     """Partitions whose recorded rows_stored / rows_quarantined differ from the tables.
 
     Empty when every ``(force, month, kind)`` in ``partitions`` has exactly the rows it records.
     """
-    return con.execute(
+    return con.rows(
         """
         WITH stored AS (
             SELECT force, month, 'street' AS kind, count(*) AS n FROM street_crimes GROUP BY ALL
@@ -170,18 +168,18 @@ def partition_consistency(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         SELECT s.force, s.month, s.kind, NULL, s.n, NULL, NULL
         FROM stored s ANTI JOIN partitions p USING (force, month, kind)
         """
-    ).fetchall()
+    )
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+def fingerprint(con: Store) -> dict[str, tuple[int, int]]:
     """Row count and order-independent hash of the full contents of every table.
 
     Equal fingerprints mean equal table contents (to a 64-bit hash per row); much
     faster than :func:`dump` on full months, so used before/after every failed import.
     """
-    tables = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+    tables = [r[0] for r in con.rows("SHOW TABLES")]
     return {
-        t: con.execute(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{t}" t').fetchone()
+        t: con.first(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{t}" t')
         for t in tables
     }
 
@@ -189,7 +187,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
 def fingerprint_store(path: Path) -> dict[str, tuple[int, int]]:
     """:func:`fingerprint` of the store file at ``path``, opened afresh and read-only."""
     with Store(path, read_only=True) as st:
-        return fingerprint(st.con)
+        return fingerprint(st)
 
 
 def republish(month: str, seed: int = 7, drop: int = 10, changed: int = 25) -> tuple[bytes, dict]:

@@ -23,7 +23,7 @@ def _features() -> list[dict]:
 def test_real_leicester_boundaries_load(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as st:
         assert import_boundaries(st, LEICESTER_BOUNDARIES) == 192  # MANIFEST: 192 LSOAs
-        rows = st.con.execute("SELECT lsoa_code, lsoa_name, geometry_wkt FROM lsoa_boundaries").fetchall()
+        rows = st.rows("SELECT lsoa_code, lsoa_name, geometry_wkt FROM lsoa_boundaries")
         # Re-importing replaces, never duplicates.
         assert import_boundaries(st, LEICESTER_BOUNDARIES) == 192
         assert st.table_counts()["lsoa_boundaries"] == 192

@@ -68,15 +68,15 @@ def expect_failure(
     before = fingerprint_store(store_path)
     assert before["street_crimes"][0] > 0
     with Store(store_path) as st:
-        threads = st.con.execute("SELECT current_setting('threads')").fetchone()
+        threads = st.first("SELECT current_setting('threads')")
         with pytest.raises(error) as info:
             ingest(st, inputs)
-        after_on_connection = fingerprint(st.con)
+        after_on_connection = fingerprint(st)
         # Settings the import changes for a while (one-thread INSERT) are back as they were.
-        assert st.con.execute("SELECT current_setting('threads')").fetchone() == threads
+        assert st.first("SELECT current_setting('threads')") == threads
         # The connection is still usable: no transaction left open or aborted.
         ingest(st, [street_file("2020-02")])  # a no-op re-import of what is stored
-        assert fingerprint(st.con) == before
+        assert fingerprint(st) == before
     assert after_on_connection == before
     assert fingerprint_store(store_path) == before
     message = str(info.value)

@@ -49,11 +49,11 @@ OLD_ROWS, DROPPED = 8852, 10
 
 def state(store: Store) -> tuple:
     """Everything in the store except the import timestamps (which differ run to run)."""
-    tables = fingerprint(store.con)
+    tables = fingerprint(store)
     tables.pop("partitions")
-    partitions = store.con.execute(
+    partitions = store.rows(
         "SELECT * EXCLUDE (ingested_at) FROM partitions ORDER BY ALL"
-    ).fetchall()
+    )
     return tables, partitions
 
 
@@ -110,10 +110,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     assert finished
     with Store(full) as st:
         new_state = state(st)
-        assert partition_consistency(st.con) == []
-        assert st.con.execute(
+        assert partition_consistency(st) == []
+        assert st.first(
             "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        ).fetchone() == (OLD_ROWS - DROPPED,)
+        ) == (OLD_ROWS - DROPPED,)
         assert st.table_counts()["partitions"] == len(street_months()) + 1
     assert old_state != new_state
     return before, inputs, old_state, new_state, last_to_end
@@ -139,10 +139,10 @@ def test_kill_during_import_leaves_old_or_new_state(
         finished, _ = run_child(store, inputs, kill_after=delay * last_to_end, mark=str(inputs[-1]))
 
     with Store(store) as st:  # opens (and replays its write-ahead log) without error
-        assert partition_consistency(st.con) == []
-        (jan,) = st.con.execute(
+        assert partition_consistency(st) == []
+        (jan,) = st.first(
             "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        ).fetchone()
+        )
         assert jan in (OLD_ROWS, OLD_ROWS - DROPPED)
         got = state(st)
     if finished:
@@ -154,6 +154,6 @@ def test_kill_during_import_leaves_old_or_new_state(
     # And the store is still writable after the crash.
     with Store(store) as st:
         ingest(st, [inputs[0]])
-        assert st.con.execute(
+        assert st.first(
             "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        ).fetchone() == (OLD_ROWS - DROPPED,)
+        ) == (OLD_ROWS - DROPPED,)

@@ -163,7 +163,7 @@ def test_damaged_file_is_imported_consistently_or_refused(
             source = write(folder / (name + ".gz"), blob, gz=False)
 
         with Store(store_path) as store:
-            before = fingerprint(store.con)
+            before = fingerprint(store)
             assert before == template[1]
             try:
                 results = ingest(store, [source])
@@ -171,27 +171,27 @@ def test_damaged_file_is_imported_consistently_or_refused(
                 problem = getattr(exc, "problem", str(exc))
                 event(f"refused: {type(exc).__name__}: {problem.split(':')[0][-40:]}")
                 assert str(source) in str(exc)
-                assert fingerprint(store.con) == before
-                store.con.execute("SELECT count(*) FROM partitions").fetchone()  # usable
+                assert fingerprint(store) == before
+                store.first("SELECT count(*) FROM partitions")  # usable
                 store.close()
                 assert fingerprint_store(store_path) == before
                 return
             # Imported: every stored and quarantined row is accounted for.
             [result] = results
             assert result.status == "stored"
-            assert partition_consistency(store.con) == []
+            assert partition_consistency(store) == []
             table = {"street": "street_crimes", "stop-and-search": "stop_searches"}[result.kind]
-            stored, lines_stored = store.con.execute(
+            stored, lines_stored = store.first(
                 f"SELECT count(*), list(source_line ORDER BY source_line) FROM {table} "
                 "WHERE source_file = ?",
                 [str(source)],
-            ).fetchone()
+            )
             assert stored == result.rows_stored
-            quarantined = store.con.execute(
+            quarantined = store.first(
                 "SELECT list(source_line ORDER BY source_line) FROM quarantine "
                 "WHERE source_file = ?",
                 [str(source)],
-            ).fetchone()[0] or []
+            )[0] or []
             assert len(quarantined) == result.rows_quarantined
             assert not set(lines_stored or []) & set(quarantined)
             if compress == "gzip-cut":

@@ -76,10 +76,10 @@ def test_bad_rows_are_quarantined_with_line_and_reason(
     data_lines = len(lines) - 1
     assert (result.rows_stored, result.rows_quarantined) == (data_lines - len(expect), len(expect))
     assert result.months == [month]
-    quarantined = store.con.execute(
+    quarantined = store.rows(
         "SELECT source_line, reason, raw, force, month, kind, source_file FROM quarantine "
         "ORDER BY source_line"
-    ).fetchall()
+    )
     assert [q[0] for q in quarantined] == sorted(expect)
     for line, reason, raw, force, q_month, kind, source_file in quarantined:
         assert expect[line] in reason, (line, reason)
@@ -88,16 +88,16 @@ def test_bad_rows_are_quarantined_with_line_and_reason(
         else:  # the row's (trimmed) values, as a CSV line that reads back the same
             assert fields(raw.encode()) == [v.strip() for v in fields(lines[line - 1])], line
         assert (force, str(q_month)[:7], kind, source_file) == (FORCE, month, "street", str(path))
-    assert store.con.execute(
+    assert store.rows(
         "SELECT rows_stored, rows_quarantined FROM partitions"
-    ).fetchall() == [(result.rows_stored, result.rows_quarantined)]
-    assert partition_consistency(store.con) == []
+    ) == [(result.rows_stored, result.rows_quarantined)]
+    assert partition_consistency(store) == []
 
     # Stored rows: exactly the undamaged lines, each at the line Python's csv reads it on,
     # including the lines after the malformed ones.
-    stored = store.con.execute(
+    stored = store.rows(
         "SELECT source_line, crime_id, location, crime_type FROM street_crimes ORDER BY 1"
-    ).fetchall()
+    )
     good = [
         (line, row[0] or None, row[6], row[9])
         for line, row in csv_records(data)
@@ -119,12 +119,12 @@ def test_many_malformed_lines_keep_line_numbers(tmp_path: Path, store: Store) ->
     blank = {i for i in bad if not lines[i]}  # an ASB row cut to nothing is a blank line
     assert result.rows_quarantined == len(bad - blank)
     assert result.rows_stored == 400 - len(bad)
-    got = store.con.execute(
+    got = store.rows(
         "SELECT source_line, crime_id FROM street_crimes ORDER BY 1"
-    ).fetchall()
+    )
     assert got == [(line, row[0] or None) for line, row in csv_records(data) if len(row) == 12]
     assert sorted(
-        line for (line,) in store.con.execute("SELECT source_line FROM quarantine").fetchall()
+        line for (line,) in store.rows("SELECT source_line FROM quarantine")
     ) == sorted(i + 1 for i in bad - blank)
 
 
@@ -138,9 +138,9 @@ def test_whitespace_around_values_is_trimmed_not_quarantined(
     path = write(tmp_path / "2025-01-leicestershire-street.csv", join_lines(lines, eol))
     [result] = ingest(store, [path])
     assert (result.rows_stored, result.rows_quarantined) == (20, 0)
-    assert store.con.execute(
+    assert store.first(
         "SELECT latitude, crime_type FROM street_crimes WHERE source_line = 4"
-    ).fetchone() == (float(before[LAT]), before[CRIME_TYPE])
+    ) == (float(before[LAT]), before[CRIME_TYPE])
 
 
 def test_republished_month_replaces_its_quarantine_only(tmp_path: Path, store: Store) -> None:
@@ -158,10 +158,10 @@ def test_republished_month_replaces_its_quarantine_only(tmp_path: Path, store: S
     fixed_jan = write(tmp_path / "v2" / "2020-01-leicestershire-street.csv", join_lines(fixed, eol))
     [result] = ingest(store, [fixed_jan])
     assert (result.rows_stored, result.rows_quarantined, result.replaced) == (100, 0, ["2020-01"])
-    assert store.con.execute(
+    assert store.rows(
         "SELECT strftime(month, '%Y-%m'), source_line, source_file FROM quarantine"
-    ).fetchall() == [("2020-02", 21, str(bad_feb))]
-    assert partition_consistency(store.con) == []
+    ) == [("2020-02", 21, str(bad_feb))]
+    assert partition_consistency(store) == []
 
 
 def test_stop_and_search_bad_coordinates(tmp_path: Path, store: Store) -> None:
@@ -173,9 +173,9 @@ def test_stop_and_search_bad_coordinates(tmp_path: Path, store: Store) -> None:
     path = write(tmp_path / "2023-06-leicestershire-stop-and-search.csv", join_lines(lines, eol))
     [result] = ingest(store, [path])
     assert (result.rows_stored, result.rows_quarantined) == (454, 2)
-    assert store.con.execute(
+    assert store.rows(
         "SELECT source_line, reason FROM quarantine ORDER BY 1"
-    ).fetchall() == [
+    ) == [
         (11, "Latitude 152.6 is outside the UK (expected 49.0 to 61.0)"),
         (21, "only one of Longitude and Latitude is given"),
     ]
@@ -206,8 +206,8 @@ def test_empty_lines_are_skipped_and_counted(
     path = write(tmp_path / f"{month}-leicestershire-street.csv", data, gz=gz)
     [result] = ingest(store, [path])
     assert (result.rows_stored, result.rows_quarantined) == (119, 1)
-    assert store.con.execute("SELECT source_line FROM quarantine").fetchall() == [(81,)]
-    got = store.con.execute("SELECT source_line, crime_id FROM street_crimes ORDER BY 1").fetchall()
+    assert store.rows("SELECT source_line FROM quarantine") == [(81,)]
+    got = store.rows("SELECT source_line, crime_id FROM street_crimes ORDER BY 1")
     assert got == [(line, row[0] or None) for line, row in csv_records(data) if line != 81]
 
 
@@ -236,7 +236,7 @@ def test_line_numbers_when_the_text_is_not_plain(tmp_path: Path, store: Store, c
     gz = change != "one empty line, no final newline"
     path = write(tmp_path / "2025-01-leicestershire-street.csv", data, gz=gz)
     ingest(store, [path])
-    got = store.con.execute("SELECT source_line, crime_id FROM street_crimes ORDER BY 1").fetchall()
+    got = store.rows("SELECT source_line, crime_id FROM street_crimes ORDER BY 1")
     assert got == [(line, row[0].strip() or None) for line, row in csv_records(data)]
 
 

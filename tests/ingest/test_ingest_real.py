@@ -62,7 +62,7 @@ def test_every_file_is_reported_once_in_order(loaded) -> None:
             "street", FORCE, [month], "stored", []
         )
         assert (r.rows_stored, r.rows_quarantined) == (rows, 0)
-    assert partition_consistency(st.con) == []
+    assert partition_consistency(st) == []
     assert st.table_counts()["street_crimes"] == sum(v[0] for v in MANIFEST.values())
     assert st.table_counts()["quarantine"] == 0
 
@@ -71,7 +71,7 @@ def test_every_file_is_reported_once_in_order(loaded) -> None:
 def test_counts_match_manifest(loaded, month: str) -> None:
     st, _ = loaded
     rows, asb, no_location, leicester, outside, _ = MANIFEST[month]
-    got = st.con.execute(
+    got = st.first(
         """
         SELECT count(*),
                count(*) FILTER (crime_id IS NULL),
@@ -90,16 +90,16 @@ def test_counts_match_manifest(loaded, month: str) -> None:
         FROM street_crimes WHERE month = ?
         """,
         [list(FORCE_AREA), f"{month}-01"],
-    ).fetchone()
+    )
     assert got == (
         rows, asb, asb, asb, no_location, no_location, no_location, leicester, outside, 0,
         1, 1, dt.date.fromisoformat(f"{month}-01"),
     )
-    (partition,) = st.con.execute(
+    (partition,) = st.rows(
         "SELECT kind, source_file, rows_stored, rows_quarantined FROM partitions "
         "WHERE force = ? AND month = ?",
         [FORCE, f"{month}-01"],
-    ).fetchall()
+    )
     assert partition == ("street", str(street_file(month)), rows, 0)
 
 
@@ -120,10 +120,10 @@ def test_leicester_rows_equal_python_csv_count(loaded, month: str) -> None:
     records = csv_records(raw_bytes(street_file(month)))
     independent = sum(1 for _, row in records if LEICESTER_LSOA.fullmatch(row[8]))
     assert independent == MANIFEST[month][3]
-    (stored,) = st.con.execute(
+    (stored,) = st.first(
         "SELECT count(*) FROM street_crimes WHERE month = ? AND local_authority = 'Leicester'",
         [f"{month}-01"],
-    ).fetchone()
+    )
     assert stored == independent
 
 
@@ -136,10 +136,10 @@ def test_local_authority_by_district_equals_python(loaded, month: str) -> None:
         for _, row in csv_records(raw_bytes(street_file(month)))
     )
     got = dict(
-        st.con.execute(
+        st.rows(
             "SELECT local_authority, count(*) FROM street_crimes WHERE month = ? GROUP BY 1",
             [f"{month}-01"],
-        ).fetchall()
+        )
     )
     assert got == dict(expected)
     assert set(FORCE_AREA) <= set(got)
@@ -157,10 +157,10 @@ def test_crime_types_equal_independent_duckdb_group_by(loaded, month: str) -> No
     )
     other.close()
     got = dict(
-        st.con.execute(
+        st.rows(
             "SELECT crime_type, count(*) FROM street_crimes WHERE month = ? GROUP BY 1",
             [f"{month}-01"],
-        ).fetchall()
+        )
     )
     assert got == expected
     assert len(got) == 14  # MANIFEST: the 14 police.uk crime types
@@ -189,11 +189,11 @@ def test_every_row_equals_its_line_in_python_csv(loaded, month: str) -> None:
         )
         for line, row in csv_records(raw_bytes(street_file(month)))
     )
-    got = st.con.execute(
+    got = st.rows(
         "SELECT source_line, crime_id, longitude, latitude, location, lsoa_code, lsoa_name, "
         "crime_type, last_outcome FROM street_crimes WHERE month = ? ORDER BY source_line",
         [f"{month}-01"],
-    ).fetchall()
+    )
     assert got == expected
 
 
@@ -205,9 +205,9 @@ def test_source_line_of_some_crime_ids(loaded) -> None:
     assert quoted, "2020-01 has quoted locations such as 'On or near Asda, Thurmaston'"
     picks = [records[0], records[len(records) // 2], quoted[0], records[-1]]
     for line, row in picks:
-        got = st.con.execute(
+        got = st.rows(
             "SELECT source_line, location FROM street_crimes WHERE crime_id = ?", [row[0]]
-        ).fetchall()
+        )
         assert got == [(line, row[6])]
 
 
@@ -220,19 +220,19 @@ def test_2025_rows_keep_their_2021_lsoa_codes(loaded) -> None:
     assert len(lsoa11) == 192
     codes = {
         c
-        for (c,) in st.con.execute(
+        for (c,) in st.rows(
             "SELECT DISTINCT lsoa_code FROM street_crimes "
             "WHERE month = '2025-09-01' AND local_authority = 'Leicester'"
-        ).fetchall()
+        )
     }
     assert len(codes) == 200
     assert len(codes - lsoa11) == 18
     codes_2020 = {
         c
-        for (c,) in st.con.execute(
+        for (c,) in st.rows(
             "SELECT DISTINCT lsoa_code FROM street_crimes "
             "WHERE month = '2020-01-01' AND local_authority = 'Leicester'"
-        ).fetchall()
+        )
     }
     assert codes_2020 <= lsoa11
 
@@ -244,13 +244,13 @@ def test_stop_and_search_file(loaded) -> None:
     assert (r.kind, r.force, r.months, r.rows_stored, r.rows_quarantined) == (
         "stop-and-search", FORCE, ["2023-06"], 456, 0
     )
-    assert st.con.execute(
+    assert st.first(
         "SELECT count(*), min(month), max(month), count(*) FILTER (latitude IS NULL), "
         "count(*) FILTER (longitude IS NULL), count(part_of_operation), count(operation), "
         "count(*) FILTER (outcome IS NULL), count(*) FILTER (object_of_search IS NULL), "
         "count(*) FILTER (age_range IS NULL), count(*) FILTER (officer_defined_ethnicity IS NULL) "
         "FROM stop_searches"
-    ).fetchone() == (456, dt.date(2023, 6, 1), dt.date(2023, 6, 1), 28, 28, 0, 0, 5, 3, 55, 31)
+    ) == (456, dt.date(2023, 6, 1), dt.date(2023, 6, 1), 28, 28, 0, 0, 5, 3, 55, 31)
 
     def boolean(text: str) -> bool | None:
         return {"True": True, "False": False, "": None}[text]
@@ -273,23 +273,23 @@ def test_stop_and_search_file(loaded) -> None:
         for line, row in csv_records(raw_bytes(STOP_AND_SEARCH))
     )
     assert len(expected) == 456
-    got = st.con.execute(
+    got = st.rows(
         "SELECT source_line, type, epoch_us(searched_at), latitude, longitude, gender, outcome, "
         "outcome_linked_to_object, removal_of_more_than_outer_clothing "
         "FROM stop_searches ORDER BY source_line"
-    ).fetchall()
+    )
     assert got == expected
     # Both boolean values occur, and 'Outcome linked' is empty exactly for "no further action".
     linked = dict(
-        st.con.execute(
+        st.rows(
             "SELECT outcome_linked_to_object, count(*) FROM stop_searches GROUP BY 1"
-        ).fetchall()
+        )
     )
     assert linked[True] > 0 and linked[False] > 0
-    assert st.con.execute(
+    assert st.first(
         "SELECT count(*) FROM stop_searches WHERE (outcome_linked_to_object IS NULL) <> "
         "(outcome = 'A no further action disposal')"
-    ).fetchone() == (0,)
+    ) == (0,)
 
 
 def test_plain_csv_and_gzip_store_the_same_rows(tmp_path: Path, store: Store) -> None:
@@ -298,14 +298,14 @@ def test_plain_csv_and_gzip_store_the_same_rows(tmp_path: Path, store: Store) ->
                   raw_bytes(street_file("2021-06")))
     [r] = ingest(store, [plain])
     assert (r.months, r.rows_stored, r.rows_quarantined) == (["2021-06"], 9299, 0)
-    got = store.con.execute(
+    got = store.rows(
         "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line"
-    ).fetchall()
+    )
     other = Path(store.path).with_name("gz.duckdb")
     with Store(other) as st2:
         ingest(st2, [street_file("2021-06")])
-        want = st2.con.execute(
+        want = st2.rows(
             "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line"
-        ).fetchall()
+        )
     assert got == want
     assert [row[-1] for row in got] == list(range(2, 9299 + 2))

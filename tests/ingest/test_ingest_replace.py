@@ -28,22 +28,22 @@ MONTH_COUNTS = {"2020-01": 8852, "2020-02": 7857, "2020-03": 8146, "2025-01": 84
 
 
 def month_rows(con, month: str) -> int:
-    return con.execute(
+    return con.first(
         "SELECT count(*) FROM street_crimes WHERE month = ?", [f"{month}-01"]
-    ).fetchone()[0]
+    )[0]
 
 
 def test_same_files_twice_is_a_no_op(store: Store) -> None:
     files = [street_file("2020-01"), street_file("2025-01"), STOP_AND_SEARCH]
     first = ingest(store, files)
     assert [r.status for r in first] == ["stored"] * 3
-    snapshot = dump(store.con)
+    snapshot = dump(store)
     second = ingest(store, files)
     assert [r.status for r in second] == ["unchanged"] * 3
     assert [(r.kind, r.force, r.months) for r in second] == [
         (r.kind, r.force, r.months) for r in first
     ]
-    assert dump(store.con) == snapshot  # partitions.ingested_at included: nothing rewritten
+    assert dump(store) == snapshot  # partitions.ingested_at included: nothing rewritten
 
 
 def test_same_bytes_under_another_name_or_compression_is_the_same_partition(
@@ -66,16 +66,16 @@ def test_ingest_twice_in_fresh_stores_gives_identical_tables(tmp_path: Path) -> 
     for name in ("a", "b"):
         with Store(tmp_path / f"{name}.duckdb") as st:
             ingest(st, files)
-            st.con.execute("UPDATE partitions SET ingested_at = TIMESTAMPTZ '2000-01-01'")
-            dumps.append(dump(st.con))
+            st.execute("UPDATE partitions SET ingested_at = TIMESTAMPTZ '2000-01-01'")
+            dumps.append(dump(st))
     assert dumps[0] == dumps[1]
 
 
 def test_republished_month_replaces_partition(tmp_path: Path, store: Store) -> None:
     ingest(store, [street_file(m) for m in ("2020-01", "2020-02", "2025-01")])
-    others = store.con.execute(
+    others = store.rows(
         "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
-    ).fetchall()
+    )
     new_bytes, updates = republish("2020-02")
     new = write(tmp_path / "again" / "2020-02-leicestershire-street.csv.gz", new_bytes)
 
@@ -83,31 +83,31 @@ def test_republished_month_replaces_partition(tmp_path: Path, store: Store) -> N
     assert (r.status, r.months, r.replaced, r.rows_stored) == (
         "stored", ["2020-02"], ["2020-02"], 7857 - 10
     )
-    assert month_rows(store.con, "2020-02") == 7857 - 10
+    assert month_rows(store, "2020-02") == 7857 - 10
     assert store.table_counts()["street_crimes"] == 8852 + 7857 - 10 + 8448
-    assert store.con.execute(
+    assert store.rows(
         "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
-    ).fetchall() == others
+    ) == others
     got = dict(
-        store.con.execute(
+        store.rows(
             "SELECT crime_id, last_outcome FROM street_crimes WHERE crime_id IN "
             "(SELECT unnest(?))",
             [list(updates)],
-        ).fetchall()
+        )
     )
     assert got == updates
-    assert store.con.execute(
+    assert store.rows(
         "SELECT source_file, rows_stored FROM partitions WHERE month = '2020-02-01'"
-    ).fetchall() == [(str(new), 7857 - 10)]
-    assert store.con.execute(
+    ) == [(str(new), 7857 - 10)]
+    assert store.first(
         "SELECT count(DISTINCT source_file) FROM street_crimes WHERE month = '2020-02-01'"
-    ).fetchone() == (1,)
-    assert partition_consistency(store.con) == []
+    ) == (1,)
+    assert partition_consistency(store) == []
 
     # Going back to the original publication replaces again.
     [r] = ingest(store, [street_file("2020-02")])
     assert (r.status, r.replaced, r.rows_stored) == ("stored", ["2020-02"], 7857)
-    assert month_rows(store.con, "2020-02") == 7857
+    assert month_rows(store, "2020-02") == 7857
 
 
 def test_two_versions_of_a_month_in_one_call_last_wins(tmp_path: Path, store: Store) -> None:
@@ -115,8 +115,8 @@ def test_two_versions_of_a_month_in_one_call_last_wins(tmp_path: Path, store: St
     new = write(tmp_path / "new" / "2020-01-leicestershire-street.csv", new_bytes)
     results = ingest(store, [street_file("2020-01"), new])
     assert [(r.rows_stored, r.replaced) for r in results] == [(8852, []), (8827, ["2020-01"])]
-    assert month_rows(store.con, "2020-01") == 8827
-    assert partition_consistency(store.con) == []
+    assert month_rows(store, "2020-01") == 8827
+    assert partition_consistency(store) == []
 
 
 def _archive(path: Path, months: dict[str, bytes]) -> Path:
@@ -137,12 +137,12 @@ def test_zip_archive_with_month_folders(tmp_path: Path, store: Store) -> None:
     ]
     with Store(tmp_path / "direct.duckdb") as direct:
         ingest(direct, [street_file(m) for m in months])
-        want = direct.con.execute(
+        want = direct.rows(
             "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
-        ).fetchall()
-    assert store.con.execute(
+        )
+    assert store.rows(
         "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
-    ).fetchall() == want
+    ) == want
     assert [r.status for r in ingest(store, [archive])] == ["unchanged", "unchanged"]
 
 
@@ -165,9 +165,9 @@ def test_overlapping_archives_do_not_double_count(
         (["2020-02"], "unchanged"), (["2020-03"], "stored"),
     ]
     for m in ("2020-01", "2020-02", "2020-03"):
-        assert month_rows(store.con, m) == MONTH_COUNTS[m]
+        assert month_rows(store, m) == MONTH_COUNTS[m]
     assert store.table_counts()["partitions"] == 3
-    assert partition_consistency(store.con) == []
+    assert partition_consistency(store) == []
 
 
 def test_overlapping_archives_with_a_republished_month(tmp_path: Path, store: Store) -> None:
@@ -180,8 +180,8 @@ def test_overlapping_archives_with_a_republished_month(tmp_path: Path, store: St
     assert [(r.file.split("!")[0], r.rows_stored, r.replaced) for r in results] == [
         (str(a), 7857, []), (str(b), 7857 - 30, ["2020-02"])
     ]
-    assert month_rows(store.con, "2020-02") == 7857 - 30
-    [(source,)] = store.con.execute("SELECT DISTINCT source_file FROM street_crimes").fetchall()
+    assert month_rows(store, "2020-02") == 7857 - 30
+    [(source,)] = store.rows("SELECT DISTINCT source_file FROM street_crimes")
     assert source.startswith(str(b))
 
 
@@ -204,7 +204,7 @@ def test_force_from_falls_within_or_argument(tmp_path: Path) -> None:
         assert (r.force, r.rows_stored) == ("leicestershire", 100)
     with Store(tmp_path / "b.duckdb") as st:
         [r] = ingest(st, [path], force="leics")
-        assert st.con.execute("SELECT DISTINCT force FROM street_crimes").fetchall() == [
+        assert st.rows("SELECT DISTINCT force FROM street_crimes") == [
             ("leics",)
         ]
 
@@ -213,7 +213,7 @@ def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     with Store(path) as st:
         ingest(st, [street_file("2020-01"), STOP_AND_SEARCH])
-        before = dump(st.con)
+        before = dump(st)
     after = dump_store(path)
     assert {t: after[t] for t in before} == before
 
@@ -227,6 +227,6 @@ def test_same_bytes_under_another_force_are_new_data(store: Store, tmp_path: Pat
     (result,) = ingest(store, [copy])
     assert result.status == "stored" and result.force == "otherforce"
     per_force = dict(
-        store.con.execute("SELECT force, count(*) FROM street_crimes GROUP BY force").fetchall()
+        store.rows("SELECT force, count(*) FROM street_crimes GROUP BY force")
     )
     assert per_force == {FORCE: MONTH_COUNTS["2020-01"], "otherforce": MONTH_COUNTS["2020-01"]}

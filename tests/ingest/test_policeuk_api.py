@@ -13,7 +13,8 @@ import json
 import pytest
 import shapely
 
-from beatbook.ingest.policeuk_api import ApiError, Neighbourhood, PoliceUkApi
+from beatbook.errors import PoliceUkApiError
+from beatbook.ingest.policeuk_api import Neighbourhood, PoliceUkApi
 from support.policeuk_server import DATA, Server
 
 
@@ -69,7 +70,7 @@ def test_rate_limit_is_waited_out(api: PoliceUkApi, server: Server) -> None:
 
 
 def test_unknown_neighbourhood_is_a_clear_error(api: PoliceUkApi) -> None:
-    with pytest.raises(ApiError, match=r"leicestershire/XX99: HTTP 404"):
+    with pytest.raises(PoliceUkApiError, match=r"leicestershire/XX99: HTTP 404"):
         api.neighbourhood("leicestershire", "XX99")
 
 

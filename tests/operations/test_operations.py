@@ -40,9 +40,9 @@ TABLES = ("operations", "operation_results", "operation_results_audit", "custom_
 
 def snapshot(store: Store) -> dict[str, tuple]:
     """Row count and a digest of every row of the tables an import may write."""
-    return {t: store.con.execute(
+    return {t: store.first(
         f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) ORDER BY r::VARCHAR)), '') "
-        f'FROM "{t}" AS r').fetchone() for t in TABLES}  # fmt: skip
+        f'FROM "{t}" AS r') for t in TABLES}  # fmt: skip
 
 
 def define_west(store: Store) -> None:
@@ -320,9 +320,9 @@ def test_record_replaces_and_the_audit_keeps_every_change(ops_store: Store) -> N
         ("E05010476", None, 5, "PC 1"),
         ("E05010466", None, 6, "PC 1"),
     ]
-    stored = ops_store.con.execute(
+    stored = ops_store.rows(
         "SELECT area, count, recorded_by FROM operation_results WHERE operation = 'Operation Kestrel' "
-        "ORDER BY area").fetchall()  # fmt: skip
+        "ORDER BY area")  # fmt: skip
     assert stored == [(WHOLE, 30, "PC 1"), ("E05010466", 6, "PC 1"), ("E05010476", 5, "PC 1"),
                       ("custom:West Leicester", 11, "Sgt 2")]  # fmt: skip
 

@@ -264,11 +264,11 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
 
 def test_assess_so_far_changes_nothing(running) -> None:
     store, p = running
-    before = store.con.execute("SELECT count(*) FROM priority_events").fetchone()
+    before = store.first("SELECT count(*) FROM priority_events")
     so_far = review.assess(store, p["A"]["priority_id"], dt.date(2021, 6, 1))
     assert so_far["during_months"] == ["2021-04", "2021-05", "2021-06"]
     assert so_far["months_during"] == 3
-    assert store.con.execute("SELECT count(*) FROM priority_events").fetchone() == before
+    assert store.first("SELECT count(*) FROM priority_events") == before
     assert lifecycle.priority(store, p["A"]["priority_id"])["status"] == "continued"
     # Fewer months before: the before window shrinks to the months just before adoption.
     short = review.assess(store, p["A"]["priority_id"], dt.date(2021, 6, 1), before_months=2)
@@ -287,10 +287,10 @@ def test_refusals(running) -> None:
     for bad in (0, 25):
         with pytest.raises(InputError, match=f"^--before-months {bad}: expected 1 to 24"):
             review.assess(store, a, SEPTEMBER, before_months=bad)
-    trail = store.con.execute("SELECT count(*) FROM priority_events").fetchone()
+    trail = store.first("SELECT count(*) FROM priority_events")
     with pytest.raises(InputError, match=f"^priority {c} is rejected: it cannot be closed"):
         review.close(store, c, "Insp. Patel", SEPTEMBER)
-    assert store.con.execute("SELECT count(*) FROM priority_events").fetchone() == trail
+    assert store.first("SELECT count(*) FROM priority_events") == trail
 
 
 def test_a_problem_police_uk_does_not_record_is_not_assessable(running) -> None:

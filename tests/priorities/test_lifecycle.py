@@ -41,13 +41,13 @@ def proposal(for_month: str = "2021-07", area: str = AREA) -> dict[str, Any]:
 
 
 def events(store: Store) -> list[tuple]:
-    return store.con.execute("SELECT * REPLACE (CAST(decided_at AS VARCHAR) AS decided_at) FROM priority_events "
-        "ORDER BY priority_id, seq").fetchall()
+    return store.rows("SELECT * REPLACE (CAST(decided_at AS VARCHAR) AS decided_at) FROM priority_events "
+        "ORDER BY priority_id, seq")
 
 
 def priorities(store: Store) -> list[tuple]:
-    return store.con.execute("SELECT * REPLACE (CAST(created_at AS VARCHAR) AS created_at) FROM priorities "
-        "ORDER BY priority_id").fetchall()
+    return store.rows("SELECT * REPLACE (CAST(created_at AS VARCHAR) AS created_at) FROM priorities "
+        "ORDER BY priority_id")
 
 
 def status(store: Store, pid: int) -> str:
@@ -148,7 +148,8 @@ def test_decisions_out_of_order_are_refused_and_change_nothing(
     store, ids = saved
     pid = ids[1]
     for step in steps:
-        lifecycle.decide(store, pid, step, "Insp. Patel", month=JULY)
+        why = {"reason": "a partnership plan exists"} if step == "rejected" else {}
+        lifecycle.decide(store, pid, step, "Insp. Patel", month=JULY, details=why)
     before_events, before_rows = events(store), priorities(store)
     with pytest.raises(InputError) as err:
         lifecycle.decide(store, pid, action, "Insp. Patel", month=SEPTEMBER)

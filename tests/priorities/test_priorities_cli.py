@@ -95,8 +95,8 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     ids = [c["priority_id"] for c in flat]
     assert len(set(ids)) == 6
     with Store(cli.store, read_only=True) as st:
-        stored = {r[0]: r[1:] for r in st.con.execute(
-            "SELECT priority_id, place_key, problem, proposed_for::VARCHAR FROM priorities").fetchall()}  # fmt: skip
+        stored = {r[0]: r[1:] for r in st.rows(
+            "SELECT priority_id, place_key, problem, proposed_for::VARCHAR FROM priorities")}  # fmt: skip
     assert stored == {c["priority_id"]: (c["place_key"], c["problem"], "2021-07-01") for c in flat}
 
     listed = cli.json("priorities", "list")
@@ -159,6 +159,15 @@ def test_propose_save_and_decide(cli: Cli) -> None:
          "--status 'open': expected one of proposed, adopted, rejected, continued, closed"),
         (["priorities", "assess", "{a}", "--month", "2021-09"],
          "priority {a} was never adopted: there is nothing to assess"),
+        # the library's rules, the same on the web desk
+        (["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", "  "],
+         "priority {a}: say why it is rejected (the reason is recorded)"),
+        (["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", ""],
+         "priority {a}: say why it is rejected (the reason is recorded)"),
+        ([*PROPOSE, "--per-ward", "0"], "--per-ward 0: expected 1 to 10"),
+        ([*PROPOSE, "--per-ward", "11", "--save"], "--per-ward 11: expected 1 to 10"),
+        (["jag", "--area", AREA, "--month", "2021-06", "--out", "{tmp}/jag", "--per-ward", "11"],
+         "--per-ward 11: expected 1 to 10"),
     ],
 )  # fmt: skip
 def test_bad_arguments_give_one_line_and_change_nothing(
@@ -171,10 +180,31 @@ def test_bad_arguments_give_one_line_and_change_nothing(
     monkeypatch.delenv(STORE_ENV, raising=False)
     cli = Cli(store, capsys)
     before = table_rows(store)
-    code, out, err = cli(*[a.format(a=first) for a in args])
+    code, out, err = cli(*[a.format(a=first, tmp=tmp_path) for a in args])
     assert code == 2
     assert err == f"error: {message.format(a=first)}\n"
     assert table_rows(cli.store) == before
+    assert not list(tmp_path.glob("jag*"))
+
+
+def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
+    saved: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path, _ = saved
+    store = tmp_path / "saved.duckdb"
+    shutil.copyfile(path, store)
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    cli = Cli(store, capsys)
+    a, b, c = sorted(r["priority_id"] for r in cli.json("priorities", "list"))[:3]
+    assert cli("priorities", "adopt", str(a), "--by", "Insp. Patel")[0] == 0
+    assert cli("priorities", "adopt", str(b), "--by", "Insp. Patel", "--month", "2021-09")[0] == 0
+    code, _, err = cli("priorities", "reject", str(c), "--by", "Insp. Patel", "--reason", "  a plan exists ")
+    assert code == 0, err
+    rows = {r["priority_id"]: r["events"][-1] for r in cli.json("priorities", "list")}
+    assert (rows[a]["action"], rows[a]["month"]) == ("adopted", "2021-07-01")  # proposed for July
+    assert (rows[b]["action"], rows[b]["month"]) == ("adopted", "2021-09-01")
+    assert (rows[c]["action"], rows[c]["details"]) == ("rejected", {"reason": "a plan exists"})
 
 
 def test_a_real_process_prints_one_line_and_exits_2(wards_store_copy: Path) -> None:

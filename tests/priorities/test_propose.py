@@ -196,10 +196,10 @@ def test_concerns_part_counts_the_concerns_stored_for_the_place(voiced, wards_st
     assert any(c["origin"] != "data" for c in cs)
     with (CRIME_TYPES_CSV.parent / "concern_problems.csv").open(newline="", encoding="utf-8") as fh:
         groups = {r["problem"]: r["problem_group"] or r["problem"] for r in csv.DictReader(fh)}
-    stored = wards_store.con.execute(
+    stored = wards_store.rows(
         "SELECT concern_id, problem, source, place, longitude, latitude FROM concerns "
         "WHERE status = 'open' AND month BETWEEN DATE '2021-04-01' AND DATE '2021-06-01'"
-    ).fetchall()
+    )
     for c in cs:
         pts = {(p["location"], p["longitude"], p["latitude"]) for p in c["snap_points"]}
         rows = [r for r in stored if (r[3], r[4], r[5]) in pts]
@@ -278,9 +278,9 @@ def test_bad_months_are_refused(wards_store: Store, month: str, error: type, mes
 
 
 def test_wards_with_the_same_name_stay_apart(writable_store: Store) -> None:
-    codes = [r[0] for r in writable_store.con.execute(
+    codes = [r[0] for r in writable_store.rows(
         "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Normanton' "
-        "AND lad_name IN ('Blaby', 'Rutland')").fetchall()]  # fmt: skip
+        "AND lad_name IN ('Blaby', 'Rutland')")]  # fmt: skip
     assert len(codes) == 2
     add_area(writable_store, "Two Normantons", lsoas=[], wards=codes, geojson=None)
     result = propose(writable_store, "custom:Two Normantons", MONTH, per_ward=2, method="mean-3")

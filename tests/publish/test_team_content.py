@@ -144,9 +144,9 @@ def test_missing_settings_file_names_it(tmp_path: Path) -> None:
 
 
 def _stored_rows(store: Store) -> list[tuple[object, ...]]:
-    return store.con.execute(
+    return store.rows(
         "SELECT area, month, markdown, source FROM update_texts ORDER BY month"
-    ).fetchall()
+    )
 
 
 def test_save_text_replaces_and_a_bad_file_changes_nothing(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_save_text_replaces_and_a_bad_file_changes_nothing(tmp_path: Path) -> No
 def test_stored_sections_in_a_store_made_before_texts_were_kept(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     with Store(path) as st:
-        st.con.execute("DROP TABLE update_texts")
+        st.execute("DROP TABLE update_texts")
     with Store(path, read_only=True) as st:  # read-only: not migrated, so still without the table
         assert not st.scalar(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"

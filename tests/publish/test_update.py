@@ -14,6 +14,7 @@ BeatBook function. ``pytest --update-golden`` rewrites ``tests/golden/update-wes
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import json
@@ -22,7 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from beatbook.errors import InputError
 from beatbook.operations import csv_import as operations_csv
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import propose
-from beatbook.publish import team_content, update
+from beatbook.publish import team_content, update, update_facts
 from beatbook.reference import problem_crime_types
 from beatbook.store import STORE_ENV, Store
 from support.fixtures_store import ROOT, months_between
@@ -134,7 +135,8 @@ def scenario(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) 
         ids["continued"], ids["closed"], ids["review"] = (w[0] for w in wards)
         for pid in (ids["continued"], ids["closed"], ids["review"]):
             lifecycle.decide(st, pid, "adopted", BY, month=JUNE)
-        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE)
+        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE,
+                         details={"reason": "a partnership plan exists"})  # fmt: skip
         # a priority raised at a residents' meeting, at the second place of the second ward
         place = _candidates(may)[1][1]
         ids["residents"] = lifecycle.add_priority(
@@ -556,3 +558,81 @@ def test_cli_bad_month_is_one_line_and_exit_2(scenario: Scenario, tmp_path: Path
     assert proc.stderr.count("\n") == 1 and "--month" in proc.stderr and "2021-13" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- 9. gathered once, then built without the store -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gathered(
+    scenario: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> update_facts.UpdateInputs:
+    """What the update reads, gathered from a copy of the scenario store that is then closed
+    and deleted, so nothing built from it can go back to the store."""
+    copy = tmp_path_factory.mktemp("update-gathered") / "copy.duckdb"
+    shutil.copyfile(scenario.store_path, copy)
+    with Store(copy, read_only=True) as st:
+        sections = team_content.stored_sections(st, AREA, JULY)
+        inputs = update.gather(
+            st, AREA, MONTH, settings=team_content.load_settings(None), sections=sections
+        )
+    copy.unlink()
+    return inputs
+
+
+def test_the_build_from_the_gathered_record_needs_no_store(
+    scenario: Scenario, gathered: update_facts.UpdateInputs
+) -> None:
+    assert not any(isinstance(getattr(gathered, f.name), Store) for f in fields(gathered))
+    built = update_facts.build(gathered)
+    # the same as update.build on the open store, and the same published words as the golden files
+    assert built.facts == scenario.result.facts
+    assert built.images == scenario.result.images
+    html, text = update.render(built.facts)
+    assert html == GOLDEN_HTML.read_text(encoding="utf-8")
+    assert text == GOLDEN_TXT.read_text(encoding="utf-8")
+    assert update_facts.build(gathered).facts == built.facts  # the record is not used up
+
+
+def test_the_gathered_record_holds_what_the_update_needs(
+    scenario: Scenario,
+    gathered: update_facts.UpdateInputs,
+    db: Any,
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    assert (gathered.reference, gathered.month, gathered.data_to) == (AREA, JULY, JUNE)
+    assert sorted(c["id"] for c in gathered.current) == sorted(r["id"] for r in _running(db, JULY))
+    # assessed to the latest data: June's priorities still open, not the closed one
+    assert sorted(gathered.assessments) == sorted(
+        scenario.ids[k] for k in ("continued", "residents", "review")
+    )
+    assert gathered.trends is not None and len(gathered.trends.months) == 13
+    assert [w for w, _ in gathered.wards] == sorted(WARDS)
+    assert [op["operation"] for op in gathered.operations] == ["Operation Heron"]
+    # results in West and two of its wards share ground with West; Castle's alone does not
+    codes = _west_ward_codes(raw_db)
+    inside = {ref for ref, ok in gathered.shares_ground.items() if ok}
+    assert inside == {AREA, codes["Westcotes"], codes["Fosse"]}
+    assert len(gathered.shares_ground) == len(inside) + 1
+    assert len(gathered.engagements) == 4  # T-01, T-02, T-03, T-07
+
+
+def test_the_build_follows_the_record_alone(gathered: update_facts.UpdateInputs) -> None:
+    """A record changed by hand is built as it says: a month without priorities or
+    engagements has no trend charts and says so, with the map of the wards still drawn."""
+    quiet = update_facts.build(replace(gathered, current=(), trends=None, engagements=()))
+    assert quiet.facts["priorities"] == [] and quiet.facts["trends"] == []
+    assert quiet.facts["engagements"] == []
+    assert sorted(quiet.images) == ["map.png"]
+    assert quiet.facts["map"]["wards"] == sorted(WARDS)
+
+
+def test_the_pure_build_takes_no_store() -> None:
+    """update_facts neither imports the store or its queries nor takes a store anywhere."""
+    tree = ast.parse(Path(update_facts.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not imported & {"beatbook.store", "beatbook.queries"}, imported
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            assert "store" not in [a.arg for a in node.args.args + node.args.kwonlyargs], node.name

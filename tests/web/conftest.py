@@ -66,7 +66,8 @@ def build_web_store(path: Path) -> dict[str, int]:
         ids["continued"], ids["closed"], ids["review"] = (w[0] for w in wards)
         for pid in (ids["continued"], ids["closed"], ids["review"]):
             lifecycle.decide(st, pid, "adopted", BY, month=JUNE)
-        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE)
+        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE,
+                         details={"reason": "a partnership plan exists"})  # fmt: skip
         # July: two new places adopted (one with a new label), one continued, one closed
         june = propose(st, AREA, "2021-06", per_ward=2, method="mean-3")
         new_ids = lifecycle.save_proposals(st, june)

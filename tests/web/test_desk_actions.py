@@ -119,6 +119,18 @@ def test_a_second_adoption_is_refused_with_the_library_message(users, store_sql)
     assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
 
 
+def test_adopting_without_a_month_is_for_the_month_proposed(users, store_sql) -> None:
+    inspector = users["inspector"]
+    pid = proposed_ids(store_sql)[-1]
+    proposed_for = store_sql.execute("SELECT proposed_for FROM priorities WHERE priority_id = ?",
+                                     [pid]).fetchone()[0]  # fmt: skip
+    kind, message, _ = flash_of(inspector, f"/desk/priorities/{pid}/adopt",
+                                {"area": AREA, "month": "2021-07", "from_month": " "})  # fmt: skip
+    assert kind == "ok" and f"Priority {pid} adopted for {proposed_for:%Y-%m}" in message
+    action, _, month, _ = latest_event(store_sql, pid)
+    assert (action, month) == ("adopted", proposed_for)
+
+
 def test_rejecting_needs_a_reason(users, store_sql) -> None:
     inspector = users["inspector"]
     pid = proposed_ids(store_sql)[0]
@@ -187,6 +199,18 @@ def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, store_s
     ).fetchall()  # fmt: skip
     assert len(rows) == len(ids) == 2
     assert {(r[1], r[2]) for r in rows} == {(dt.date(2021, 7, 1), analyst.user.username)}
+
+
+@pytest.mark.parametrize("per_ward", ["0", "11"])
+def test_proposing_outside_one_to_ten_a_ward_is_refused_as_on_the_command_line(
+    users, store_sql, per_ward: str
+) -> None:
+    before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
+    kind, message, _ = flash_of(users["analyst"], "/desk/priorities/propose", {
+        "area": "Fosse (Leicester)", "data_month": "2021-06", "per_ward": per_ward,
+        "method": "mean-3"})  # fmt: skip
+    assert (kind, message) == ("error", f"--per-ward {per_ward}: expected 1 to 10")
+    assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
 
 
 # --- publishing -----------------------------------------------------------------------------

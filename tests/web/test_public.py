@@ -121,9 +121,9 @@ def test_a_label_with_markup_shows_as_text(client: TestClient, store_sql) -> Non
 def earlier_update(web_app, store_sql) -> str:
     """A June update stored beside the published July one (a plain page: the list's order)."""
     with web_app.state.db.write() as st:
-        st.con.execute("INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
+        st.execute("INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
                        [AREA, AREA_NAME, "West community update, June 2021", "Insp. Test"])  # fmt: skip
-        st.con.execute("INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
+        st.execute("INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
                        [AREA, b"<!doctype html><html><head><title>June</title></head><body><p>June</p></body></html>"])  # fmt: skip
     return "2021-06"
 

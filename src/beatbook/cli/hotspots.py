@@ -19,13 +19,23 @@ from beatbook.cli._common import (
     out,
     print_json,
 )
+from beatbook.settings import (
+    CELL_FORECAST_METHOD,
+    CELL_SIZE,
+    CELL_SIZE_RANGE,
+    FDR_ALPHA,
+    PERMUTATIONS,
+)
 from beatbook.store import Store
 
 ProblemOpt = Annotated[
     str | None,
     typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
 ]
-CellSizeOpt = Annotated[int, typer.Option(help="Grid cell size in metres (50-500).")]
+CellSizeOpt = Annotated[
+    int,
+    typer.Option(help=f"Grid cell size in metres ({CELL_SIZE_RANGE.low}-{CELL_SIZE_RANGE.high})."),
+]
 
 
 @app.command()
@@ -34,12 +44,12 @@ def hotspots(
     month: Annotated[str, typer.Option(help="Month to map, YYYY-MM.")],
     store: StoreOpt = None,
     problem: ProblemOpt = None,
-    cell_size: CellSizeOpt = 150,
+    cell_size: CellSizeOpt = CELL_SIZE,
     seed: Annotated[int, typer.Option(help="Seed of the permutation test.")] = 0,
     permutations: Annotated[
         int, typer.Option(help="Permutations for the p-values (smallest p: 2/(N+1)).")
-    ] = 9999,
-    alpha: Annotated[float, typer.Option(help="False-discovery rate across cells.")] = 0.05,
+    ] = PERMUTATIONS,
+    alpha: Annotated[float, typer.Option(help="False-discovery rate across cells.")] = FDR_ALPHA,
     limit: Annotated[int, typer.Option(help="How many top places to list.")] = 10,
     emerging: Annotated[
         int, typer.Option(help="Also class each cell's trend over this many months (e.g. 12).")
@@ -109,9 +119,9 @@ def forecast(
     method: Annotated[
         str,
         typer.Option(help="last-month, mean-3, mean-6, mean-12, kde, prospective, sepp or glm."),
-    ] = "glm",
+    ] = CELL_FORECAST_METHOD,
     problem: ProblemOpt = None,
-    cell_size: CellSizeOpt = 150,
+    cell_size: CellSizeOpt = CELL_SIZE,
     limit: Annotated[int, typer.Option(help="How many cells and places to list.")] = 20,
     json_out: JsonOpt = False,
 ) -> None:
@@ -158,7 +168,7 @@ def evaluate(
     method: Annotated[
         list[str] | None, typer.Option(help="Method to include (repeatable; default all).")
     ] = None,
-    cell_size: CellSizeOpt = 150,
+    cell_size: CellSizeOpt = CELL_SIZE,
     seed: Annotated[int, typer.Option(help="Seed of tie-breaking and the bootstrap.")] = 0,
     chart: Annotated[
         Path | None, typer.Option(help="Also draw PAI by coverage per method to this PNG file.")

@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
-from beatbook.settings import BEFORE_MONTHS, FORECAST_METHOD
+from beatbook.settings import (
+    ASB_HARM_DAYS,
+    BEFORE_MONTHS,
+    FORECAST_METHOD,
+    PER_WARD,
+    WEIGHT_CHANGE,
+    WEIGHT_CONCERNS,
+    WEIGHT_FORECAST,
+    WEIGHT_VOLUME,
+)
 from beatbook.store import Store
 
 priorities_app = typer.Typer(
@@ -28,12 +37,12 @@ def propose_cmd(
     area: AreaOpt,
     month: Annotated[str, typer.Option(help="Latest month of data to use, YYYY-MM; priorities are for the month after.")],
     store: StoreOpt = None,
-    per_ward: Annotated[int, typer.Option(help="Candidates to show per ward.")] = 3,
-    weight_volume: Annotated[float, typer.Option(help="Weight of harm-weighted recent volume.")] = 1.0,
-    weight_change: Annotated[float, typer.Option(help="Weight of the significant rise over the baseline.")] = 1.0,
-    weight_forecast: Annotated[float, typer.Option(help="Weight of next month's forecast.")] = 1.0,
-    weight_concerns: Annotated[float, typer.Option(help="Weight of residents' and partners' concerns.")] = 1.0,
-    asb_harm_days: Annotated[float, typer.Option(help="Harm weight of one ASB incident, in days.")] = 10.0,
+    per_ward: Annotated[int, typer.Option(help="Candidates to show per ward.")] = PER_WARD,
+    weight_volume: Annotated[float, typer.Option(help="Weight of harm-weighted recent volume.")] = WEIGHT_VOLUME,
+    weight_change: Annotated[float, typer.Option(help="Weight of the significant rise over the baseline.")] = WEIGHT_CHANGE,
+    weight_forecast: Annotated[float, typer.Option(help="Weight of next month's forecast.")] = WEIGHT_FORECAST,
+    weight_concerns: Annotated[float, typer.Option(help="Weight of residents' and partners' concerns.")] = WEIGHT_CONCERNS,
+    asb_harm_days: Annotated[float, typer.Option(help="Harm weight of one ASB incident, in days.")] = ASB_HARM_DAYS,
     forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
     save: Annotated[bool, typer.Option("--save", help="Record the candidates as proposed priorities.")] = False,
     json_out: JsonOpt = False,
@@ -99,10 +108,9 @@ def adopt(
     from beatbook.priorities import lifecycle
 
     with Store(store) as st:
-        when = parse_month(month, "--month") if month else (
-            lifecycle.priority(st, priority_id)["proposed_for"])  # fmt: skip
-        lifecycle.decide(st, priority_id, "adopted", by, month=when,
-                         details={k: v for k, v in (("label", label), ("note", note)) if v})  # fmt: skip
+        when = parse_month(month, "--month") if month else None
+        lifecycle.adopt(st, priority_id, by, month=when,
+                        details={k: v for k, v in (("label", label), ("note", note)) if v})  # fmt: skip
     out.print(f"priority {priority_id} adopted by {by}")
 
 
@@ -232,7 +240,7 @@ def jag(
     month: Annotated[str, typer.Option(help="Latest month of data, YYYY-MM; the pack is for the month after.")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write: FILE.html and FILE.pdf.")],
     store: StoreOpt = None,
-    per_ward: Annotated[int, typer.Option(help="Proposed priorities per ward.")] = 3,
+    per_ward: Annotated[int, typer.Option(help="Proposed priorities per ward.")] = PER_WARD,
     forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
     json_out: JsonOpt = False,
 ) -> None:

@@ -35,7 +35,7 @@ import polars as pl
 
 from beatbook.areas import Area, reference, resolve
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher, words
-from beatbook.errors import CSVFormatError, InputError
+from beatbook.errors import ConcernFieldError, ConcernFileError, CSVFormatError, InputError
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 
@@ -46,26 +46,6 @@ SOURCES = ("street-survey", "online", "partner", "phone", "meeting", "other")
 MAX_ERRORS = 20
 MAX_TEXT = 500  # characters in a free-text cell
 LATITUDE, LONGITUDE = (49.0, 61.0), (-9.0, 2.5)  # Great Britain and Northern Ireland
-class ConcernFileError(InputError):
-    """A concerns CSV with bad rows: every problem found (up to MAX_ERRORS), one per line."""
-
-    def __init__(self, file: str, errors: list[CSVFormatError], total: int) -> None:
-        lines = [str(e) for e in errors]
-        more = f" (first {len(errors)} shown)" if total > len(errors) else ""
-        head = f"{file}: {total} problem{'s' if total != 1 else ''}{more}; nothing was imported"
-        super().__init__("\n".join([head, *lines]) if total > 1 else f"{lines[0]}; nothing was imported")
-        self.errors, self.total = errors, total
-
-
-class ConcernFieldError(InputError):
-    """A concern recorded one at a time (the web form) with bad fields: ``errors`` holds
-    (field, problem) pairs, fields named as the CSV columns; the message joins them."""
-
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{column}: {message}" for column, message in errors))
-        self.errors = errors
-
-
 # --- parsing cells ------------------------------------------------------------------------
 
 

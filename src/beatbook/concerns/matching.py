@@ -29,6 +29,7 @@ suggestions, for a person to fix with ``beatbook concerns match``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -183,11 +184,11 @@ class PlaceMatcher:
     @classmethod
     def for_area(cls, store: Store, area: Area) -> PlaceMatcher:
         """Snap points of the crimes stored for ``area`` (all stored months)."""
-        first, last = store.row("SELECT min(month), max(month) FROM partitions WHERE kind = 'street'")
-        if first is None:
+        stored = queries.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
+        if not stored:
             raise DataMissingError("no police.uk street crimes stored: concerns are matched to "
                                    "their snap points, so run 'beatbook ingest' first")  # fmt: skip
-        crimes = queries.incidents(store, area, first, last)
+        crimes = queries.incidents(store, area, stored[0], stored[-1])
         if crimes.is_empty():
             raise DataMissingError(f"no located crimes stored for {area.name!r}: its snap points "
                                    "are needed to place concerns")  # fmt: skip

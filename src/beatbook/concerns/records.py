@@ -25,6 +25,7 @@ import polars as pl
 import shapely
 from shapely import wkt as shapely_wkt
 
+from beatbook import queries
 from beatbook.areas import Area, lsoas_of, reference, resolve
 from beatbook.concerns.csv_import import parse_coordinate, parse_date
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher
@@ -60,10 +61,7 @@ def _select(store: Store, columns: str, area: Area | None, where: str, params: l
     if area is not None and not area.polygon_wkt:
         codes = set(lsoas_of(store, area))
         if area.local_authorities:  # works before any ONS lookup is imported
-            codes |= {r[0] for r in store.con.execute(
-                "SELECT DISTINCT lsoa_code FROM street_crimes WHERE lsoa_code IS NOT NULL "
-                "AND local_authority IN (SELECT unnest(?::VARCHAR[]))",
-                [sorted(area.local_authorities)]).fetchall()}  # fmt: skip
+            codes |= queries.lsoas_in_local_authorities(store, area.local_authorities)
         where += " AND (area = ? OR lsoa_code IN (SELECT unnest(?::VARCHAR[])))"
         params = [*params, reference(area), sorted(codes)]
     rows = store.frame(f"SELECT {columns}, area AS _area, longitude AS _x, latitude AS _y "
@@ -158,9 +156,9 @@ def unmatched(store: Store, *, area: str | None = None) -> list[dict[str, Any]]:
 
 
 def _concern(store: Store, concern_id: int, columns: str) -> tuple[Any, ...]:
-    found = store.con.execute(
+    found = store.first(
         f"SELECT {columns} FROM concerns WHERE concern_id = ?", [concern_id]
-    ).fetchone()
+    )
     if found is None:
         raise InputError(f"concern {concern_id}: no such concern (see 'beatbook concerns list')")
     return tuple(found)

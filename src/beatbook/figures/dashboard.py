@@ -17,13 +17,12 @@ from beatbook.charts import update as update_charts
 from beatbook.errors import DataMissingError
 from beatbook.figures import stats as figures
 from beatbook.months import months_back, parse_month
-from beatbook.publish.brief import change_phrase
-from beatbook.stats import compare_counts, describe_share, share
+from beatbook.settings import TREND_MONTHS
+from beatbook.stats import compare_counts, describe_change, describe_share, share
 from beatbook.store import Store
 
-__all__ = ["TREND_MONTHS", "area_choices", "month_choices", "summary", "trend", "trend_png"]
+__all__ = ["area_choices", "month_choices", "summary", "trend", "trend_png"]
 
-TREND_MONTHS = 13
 TOP_TYPES = 5
 KIND_ORDER = ("custom", "force area", "local authority", "ward")
 KIND_LABELS = {"custom": "Team areas", "force area": "Force areas",
@@ -80,7 +79,7 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
     year_before = months_back(when, 13)[0]
     if year_before in q.months_with_data(store, year_before, year_before):
         change = compare_counts(q.crime_total(store, area, year_before, year_before), total)
-        sentences.append(f"Against {year_before:%B %Y}: {change_phrase(change, noun)}.")
+        sentences.append(f"Against {year_before:%B %Y}: {describe_change(change, noun)}.")
     else:
         sentences.append(f"{year_before:%B %Y} is not stored, so there is no year-before comparison.")
     missing = twelve["months_missing"]

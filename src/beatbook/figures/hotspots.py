@@ -17,15 +17,22 @@ from beatbook import geo
 from beatbook import queries as q
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures.stats import period
-from beatbook.geo import DEFAULT_CELL
 from beatbook.hotspots.emerging import CLASSES, classify
 from beatbook.hotspots.evaluate import backtest, bootstrap_ratio, summarise
 from beatbook.hotspots.forecast import BASELINES, METHODS, check_method, forecast
 from beatbook.hotspots.grid import cell_month_counts
-from beatbook.hotspots.local_stats import ALPHA, PERMUTATIONS, gi_star
+from beatbook.hotspots.local_stats import gi_star
 from beatbook.hotspots.places import place_month_counts, spread_to_places, top_places
 from beatbook.months import add_months, month_range, months_back, parse_month
 from beatbook.reference import problem_crime_types
+from beatbook.settings import (
+    CELL_FORECAST_METHOD,
+    CELL_SIZE,
+    EMERGING_RANGE,
+    FDR_ALPHA,
+    PERMUTATIONS,
+    PERMUTATIONS_RANGE,
+)
 from beatbook.store import Store
 
 
@@ -35,10 +42,10 @@ def hotspots(
     month: str,
     *,
     problem: str | None = None,
-    cell_size: int = DEFAULT_CELL,
+    cell_size: int = CELL_SIZE,
     seed: int = 0,
     permutations: int = PERMUTATIONS,
-    alpha: float = ALPHA,
+    alpha: float = FDR_ALPHA,
     limit: int = 10,
     emerging: int = 0,
 ) -> dict[str, Any]:
@@ -51,12 +58,11 @@ def hotspots(
     """
     when = parse_month(month, "--month")
     q.period_coverage(store, when, when)
-    if not 1 <= permutations <= 99_999:
-        raise InputError(f"--permutations {permutations}: expected 1 to 99999 (default 9999)")
+    PERMUTATIONS_RANGE.check(permutations, "--permutations", f"default {PERMUTATIONS}")
     if not 0 < alpha < 1:
         raise InputError(f"--alpha {alpha}: expected a false-discovery rate between 0 and 1")
-    if emerging and not 3 <= emerging <= 60:
-        raise InputError(f"--emerging {emerging}: expected 3 to 60 months (or 0 for none)")
+    if emerging:
+        EMERGING_RANGE.check(emerging, "--emerging", "or 0 for none")
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
     grid, extent = q.area_grid(store, area, cell_size)
@@ -170,9 +176,9 @@ def forecast_cells(
     area_name: str,
     cutoff: str,
     *,
-    method: str = "glm",
+    method: str = CELL_FORECAST_METHOD,
     problem: str | None = None,
-    cell_size: int = DEFAULT_CELL,
+    cell_size: int = CELL_SIZE,
     limit: int = 20,
 ) -> dict[str, Any]:
     """Scores for the month after ``cutoff`` per cell and per place, highest first.
@@ -225,7 +231,7 @@ def evaluate_forecasts(
     *,
     problem: str | None = None,
     methods: list[str] | None = None,
-    cell_size: int = DEFAULT_CELL,
+    cell_size: int = CELL_SIZE,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Rolling-origin backtest: each stored month from..to is forecast from the months

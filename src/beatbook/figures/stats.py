@@ -18,6 +18,7 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
 from beatbook.months import add_months, month_range, months_between, parse_month
+from beatbook.settings import MIN_TREND_MONTHS, SUMMARY_MONTHS, SUMMARY_MONTHS_RANGE
 from beatbook.stats import (
     Trend,
     changes_by_category,
@@ -31,8 +32,6 @@ from beatbook.stats import (
     share,
 )
 from beatbook.store import Store
-
-MIN_TREND_MONTHS = 6
 
 
 def period(from_: str, to: str) -> tuple[dt.date, dt.date]:
@@ -129,11 +128,12 @@ def _trend_fields(
     return {"trend": t.to_dict()}
 
 
-def latest_period(store: Store, to: str | None = None, months: int = 12) -> tuple[dt.date, dt.date]:
+def latest_period(
+    store: Store, to: str | None = None, months: int = SUMMARY_MONTHS
+) -> tuple[dt.date, dt.date]:
     """The ``months`` calendar months ending with ``to`` (YYYY-MM), by default with the latest
     month of street-level data stored."""
-    if not 1 <= months <= 120:
-        raise InputError(f"months {months}: expected 1 to 120")
+    SUMMARY_MONTHS_RANGE.check(months, "months")
     if to:
         end = parse_month(to, "to")
     else:
@@ -144,8 +144,8 @@ def latest_period(store: Store, to: str | None = None, months: int = 12) -> tupl
     return add_months(end, 1 - months), end
 
 
-def area_summary(store: Store, area_name: str, *, to: str | None = None, months: int = 12
-                 ) -> dict[str, Any]:  # fmt: skip
+def area_summary(store: Store, area_name: str, *, to: str | None = None,
+                 months: int = SUMMARY_MONTHS) -> dict[str, Any]:  # fmt: skip
     """An area's figures for residents: :func:`area_stats` over :func:`latest_period`, with
     the rate and the trend in words (``rate_text``, ``trend_text``; a rise or fall only when
     the test says so) and ``count_includes_asb`` (true: the count is every street-level

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from beatbook.errors import InputError
+from beatbook.errors import InputError, LeakageError
 from beatbook.geo import Grid
 
 #: Crimes per cell and month (cells x months), as from ``grid.cell_month_counts``.
@@ -48,10 +48,6 @@ Counts = NDArray[np.int64]
 Scores = NDArray[np.float64]
 #: A forecaster: the count matrix up to the cutoff and the grid in, one score per cell out.
 Forecaster = Callable[[Counts, Grid], Scores]
-
-
-class LeakageError(InputError):
-    """Data after the cutoff month was passed to a forecaster."""
 
 
 def _mean_last(k: int) -> Forecaster:

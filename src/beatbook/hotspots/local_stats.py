@@ -18,10 +18,11 @@ import libpysal
 import numpy as np
 from numpy.typing import NDArray
 
+from beatbook import settings
 from beatbook.geo import Grid
 
-PERMUTATIONS = 9999
-ALPHA = 0.05
+PERMUTATIONS = settings.PERMUTATIONS
+ALPHA = settings.FDR_ALPHA
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ LSOA_CODE = "[EWN]0[0-9]{7}"
 _GEO_COLUMN = re.compile(r"^(LSOA|WD|LAD)(\d\d)(CD|NM)$", re.I)
 
 
-def _read_columns(con: duckdb.DuckDBPyConnection, path: Path, header: bool) -> list[str]:
+def _read_columns(store: Store, path: Path, header: bool) -> list[str]:
     try:
-        rel = con.execute(
+        rel = store.rows(
             "DESCRIBE SELECT * FROM read_csv(?, header = ?, all_varchar = true, delim = ',')",
             [str(path), header],
-        ).fetchall()
+        )
     except duckdb.Error as exc:
         raise CSVFormatError(
             str(path), f"cannot be read as CSV: {str(exc).splitlines()[0]}"
@@ -66,8 +66,7 @@ def import_lookup(store: Store, path: str | Path) -> str:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    con = store.con
-    columns = _read_columns(con, path, header=True)
+    columns = _read_columns(store, path, header=True)
     geo: dict[tuple[str, str], dict[str, str]] = {}
     for name in columns:
         m = _GEO_COLUMN.match(name.strip().lstrip("\ufeff"))
@@ -90,7 +89,7 @@ def import_lookup(store: Store, path: str | Path) -> str:
         return f'"{name}"' if name else "NULL"
 
     code = column("LSOA", lsoa_year, "CD")
-    with store.transaction():
+    with store.transaction() as con:
         _load(con, path, header=True)
         bad = _first_bad(con, f"NOT regexp_full_match(coalesce({code}, ''), '{LSOA_CODE}')")
         if bad:
@@ -150,10 +149,9 @@ def import_population(store: Store, path: str | Path, year: int) -> str:
         raise InputError(f"{path}: no such file")
     if not 1900 <= year <= 2100:
         raise InputError(f"--year {year}: expected the year of the mid-year estimate, e.g. 2019")
-    con = store.con
-    first = _read_columns(con, path, header=True)
+    first = _read_columns(store, path, header=True)
     has_header = not re.fullmatch(LSOA_CODE, first[0].strip().lstrip("\ufeff"))
-    columns = _read_columns(con, path, header=has_header)
+    columns = _read_columns(store, path, header=has_header)
     if has_header:
         lowered = [c.lower().lstrip("\ufeff") for c in columns]
         code_i = next(
@@ -174,7 +172,7 @@ def import_population(store: Store, path: str | Path, year: int) -> str:
             raise CSVFormatError(str(path), "expected two columns: LSOA code, population", line=1)
         code_i, pop_i = 0, 1
     code, pop = f'"{columns[code_i]}"', f'"{columns[pop_i]}"'
-    with store.transaction():
+    with store.transaction() as con:
         _load(con, path, header=has_header)
         checks = [
             (

@@ -23,15 +23,11 @@ import shapely
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from beatbook.errors import BeatBookError
+from beatbook.errors import PoliceUkApiError
 
 BASE_URL = "https://data.police.uk/api"
 RETRY_STATUSES = (429, 502, 503, 504)
 MIN_SPLIT_DEGREES = 1e-4  # about 10 m: an area this small cannot hold 10,000 crimes
-
-
-class ApiError(BeatBookError):
-    """The API refused a request or answered with something that is not its documented shape."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ class PoliceUkApi:
                 response = self.client.request(method, url, data=data)
             except httpx.HTTPError as exc:
                 if attempt == self.retries:
-                    raise ApiError(f"{url}: no answer after {attempt + 1} tries ({exc})") from exc
+                    raise PoliceUkApiError(f"{url}: no answer after {attempt + 1} tries ({exc})") from exc
                 self.sleep(self.backoff_s * 2**attempt)
                 continue
             if response.status_code == 503 and split_on_503:
@@ -85,7 +81,7 @@ class PoliceUkApi:
                 self.sleep(self._wait(response, attempt))
                 continue
             if response.status_code != 200:
-                raise ApiError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
+                raise PoliceUkApiError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -98,9 +94,9 @@ class PoliceUkApi:
         try:
             payload = response.json()
         except ValueError as exc:
-            raise ApiError(f"{response.url}: not JSON ({exc})") from exc
+            raise PoliceUkApiError(f"{response.url}: not JSON ({exc})") from exc
         if not isinstance(payload, expected):
-            raise ApiError(f"{response.url}: expected a JSON {expected.__name__}")
+            raise PoliceUkApiError(f"{response.url}: expected a JSON {expected.__name__}")
         return payload
 
     # -- neighbourhoods --------------------------------------------------------------------
@@ -123,9 +119,9 @@ class PoliceUkApi:
         try:
             ring = [(float(p["longitude"]), float(p["latitude"])) for p in points]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(f"{force}/{neighbourhood}/boundary: bad vertex ({exc})") from exc
+            raise PoliceUkApiError(f"{force}/{neighbourhood}/boundary: bad vertex ({exc})") from exc
         if len(ring) < 3:
-            raise ApiError(f"{force}/{neighbourhood}/boundary: fewer than 3 vertices")
+            raise PoliceUkApiError(f"{force}/{neighbourhood}/boundary: fewer than 3 vertices")
         polygon = shapely.make_valid(Polygon(ring))
         if polygon.geom_type != "Polygon":  # a self-touching ring: keep its largest part
             polygon = max(getattr(polygon, "geoms", [polygon]), key=lambda g: g.area)
@@ -179,7 +175,7 @@ class PoliceUkApi:
 def _halves(polygon: BaseGeometry) -> list[BaseGeometry]:
     minx, miny, maxx, maxy = polygon.bounds
     if max(maxx - minx, maxy - miny) < MIN_SPLIT_DEGREES:
-        raise ApiError("an area of about 10 m still holds over 10,000 crimes: cannot split further")
+        raise PoliceUkApiError("an area of about 10 m still holds over 10,000 crimes: cannot split further")
     if maxx - minx >= maxy - miny:
         mid = (minx + maxx) / 2
         parts = [box(minx, miny, mid, maxy), box(mid, miny, maxx, maxy)]

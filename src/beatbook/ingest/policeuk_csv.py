@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -197,11 +198,11 @@ class _Batch:
     def _stored_by_sha(self, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
         """The (force, month) partitions already stored from each of these files' bytes."""
         stored: dict[str, list[tuple[str, str]]] = {}
-        for sha, force, month in self.con.execute(
+        for sha, force, month in self.rows(
             "SELECT source_sha256, force, strftime(month, '%Y-%m') FROM partitions "
             "WHERE kind = ? AND list_contains(?, source_sha256) ORDER BY month",
             [self.kind.name, shas],
-        ).fetchall():
+        ):
             stored.setdefault(sha, []).append((force, month))
         return stored
 
@@ -278,6 +279,10 @@ class _Batch:
         rid = arrow_arrays.numbers(np.arange(table.num_rows, dtype=np.int64))
         self.staged = table.append_column("_rid", rid)
 
+    def rows(self, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a query in this batch's transaction."""
+        return self.con.execute(sql, params or []).fetchall()
+
     def _on_staged(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
         """Run SQL reading ``_staged``, which DuckDB finds as a local variable of this frame.
 
@@ -307,12 +312,12 @@ class _Batch:
     def _read_rejects(self, files: list[_File]) -> None:
         """Lines DuckDB could not split into fields: a file error, or quarantined."""
         rejected: dict[str, list[tuple[int, str, str, str]]] = {}
-        for path, line, error_type, message, text in self.con.execute(
+        for path, line, error_type, message, text in self.rows(
             "SELECT s.file_path, e.line, any_value(e.error_type::VARCHAR), "
             "any_value(e.error_message), any_value(e.csv_line) "
             "FROM rejects_errors e JOIN rejects_scans s USING (scan_id, file_id) "
             "GROUP BY ALL ORDER BY ALL"
-        ).fetchall():
+        ):
             # DuckDB's csv_line starts with the '\n' of the line before in CRLF files.
             rejected.setdefault(path, []).append(
                 (int(line), error_type, message, (text or "").strip("\r\n"))
@@ -381,9 +386,9 @@ class _Batch:
             f"FROM _staged WHERE {kind.reason_sql} IS NOT NULL"
         )
         by_path = {str(f.source.path): f for f in files}
-        for rid, path, month, reason, text in self.con.execute(
+        for rid, path, month, reason, text in self.rows(
             "SELECT _rid, _file, _month, _reason, _raw FROM _bad ORDER BY _rid"
-        ).fetchall():
+        ):
             f = by_path[path]
             f.invalid.append((month, rid - f.first_rid + 1, reason, text))
 
@@ -414,11 +419,11 @@ class _Batch:
     def _stored_partitions(self, forces: set[str]) -> set[tuple[str, str]]:
         return {
             (force, month)
-            for force, month in self.con.execute(
+            for force, month in self.rows(
                 "SELECT force, strftime(month, '%Y-%m') FROM partitions "
                 "WHERE kind = ? AND list_contains(?, force)",
                 [self.kind.name, sorted(forces)],
-            ).fetchall()
+            )
         }
 
     def _replace(

@@ -220,10 +220,10 @@ class Operation:
 
 
 def _find(store: Store, name: str) -> Operation | None:
-    row = store.con.execute(
+    row = store.first(
         "SELECT name, starts, ends, areas, description FROM operations WHERE lower(name) = ?",
         [" ".join(name.split()).lower()],
-    ).fetchone()
+    )
     return None if row is None else Operation(row[0], row[1], row[2], tuple(row[3]), row[4])
 
 
@@ -231,8 +231,7 @@ def get_operation(store: Store, name: str) -> Operation:
     """The stored operation called ``name`` (case does not matter)."""
     found = _find(store, name)
     if found is None:
-        known = [r[0] for r in store.con.execute("SELECT name FROM operations ORDER BY 1")
-                 .fetchall()]  # fmt: skip
+        known = [r[0] for r in store.rows("SELECT name FROM operations ORDER BY 1")]
         hint = f" (known: {', '.join(known[:10])})" if known else " (none defined yet)"
         raise InputError(
             f"operation {name!r}: no such operation{hint}; add it with 'beatbook ops add'"
@@ -276,7 +275,7 @@ def _upsert_operation(
                           (description or "").strip() or None)  # fmt: skip
     if existing == operation:
         return operation, "unchanged"
-    known.store.con.execute(
+    known.store.execute(
         "INSERT OR REPLACE INTO operations VALUES (?, ?, ?, ?, ?, now())",
         [operation.name, starts, ends, list(refs), operation.description],
     )
@@ -284,9 +283,9 @@ def _upsert_operation(
 
 
 def _stored_counts(store: Store, operation: str) -> dict[tuple[str, str], int]:
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT area, measure, count FROM operation_results WHERE operation = ?", [operation]
-    ).fetchall()
+    )
     return {(a, m): int(n) for a, m, n in rows}
 
 
@@ -346,17 +345,17 @@ def _write_result(
 ) -> bool:
     """Store one result inside the caller's transaction; audit it. False when unchanged."""
     area, measure = key
-    old = store.con.execute(
+    old = store.first(
         "SELECT count FROM operation_results WHERE operation = ? AND area = ? AND measure = ?",
         [operation, area, measure],
-    ).fetchone()
+    )
     if old is not None and old[0] == count:
         return False
-    store.con.execute(
+    store.execute(
         "INSERT OR REPLACE INTO operation_results VALUES (?, ?, ?, ?, ?, now(), ?)",
         [operation, area, measure, count, by, source],
     )
-    store.con.execute(
+    store.execute(
         "INSERT INTO operation_results_audit SELECT coalesce(max(change_id), 0) + 1, "
         "?, ?, ?, ?, ?, ?, now(), ? FROM operation_results_audit",
         [operation, area, measure, None if old is None else old[0], count, by, source],
@@ -485,11 +484,11 @@ def rollup(store: Store, name: str) -> dict[str, Any]:
 
 def list_operations(store: Store) -> list[dict[str, Any]]:
     """Every operation with its dates, areas and number of recorded results."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT o.name, o.starts, o.ends, o.areas, o.description, count(r.count) "
         "FROM operations o LEFT JOIN operation_results r ON r.operation = o.name "
         "GROUP BY ALL ORDER BY o.starts, o.name"
-    ).fetchall()
+    )
     result = []
     for name, starts, ends, refs, description, n in rows:
         names = {r: areas.resolve(store, r).name for r in refs}
@@ -516,10 +515,10 @@ def operations_report(
     ``area``: their dates overlap the period and one of their areas shares ground with it
     (or how they lie cannot be told). For reports such as the JAG pack."""
     target = areas.resolve(store, area) if isinstance(area, str) else area
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT name, areas FROM operations WHERE starts <= ? AND ends >= ? ORDER BY starts, name",
         [end, start],
-    ).fetchall()
+    )
     found, known = [], _Areas(store)
     for name, refs in rows:
         try:

@@ -19,8 +19,9 @@ import polars as pl
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.months import add_months, parse_month
-from beatbook.priorities.propose import FORECAST_METHOD, gather, place_forecasts
+from beatbook.priorities.propose import gather, place_forecasts
 from beatbook.priorities.score import Weights, score_candidates, top_per_ward
+from beatbook.settings import FORECAST_METHOD, PER_WARD
 from beatbook.store import Store
 
 KEY = ["place_key", "problem"]
@@ -48,7 +49,7 @@ def backtest(
     area_name: str,
     cutoffs: list[str],
     *,
-    per_ward: int = 3,
+    per_ward: int = PER_WARD,
     method: str = FORECAST_METHOD,
     weights: Weights | None = None,
 ) -> dict[str, Any]:

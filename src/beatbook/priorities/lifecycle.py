@@ -118,9 +118,9 @@ def add_priority(
 
 
 def _status(store: Store, pid: int) -> str:
-    row = store.con.execute(
+    row = store.first(
         "SELECT action FROM priority_events WHERE priority_id = ? ORDER BY seq DESC LIMIT 1", [pid]
-    ).fetchone()
+    )
     if row is None:
         raise InputError(f"priority {pid}: no such priority (see 'beatbook priorities list')")
     return str(row[0])
@@ -149,9 +149,20 @@ def decide(
     details: dict[str, Any] | None = None,
 ) -> str:
     """Append one decision, refusing an order the lifecycle does not allow
-    (e.g. closing a priority that was never adopted). Returns the new status."""
+    (e.g. closing a priority that was never adopted). Returns the new status.
+
+    A rejection needs a reason (``details["reason"]``, recorded stripped); an adoption
+    without a month is for the month the priority was proposed for."""
     actor = _check_actor(actor)
     check_transition(store, pid, action)
+    details = dict(details or {})
+    if action == "rejected":
+        reason = str(details.get("reason") or "").strip()
+        if not reason:
+            raise InputError(f"priority {pid}: say why it is rejected (the reason is recorded)")
+        details["reason"] = reason
+    if action == "adopted" and month is None:
+        month = priority(store, pid)["proposed_for"]
     if action in ("continued", "closed") and month is not None:
         last = latest_month(store, pid)
         if last is not None and (month <= last if action == "continued" else month < last):
@@ -161,8 +172,24 @@ def decide(
                 f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
             )
     with store.transaction() as con:
-        _append(con, pid, action, actor, month, details or {})
+        _append(con, pid, action, actor, month, details)
     return action
+
+
+def adopt(
+    store: Store,
+    pid: int,
+    actor: str,
+    *,
+    month: dt.date | None = None,
+    details: dict[str, Any] | None = None,
+) -> dt.date:
+    """Adopt priority ``pid`` from ``month`` (by default the month it was proposed for);
+    returns that month."""
+    decide(store, pid, "adopted", actor, month=month, details=details)
+    adopted = adopted_month(store, pid)
+    assert adopted is not None  # just recorded
+    return adopted
 
 
 def latest_month(store: Store, pid: int) -> dt.date | None:
@@ -200,7 +227,7 @@ def list_priorities(
     """Priorities with their status (latest event), label (latest edit) and events."""
     if status is not None and status not in STATUSES:
         raise InputError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
-    rows = store.con.execute(
+    records = store.records(
         """
         SELECT p.* EXCLUDE (created_at), strftime(p.created_at AT TIME ZONE 'UTC',
                    '%Y-%m-%dT%H:%M:%SZ') AS created_at,
@@ -213,11 +240,9 @@ def list_priorities(
         GROUP BY ALL ORDER BY p.proposed_for DESC, p.priority_id
         """,
         {"area": area, "ids": ids},
-    ).fetchall()
-    names = [d[0] for d in store.con.description]
+    )
     out = []
-    for row in rows:
-        record = dict(zip(names, row, strict=True))
+    for record in records:
         events = [
             {**e, "details": json.loads(e["details"]) if e["details"] else {}}
             for e in record.pop("events")

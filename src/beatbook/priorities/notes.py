@@ -39,12 +39,12 @@ def add_note(store: Store, priority_id: int, author: str, text: str) -> int:
 
 def notes_for(store: Store, priority_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The notes of each priority, oldest first: {priority_id: [{author, at, text}]}."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT priority_id, author, strftime(written_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'), "
         "text FROM priority_notes WHERE list_contains(?::INTEGER[], priority_id) "
         "ORDER BY written_at, note_id",
         [list(priority_ids)],
-    ).fetchall()
+    )
     found: dict[int, list[dict[str, Any]]] = {pid: [] for pid in priority_ids}
     for pid, author, at, text in rows:
         found.setdefault(pid, []).append({"author": author, "at": f"{at} UTC", "text": text})

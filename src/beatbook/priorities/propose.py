@@ -19,7 +19,6 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.concerns.records import concerns_in
 from beatbook.errors import DataMissingError, InputError
-from beatbook.geo import DEFAULT_CELL
 from beatbook.hotspots.forecast import forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.places import spread_to_places
@@ -28,7 +27,7 @@ from beatbook.priorities.naming import name_places
 from beatbook.priorities.score import Weights, score_candidates, top_per_ward
 from beatbook.priorities.wording import problem_label, reason
 from beatbook.reference import harm_table
-from beatbook.settings import FORECAST_METHOD
+from beatbook.settings import ASB_HARM_DAYS, CELL_SIZE, FORECAST_METHOD, PER_WARD, PER_WARD_RANGE
 from beatbook.store import Store
 
 RECENT_MONTHS = 3
@@ -82,7 +81,7 @@ def gather(
     crimes = (
         crimes.with_columns(pl.col("ward").fill_null("unknown ward"))
         .join(points.drop("ward"), on=on, how="left")
-        .join(harm_table(asb_harm_days=Weights().asb_harm_days).select("crime_type", "problem"), on="crime_type", how="left")
+        .join(harm_table(asb_harm_days=ASB_HARM_DAYS).select("crime_type", "problem"), on="crime_type", how="left")
         .with_columns(pl.col("problem").fill_null("other"))
     )
     concerns = concerns.rename({"place": "location"}).join(points.drop("ward"), on=on, how="left")
@@ -149,10 +148,10 @@ def propose(
     area_name: str,
     month: str,
     *,
-    per_ward: int = 3,
+    per_ward: int = PER_WARD,
     weights: Weights | None = None,
     method: str = FORECAST_METHOD,
-    cell_size: int = DEFAULT_CELL,
+    cell_size: int = CELL_SIZE,
 ) -> dict[str, Any]:
     """The best ``per_ward`` candidates of each ward of the area, from data up to ``month``,
     for the month after it, each with its parts, reason and evidence."""
@@ -165,12 +164,13 @@ def propose_with_evidence(
     area_name: str,
     month: str,
     *,
-    per_ward: int = 3,
+    per_ward: int = PER_WARD,
     weights: Weights | None = None,
     method: str = FORECAST_METHOD,
-    cell_size: int = DEFAULT_CELL,
+    cell_size: int = CELL_SIZE,
 ) -> tuple[dict[str, Any], Evidence]:
     """:func:`propose` and the evidence it was built from (for maps in the JAG pack)."""
+    PER_WARD_RANGE.check(per_ward, "--per-ward")
     weights = weights or Weights()
     check_forecast_method(method)
     cutoff = parse_month(month, "--month")

@@ -16,7 +16,7 @@ from beatbook.priorities import lifecycle
 from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.propose import gather
 from beatbook.reference import problem_groups
-from beatbook.settings import BEFORE_MONTHS
+from beatbook.settings import BEFORE_MONTHS, BEFORE_MONTHS_RANGE
 from beatbook.store import Store
 
 
@@ -27,8 +27,7 @@ def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_M
     every other place in the same ward with crimes of the same problem that was not
     itself an adopted priority in those months. Only stored months count.
     """
-    if not 1 <= before_months <= 24:
-        raise InputError(f"--before-months {before_months}: expected 1 to 24")
+    BEFORE_MONTHS_RANGE.check(before_months, "--before-months")
     p = lifecycle.priority(store, pid)
     start = lifecycle.adopted_month(store, pid)
     if start is None:

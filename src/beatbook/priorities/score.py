@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
+from beatbook import settings
 from beatbook.errors import InputError
 from beatbook.reference import harm_table
 from beatbook.stats.change import compare_counts
@@ -41,17 +42,15 @@ KEY = ["ward", "place_key", "place", "problem"]
 class Weights:
     """Multipliers of the four parts, and the harm weight given to ASB.
 
-    Defaults give each part equal say. ASB has no Cambridge weight (it is not a
-    crime); 10 days puts one incident level with a public order offence, its
-    nearest criminal counterpart (the ONS severity score weighs "public fear,
-    alarm or distress" 7.58, the same order).
+    Defaults (:mod:`beatbook.settings`, with why) give each part equal say and one ASB
+    incident the harm of a public order offence.
     """
 
-    volume: float = 1.0
-    change: float = 1.0
-    forecast: float = 1.0
-    concerns: float = 1.0
-    asb_harm_days: float = 10.0
+    volume: float = settings.WEIGHT_VOLUME
+    change: float = settings.WEIGHT_CHANGE
+    forecast: float = settings.WEIGHT_FORECAST
+    concerns: float = settings.WEIGHT_CONCERNS
+    asb_harm_days: float = settings.ASB_HARM_DAYS
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

@@ -30,12 +30,14 @@ from beatbook.charts import brief as brief_charts
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures import stats as figures
 from beatbook.months import months_between
+from beatbook.settings import MIN_TREND_MONTHS
 from beatbook.stats import (
     Change,
     changes_by_category,
     claim_every_category,
     compare_areas_by_category,
     compare_counts,
+    describe_change,
     describe_rank,
     describe_rate,
     describe_share,
@@ -144,7 +146,7 @@ def build_facts(
         "unlocated_force_wide": q.unlocated_count(store, start, end),
     }
     index = [months_between(start, m) for m in months]
-    if len(months) >= figures.MIN_TREND_MONTHS:
+    if len(months) >= MIN_TREND_MONTHS:
         by_month = _monthly_counts(store, area, months, types)
         trend = monthly_trend([by_month[m] for m in months], index)
         facts["trend"] = trend.to_dict()
@@ -168,7 +170,7 @@ def build_facts(
     )
     facts["rank"] = _rank(store, area, start, end, types, seed)
     facts["versus"] = _versus(store, area, months, compare_year, types)
-    facts["sources"] = _sources(store, months)
+    facts["sources"] = q.sources(store, months)
     facts["charts"] = [c.to_dict() for c in brief_charts.chart_list(facts)]
     return facts
 
@@ -229,7 +231,7 @@ def _compare_years(
         "crimes": crimes0,
         "asb": counts0.get(ASB, 0),
         "change": total_change.to_dict(),
-        "change_text": change_phrase(total_change, "crimes"),
+        "change_text": describe_change(total_change, "crimes"),
         "by_type": rows,
         "rising_in_every_category": claim_every_category(crime_rows, "rise"),
         "falling_in_every_category": claim_every_category(crime_rows, "fall"),
@@ -237,22 +239,6 @@ def _compare_years(
         "n_falling": int((crime_rows["direction"] == "fall").sum()),
         "n_categories": crime_rows.height,
     }
-
-
-def change_phrase(c: Change, noun: str) -> str:
-    """'from 39,238 to 42,953 crimes, up 9.5%: a significant rise (p < 0.001)'."""
-    if c.count_before == 0 and c.count_after == 0:
-        return f"no {noun} in either period"
-    counts = f"from {c.count_before:,} to {c.count_after:,} {noun}"
-    if c.count_before == 0:
-        return f"{counts}: no earlier {noun} to compare with"
-    verdict = {"rise": "a significant rise", "fall": "a significant fall"}.get(
-        c.direction, "no clear change"
-    )
-    return (
-        f"{counts}, {'up' if c.pct_change >= 0 else 'down'} "
-        f"{abs(c.pct_change):.1f}%: {verdict} ({format_p(c.p_value)})"
-    )
 
 
 def short_change(row: dict[str, Any]) -> str:
@@ -349,19 +335,6 @@ def _versus(
             result["against_rising_in_every_category"] = claim_every_category(changes, "rise")
             result["against_n_rising"] = int((changes["direction"] == "rise").sum())
     return result
-
-
-def _sources(store: Store, months: list[dt.date]) -> list[dict[str, Any]]:
-    rows = store.con.execute(
-        "SELECT force, strftime(month, '%Y-%m'), source_file, rows_stored, rows_quarantined, "
-        "strftime(ingested_at, '%Y-%m-%d') FROM partitions WHERE kind = 'street' "
-        "AND month IN (SELECT unnest(?::DATE[])) ORDER BY month",
-        [months],
-    ).fetchall()
-    return [
-        dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
-        for r in rows
-    ]
 
 
 def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:

@@ -25,7 +25,8 @@ from beatbook.concerns.records import concerns_in
 from beatbook.months import month_end, months_back
 from beatbook.operations import records as operations
 from beatbook.priorities import lifecycle, review
-from beatbook.priorities.propose import FORECAST_METHOD, Evidence, propose_with_evidence
+from beatbook.priorities.propose import Evidence, propose_with_evidence
+from beatbook.settings import FORECAST_METHOD, PER_WARD
 from beatbook.store import Store
 
 CLOSED_WITHIN_MONTHS = 3
@@ -93,7 +94,12 @@ def _open_concerns(store: Store, area: Area, cutoff: dt.date) -> dict[str, Any]:
 
 
 def build(
-    store: Store, area_name: str, month: str, *, per_ward: int = 3, method: str = FORECAST_METHOD
+    store: Store,
+    area_name: str,
+    month: str,
+    *,
+    per_ward: int = PER_WARD,
+    method: str = FORECAST_METHOD,
 ) -> tuple[dict[str, Any], Evidence]:
     """Everything the pack shows, as plain records (what ``--json`` prints), and the
     evidence behind the proposals (for the maps)."""
@@ -135,7 +141,12 @@ def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> st
 
 
 def pack_html(
-    store: Store, area_name: str, month: str, *, per_ward: int = 3, method: str = FORECAST_METHOD
+    store: Store,
+    area_name: str,
+    month: str,
+    *,
+    per_ward: int = PER_WARD,
+    method: str = FORECAST_METHOD,
 ) -> tuple[str, dict[str, Any]]:
     """The pack as one self-contained HTML page, and its records (see :func:`build`)."""
     pack, ev = build(store, area_name, month, per_ward=per_ward, method=method)
@@ -147,7 +158,7 @@ def pack_html(
 
 
 def write(
-    store: Store, area_name: str, month: str, out: Path, *, per_ward: int = 3,
+    store: Store, area_name: str, month: str, out: Path, *, per_ward: int = PER_WARD,
     method: str = FORECAST_METHOD,
 ) -> tuple[Path, Path, dict[str, Any]]:
     """Write the pack beside ``out`` as .html and .pdf (WeasyPrint); returns both and the pack."""

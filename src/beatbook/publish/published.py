@@ -131,11 +131,11 @@ def preview_update(
 
 def list_published(store: Store) -> list[dict[str, Any]]:
     """Every published update, newest month first."""
-    rows = store.con.execute(
+    rows = store.rows(
         "SELECT area, area_name, strftime(month, '%Y-%m'), title, published_by, "
         "strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
         "FROM published_updates ORDER BY month DESC, area_name"
-    ).fetchall()
+    )
     keys = ("area", "area_name", "month", "title", "published_by", "published_at")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
@@ -143,10 +143,10 @@ def list_published(store: Store) -> list[dict[str, Any]]:
 def published_file(store: Store, area: str, month: str, name: str) -> tuple[bytes, str] | None:
     """One file of a published update and its content type, or None."""
     target = parse_month(month, "month")
-    row = store.con.execute(
+    row = store.first(
         "SELECT data FROM published_update_files WHERE area = ? AND month = ? AND name = ?",
         [area, target, name],
-    ).fetchone()
+    )
     if row is None:
         return None
     return bytes(row[0]), CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")

@@ -129,7 +129,7 @@ def stored_settings_text(store: Store, area_ref: str) -> str | None:
     """The area's settings TOML as saved, or None (also in a store made before settings)."""
     if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'team_settings'"):
         return None
-    row = store.con.execute("SELECT toml FROM team_settings WHERE area = ?", [area_ref]).fetchone()
+    row = store.first("SELECT toml FROM team_settings WHERE area = ?", [area_ref])
     return str(row[0]) if row else None
 
 
@@ -220,9 +220,9 @@ def stored_text(store: Store, area_ref: str, month: dt.date) -> tuple[str, str] 
     """The team's Markdown for this area and month as stored and where it came from, or None."""
     if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"):
         return None
-    row = store.con.execute(
+    row = store.first(
         "SELECT markdown, source FROM update_texts WHERE area = ? AND month = ?", [area_ref, month]
-    ).fetchone()
+    )
     return (str(row[0]), str(row[1])) if row else None
 
 

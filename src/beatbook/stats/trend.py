@@ -19,6 +19,7 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from beatbook.errors import InputError
+from beatbook.settings import MIN_TREND_MONTHS
 from beatbook.stats._common import (
     Direction,
     check_count,
@@ -35,7 +36,7 @@ TREND_METHOD = (
 )
 NO_CRIMES_METHOD = "no crimes in any month: no trend to estimate"
 NOT_ESTIMABLE_METHOD = "not estimable: every crime fell in the first or last month"
-MIN_MONTHS = 6
+MIN_MONTHS = MIN_TREND_MONTHS
 
 
 @dataclass(frozen=True)

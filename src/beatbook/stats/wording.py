@@ -86,38 +86,30 @@ def _number(x: float, decimals: int | None = None) -> str:
 def describe_change(c: Change, noun: str = "crimes") -> str:
     """Describe a :class:`~beatbook.stats.change.Change` in one honest phrase.
 
-    With equal exposures the counts are compared directly, e.g.
-    ``"up from 1,234 to 1,456 crimes (+18.0%), a significant rise (p < 0.001)"``
-    or ``"down from 80 to 71 crimes (-11.3%): no clear change (p = 0.48)"``.
-    With unequal exposures (12 months against 9, or two populations) the
-    percentage is the change in the *rate*, and the phrase says so. "Rise" or
-    "fall" appears only when ``c.significant`` is true.
+    The one wording of a change that the brief, the dashboard and the community update
+    print, e.g. ``"from 39,238 to 42,953 crimes, up 9.5%: a significant rise (p < 0.001)"``
+    or ``"from 80 to 71 crimes, down 11.3%: no clear change (p = 0.52)"``. With unequal
+    exposures (12 months against 9, or two populations) the percentage is the change in
+    the *rate*, and the phrase says so. "Rise" or "fall" appears only when
+    ``c.significant`` is true.
+
+    >>> from beatbook.stats.change import compare_counts
+    >>> describe_change(compare_counts(200, 120), "burglaries")
+    'from 200 to 120 burglaries, down 40.0%: a significant fall (p < 0.001)'
     """
-    p_text = format_p(c.p_value, c.alpha)
-    before, after = f"{c.count_before:,}", f"{c.count_after:,}"
-    verdict = (
-        f", a significant {c.direction} ({p_text})"
-        if c.significant
-        else (f": no clear change ({p_text})")
-    )
-    pct = f" ({c.pct_change:+,.1f}%)" if math.isfinite(c.pct_change) else ""
-
     if c.count_before == 0 and c.count_after == 0:
-        return f"no {noun} in either period: no change to assess"
+        return f"no {noun} in either period"
+    counts = f"from {c.count_before:,} to {c.count_after:,} {noun}"
+    if c.count_before == 0:
+        return f"{counts}: no earlier {noun} to compare with"
+    verdict = {"rise": "a significant rise", "fall": "a significant fall"}.get(
+        c.direction, "no clear change"
+    )
+    tail = f"{'up' if c.pct_change >= 0 else 'down'} {abs(c.pct_change):,.1f}%: {verdict}"
+    tail += f" ({format_p(c.p_value, c.alpha)})"
     if c.exposure_before == c.exposure_after:
-        if c.count_after == c.count_before:
-            return f"unchanged at {after} {noun}{verdict}"
-        word = "up" if c.count_after > c.count_before else "down"
-        return f"{word} from {before} to {after} {noun}{pct}{verdict}"
-
-    counts = f"{before} {noun} before and {after} after"
-    if not math.isfinite(c.pct_change):
-        return f"{counts}{verdict}"
-    allowing = f"{counts}; allowing for the different periods or populations, the rate is"
-    if round(c.pct_change, 1) == 0:
-        return f"{allowing} unchanged{verdict}"
-    word = "up" if c.pct_change > 0 else "down"
-    return f"{allowing} {word} {abs(c.pct_change):,.1f}%{verdict}"
+        return f"{counts}, {tail}"
+    return f"{counts}; allowing for the different periods or populations, the rate is {tail}"
 
 
 def describe_rate(r: Rate, of: str = "residents") -> str:

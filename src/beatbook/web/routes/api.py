@@ -20,20 +20,21 @@ from beatbook.errors import UnknownAreaError
 from beatbook.figures import stats as figures
 from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published
+from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.store import Store
 from beatbook.web.deps import reader
-from beatbook.web.routes.public import EVENT_WEEKS, event_window, public_areas, update_url
+from beatbook.web.routes.public import event_window, public_areas, update_url
 
 router = APIRouter(prefix="/api", tags=["public data"])
 StoreDep = Annotated[Store, Depends(reader)]
 
 
-class ApiError(BaseModel):
+class ErrorBody(BaseModel):
     error: str = Field(description="What was wrong, in one line.")
 
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ApiError, "description": "No such area."},
-             400: {"model": ApiError, "description": "A bad parameter."}}  # fmt: skip
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such area."},
+             400: {"model": ErrorBody, "description": "A bad parameter."}}  # fmt: skip
 
 
 def _no_area(area: str | None) -> JSONResponse:
@@ -169,7 +170,7 @@ def events(
     store: StoreDep,
     area: Annotated[str | None, Query(description="Only this area and the areas inside it.")] = None,
     from_: Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")] = None,
-    weeks: Annotated[int, Query(description="How many weeks (1 to 26).")] = EVENT_WEEKS,
+    weeks: Annotated[int, Query(description=f"How many weeks ({WEEKS_RANGE}).")] = UPCOMING_WEEKS,
 ) -> object:
     """Engagements (street surveys, surgeries, meetings...) in a window of weeks. The same as
     an iCalendar file: /events.ics."""

@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook.errors import BeatBookError, InputError
+from beatbook.errors import BeatBookError
 from beatbook.figures.public import running_months
 from beatbook.months import parse_month
 from beatbook.priorities import lifecycle, notes, review
-from beatbook.priorities.propose import FORECAST_METHOD, FORECAST_METHODS, propose
+from beatbook.priorities.propose import FORECAST_METHODS, propose
 from beatbook.priorities.wording import problem_label
 from beatbook.publish import jag
+from beatbook.settings import BEFORE_MONTHS, FORECAST_METHOD, PER_WARD, PER_WARD_RANGE
 from beatbook.stats import format_p
 from beatbook.store import Store
 from beatbook.users import User
@@ -67,6 +68,7 @@ def priorities_page(
         "tab": "priorities", "sel": sel, "proposed": proposed, "running": running,
         "error": error, "flash": flash(request), "data_month": previous_month(sel.month),
         "methods": FORECAST_METHODS, "default_method": FORECAST_METHOD,
+        "per_ward": PER_WARD, "per_ward_range": PER_WARD_RANGE,
     })  # fmt: skip
 
 
@@ -86,12 +88,10 @@ def propose_and_save(
     user: Annotated[User, require("propose")],
     area: Annotated[str, Form()] = "",
     data_month: Annotated[str, Form()] = "",
-    per_ward: Annotated[int, Form()] = 3,
+    per_ward: Annotated[int, Form()] = PER_WARD,
     method: Annotated[str, Form()] = FORECAST_METHOD,
 ) -> Response:
     """Propose from the data up to ``data_month`` (for the month after) and save them."""
-    if not 1 <= per_ward <= 10:
-        return back(request, PAGE, f"per ward {per_ward}: expected 1 to 10", error=True, area=area)
     try:  # scoring reads only: the write lock is held only to save the proposals
         with database(request).read() as store:
             result = propose(store, area, data_month, per_ward=per_ward, method=method)
@@ -116,10 +116,9 @@ def adopt(
     from_month: Annotated[str, Form()] = "",
 ) -> Response:
     def do(store: Store) -> str:
-        when = (parse_month(from_month, "month") if from_month.strip()
-                else lifecycle.priority(store, pid)["proposed_for"])  # fmt: skip
+        when = parse_month(from_month, "month") if from_month.strip() else None
         details = {k: v.strip() for k, v in (("label", label), ("note", note)) if v.strip()}
-        lifecycle.decide(store, pid, "adopted", user.username, month=when, details=details)
+        when = lifecycle.adopt(store, pid, user.username, month=when, details=details)
         return f"Priority {pid} adopted for {when:%Y-%m} by {user.username}."
 
     return _decide(request, area, month, do)
@@ -135,9 +134,7 @@ def reject(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     def do(store: Store) -> str:
-        if not reason.strip():
-            raise InputError(f"priority {pid}: say why it is rejected (the reason is recorded)")
-        lifecycle.decide(store, pid, "rejected", user.username, details={"reason": reason.strip()})
+        lifecycle.decide(store, pid, "rejected", user.username, details={"reason": reason})
         return f"Priority {pid} rejected by {user.username}."
 
     return _decide(request, area, month, do)
@@ -174,7 +171,7 @@ def close(
 ) -> Response:
     def do(store: Store) -> str:
         result = review.close(store, pid, user.username, parse_month(last, "month"),
-                              review.BEFORE_MONTHS, note.strip() or None)  # fmt: skip
+                              BEFORE_MONTHS, note.strip() or None)  # fmt: skip
         return f"Priority {pid} closed: {result['wording']}"
 
     return _decide(request, area, month, do)
@@ -202,12 +199,10 @@ def jag_pack(
     user: Annotated[User, require("read_jag")],
     area: str,
     month: str,
-    per_ward: int = 3,
+    per_ward: int = PER_WARD,
     method: str = FORECAST_METHOD,
 ) -> Response:
     """The Joint Action Group pack from the data up to ``month`` (for the month after), as
     its own HTML document (built from the store, escaped by its template)."""
-    if not 1 <= per_ward <= 10:
-        raise InputError(f"per_ward {per_ward}: expected 1 to 10")
     html, _ = jag.pack_html(store, area, month, per_ward=per_ward, method=method)
     return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})

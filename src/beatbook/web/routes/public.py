@@ -26,14 +26,14 @@ from beatbook.figures import stats as figures
 from beatbook.figures.public import current_by_area
 from beatbook.months import parse_month
 from beatbook.publish.published import list_published, published_file
+from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.store import Store
 from beatbook.web.deps import reader, render
 
 router = APIRouter()
 StoreDep = Annotated[Store, Depends(reader)]
 FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")]
-Weeks = Annotated[int, Query(description="How many weeks from the first day (1 to 26).")]
-EVENT_WEEKS = 6  # the calendar's window by default, as the community update's
+Weeks = Annotated[int, Query(description=f"How many weeks from the first day ({WEEKS_RANGE}).")]
 
 
 # --- URLs and the areas the public pages cover ------------------------------------------------
@@ -171,9 +171,8 @@ def update_file(request: Request, store: StoreDep, area: str, month: str, file: 
 
 
 def event_window(start: str | None, weeks: int) -> tuple[dt.date, dt.date]:
-    """From ``start`` (YYYY-MM-DD, default today) for ``weeks`` weeks (1 to 26)."""
-    if not 1 <= weeks <= 26:
-        raise InputError(f"weeks {weeks}: expected 1 to 26")
+    """From ``start`` (YYYY-MM-DD, default today) for ``weeks`` weeks (settings.WEEKS_RANGE)."""
+    WEEKS_RANGE.check(weeks, "weeks")
     try:
         first = dt.date.fromisoformat(start) if start else dt.date.today()
     except ValueError:
@@ -189,7 +188,7 @@ def _time(e: Engagement) -> str:
 
 @router.get("/events")
 def events(request: Request, store: StoreDep, area: str | None = None, from_: FromDay = None,
-           weeks: Weeks = EVENT_WEEKS) -> Response:  # fmt: skip
+           weeks: Weeks = UPCOMING_WEEKS) -> Response:  # fmt: skip
     first, last = event_window(from_, weeks)
     items = list_engagements(store, area, first, last)
     days = [{"date": day, "label": f"{day:%A %-d %B %Y}",
@@ -204,7 +203,7 @@ def events(request: Request, store: StoreDep, area: str | None = None, from_: Fr
 
 @router.get("/events.ics")
 def events_ics(store: StoreDep, area: str | None = None, from_: FromDay = None,
-               weeks: Weeks = EVENT_WEEKS) -> Response:  # fmt: skip
+               weeks: Weeks = UPCOMING_WEEKS) -> Response:  # fmt: skip
     first, last = event_window(from_, weeks)
     items = list_engagements(store, area, first, last)
     name = "BeatBook engagements" + (f": {areas_mod.resolve(store, area).name}" if area else "")

@@ -24,8 +24,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook.concerns.csv_import import ConcernFieldError, record_concern
-from beatbook.errors import InputError
+from beatbook.concerns.csv_import import record_concern
+from beatbook.errors import ConcernFieldError, InputError
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 from beatbook.web.deps import check_csrf, database, reader, render
