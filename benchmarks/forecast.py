@@ -29,11 +29,22 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data"
-BOUNDARIES = REPO / "data" / "sample" / "ons" / "boundaries" / "lsoa11-E06000016-leicester.geojson.gz"
+BOUNDARIES = (
+    REPO / "data" / "sample" / "ons" / "boundaries" / "lsoa11-E06000016-leicester.geojson.gz"
+)
 OUT = REPO / "benchmarks" / "out" / "forecast.json"
 TARGETS = ("2021-11", "2022-10")
-PROBLEMS = (None, "drugs", "burglary", "vehicle-crime", "asb", "violence-weapons",
-            "acquisitive", "criminal-damage", "public-order")  # fmt: skip
+PROBLEMS = (
+    None,
+    "drugs",
+    "burglary",
+    "vehicle-crime",
+    "asb",
+    "violence-weapons",
+    "acquisitive",
+    "criminal-damage",
+    "public-order",
+)
 QUICK = (None, "drugs")
 
 
@@ -52,8 +63,9 @@ def run(data: Path, problems: tuple[str | None, ...], seed: int) -> list[dict[st
             by_method = {}
             for method in METHODS:
                 t0 = time.perf_counter()
-                r = hotspot_figures.evaluate_forecasts(store, "Leicester", *TARGETS, problem=problem,
-                                               methods=[method], seed=seed)  # fmt: skip
+                r = hotspot_figures.evaluate_forecasts(
+                    store, "Leicester", *TARGETS, problem=problem, methods=[method], seed=seed
+                )
                 by_method[method] = (r, time.perf_counter() - t0)
             reports.append(_combine(problem, by_method, seed))
             _print(reports[-1])
@@ -78,25 +90,47 @@ def _combine(problem: str | None, by_method: dict[str, Any], seed: int) -> dict[
     for method, (r, seconds) in by_method.items():
         s = at5(r)
         ratio, low, high = bootstrap_ratio(monthly(r), monthly(by_method[best][0]), seed)
-        rows.append({"method": method, "pai5": s["pai"], "pai5_low": s["pai_low"],
-                     "pai5_high": s["pai_high"], "hit5": s["hit_rate"],
-                     "ceiling5": s["pai_ceiling"], "pei5": s["pei"], "ratio": ratio,
-                     "ratio_low": low, "ratio_high": high, "seconds": seconds,
-                     "pai_by_coverage": {str(x["coverage"]): x["pai"] for x in r["summary"]}})  # fmt: skip
+        rows.append(
+            {
+                "method": method,
+                "pai5": s["pai"],
+                "pai5_low": s["pai_low"],
+                "pai5_high": s["pai_high"],
+                "hit5": s["hit_rate"],
+                "ceiling5": s["pai_ceiling"],
+                "pei5": s["pei"],
+                "ratio": ratio,
+                "ratio_low": low,
+                "ratio_high": high,
+                "seconds": seconds,
+                "pai_by_coverage": {str(x["coverage"]): x["pai"] for x in r["summary"]},
+            }
+        )
     first = next(iter(by_method.values()))[0]
-    return {"problem": problem or "all", "best_baseline": best, "targets": first["targets"],
-            "cells": first["grid"]["cells"], "rows": rows}  # fmt: skip
+    return {
+        "problem": problem or "all",
+        "best_baseline": best,
+        "targets": first["targets"],
+        "cells": first["grid"]["cells"],
+        "rows": rows,
+    }
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"\n{report['problem']}: {len(report['targets'])} months, {report['cells']} cells, "
-          f"best baseline {report['best_baseline']}")  # fmt: skip
-    print(f"{'method':12} {'PAI@5%':>7} {'95% CI':>13} {'hit@5%':>7} {'ceiling':>7} {'PEI':>5} "
-          f"{'vs best':>7} {'95% CI':>13} {'s':>6}")  # fmt: skip
+    print(
+        f"\n{report['problem']}: {len(report['targets'])} months, {report['cells']} cells, "
+        f"best baseline {report['best_baseline']}"
+    )
+    print(
+        f"{'method':12} {'PAI@5%':>7} {'95% CI':>13} {'hit@5%':>7} {'ceiling':>7} {'PEI':>5} "
+        f"{'vs best':>7} {'95% CI':>13} {'s':>6}"
+    )
     for r in report["rows"]:
-        print(f"{r['method']:12} {r['pai5']:7.2f} {r['pai5_low']:6.2f}–{r['pai5_high']:<6.2f} "
-              f"{r['hit5']:7.1%} {r['ceiling5']:7.2f} {r['pei5']:5.2f} {r['ratio']:7.3f} "
-              f"{r['ratio_low']:6.3f}–{r['ratio_high']:<6.3f} {r['seconds']:6.1f}")  # fmt: skip
+        print(
+            f"{r['method']:12} {r['pai5']:7.2f} {r['pai5_low']:6.2f}–{r['pai5_high']:<6.2f} "
+            f"{r['hit5']:7.1%} {r['ceiling5']:7.2f} {r['pei5']:5.2f} {r['ratio']:7.3f} "
+            f"{r['ratio_low']:6.3f}–{r['ratio_high']:<6.3f} {r['seconds']:6.1f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

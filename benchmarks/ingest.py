@@ -115,9 +115,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
         rss_before, cpu0, load0 = _rss_now_kib(), _cpu_s(), os.getloadavg()[0]
         t0 = time.perf_counter()
         con = duckdb.connect(str(db))
-        con.execute(
-            f"CREATE TABLE t AS SELECT * FROM read_csv(?, {BASELINES[variant]})", [inputs]
-        )
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv(?, {BASELINES[variant]})", [inputs])
         row = con.execute("SELECT count(*) FROM t").fetchone()
         con.close()
         seconds = time.perf_counter() - t0
@@ -285,7 +283,10 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
         (policeuk_csv, "empty_lines"): "search for empty lines (only if bytes do not add up)",
         (policeuk_csv._Batch, "_force_for"): "force of each file",
         (policeuk_csv._Batch, "_replace"): "replace: delete old partitions, INSERT, bookkeeping",
-        (policeuk_csv._Batch, "_add_row_columns"): "  of which: force, file and line columns (numpy)",
+        (
+            policeuk_csv._Batch,
+            "_add_row_columns",
+        ): "  of which: force, file and line columns (numpy)",
     }
     originals = {key: getattr(*key) for key in steps}
     for (owner, name), label in steps.items():
@@ -304,8 +305,11 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
             setattr(owner, name, fn)
     add("open store + schema", t1 - t0)
     add("close (checkpoint)", t3 - t2)
-    nested = {"sha256 of file bytes", "search for empty lines (only if bytes do not add up)",
-              "  of which: force, file and line columns (numpy)"}  # fmt: skip
+    nested = {
+        "sha256 of file bytes",
+        "search for empty lines (only if bytes do not add up)",
+        "  of which: force, file and line columns (numpy)",
+    }
     outside = {"open store + schema", "close (checkpoint)"} | nested
     accounted = sum(v for k, v in times.items() if k not in outside)
     add("other (BEGIN/COMMIT, finding files, python)", (t2 - t1) - accounted)
@@ -315,13 +319,23 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                    help="shared data folder (default: ../shared/data from the repo root)")
-    ap.add_argument("--quick", action="store_true",
-                    help=f"scale run only up to {QUICK_MAX_COPIES} copies (~1.1 M rows)")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="shared data folder (default: ../shared/data from the repo root)",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"scale run only up to {QUICK_MAX_COPIES} copies (~1.1 M rows)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="runs per variant in the real run")
-    ap.add_argument("--no-profile", action="store_true",
-                    help="skip the per-statement time breakdown of one real ingest")
+    ap.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="skip the per-statement time breakdown of one real ingest",
+    )
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: system tmp)")
     ap.add_argument("--out", type=Path, default=OUT_DIR / "ingest.json")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -341,8 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     _say("machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
 
     tmp = Path(tempfile.mkdtemp(prefix="beatbook-bench-", dir=args.tmp))
-    report: dict[str, Any] = {"machine": machine, "target_ratio": TARGET_RATIO,
-                              "data": str(args.data.resolve()), "files": len(files)}
+    report: dict[str, Any] = {
+        "machine": machine,
+        "target_ratio": TARGET_RATIO,
+        "data": str(args.data.resolve()),
+        "files": len(files),
+    }
     try:
         # 1. Real run ------------------------------------------------------------------
         variants = ["beatbook", *BASELINES]
@@ -353,8 +371,10 @@ def main(argv: list[str] | None = None) -> int:
                 db = store if v == "beatbook" else tmp / f"{v}.duckdb"
                 r = _run_worker(v, inputs, db)
                 runs[v].append(r)
-                _say(f"real run {i}/{args.repeats} {v:15s} {r['rows']:>10,} rows "
-                     f"{r['seconds']:7.2f} s  peak RSS {r['peak_rss_kib'] / 1024:7.0f} MiB")
+                _say(
+                    f"real run {i}/{args.repeats} {v:15s} {r['rows']:>10,} rows "
+                    f"{r['seconds']:7.2f} s  peak RSS {r['peak_rss_kib'] / 1024:7.0f} MiB"
+                )
         real = {v: _summary(rs) for v, rs in runs.items()}
         ours = real["beatbook"]["seconds_median"]
         for v in BASELINES:
@@ -378,24 +398,33 @@ def main(argv: list[str] | None = None) -> int:
         copy_dirs = _make_copies(files, tmp / "copies", max(copies))
         scale = []
         for c in copies:
-            _say(f"scale: ingesting {c} cop{'y' if c == 1 else 'ies'} "
-                 f"({c * len(files)} files) into a fresh store ...")
+            _say(
+                f"scale: ingesting {c} cop{'y' if c == 1 else 'ies'} "
+                f"({c * len(files)} files) into a fresh store ..."
+            )
             r = _run_worker("beatbook", [str(d) for d in copy_dirs[:c]], tmp / f"scale{c}.duckdb")
             r["copies"] = c
             scale.append(r)
             (tmp / f"scale{c}.duckdb").unlink(missing_ok=True)
-            _say(f"  {r['rows']:,} rows {r['seconds']:.1f} s "
-                 f"({r['rows'] / r['seconds']:,.0f} rows/s) peak RSS "
-                 f"{r['peak_rss_kib'] / 1024:.0f} MiB statuses {r['statuses']}")
+            _say(
+                f"  {r['rows']:,} rows {r['seconds']:.1f} s "
+                f"({r['rows'] / r['seconds']:,.0f} rows/s) peak RSS "
+                f"{r['peak_rss_kib'] / 1024:.0f} MiB statuses {r['statuses']}"
+            )
         biggest = max(copies)
         big_files = sorted(str(p) for d in copy_dirs[:biggest] for p in d.glob("*.csv.gz"))
         _say(f"scale: duckdb_varchar baseline on {biggest} copies ...")
         base = _run_worker("duckdb_varchar", big_files, tmp / "scale_baseline.duckdb")
         base["copies"] = biggest
-        _say(f"  {base['rows']:,} rows {base['seconds']:.1f} s "
-             f"peak RSS {base['peak_rss_kib'] / 1024:.0f} MiB")
-        report["scale"] = {"beatbook": scale, "duckdb_varchar": base,
-                           "ratio_at_largest": scale[-1]["seconds"] / base["seconds"]}
+        _say(
+            f"  {base['rows']:,} rows {base['seconds']:.1f} s "
+            f"peak RSS {base['peak_rss_kib'] / 1024:.0f} MiB"
+        )
+        report["scale"] = {
+            "beatbook": scale,
+            "duckdb_varchar": base,
+            "ratio_at_largest": scale[-1]["seconds"] / base["seconds"],
+        }
 
         # Profile -----------------------------------------------------------------------
         if not args.no_profile:
@@ -410,60 +439,123 @@ def main(argv: list[str] | None = None) -> int:
     print("Machine: " + ", ".join(f"{k}={v}" for k, v in machine.items()))
     print()
     n = args.repeats
-    print(f"1. Real run: {len(files)} street months, median of {n} runs each "
-          "(own subprocess per run)")
+    print(
+        f"1. Real run: {len(files)} street months, median of {n} runs each (own subprocess per run)"
+    )
     rows = []
     for v, s in real.items():
         ratio = "" if v == "beatbook" else f"{s['ratio_ours_over_this']:.2f}"
-        rows.append([v, f"{s['rows']:,}", f"{s['seconds_median']:.2f}",
-                     f"{s['seconds_min']:.2f}-{s['seconds_max']:.2f}",
-                     f"{s['rows_per_s']:,.0f}", f"{s['cpu_seconds_median']:.2f}",
-                     f"{s['load_before_median']:.1f}", f"{s['peak_rss_mib']:.0f}",
-                     f"{s['rss_before_mib']:.0f}", f"{s['db_mib']:.1f}", ratio])
-    print(_table(["variant", "rows", "s (median)", "s (min-max)", "rows/s", "CPU s", "load",
-                  "peak RSS MiB", "RSS at start MiB", "db MiB", "ours/this"], rows))
+        rows.append(
+            [
+                v,
+                f"{s['rows']:,}",
+                f"{s['seconds_median']:.2f}",
+                f"{s['seconds_min']:.2f}-{s['seconds_max']:.2f}",
+                f"{s['rows_per_s']:,.0f}",
+                f"{s['cpu_seconds_median']:.2f}",
+                f"{s['load_before_median']:.1f}",
+                f"{s['peak_rss_mib']:.0f}",
+                f"{s['rss_before_mib']:.0f}",
+                f"{s['db_mib']:.1f}",
+                ratio,
+            ]
+        )
+    print(
+        _table(
+            [
+                "variant",
+                "rows",
+                "s (median)",
+                "s (min-max)",
+                "rows/s",
+                "CPU s",
+                "load",
+                "peak RSS MiB",
+                "RSS at start MiB",
+                "db MiB",
+                "ours/this",
+            ],
+            rows,
+        )
+    )
     r_var = real["duckdb_varchar"]["ratio_ours_over_this"]
     r_auto = real["duckdb_auto"]["ratio_ours_over_this"]
-    print(f"ratio ours/duckdb_varchar = {r_var:.2f} (target <= {TARGET_RATIO}: "
-          f"{'MET' if r_var <= TARGET_RATIO else 'NOT MET'}); "
-          f"ours/duckdb_auto = {r_auto:.2f} "
-          f"({'MET' if r_auto <= TARGET_RATIO else 'NOT MET'})")
+    print(
+        f"ratio ours/duckdb_varchar = {r_var:.2f} (target <= {TARGET_RATIO}: "
+        f"{'MET' if r_var <= TARGET_RATIO else 'NOT MET'}); "
+        f"ours/duckdb_auto = {r_auto:.2f} "
+        f"({'MET' if r_auto <= TARGET_RATIO else 'NOT MET'})"
+    )
     cpu_ratio = real["duckdb_varchar"]["cpu_ratio_ours_over_this"]
     print(f"CPU-time ratio ours/duckdb_varchar = {cpu_ratio:.2f} (less sensitive to other load)")
     q = real["beatbook"]["rows_quarantined"]
     print(f"beatbook stored {real['beatbook']['rows']:,} rows, quarantined {q:,}")
     print()
     rr = report["rerun"]
-    print(f"2. Re-run of the same {len(files)} files into the same store: median "
-          f"{rr['seconds_median']:.2f} s (min-max {rr['seconds_min']:.2f}-{rr['seconds_max']:.2f}),"
-          f" {rr['seconds_median'] / ours:.0%} of a first ingest; statuses {rr['statuses']}; "
-          f"peak RSS {rr['peak_rss_mib']:.0f} MiB")
+    print(
+        f"2. Re-run of the same {len(files)} files into the same store: median "
+        f"{rr['seconds_median']:.2f} s (min-max {rr['seconds_min']:.2f}-{rr['seconds_max']:.2f}),"
+        f" {rr['seconds_median'] / ours:.0%} of a first ingest; statuses {rr['statuses']}; "
+        f"peak RSS {rr['peak_rss_mib']:.0f} MiB"
+    )
     print()
-    print("3. Scale run: real months copied under new force names, one fresh store per batch,"
-          " one run each")
+    print(
+        "3. Scale run: real months copied under new force names, one fresh store per batch,"
+        " one run each"
+    )
     rows = []
     for r in scale:
-        rows.append([f"beatbook x{r['copies']}", f"{r['files']:,}", f"{r['rows']:,}",
-                     f"{r['seconds']:.1f}", f"{r['rows'] / r['seconds']:,.0f}",
-                     f"{r['cpu_seconds']:.1f}", f"{r['load_before']:.1f}",
-                     f"{r['peak_rss_kib'] / 1024:.0f}", f"{r['db_bytes'] / 2**20:.0f}"])
-    rows.append([f"duckdb_varchar x{biggest}", f"{base['files']:,}", f"{base['rows']:,}",
-                 f"{base['seconds']:.1f}", f"{base['rows'] / base['seconds']:,.0f}",
-                 f"{base['cpu_seconds']:.1f}", f"{base['load_before']:.1f}",
-                 f"{base['peak_rss_kib'] / 1024:.0f}", f"{base['db_bytes'] / 2**20:.0f}"])
-    print(_table(["variant", "files", "rows", "s", "rows/s", "CPU s", "load", "peak RSS MiB",
-                  "db MiB"], rows))
+        rows.append(
+            [
+                f"beatbook x{r['copies']}",
+                f"{r['files']:,}",
+                f"{r['rows']:,}",
+                f"{r['seconds']:.1f}",
+                f"{r['rows'] / r['seconds']:,.0f}",
+                f"{r['cpu_seconds']:.1f}",
+                f"{r['load_before']:.1f}",
+                f"{r['peak_rss_kib'] / 1024:.0f}",
+                f"{r['db_bytes'] / 2**20:.0f}",
+            ]
+        )
+    rows.append(
+        [
+            f"duckdb_varchar x{biggest}",
+            f"{base['files']:,}",
+            f"{base['rows']:,}",
+            f"{base['seconds']:.1f}",
+            f"{base['rows'] / base['seconds']:,.0f}",
+            f"{base['cpu_seconds']:.1f}",
+            f"{base['load_before']:.1f}",
+            f"{base['peak_rss_kib'] / 1024:.0f}",
+            f"{base['db_bytes'] / 2**20:.0f}",
+        ]
+    )
+    print(
+        _table(
+            ["variant", "files", "rows", "s", "rows/s", "CPU s", "load", "peak RSS MiB", "db MiB"],
+            rows,
+        )
+    )
     ratio_big = report["scale"]["ratio_at_largest"]
-    print(f"ratio ours/duckdb_varchar at {scale[-1]['rows']:,} rows = {ratio_big:.2f} "
-          f"(target <= {TARGET_RATIO}: {'MET' if ratio_big <= TARGET_RATIO else 'NOT MET'})")
+    print(
+        f"ratio ours/duckdb_varchar at {scale[-1]['rows']:,} rows = {ratio_big:.2f} "
+        f"(target <= {TARGET_RATIO}: {'MET' if ratio_big <= TARGET_RATIO else 'NOT MET'})"
+    )
     if "profile_seconds" in report:
         print()
         print("Profile: one in-process ingest of the real files (wall seconds per step)")
         prof = report["profile_seconds"]
         total = prof["TOTAL"]
-        print(_table(["step", "s", "share"],
-                     [[k, f"{v:.2f}", f"{v / total:.0%}"] for k, v in
-                      sorted(prof.items(), key=lambda kv: -kv[1])]))
+        print(
+            _table(
+                ["step", "s", "share"],
+                [
+                    [k, f"{v:.2f}", f"{v / total:.0%}"]
+                    for k, v in sorted(prof.items(), key=lambda kv: -kv[1])
+                ],
+            )
+        )
     print()
     print(f"benchmark took {report['benchmark_seconds'] / 60:.1f} min")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,16 +33,22 @@ def main() -> None:
     started = time.perf_counter()
     with Store(args.store, read_only=True) as store:
         result = backtest(store, args.area, CUTOFFS, per_ward=args.per_ward, method=args.method)
-    print(f"{args.area}: top {args.per_ward} per ward, forecast {args.method}, "
-          f"{len(result['months'])} months, {time.perf_counter() - started:.0f} s")
+    print(
+        f"{args.area}: top {args.per_ward} per ward, forecast {args.method}, "
+        f"{len(result['months'])} months, {time.perf_counter() - started:.0f} s"
+    )
     print("cutoff  target   beatbook        last-month")
     for r in result["months"]:
-        print(f"{r['cutoff']} {r['target']}  {r['beatbook_hits']:3d}/{r['beatbook_proposed']:3d}  "
-              f"{r['last_month_hits']:3d}/{r['last_month_proposed']:3d}")
+        print(
+            f"{r['cutoff']} {r['target']}  {r['beatbook_hits']:3d}/{r['beatbook_proposed']:3d}  "
+            f"{r['last_month_hits']:3d}/{r['last_month_proposed']:3d}"
+        )
     low, high = result["difference_ci"]
-    print(f"precision@{args.per_ward} per ward: BeatBook {result['precision_beatbook']:.3f}, "
-          f"last month's count {result['precision_last_month']:.3f}; "
-          f"difference 95% CI {low:+.3f} to {high:+.3f}")
+    print(
+        f"precision@{args.per_ward} per ward: BeatBook {result['precision_beatbook']:.3f}, "
+        f"last month's count {result['precision_last_month']:.3f}; "
+        f"difference 95% CI {low:+.3f} to {high:+.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,15 @@ MONTH = "2025-10"
 
 def _pages(base: str, area: str, month: str) -> list[str]:
     a = quote(area, safe="")
-    return [f"{base}/", f"{base}/priorities", f"{base}/updates", f"{base}/updates/{a}/{month}",
-            f"{base}/events", f"{base}/stats/{a}", f"{base}/api/priorities"]  # fmt: skip
+    return [
+        f"{base}/",
+        f"{base}/priorities",
+        f"{base}/updates",
+        f"{base}/updates/{a}/{month}",
+        f"{base}/events",
+        f"{base}/stats/{a}",
+        f"{base}/api/priorities",
+    ]
 
 
 def _browse(client: httpx.Client, urls: list[str], stop: float, out: list[Any]) -> None:
@@ -57,9 +64,14 @@ def _report(client: httpx.Client, base: str, area: str, stop: float, out: list[A
         started = time.perf_counter()
         page = client.get(f"{base}/report").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        form = {"csrf_token": token.group(1) if token else "", "area": area,
-                "where": "Narborough Road", "problem": "drugs",
-                "date": "2025-10-01", "submission_id": str(uuid.uuid4())}  # fmt: skip
+        form = {
+            "csrf_token": token.group(1) if token else "",
+            "area": area,
+            "where": "Narborough Road",
+            "problem": "drugs",
+            "date": "2025-10-01",
+            "submission_id": str(uuid.uuid4()),
+        }
         status = client.post(f"{base}/report", data=form).status_code
         out.append((time.perf_counter() - started, status))
 
@@ -79,10 +91,13 @@ def _run(n_clients: int, seconds: float, work: Any) -> dict[str, Any]:
         c.close()
     times = sorted(t for t, _ in results)
     errors = sum(1 for _, s in results if s >= 400)
-    return {"requests": len(times), "per_second": len(times) / elapsed,
-            "p50_ms": 1000 * statistics.median(times) if times else float("nan"),
-            "p95_ms": 1000 * times[int(0.95 * (len(times) - 1))] if times else float("nan"),
-            "errors": errors}  # fmt: skip
+    return {
+        "requests": len(times),
+        "per_second": len(times) / elapsed,
+        "p50_ms": 1000 * statistics.median(times) if times else float("nan"),
+        "p95_ms": 1000 * times[int(0.95 * (len(times) - 1))] if times else float("nan"),
+        "errors": errors,
+    }
 
 
 def main() -> None:
@@ -105,7 +120,9 @@ def main() -> None:
             pages = _pages(base, AREA, MONTH)
             for url in pages:  # warm up, and fail early on a broken page
                 httpx.get(url, timeout=60).raise_for_status()
-            print(f"store {args.store}, {args.seconds:g} s per scenario, uvicorn in-process on loopback")
+            print(
+                f"store {args.store}, {args.seconds:g} s per scenario, uvicorn in-process on loopback"
+            )
             print("scenario       clients  requests   req/s   p50 ms   p95 ms  errors")
             for n in args.clients:
                 for name, work in (
@@ -113,8 +130,10 @@ def main() -> None:
                     ("report form", lambda c, stop, out: _report(c, base, AREA, stop, out)),
                 ):
                     r = _run(n, args.seconds, work)
-                    print(f"{name:14s} {n:7d} {r['requests']:9d} {r['per_second']:7.1f} "
-                          f"{r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['errors']:7d}")  # fmt: skip
+                    print(
+                        f"{name:14s} {n:7d} {r['requests']:9d} {r['per_second']:7.1f} "
+                        f"{r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['errors']:7d}"
+                    )
 
 
 if __name__ == "__main__":

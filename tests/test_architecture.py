@@ -144,7 +144,11 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
 # don't own, named here with why.
 OWNERS: dict[str, set[str]] = {
     "beatbook.ingest.policeuk_csv": {
-        "street_crimes", "outcomes", "stop_searches", "partitions", "quarantine",
+        "street_crimes",
+        "outcomes",
+        "stop_searches",
+        "partitions",
+        "quarantine",
     },
     "beatbook.ingest.ons": {"lsoa_lookup", "lsoa_bridge", "population"},
     "beatbook.ingest.boundaries": {"lsoa_boundaries"},
@@ -152,7 +156,9 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.concerns.records": {"concerns", "concern_contacts"},
     "beatbook.concerns.csv_import": {"concerns", "concern_contacts"},
     "beatbook.operations.records": {
-        "operations", "operation_results", "operation_results_audit",
+        "operations",
+        "operation_results",
+        "operation_results_audit",
     },
     "beatbook.engagements": {"engagements"},
     "beatbook.priorities.lifecycle": {"priorities", "priority_events"},
@@ -160,16 +166,20 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.publish.team_content": {"update_texts", "team_settings"},
     "beatbook.publish.published": {"published_updates", "published_update_files"},
     "beatbook.users": {"users"},
-}  # fmt: skip
+}
 READERS: dict[str, set[str]] = {
     # Areas are defined by the ONS geography and, for force areas, by where a force's
     # crimes fall; queries.py builds on areas, so areas reads these itself.
     "beatbook.areas": {
-        "lsoa_lookup", "lsoa_bridge", "lsoa_boundaries", "street_crimes", "partitions",
+        "lsoa_lookup",
+        "lsoa_bridge",
+        "lsoa_boundaries",
+        "street_crimes",
+        "partitions",
     },
     # A note is written for a priority that exists, checked in the same transaction.
     "beatbook.priorities.notes": {"priorities"},
-}  # fmt: skip
+}
 ANY_TABLE = {"beatbook.store", "beatbook.queries"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|DESCRIBE|SHOW TABLES)\b")
 TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+\"?([a-z_]+)")
@@ -184,8 +194,10 @@ def _sql_strings(path: Path) -> list[str]:
     """String literals (and f-string parts) that read as SQL."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(
-            node.value
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and SQL.search(node.value)
         ):
             found.append(node.value)
     return found
@@ -205,9 +217,7 @@ def test_sql_only_where_a_table_is_owned() -> None:
                 continue  # SQL over files or scratch tables only (read_csv, DESCRIBE)
             for table in sorted(used - allowed):
                 wrong.append(f"{name} queries {table}: {' '.join(text.split())[:70]}")
-    assert not wrong, "SQL outside the table's owner, store.py or queries.py:\n" + "\n".join(
-        wrong
-    )
+    assert not wrong, "SQL outside the table's owner, store.py or queries.py:\n" + "\n".join(wrong)
 
 
 def test_every_table_has_an_owner() -> None:
@@ -221,7 +231,8 @@ def test_nothing_outside_the_store_touches_its_connection() -> None:
         for name, path in MODULES.items()
         if name != "beatbook.store"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Attribute) and node.attr in {"con", "_con"}
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"con", "_con"}
         and not (isinstance(node.value, ast.Name) and node.value.id == "self")
     ]
     assert not direct, "the store's connection used directly:\n" + "\n".join(direct)
@@ -229,5 +240,6 @@ def test_nothing_outside_the_store_touches_its_connection() -> None:
 
 def test_the_sql_rule_sees_a_stray_query() -> None:
     assert TABLE_AFTER.findall("SELECT count(*) FROM street_crimes s JOIN users u") == [
-        "street_crimes", "users",
+        "street_crimes",
+        "users",
     ]

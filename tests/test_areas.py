@@ -87,10 +87,14 @@ def test_leicester_is_the_local_authority(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:
     area = areas.resolve(sample_store, "Leicester")
-    lad_code = raw_scalar(raw_db, "SELECT any_value(LAD19CD) FROM ward_lookup WHERE LAD19NM = ?",
-                          ["Leicester"])
+    lad_code = raw_scalar(
+        raw_db, "SELECT any_value(LAD19CD) FROM ward_lookup WHERE LAD19NM = ?", ["Leicester"]
+    )
     assert (area.kind, area.code, area.local_authorities) == (
-        "local authority", lad_code, frozenset({"Leicester"}))
+        "local authority",
+        lad_code,
+        frozenset({"Leicester"}),
+    )
     assert lad_code == "E06000016"
 
 
@@ -102,8 +106,10 @@ def test_force_area_is_leicester_the_seven_districts_and_rutland(
     assert area.local_authorities == frozenset(FORCE_AREA)
     # The raw files do hold crimes in other districts (Birmingham, Rugby, ...): not members.
     elsewhere = {
-        d for (d,) in raw_db.execute("SELECT DISTINCT district FROM street WHERE district <> ''")
-        .fetchall()
+        d
+        for (d,) in raw_db.execute(
+            "SELECT DISTINCT district FROM street WHERE district <> ''"
+        ).fetchall()
     } - set(FORCE_AREA)
     assert {"Birmingham", "Rugby", "South Kesteven"} <= elsewhere
     assert not elsewhere & area.local_authorities
@@ -130,8 +136,9 @@ def test_ward_by_qualified_name_and_by_code(
 def test_ambiguous_ward_name_lists_candidates_with_codes(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:
-    n_abbeys = raw_scalar(raw_db, "SELECT count(DISTINCT WD19CD) FROM ward_lookup "
-                                  "WHERE WD19NM = 'Abbey'")
+    n_abbeys = raw_scalar(
+        raw_db, "SELECT count(DISTINCT WD19CD) FROM ward_lookup WHERE WD19NM = 'Abbey'"
+    )
     assert n_abbeys > 1
     with pytest.raises(AmbiguousAreaError) as info:
         areas.resolve(sample_store, "Abbey")
@@ -143,10 +150,10 @@ def test_ambiguous_ward_name_lists_candidates_with_codes(
     assert "\n" not in message
 
 
-@pytest.mark.parametrize(("typo", "suggestion"), [("Leicstr", "Leicester"),
-                                                  ("Charnwod", "Charnwood")])
-def test_unknown_area_suggests_close_names(sample_store: Store, typo: str,
-                                           suggestion: str) -> None:
+@pytest.mark.parametrize(
+    ("typo", "suggestion"), [("Leicstr", "Leicester"), ("Charnwod", "Charnwood")]
+)
+def test_unknown_area_suggests_close_names(sample_store: Store, typo: str, suggestion: str) -> None:
     with pytest.raises(UnknownAreaError) as info:
         areas.resolve(sample_store, typo)
     message = str(info.value)
@@ -158,8 +165,9 @@ def test_unknown_area_suggests_close_names(sample_store: Store, typo: str,
 def test_local_authority_sharing_a_ward_name_is_ambiguous_but_resolvable(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:
-    ward = raw_db.execute("SELECT WD19CD, LAD19NM FROM ward_lookup WHERE WD19NM = 'Melton'"
-                          ).fetchall()
+    ward = raw_db.execute(
+        "SELECT WD19CD, LAD19NM FROM ward_lookup WHERE WD19NM = 'Melton'"
+    ).fetchall()
     assert ward and ward[0][1] != "Melton"
     with pytest.raises(AmbiguousAreaError, match=ward[0][0]):
         areas.resolve(sample_store, "Melton")
@@ -196,16 +204,28 @@ def test_local_authority_population_matches_raw_ons_files(
 ) -> None:
     # 'Melton' alone is ambiguous (a ward in East Suffolk has that name): use the kind prefix.
     area = areas.resolve(sample_store, f"local authority:{lad}")
-    lsoa11 = {c for (c,) in raw_db.execute(
-        "SELECT LSOA11CD FROM ward_lookup WHERE LAD19NM = ?", [lad]).fetchall()}
-    lsoa21 = {c for (c,) in raw_db.execute(
-        "SELECT DISTINCT LSOA21CD FROM bridge WHERE LAD22NM = ?", [lad]).fetchall()}
+    lsoa11 = {
+        c
+        for (c,) in raw_db.execute(
+            "SELECT LSOA11CD FROM ward_lookup WHERE LAD19NM = ?", [lad]
+        ).fetchall()
+    }
+    lsoa21 = {
+        c
+        for (c,) in raw_db.execute(
+            "SELECT DISTINCT LSOA21CD FROM bridge WHERE LAD22NM = ?", [lad]
+        ).fetchall()
+    }
     p2019 = queries.population(sample_store, area, 2019)
     p2022 = queries.population(sample_store, area, 2022)
-    assert (p2019.population, p2019.lsoas_found) == (raw_population(raw_db, 2019, lsoa11),
-                                                     len(lsoa11))
-    assert (p2022.population, p2022.lsoas_found) == (raw_population(raw_db, 2022, lsoa21),
-                                                     len(lsoa21))
+    assert (p2019.population, p2019.lsoas_found) == (
+        raw_population(raw_db, 2019, lsoa11),
+        len(lsoa11),
+    )
+    assert (p2022.population, p2022.lsoas_found) == (
+        raw_population(raw_db, 2022, lsoa21),
+        len(lsoa21),
+    )
     assert (p2019.population, p2022.population) == MANIFEST_POPULATION[lad]
     if lad == "Leicester":
         assert (p2019.lsoas_found, p2022.lsoas_found) == (192, 200)
@@ -219,43 +239,53 @@ def test_ward_population_and_crimes_match_raw_files(
     lsoa21 = raw_bridged_2021(raw_db, lsoa11)
     area = areas.resolve(sample_store, "Castle (Leicester)")
     assert queries.population(sample_store, area, 2019).population == raw_population(
-        raw_db, 2019, lsoa11)
+        raw_db, 2019, lsoa11
+    )
     assert queries.population(sample_store, area, 2022).population == raw_population(
-        raw_db, 2022, lsoa21)
+        raw_db, 2022, lsoa21
+    )
     assert queries.crime_total(sample_store, area, JAN_2020, DEC_2021) == raw_count_by_lsoa(
-        raw_db, lsoa11, "2020-01", "2021-12")
+        raw_db, lsoa11, "2020-01", "2021-12"
+    )
     # 2025 files carry 2021 codes: the bridged codes count them.
     assert queries.crime_total(sample_store, area, JAN_2025, MAR_2025) == raw_count_by_lsoa(
-        raw_db, lsoa21, "2025-01", "2025-03")
+        raw_db, lsoa21, "2025-01", "2025-03"
+    )
 
 
 # --- custom areas ------------------------------------------------------------------------------
 
 
-def test_add_area_from_lsoa_list(
-    writable_store: Store, raw_db: duckdb.DuckDBPyConnection
-) -> None:
+def test_add_area_from_lsoa_list(writable_store: Store, raw_db: duckdb.DuckDBPyConnection) -> None:
     # Unchanged (U), split (S) and the first parent of a merged (M) 2011 LSOA.
     lsoa11 = {"E01013600", "E01013607", "E01013647"}
-    changes = dict(raw_db.execute(
-        "SELECT LSOA11CD, any_value(CHGIND) FROM bridge "
-        "WHERE LSOA11CD IN ('E01013600', 'E01013607', 'E01013647') GROUP BY 1").fetchall())
+    changes = dict(
+        raw_db.execute(
+            "SELECT LSOA11CD, any_value(CHGIND) FROM bridge "
+            "WHERE LSOA11CD IN ('E01013600', 'E01013607', 'E01013647') GROUP BY 1"
+        ).fetchall()
+    )
     assert changes == {"E01013600": "U", "E01013607": "S", "E01013647": "M"}
     lsoa21 = raw_bridged_2021(raw_db, lsoa11)
 
-    area = areas.add_area(writable_store, "Three LSOAs", lsoas=sorted(lsoa11), wards=[],
-                          geojson=None)
+    area = areas.add_area(
+        writable_store, "Three LSOAs", lsoas=sorted(lsoa11), wards=[], geojson=None
+    )
     assert area.kind == "custom"
     assert area == areas.resolve(writable_store, "Three LSOAs")
     assert queries.crime_total(writable_store, area, JAN_2020, DEC_2021) == raw_count_by_lsoa(
-        raw_db, lsoa11, "2020-01", "2021-12")
+        raw_db, lsoa11, "2020-01", "2021-12"
+    )
     assert queries.crime_total(writable_store, area, JAN_2025, MAR_2025) == raw_count_by_lsoa(
-        raw_db, lsoa21, "2025-01", "2025-03")
+        raw_db, lsoa21, "2025-01", "2025-03"
+    )
     p2019 = queries.population(writable_store, area, 2019)
     p2022 = queries.population(writable_store, area, 2022)
     assert (p2019.population, p2019.lsoas_found) == (raw_population(raw_db, 2019, lsoa11), 3)
-    assert (p2022.population, p2022.lsoas_found) == (raw_population(raw_db, 2022, lsoa21),
-                                                     len(lsoa21))
+    assert (p2022.population, p2022.lsoas_found) == (
+        raw_population(raw_db, 2022, lsoa21),
+        len(lsoa21),
+    )
 
 
 def test_add_area_rejects_a_code_that_is_not_an_lsoa(writable_store: Store) -> None:
@@ -270,15 +300,19 @@ def test_add_area_from_wards(writable_store: Store, raw_db: duckdb.DuckDBPyConne
     lsoa11 = fosse | westcotes
     lsoa21 = raw_bridged_2021(raw_db, lsoa11)
     # One ward by qualified name, one by code.
-    area = areas.add_area(writable_store, "West", lsoas=[],
-                          wards=["Westcotes (Leicester)", fosse_code], geojson=None)
+    area = areas.add_area(
+        writable_store, "West", lsoas=[], wards=["Westcotes (Leicester)", fosse_code], geojson=None
+    )
     assert area.lsoa_codes == frozenset(lsoa11 | lsoa21)
     assert queries.crime_total(writable_store, area, JAN_2020, DEC_2021) == raw_count_by_lsoa(
-        raw_db, lsoa11, "2020-01", "2021-12")
+        raw_db, lsoa11, "2020-01", "2021-12"
+    )
     assert queries.population(writable_store, area, 2019).population == raw_population(
-        raw_db, 2019, lsoa11)
+        raw_db, 2019, lsoa11
+    )
     assert queries.population(writable_store, area, 2022).population == raw_population(
-        raw_db, 2022, lsoa21)
+        raw_db, 2022, lsoa21
+    )
 
 
 def test_add_area_from_geojson_polygon_counts_by_point_in_polygon(

@@ -13,8 +13,11 @@ import beatbook.stats
 
 PURE = sorted(
     {"beatbook.months", "beatbook.settings", "beatbook.reference.snap_points"}
-    | {m.name for pkg in (beatbook.stats, beatbook.hotspots)
-       for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")}
+    | {
+        m.name
+        for pkg in (beatbook.stats, beatbook.hotspots)
+        for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")
+    }
 )
 
 

@@ -40,7 +40,8 @@ WEST_WARDS = ["Westcotes (Leicester)", "Fosse (Leicester)", "Western (Leicester)
 def snapshot(store: Store) -> tuple:
     return store.first(
         "SELECT count(*), coalesce(md5(string_agg(e::VARCHAR, chr(10) ORDER BY e::VARCHAR)), '') "
-        "FROM engagements AS e")  # fmt: skip
+        "FROM engagements AS e"
+    )
 
 
 def fixture_rows() -> list[dict[str, str]]:
@@ -74,8 +75,11 @@ def server():  # type: ignore[no-untyped-def]
 # --- times -------------------------------------------------------------------------------------
 
 
-@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31))
-       .map(lambda t: t.replace(second=0, microsecond=0)))  # fmt: skip
+@given(
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31)).map(
+        lambda t: t.replace(second=0, microsecond=0)
+    )
+)
 def test_every_existing_local_time_parses_to_itself(moment: dt.datetime) -> None:
     text = f"{moment:%Y-%m-%d %H:%M}"
     try:
@@ -95,8 +99,17 @@ def test_the_skipped_hour_is_refused(text: str) -> None:
         parse_local_time(text, "start")
 
 
-@pytest.mark.parametrize("text", ["30/03/2025 10:00", "2025-03-30", "2025-02-30 10:00",
-                                  "2025-03-30 24:00", "2025-3-30 10:00", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "30/03/2025 10:00",
+        "2025-03-30",
+        "2025-02-30 10:00",
+        "2025-03-30 24:00",
+        "2025-3-30 10:00",
+        "",
+    ],
+)
 def test_malformed_times_are_refused(text: str) -> None:
     with pytest.raises(InputError, match=f"--when {text!r}: "):
         parse_local_time(text, "--when")
@@ -109,26 +122,40 @@ def test_import_stores_every_row_and_reimport_changes_nothing(store: Store) -> N
     rows = fixture_rows()
     assert store.first_import == {"added": len(rows), "updated": 0, "unchanged": 0}  # type: ignore[attr-defined]
     before = snapshot(store)
-    assert engagements.import_csv(store, FIXTURE) == {"added": 0, "updated": 0,
-                                                      "unchanged": len(rows)}  # fmt: skip
+    assert engagements.import_csv(store, FIXTURE) == {
+        "added": 0,
+        "updated": 0,
+        "unchanged": len(rows),
+    }
     assert snapshot(store) == before
     stored = {(e.starts, e.place, e.kind) for e in engagements.list_engagements(store)}
-    assert stored >= {(dt.datetime.strptime(r["start"], "%Y-%m-%d %H:%M"), r["place"], r["kind"])
-                      for r in rows}  # fmt: skip
+    assert stored >= {
+        (dt.datetime.strptime(r["start"], "%Y-%m-%d %H:%M"), r["place"], r["kind"]) for r in rows
+    }
 
 
 BAD = [
     ("bad-kind.csv", 3, "kind", "kind 'door knocking': expected one of street-survey"),
-    ("bad-missing-hour.csv", 2, "start", "that time does not exist in the UK (the clocks go "
-     "forward from 01:00 to 02:00 on 2025-03-30)"),
+    (
+        "bad-missing-hour.csv",
+        2,
+        "start",
+        "that time does not exist in the UK (the clocks go "
+        "forward from 01:00 to 02:00 on 2025-03-30)",
+    ),
     ("bad-end-before-start.csv", 2, "end", "expected a time after the start (2025-03-08 10:00)"),
-    ("bad-time.csv", 2, "start", "start '08/03/2025 10:00': expected a local time as YYYY-MM-DD HH:MM"),
+    (
+        "bad-time.csv",
+        2,
+        "start",
+        "start '08/03/2025 10:00': expected a local time as YYYY-MM-DD HH:MM",
+    ),
     ("bad-contact.csv", 2, "notes", "looks like an email address or phone number"),
     ("bad-area.csv", 2, "area", "'Westcotess': no such area"),
     ("bad-empty-place.csv", 2, "place", "place is empty"),
     ("bad-missing-column.csv", 1, None, "missing column 'area'; expected start, end, kind"),
     ("bad-duplicate.csv", 3, None, "the same engagement as line 2"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "line", "column", "problem"), BAD)
@@ -139,36 +166,55 @@ def test_a_bad_row_refuses_the_file(
     with pytest.raises(InputError) as info:
         engagements.import_csv(store, DATA / name)
     message = str(info.value)
-    assert message.startswith(f"{DATA / name}, line {line}" + (f", column '{column}'" if column else "") + ": ")
+    assert message.startswith(
+        f"{DATA / name}, line {line}" + (f", column '{column}'" if column else "") + ": "
+    )
     assert problem in message and "\n" not in message
     assert snapshot(store) == before
 
 
-def test_a_changed_row_updates_the_same_event_with_a_new_sequence(store: Store, tmp_path: Path) -> None:
+def test_a_changed_row_updates_the_same_event_with_a_new_sequence(
+    store: Store, tmp_path: Path
+) -> None:
     text = FIXTURE.read_text(encoding="utf-8").replace("Road safety talk", "Road safety assembly")
     changed = tmp_path / "changed.csv"
     changed.write_text(text, encoding="utf-8")
     assert engagements.import_csv(store, changed)["updated"] == 1
     [item] = [e for e in engagements.list_engagements(store) if e.place == "Fosse Primary School"]
     assert (item.title, item.sequence) == ("Road safety assembly", 1)
-    assert item.uid == engagements.engagement_uid(dt.datetime(2025, 3, 12, 14, 30),
-                                                  "fosse primary school", "school-visit")  # fmt: skip
+    assert item.uid == engagements.engagement_uid(
+        dt.datetime(2025, 3, 12, 14, 30), "fosse primary school", "school-visit"
+    )
     engagements.import_csv(store, FIXTURE)  # and back, for the other tests
     [item] = [e for e in engagements.list_engagements(store) if e.place == "Fosse Primary School"]
     assert (item.title, item.sequence) == ("Road safety talk", 2)
 
 
 PLACE = st.text(st.sampled_from("abcdefghijklmnop ABCXYZ,'\"&-éß"), min_size=1, max_size=30).filter(
-    lambda t: t.strip())
+    lambda t: t.strip()
+)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(
-    st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 12, 31))
-    .filter(lambda t: t.hour != 1).map(lambda t: t.replace(second=0, microsecond=0)),
-    st.integers(1, 600), st.sampled_from(sorted(KINDS)), PLACE,
-    st.sampled_from(["Westcotes (Leicester)", "E05010466"]), st.none() | PLACE,
-), min_size=1, max_size=3, unique_by=lambda r: (r[0], " ".join(r[3].lower().split()), r[2])))  # fmt: skip
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2026, 12, 31))
+            .filter(lambda t: t.hour != 1)
+            .map(lambda t: t.replace(second=0, microsecond=0)),
+            st.integers(1, 600),
+            st.sampled_from(sorted(KINDS)),
+            PLACE,
+            st.sampled_from(["Westcotes (Leicester)", "E05010466"]),
+            st.none() | PLACE,
+        ),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda r: (r[0], " ".join(r[3].lower().split()), r[2]),
+    )
+)
 def test_any_rows_written_with_the_csv_module_import_as_written(
     store: Store, tmp_path_factory: pytest.TempPathFactory, rows: list[tuple]
 ) -> None:
@@ -188,8 +234,10 @@ def test_any_rows_written_with_the_csv_module_import_as_written(
         assert item.area_name == ("Westcotes" if area.startswith("Westcotes") else "Fosse")
         assert item.title == (" ".join(title.split()) if title else None)
     for start, _, kind, place, _, _ in rows:  # leave the store as the other tests expect
-        store.execute("DELETE FROM engagements WHERE uid = ?",
-                          [engagements.engagement_uid(start, place, kind)])  # fmt: skip
+        store.execute(
+            "DELETE FROM engagements WHERE uid = ?",
+            [engagements.engagement_uid(start, place, kind)],
+        )
 
 
 # --- listing ---------------------------------------------------------------------------------
@@ -199,17 +247,23 @@ def test_list_by_area_and_dates(store: Store) -> None:
     rows = fixture_rows()
 
     def from_fixture(area: str | None) -> list[engagements.Engagement]:
-        return [e for e in engagements.list_engagements(store, area)
-                if e.source.startswith(f"{FIXTURE}, line ")]  # fmt: skip
+        return [
+            e
+            for e in engagements.list_engagements(store, area)
+            if e.source.startswith(f"{FIXTURE}, line ")
+        ]
 
     in_west = [r for r in rows if r["area"] in ("West Leicester", *WEST_WARDS)]
     assert len(from_fixture("West Leicester")) == len(in_west)
     assert len(from_fixture("Leicester")) == len(rows)  # every ward of the fixture is in the city
-    assert len(from_fixture("Castle (Leicester)")) == sum(r["area"] == "Castle (Leicester)" for r in rows)
+    assert len(from_fixture("Castle (Leicester)")) == sum(
+        r["area"] == "Castle (Leicester)" for r in rows
+    )
     assert from_fixture("local authority:Charnwood") == []
     march_30 = engagements.list_engagements(store, None, dt.date(2025, 3, 30), dt.date(2025, 3, 30))
-    assert [e.to_dict()["start"] for e in march_30] == [r["start"].replace(" ", "T") for r in rows
-                                                        if r["start"].startswith("2025-03-30")]  # fmt: skip
+    assert [e.to_dict()["start"] for e in march_30] == [
+        r["start"].replace(" ", "T") for r in rows if r["start"].startswith("2025-03-30")
+    ]
     with pytest.raises(InputError, match="before --from"):
         engagements.list_engagements(store, None, dt.date(2025, 3, 30), dt.date(2025, 3, 1))
 
@@ -220,16 +274,23 @@ def test_list_by_area_and_dates(store: Store) -> None:
 def test_ical_export_matches_the_csv(store: Store, tmp_path: Path) -> None:
     out = tmp_path / "all.ics"
     assert engagements.write_ical(store, out) == len(fixture_rows())
-    found = {(e.decoded("dtstart").replace(tzinfo=None), str(e["location"])): e
-             for e in events(out.read_bytes())}  # fmt: skip
+    found = {
+        (e.decoded("dtstart").replace(tzinfo=None), str(e["location"])): e
+        for e in events(out.read_bytes())
+    }
     assert len({str(e["uid"]) for e in found.values()}) == len(found)
     for row in fixture_rows():
         start = dt.datetime.strptime(row["start"], "%Y-%m-%d %H:%M")
         event = found[(start, row["place"])]
         assert event.decoded("dtstart").tzinfo.key == "Europe/London"
-        end = (start + dt.timedelta(hours=1) if not row["end"] else
-               dt.datetime.strptime(row["end"] if len(row["end"]) > 5 else
-                                    f"{row['start'][:10]} {row['end']}", "%Y-%m-%d %H:%M"))  # fmt: skip
+        end = (
+            start + dt.timedelta(hours=1)
+            if not row["end"]
+            else dt.datetime.strptime(
+                row["end"] if len(row["end"]) > 5 else f"{row['start'][:10]} {row['end']}",
+                "%Y-%m-%d %H:%M",
+            )
+        )
         assert event.decoded("dtend").replace(tzinfo=None) == end
         assert [str(c) for c in event["categories"].cats] == [row["kind"]]
         assert str(event["summary"]) == (row["title"] or f"{KINDS[row['kind']]}: {row['place']}")
@@ -254,7 +315,7 @@ def test_clock_change_sundays_export_the_right_instants(store: Store, tmp_path: 
     engagements.write_ical(store, out)
     data = out.read_bytes()
     text = data.decode()
-    vtimezone = text[text.index("BEGIN:VTIMEZONE"):text.index("END:VTIMEZONE") + 13]
+    vtimezone = text[text.index("BEGIN:VTIMEZONE") : text.index("END:VTIMEZONE") + 13]
     london = tz.tzical(io.StringIO(vtimezone)).get()  # the file's own zone, read by dateutil
     by_start = {f"{e.decoded('dtstart'):%Y-%m-%d %H:%M}": e for e in events(data)}
     for local, (start_utc, end_utc) in HAND_WORKED_UTC.items():
@@ -278,29 +339,44 @@ def test_reexport_is_identical_and_keeps_uids(store: Store, tmp_path: Path) -> N
 # --- police.uk events ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("event", "kind"), [
-    ({"title": "Drop In Beat Surgery", "type": "meeting"}, "surgery"),
-    ({"title": "PACT meeting", "type": "meeting"}, "community-meeting"),
-    ({"title": "Westcotes Street Meet", "type": "other"}, "street-survey"),
-    ({"title": "Visit to Fosse Primary School", "type": None}, "school-visit"),
-    ({"title": "Online chat with your team", "type": "other"}, "online"),
-    ({"title": "Community payback", "type": "other"}, "community-meeting"),
-    ({"title": "Crime prevention stall", "type": "other"}, "other"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        ({"title": "Drop In Beat Surgery", "type": "meeting"}, "surgery"),
+        ({"title": "PACT meeting", "type": "meeting"}, "community-meeting"),
+        ({"title": "Westcotes Street Meet", "type": "other"}, "street-survey"),
+        ({"title": "Visit to Fosse Primary School", "type": None}, "school-visit"),
+        ({"title": "Online chat with your team", "type": "other"}, "online"),
+        ({"title": "Community payback", "type": "other"}, "community-meeting"),
+        ({"title": "Crime prevention stall", "type": "other"}, "other"),
+    ],
+)
 def test_police_uk_event_kinds(event: dict, kind: str) -> None:
     assert engagements.kind_from_api(event) == kind
 
 
 def test_import_api_reads_the_captured_events(store: Store, server: Server) -> None:
-    raw = json.loads((Path(__file__).parent / "data" / "policeuk_api" / "NC04-events.json").read_text())
+    raw = json.loads(
+        (Path(__file__).parent / "data" / "policeuk_api" / "NC04-events.json").read_text()
+    )
     with PoliceUkApi(server.url) as api:
         counts = engagements.import_api(store, api, "leicestershire", "NC04", "Castle (Leicester)")
     assert counts == {"added": len(raw), "updated": 0, "unchanged": 0}
-    [item] = [e for e in engagements.list_engagements(store) if e.source == "police.uk leicestershire/NC04"]
+    [item] = [
+        e
+        for e in engagements.list_engagements(store)
+        if e.source == "police.uk leicestershire/NC04"
+    ]
     assert (item.title, item.place, item.kind, item.area_name) == (
-        raw[0]["title"], raw[0]["address"], "surgery", "Castle")
-    assert (item.starts, item.ends) == (dt.datetime.fromisoformat(raw[0]["start_date"]),
-                                        dt.datetime.fromisoformat(raw[0]["end_date"]))  # fmt: skip
+        raw[0]["title"],
+        raw[0]["address"],
+        "surgery",
+        "Castle",
+    )
+    assert (item.starts, item.ends) == (
+        dt.datetime.fromisoformat(raw[0]["start_date"]),
+        dt.datetime.fromisoformat(raw[0]["end_date"]),
+    )
 
 
 def test_import_api_keeps_no_contact_details(store: Store, server: Server) -> None:
@@ -321,8 +397,12 @@ def test_import_api_when_the_server_is_down_changes_nothing(store: Store) -> Non
     down.stop()
     before = snapshot(store)
     waits: list[float] = []
-    with PoliceUkApi(down.url, sleep=waits.append, retries=2) as api, \
-            pytest.raises(PoliceUkApiError, match=r"leicestershire/NC04/events: no answer after 3 tries"):  # fmt: skip
+    with (
+        PoliceUkApi(down.url, sleep=waits.append, retries=2) as api,
+        pytest.raises(
+            PoliceUkApiError, match=r"leicestershire/NC04/events: no answer after 3 tries"
+        ),
+    ):
         engagements.import_api(store, api, "leicestershire", "NC04")
     assert len(waits) == 2 and snapshot(store) == before
 
@@ -330,8 +410,9 @@ def test_import_api_when_the_server_is_down_changes_nothing(store: Store) -> Non
 # --- the command line ------------------------------------------------------------------------------
 
 
-def test_cli_examples_and_json(sample_store_path: Path, server: Server, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_cli_examples_and_json(
+    sample_store_path: Path, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "cli.duckdb"
     shutil.copyfile(sample_store_path, path)
     with Store(path) as st_:
@@ -341,14 +422,18 @@ def test_cli_examples_and_json(sample_store_path: Path, server: Server, tmp_path
     out_dir.mkdir()
 
     def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["--store", str(path), *args],
-                                    env={"COLUMNS": "200", STORE_ENV: None})  # fmt: skip
+        result = CliRunner().invoke(
+            app, ["--store", str(path), *args], env={"COLUMNS": "200", STORE_ENV: None}
+        )
         assert result.exit_code == 0, (args, result.output, result.exception)
         return result.output
 
     for command in ("add", "import", "import-api", "list", "ical"):
-        line = next(x for x in run("engagements", command, "--help").splitlines()
-                    if x.strip().startswith("Example:"))  # fmt: skip
+        line = next(
+            x
+            for x in run("engagements", command, "--help").splitlines()
+            if x.strip().startswith("Example:")
+        )
         words = shlex.split(line.split("Example:", 1)[1])
         assert words[:3] == ["beatbook", "engagements", command]
         extra = ["--api-url", server.url] if command == "import-api" else []
@@ -356,8 +441,19 @@ def test_cli_examples_and_json(sample_store_path: Path, server: Server, tmp_path
             words = [w.replace("engagements.ics", str(out_dir / "engagements.ics")) for w in words]
         run(*words[1:], *extra)
     listed = json.loads(run("engagements", "list", "--json", "--area", "West Leicester"))
-    assert set(listed[0]) == {"uid", "start", "end", "kind", "place", "area", "area_reference",
-                              "title", "notes", "source", "sequence"}  # fmt: skip
+    assert set(listed[0]) == {
+        "uid",
+        "start",
+        "end",
+        "kind",
+        "place",
+        "area",
+        "area_reference",
+        "title",
+        "notes",
+        "source",
+        "sequence",
+    }
     with (ROOT / "data/sample/operations/engagements.csv").open(encoding="utf-8") as fh:
         sample = list(csv.DictReader(fh))
     added = 1  # the add example: a street survey in Westcotes
@@ -366,16 +462,36 @@ def test_cli_examples_and_json(sample_store_path: Path, server: Server, tmp_path
     assert len(in_city) == len(sample) + added + 1  # and the police.uk event, put in Castle
     ics = events((out_dir / "engagements.ics").read_bytes())  # the example: --area Leicester
     assert sorted(str(e["uid"]) for e in ics) == sorted(e["uid"] for e in in_city)
-    counts = json.loads(run("engagements", "import", "data/sample/operations/engagements.csv", "--json"))
+    counts = json.loads(
+        run("engagements", "import", "data/sample/operations/engagements.csv", "--json")
+    )
     assert counts == {"added": 0, "updated": 0, "unchanged": len(sample)}
 
 
 def test_cli_refuses_until_with_minutes(sample_store_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "cli.duckdb"
     shutil.copyfile(sample_store_path, path)
-    result = CliRunner().invoke(app, [
-        "--store", str(path), "engagements", "add", "--when", "2025-03-08 10:00", "--until", "11:00",
-        "--minutes", "30", "--place", "Narborough Road", "--kind", "street-survey", "--area",
-        "Westcotes (Leicester)"], env={STORE_ENV: None})  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            str(path),
+            "engagements",
+            "add",
+            "--when",
+            "2025-03-08 10:00",
+            "--until",
+            "11:00",
+            "--minutes",
+            "30",
+            "--place",
+            "Narborough Road",
+            "--kind",
+            "street-survey",
+            "--area",
+            "Westcotes (Leicester)",
+        ],
+        env={STORE_ENV: None},
+    )
     assert isinstance(result.exception, InputError)
     assert str(result.exception) == "give --until or --minutes, not both"

@@ -48,8 +48,13 @@ def test_cell_of_puts_points_in_their_square() -> None:
     cells = grid.cell_of(x, y)
     labels = grid.labels()
     assert [labels[c] if c >= 0 else None for c in cells] == [
-        "1050,1950", "1050,1950", "1200,2250", "1500,2250", None, None
-    ]  # fmt: skip
+        "1050,1950",
+        "1050,1950",
+        "1200,2250",
+        "1500,2250",
+        None,
+        None,
+    ]
 
 
 def test_an_off_lattice_outline_gets_part_cells() -> None:
@@ -77,9 +82,7 @@ def test_cell_size_outside_50_to_500_is_refused(size: int) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    lon=st.floats(-3.0, 1.0), lat=st.floats(50.5, 55.0), size=st.integers(50, 500)
-)
+@given(lon=st.floats(-3.0, 1.0), lat=st.floats(50.5, 55.0), size=st.integers(50, 500))
 def test_a_point_is_in_the_cell_containing_it(lon: float, lat: float, size: int) -> None:
     """Property: projecting a point and asking for its cell gives the box that contains it."""
     x, y = geo.to_bng(np.array([lon]), np.array([lat]))
@@ -88,4 +91,6 @@ def test_a_point_is_in_the_cell_containing_it(lon: float, lat: float, size: int)
     sw_x, sw_y = (float(v) for v in grid.labels()[cell].split(","))
     assert sw_x <= x[0] < sw_x + size and sw_y <= y[0] < sw_y + size
     back_lon, back_lat = geo.to_wgs84(x, y)
-    assert back_lon[0] == pytest.approx(lon, abs=1e-7) and back_lat[0] == pytest.approx(lat, abs=1e-7)
+    assert back_lon[0] == pytest.approx(lon, abs=1e-7) and back_lat[0] == pytest.approx(
+        lat, abs=1e-7
+    )

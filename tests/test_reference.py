@@ -33,8 +33,9 @@ def test_each_category_in_exactly_one_group() -> None:
 
 def test_groups_and_single_types() -> None:
     assert problem_crime_types("violence-weapons") == [
-        "Possession of weapons", "Violence and sexual offences"
-    ]  # fmt: skip
+        "Possession of weapons",
+        "Violence and sexual offences",
+    ]
     assert problem_crime_types("burglary") == ["Burglary"]
     assert problem_crime_types("violent-crime") == ["Violence and sexual offences"]
     assert problem_crime_types("Vehicle crime") == ["Vehicle crime"]

@@ -26,16 +26,23 @@ def test_a_bound_passes_its_ends_and_names_the_option_and_range_outside() -> Non
     assert weeks.check(1, "--weeks") == 1 and weeks.check(26, "--weeks") == 26
     with pytest.raises(InputError, match=r"^--weeks 27: expected 1 to 26$"):
         weeks.check(27, "--weeks")
-    with pytest.raises(InputError, match=r"^--cell-size 40: expected 50 to 500 metres \(default 150\)$"):
+    with pytest.raises(
+        InputError, match=r"^--cell-size 40: expected 50 to 500 metres \(default 150\)$"
+    ):
         settings.CELL_SIZE_RANGE.check(40, "--cell-size", f"default {settings.CELL_SIZE}")
 
 
 @pytest.mark.parametrize(
     ("default", "bound"),
-    [("CELL_SIZE", "CELL_SIZE_RANGE"), ("PERMUTATIONS", "PERMUTATIONS_RANGE"),
-     ("PER_WARD", "PER_WARD_RANGE"), ("BEFORE_MONTHS", "BEFORE_MONTHS_RANGE"),
-     ("SUMMARY_MONTHS", "SUMMARY_MONTHS_RANGE"), ("UPCOMING_WEEKS", "WEEKS_RANGE")],
-)  # fmt: skip
+    [
+        ("CELL_SIZE", "CELL_SIZE_RANGE"),
+        ("PERMUTATIONS", "PERMUTATIONS_RANGE"),
+        ("PER_WARD", "PER_WARD_RANGE"),
+        ("BEFORE_MONTHS", "BEFORE_MONTHS_RANGE"),
+        ("SUMMARY_MONTHS", "SUMMARY_MONTHS_RANGE"),
+        ("UPCOMING_WEEKS", "WEEKS_RANGE"),
+    ],
+)
 def test_every_default_is_inside_its_bound(default: str, bound: str) -> None:
     value = getattr(settings, default)
     assert getattr(settings, bound).check(value, default) == value

@@ -57,8 +57,15 @@ def test_neighbourhood_boundary_is_stored_as_the_captured_polygon(
     writable_store: Store, server: Server
 ) -> None:
     with PoliceUkApi(server.url) as api:
-        area = areas.add_area(writable_store, "City Centre team", lsoas=[], wards=[], geojson=None,
-                              neighbourhood="leicestershire/NC04", api=api)  # fmt: skip
+        area = areas.add_area(
+            writable_store,
+            "City Centre team",
+            lsoas=[],
+            wards=[],
+            geojson=None,
+            neighbourhood="leicestershire/NC04",
+            api=api,
+        )
     ring = captured_points()
     stored = shapely.from_wkt(area.polygon_wkt)
     assert stored.geom_type == "Polygon" and stored.is_valid
@@ -81,13 +88,22 @@ def test_crimes_in_the_team_area_match_a_point_in_polygon_count(
     import datetime as dt
 
     with PoliceUkApi(server.url) as api:
-        area = areas.add_area(writable_store, "City Centre team", lsoas=[], wards=[], geojson=None,
-                              neighbourhood="leicestershire/NC04", api=api)  # fmt: skip
+        area = areas.add_area(
+            writable_store,
+            "City Centre team",
+            lsoas=[],
+            wards=[],
+            geojson=None,
+            neighbourhood="leicestershire/NC04",
+            api=api,
+        )
     polygon = shapely.make_valid(captured_boundary())
     expected = sum(
-        1 for r in raw_street_rows(["2021-06"])
-        if r["Longitude"] and shapely.contains_xy(polygon, float(r["Longitude"]), float(r["Latitude"]))
-    )  # fmt: skip
+        1
+        for r in raw_street_rows(["2021-06"])
+        if r["Longitude"]
+        and shapely.contains_xy(polygon, float(r["Longitude"]), float(r["Latitude"]))
+    )
     june = dt.date(2021, 6, 1)
     assert queries.crime_total(writable_store, area, june, june) == expected > 300
 
@@ -97,9 +113,21 @@ def test_the_cli_defines_a_team_area_from_the_api(
 ) -> None:
     path = tmp_path / "team.duckdb"
     shutil.copyfile(sample_store_path, path)
-    result = CliRunner().invoke(app, [
-        "--store", str(path), "areas", "add", "City Centre team", "--neighbourhood",
-        "leicestershire/NC04", "--api-url", f"{server.url}/"], env={STORE_ENV: None})  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            str(path),
+            "areas",
+            "add",
+            "City Centre team",
+            "--neighbourhood",
+            "leicestershire/NC04",
+            "--api-url",
+            f"{server.url}/",
+        ],
+        env={STORE_ENV: None},
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     assert "police.uk neighbourhood leicestershire/NC04" in result.output
     with Store(path, read_only=True) as st:
@@ -108,9 +136,12 @@ def test_the_cli_defines_a_team_area_from_the_api(
 
 
 def test_an_unknown_neighbourhood_is_one_line_and_defines_nothing(
-    sample_store_path: Path, server: Server, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    sample_store_path: Path,
+    server: Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import sys
 
     from beatbook.cli.main import main
@@ -119,14 +150,28 @@ def test_an_unknown_neighbourhood_is_one_line_and_defines_nothing(
     shutil.copyfile(sample_store_path, path)
     with Store(path, read_only=True) as st:
         before = custom_areas(st)
-    monkeypatch.setattr(sys, "argv", [
-        "beatbook", "--store", str(path), "areas", "add", "Nowhere team", "--neighbourhood",
-        "leicestershire/XX99", "--api-url", server.url])  # fmt: skip
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "beatbook",
+            "--store",
+            str(path),
+            "areas",
+            "add",
+            "Nowhere team",
+            "--neighbourhood",
+            "leicestershire/XX99",
+            "--api-url",
+            server.url,
+        ],
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"error: {server.url}/leicestershire/XX99/boundary: HTTP 404 Not Found"]
+        f"error: {server.url}/leicestershire/XX99/boundary: HTTP 404 Not Found"
+    ]
     with Store(path, read_only=True) as st:
         assert custom_areas(st) == before
 
@@ -136,46 +181,82 @@ def test_a_server_that_is_down_is_a_clear_error_and_defines_nothing(writable_sto
     down.stop()
     before = custom_areas(writable_store)
     waits: list[float] = []
-    with PoliceUkApi(down.url, sleep=waits.append, retries=3) as api, pytest.raises(PoliceUkApiError) as info:
-        areas.add_area(writable_store, "City Centre team", lsoas=[], wards=[], geojson=None,
-                       neighbourhood="leicestershire/NC04", api=api)  # fmt: skip
-    assert str(info.value).startswith(f"{down.url}/leicestershire/NC04/boundary: no answer after 4 tries")
+    with (
+        PoliceUkApi(down.url, sleep=waits.append, retries=3) as api,
+        pytest.raises(PoliceUkApiError) as info,
+    ):
+        areas.add_area(
+            writable_store,
+            "City Centre team",
+            lsoas=[],
+            wards=[],
+            geojson=None,
+            neighbourhood="leicestershire/NC04",
+            api=api,
+        )
+    assert str(info.value).startswith(
+        f"{down.url}/leicestershire/NC04/boundary: no answer after 4 tries"
+    )
     assert "\n" not in str(info.value) and len(waits) == 3
     assert custom_areas(writable_store) == before
 
 
-@pytest.mark.parametrize(("given", "problem"), [
-    ("NC04", "--neighbourhood 'NC04': expected FORCE/ID"),
-    ("Leicestershire/NC04", "expected FORCE/ID as police.uk writes them"),
-    ("leicestershire/", "expected FORCE/ID"),
-    ("leicestershire/NC04/boundary", "expected FORCE/ID"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("NC04", "--neighbourhood 'NC04': expected FORCE/ID"),
+        ("Leicestershire/NC04", "expected FORCE/ID as police.uk writes them"),
+        ("leicestershire/", "expected FORCE/ID"),
+        ("leicestershire/NC04/boundary", "expected FORCE/ID"),
+    ],
+)
 def test_a_malformed_neighbourhood_is_refused_before_any_request(
     writable_store: Store, server: Server, given: str, problem: str
 ) -> None:
     server.requests.clear()
     with PoliceUkApi(server.url) as api, pytest.raises(InputError, match=problem):
-        areas.add_area(writable_store, "Team", lsoas=[], wards=[], geojson=None,
-                       neighbourhood=given, api=api)  # fmt: skip
+        areas.add_area(
+            writable_store, "Team", lsoas=[], wards=[], geojson=None, neighbourhood=given, api=api
+        )
     assert server.requests == []
 
 
 def test_one_source_only(writable_store: Store) -> None:
-    with pytest.raises(InputError, match="exactly one of --lsoa, --ward, --geojson or --neighbourhood"):
-        areas.add_area(writable_store, "Team", lsoas=[], wards=WEST_WARDS[:1], geojson=None,
-                       neighbourhood="leicestershire/NC04")  # fmt: skip
+    with pytest.raises(
+        InputError, match="exactly one of --lsoa, --ward, --geojson or --neighbourhood"
+    ):
+        areas.add_area(
+            writable_store,
+            "Team",
+            lsoas=[],
+            wards=WEST_WARDS[:1],
+            geojson=None,
+            neighbourhood="leicestershire/NC04",
+        )
 
 
 def test_a_three_ward_team_area_holds_the_union_of_the_wards_lsoas(writable_store: Store) -> None:
-    west = areas.add_area(writable_store, "West Leicester", lsoas=[], wards=WEST_WARDS, geojson=None)
+    west = areas.add_area(
+        writable_store, "West Leicester", lsoas=[], wards=WEST_WARDS, geojson=None
+    )
     names = [w.removesuffix(" (Leicester)") for w in WEST_WARDS]
-    lsoa11 = {r[0] for r in writable_store.rows(
-        "SELECT lsoa_code FROM lsoa_lookup WHERE vintage = 2011 AND lad_name = 'Leicester' "
-        "AND ward_name IN (SELECT unnest(?::VARCHAR[]))", [names])}  # fmt: skip
+    lsoa11 = {
+        r[0]
+        for r in writable_store.rows(
+            "SELECT lsoa_code FROM lsoa_lookup WHERE vintage = 2011 AND lad_name = 'Leicester' "
+            "AND ward_name IN (SELECT unnest(?::VARCHAR[]))",
+            [names],
+        )
+    }
     # 2021 codes of the same places: a 2021 LSOA goes with its first (lowest) 2011 parent.
-    lsoa21 = {r[0] for r in writable_store.rows(
-        "SELECT lsoa21_code FROM lsoa_bridge GROUP BY lsoa21_code "
-        "HAVING min(lsoa11_code) IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoa11)])}  # fmt: skip
+    lsoa21 = {
+        r[0]
+        for r in writable_store.rows(
+            "SELECT lsoa21_code FROM lsoa_bridge GROUP BY lsoa21_code "
+            "HAVING min(lsoa11_code) IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(lsoa11)],
+        )
+    }
     assert len(lsoa11) == 7 + 8 + 12  # Westcotes, Fosse, Western (ONS lookup, 2019 wards)
     assert west.lsoa_codes == frozenset(lsoa11 | lsoa21)
     assert areas.lsoas_of(writable_store, west) == west.lsoa_codes

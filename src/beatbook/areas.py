@@ -201,8 +201,14 @@ def _wards(store: Store, named: str | None = None) -> list[Area]:
 
 
 def _ward(code: str, name: str, lad: str, lsoas: list[str]) -> Area:
-    return Area(name=name, kind="ward", code=code, description=f"ward {code} in {lad}",
-                lsoa_codes=frozenset(lsoas), parent=lad)  # fmt: skip
+    return Area(
+        name=name,
+        kind="ward",
+        code=code,
+        description=f"ward {code} in {lad}",
+        lsoa_codes=frozenset(lsoas),
+        parent=lad,
+    )
 
 
 def _custom(store: Store, named: str | None = None) -> list[Area]:
@@ -277,8 +283,12 @@ def resolve(store: Store, name: str) -> Area:
         )
         text = m[2]
     wanted = text.lower()
-    finders = {"custom": _custom, "force area": _force_areas,
-               "local authority": _local_authorities, "ward": _wards}  # fmt: skip
+    finders = {
+        "custom": _custom,
+        "force area": _force_areas,
+        "local authority": _local_authorities,
+        "ward": _wards,
+    }
     matches = [
         a
         for kind, find in finders.items()
@@ -364,7 +374,11 @@ def _difference(store: Store, whole: Area, part: Area, name: str) -> Area:
         )
     codes = lsoas_of(store, whole) - lsoas_of(store, part)
     return Area(
-        name=name, kind="difference", code=None, excluded=reference(part), description=desc,
+        name=name,
+        kind="difference",
+        code=None,
+        excluded=reference(part),
+        description=desc,
         lsoa_codes=codes,
     )
 
@@ -537,14 +551,18 @@ def _relate(
 
 def _lsoa_shape(store: Store, area: Area, codes: frozenset[str]) -> BaseGeometry:
     """Union of an LSOA area's stored boundaries, from one code vintage held in full."""
-    found = dict(store.rows(
-        "SELECT lsoa_code, geometry_wkt FROM lsoa_boundaries "
-        "WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(codes)]
-    ))  # fmt: skip
+    found = dict(
+        store.rows(
+            "SELECT lsoa_code, geometry_wkt FROM lsoa_boundaries "
+            "WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(codes)],
+        )
+    )
     vintages = store.rows(
         "SELECT list(lsoa_code) FROM lsoa_lookup WHERE lsoa_code IN "
-        "(SELECT unnest(?::VARCHAR[])) GROUP BY vintage ORDER BY vintage", [sorted(codes)]
-    )  # fmt: skip
+        "(SELECT unnest(?::VARCHAR[])) GROUP BY vintage ORDER BY vintage",
+        [sorted(codes)],
+    )
     candidates = [set(c) for (c,) in vintages] or [set(codes)]
     for wanted in candidates:
         if wanted and wanted <= found.keys():

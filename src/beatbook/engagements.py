@@ -57,8 +57,10 @@ API_KINDS = (
     (r"meeting|forum|panel|pact|community", "community-meeting"),
 )
 # Columns read back; updated_at as naive UTC (reading TIMESTAMPTZ into Python needs pytz).
-_COLUMNS = ("uid, starts, ends, kind, place, area, area_name, title, notes, source, sequence, "
-            "timezone('UTC', updated_at)")  # fmt: skip
+_COLUMNS = (
+    "uid, starts, ends, kind, place, area, area_name, title, notes, source, sequence, "
+    "timezone('UTC', updated_at)"
+)
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?:\+44\s?|\b0)(?:\d[\s-]?){9,10}\b")
 
 
@@ -83,8 +85,16 @@ class Engagement:
 
     def published(self) -> tuple[object, ...]:
         """The fields a calendar shows: a change in any of them is a new SEQUENCE."""
-        return (self.starts, self.ends, self.kind, self.place, self.area, self.area_name,
-                self.title, self.notes)  # fmt: skip
+        return (
+            self.starts,
+            self.ends,
+            self.kind,
+            self.place,
+            self.area,
+            self.area_name,
+            self.title,
+            self.notes,
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -137,8 +147,10 @@ def parse_end(text: str, starts: dt.datetime, what: str) -> dt.datetime:
         value = f"{starts:%Y-%m-%d} {value}"
     ends = parse_local_time(value, what)
     if not starts < ends <= starts + MAX_LENGTH:
-        raise InputError(f"{what} {text!r}: expected a time after the start "
-                         f"({starts:%Y-%m-%d %H:%M}) and within {MAX_LENGTH.days} days of it")
+        raise InputError(
+            f"{what} {text!r}: expected a time after the start "
+            f"({starts:%Y-%m-%d %H:%M}) and within {MAX_LENGTH.days} days of it"
+        )
     return ends
 
 
@@ -146,15 +158,20 @@ def check_public(text: str | None, what: str) -> str | None:
     """Refuse an email address or phone number in text that the calendar publishes."""
     value = " ".join((text or "").split()) or None
     if value and _CONTACT.search(value):
-        raise InputError(f"{what}: looks like an email address or phone number; engagements "
-                         "are published, so leave out names and contacts")  # fmt: skip
+        raise InputError(
+            f"{what}: looks like an email address or phone number; engagements "
+            "are published, so leave out names and contacts"
+        )
     return value
 
 
 def engagement_uid(starts: dt.datetime, place: str, kind: str, given_id: str | None = None) -> str:
     """A stable iCalendar UID: from the row's own id when it has one, else start+place+kind."""
-    key = f"id|{given_id.strip()}" if given_id and given_id.strip() else (
-        f"{starts:%Y-%m-%dT%H:%M}|{' '.join(place.lower().split())}|{kind}")  # fmt: skip
+    key = (
+        f"id|{given_id.strip()}"
+        if given_id and given_id.strip()
+        else (f"{starts:%Y-%m-%dT%H:%M}|{' '.join(place.lower().split())}|{kind}")
+    )
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@beatbook"
 
 
@@ -191,15 +208,28 @@ def _upsert(store: Store, item: Engagement) -> str:
     """Write one engagement inside the caller's transaction: 'added', 'updated' or 'unchanged'."""
     row = store.first(
         "SELECT starts, ends, kind, place, area, area_name, title, notes, sequence "
-        "FROM engagements WHERE uid = ?", [item.uid])  # fmt: skip
+        "FROM engagements WHERE uid = ?",
+        [item.uid],
+    )
     if row is not None and tuple(row[:8]) == item.published():
         return "unchanged"
     sequence = 0 if row is None else row[8] + 1
     store.execute(
         "INSERT OR REPLACE INTO engagements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [item.uid, item.starts, item.ends, item.kind, item.place, item.area, item.area_name,
-         item.title, item.notes, item.source, sequence],
-    )  # fmt: skip
+        [
+            item.uid,
+            item.starts,
+            item.ends,
+            item.kind,
+            item.place,
+            item.area,
+            item.area_name,
+            item.title,
+            item.notes,
+            item.source,
+            sequence,
+        ],
+    )
     return "added" if row is None else "updated"
 
 
@@ -221,17 +251,25 @@ def add_engagement(
         raise InputError("give --until or --minutes, not both")
     if minutes is not None and not 0 < minutes <= MAX_LENGTH.total_seconds() // 60:
         raise InputError(f"--minutes {minutes}: expected 1 to {MAX_LENGTH.days * 24 * 60}")
-    ends = (parse_end(until, starts, "--until") if until is not None
-            else _after(starts, minutes or DEFAULT_MINUTES))  # fmt: skip
+    ends = (
+        parse_end(until, starts, "--until")
+        if until is not None
+        else _after(starts, minutes or DEFAULT_MINUTES)
+    )
     place_text = check_public(place, "--place")
     if not place_text:
         raise InputError("--place: say where it is (an address, school or street)")
     kind = parse_kind(kind)
     item = Engagement(
-        engagement_uid(starts, place_text, kind), starts, ends, kind, place_text,
-        *_area(store, area), title=check_public(title, "--title"),
+        engagement_uid(starts, place_text, kind),
+        starts,
+        ends,
+        kind,
+        place_text,
+        *_area(store, area),
+        title=check_public(title, "--title"),
         notes=check_public(notes, "--notes"),
-    )  # fmt: skip
+    )
     if item.area is None:
         raise InputError("--area: say which ward or area it is in")
     with store.transaction():
@@ -256,15 +294,22 @@ def import_csv(store: Store, path: Path) -> dict[str, int]:
     extra = [h for h in header if h not in CSV_COLUMNS]
     if missing or extra:
         problem = f"missing column {missing[0]!r}" if missing else f"unexpected column {extra[0]!r}"
-        raise CSVFormatError(name, f"{problem}; expected {', '.join(CSV_COLUMNS)} "
-                             f"({', '.join(CSV_REQUIRED)} required)", line=1)  # fmt: skip
+        raise CSVFormatError(
+            name,
+            f"{problem}; expected {', '.join(CSV_COLUMNS)} ({', '.join(CSV_REQUIRED)} required)",
+            line=1,
+        )
     items: dict[str, tuple[int, Engagement]] = {}
     memo: dict[str, tuple[str, str]] = {}
     for line, row in rows:
         item = _csv_engagement(store, name, line, row, memo)
         if item.uid in items:
-            raise CSVFormatError(name, f"the same engagement as line {items[item.uid][0]} "
-                                 "(same id, or same start, place and kind)", line=line)  # fmt: skip
+            raise CSVFormatError(
+                name,
+                f"the same engagement as line {items[item.uid][0]} "
+                "(same id, or same start, place and kind)",
+                line=line,
+            )
         items[item.uid] = (line, item)
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     with store.transaction():
@@ -283,8 +328,11 @@ def _csv_engagement(
         value = {k: (v or "").strip() for k, v in row.items()}
         starts = parse_local_time(value["start"], "start")
         column = "end"
-        ends = (parse_end(value["end"], starts, "end") if value.get("end")
-                else _after(starts, DEFAULT_MINUTES))  # fmt: skip
+        ends = (
+            parse_end(value["end"], starts, "end")
+            if value.get("end")
+            else _after(starts, DEFAULT_MINUTES)
+        )
         column = "kind"
         kind = parse_kind(value["kind"])
         column = "place"
@@ -303,8 +351,17 @@ def _csv_engagement(
         problem = str(exc).removeprefix("--area ")
         raise CSVFormatError(name, problem, line=line, column=column) from None
     uid = engagement_uid(starts, place, kind, value.get("id"))
-    return Engagement(uid, starts, ends, kind, place, *area, title=title, notes=notes,
-                      source=f"{name}, line {line}")  # fmt: skip
+    return Engagement(
+        uid,
+        starts,
+        ends,
+        kind,
+        place,
+        *area,
+        title=title,
+        notes=notes,
+        source=f"{name}, line {line}",
+    )
 
 
 def import_api(
@@ -324,15 +381,26 @@ def import_api(
         try:
             starts = parse_local_time(str(event.get("start_date") or ""), "start_date")
             end_text = event.get("end_date")
-            ends = (parse_end(str(end_text), starts, "end_date") if end_text
-                    else _after(starts, DEFAULT_MINUTES))  # fmt: skip
+            ends = (
+                parse_end(str(end_text), starts, "end_date")
+                if end_text
+                else _after(starts, DEFAULT_MINUTES)
+            )
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         kind = kind_from_api(event)
         place = " ".join(str(event.get("address") or "").split()) or "(no address given)"
-        item = Engagement(engagement_uid(starts, place, kind), starts, ends, kind, place,
-                          *area_ref, title=_plain(event.get("title")),
-                          notes=_plain(event.get("description")), source=source)  # fmt: skip
+        item = Engagement(
+            engagement_uid(starts, place, kind),
+            starts,
+            ends,
+            kind,
+            place,
+            *area_ref,
+            title=_plain(event.get("title")),
+            notes=_plain(event.get("description")),
+            source=source,
+        )
         items[item.uid] = item
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     with store.transaction():
@@ -343,8 +411,20 @@ def import_api(
 
 def _from_row(row: tuple[Any, ...]) -> Engagement:
     uid, starts, ends, kind, place, area, area_name, title, notes, source, seq, updated = row
-    return Engagement(uid, starts, ends, kind, place, area, area_name, title, notes, source,
-                      seq, updated.replace(tzinfo=dt.UTC))  # fmt: skip
+    return Engagement(
+        uid,
+        starts,
+        ends,
+        kind,
+        place,
+        area,
+        area_name,
+        title,
+        notes,
+        source,
+        seq,
+        updated.replace(tzinfo=dt.UTC),
+    )
 
 
 def get_engagement(store: Store, uid: str) -> Engagement:
@@ -372,8 +452,10 @@ def list_engagements(
     if area is None:
         return found
     whole = areas.resolve(store, area)
-    inside = {ref: areas.within(store, areas.resolve(store, ref), whole)
-              for ref in {e.area for e in found if e.area}}  # fmt: skip
+    inside = {
+        ref: areas.within(store, areas.resolve(store, ref), whole)
+        for ref in {e.area for e in found if e.area}
+    }
     return [e for e in found if e.area and inside[e.area]]
 
 
@@ -429,7 +511,16 @@ def write_ical(
 
 
 __all__ = [
-    "KINDS", "Engagement", "add_engagement", "engagement_uid", "get_engagement", "import_api",
-    "import_csv", "kind_from_api", "list_engagements", "parse_local_time", "to_ical",
+    "KINDS",
+    "Engagement",
+    "add_engagement",
+    "engagement_uid",
+    "get_engagement",
+    "import_api",
+    "import_csv",
+    "kind_from_api",
+    "list_engagements",
+    "parse_local_time",
+    "to_ical",
     "write_ical",
 ]

@@ -73,7 +73,9 @@ class ConcernFileError(InputError):
         lines = [str(e) for e in errors]
         more = f" (first {len(errors)} shown)" if total > len(errors) else ""
         head = f"{file}: {total} problem{'s' if total != 1 else ''}{more}; nothing was imported"
-        super().__init__("\n".join([head, *lines]) if total > 1 else f"{lines[0]}; nothing was imported")
+        super().__init__(
+            "\n".join([head, *lines]) if total > 1 else f"{lines[0]}; nothing was imported"
+        )
         self.errors, self.total = errors, total
 
 

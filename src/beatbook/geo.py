@@ -99,7 +99,9 @@ class Grid:
                 int(self._index[c + dc, r + dr])
                 for dc in (-1, 0, 1)
                 for dr in (-1, 0, 1)
-                if (dc or dr) and 0 <= c + dc < width and 0 <= r + dr < height
+                if (dc or dr)
+                and 0 <= c + dc < width
+                and 0 <= r + dr < height
                 and self._index[c + dc, r + dr] >= 0
             ]
             for i, (c, r) in enumerate(zip(self.cols.tolist(), self.rows.tolist(), strict=True))
@@ -117,8 +119,9 @@ def grid_over(shape_bng: BaseGeometry, size: int = CELL_SIZE) -> Grid:
     x0, y0 = np.floor(minx / size) * size, np.floor(miny / size) * size
     n_cols, n_rows = int(np.ceil((maxx - x0) / size)), int(np.ceil((maxy - y0) / size))
     cols, rows = (a.ravel() for a in np.meshgrid(np.arange(n_cols), np.arange(n_rows)))
-    boxes = shapely.box(x0 + cols * size, y0 + rows * size, x0 + (cols + 1) * size,
-                        y0 + (rows + 1) * size)  # fmt: skip
+    boxes = shapely.box(
+        x0 + cols * size, y0 + rows * size, x0 + (cols + 1) * size, y0 + (rows + 1) * size
+    )
     shapely.prepare(shape_bng)
     touching = shapely.intersects(shape_bng, boxes)
     area = np.zeros(len(boxes))
@@ -137,5 +140,11 @@ def grid_over_points(x: np.ndarray, y: np.ndarray, size: int = CELL_SIZE) -> Gri
         np.column_stack([np.floor((x - x0) / size), np.floor((y - y0) / size)]).astype(np.int64),
         axis=0,
     )
-    return Grid(size, float(x0), float(y0), cells[:, 0], cells[:, 1],
-                np.full(len(cells), float(size * size)))  # fmt: skip
+    return Grid(
+        size,
+        float(x0),
+        float(y0),
+        cells[:, 0],
+        cells[:, 1],
+        np.full(len(cells), float(size * size)),
+    )

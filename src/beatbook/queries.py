@@ -124,13 +124,18 @@ def area_shape(store: Store, area: Area) -> BaseGeometry | None:
     if area.polygon_wkt:
         return shapely_wkt.loads(area.polygon_wkt)
     if area.by_local_authority:
-        where = "regexp_extract(lsoa_name, '^(.*) [0-9]{3}[A-Z]$', 1) IN (SELECT unnest(?::VARCHAR[]))"
+        where = (
+            "regexp_extract(lsoa_name, '^(.*) [0-9]{3}[A-Z]$', 1) IN (SELECT unnest(?::VARCHAR[]))"
+        )
         params: list[object] = [sorted(area.local_authorities)]
     else:
-        where, params = "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(lsoas_of(store, area))]
-    wkts = [r[0] for r in store.rows(
-        f"SELECT geometry_wkt FROM lsoa_boundaries WHERE {where}", params
-    )]  # fmt: skip
+        where, params = (
+            "lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(lsoas_of(store, area))],
+        )
+    wkts = [
+        r[0] for r in store.rows(f"SELECT geometry_wkt FROM lsoa_boundaries WHERE {where}", params)
+    ]
     if not wkts:
         return None
     return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
@@ -207,12 +212,7 @@ def months_with_data(store: Store, start: dt.date, end: dt.date) -> list[dt.date
 
 
 def crime_types(store: Store) -> list[str]:
-    return [
-        r[0]
-        for r in store.rows(
-            "SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1"
-        )
-    ]
+    return [r[0] for r in store.rows("SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1")]
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,7 @@ class Population:
 
 
 def population_years(store: Store) -> list[int]:
-    return [
-        r[0]
-        for r in store.rows("SELECT DISTINCT year FROM population ORDER BY year")
-    ]
+    return [r[0] for r in store.rows("SELECT DISTINCT year FROM population ORDER BY year")]
 
 
 def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
@@ -246,11 +243,7 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
             "no population estimates in the store: run 'beatbook areas import-population FILE "
             "--year YYYY' (rates need residents)"
         )
-    middle = (
-        start.year
-        + (start.month - 1) / 12
-        + (months_between(start, end) + 1) / 24
-    )
+    middle = start.year + (start.month - 1) / 12 + (months_between(start, end) + 1) / 24
     return min(years, key=lambda y: (abs(y + 0.5 - middle), y))
 
 
@@ -340,12 +333,15 @@ def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
     Normanton in Blaby and in Rutland, so they never merge into one) and ward_code."""
     wards = lsoa_wards(store, codes)
     shared = (
-        wards.group_by("ward_name").agg(pl.col("ward_code").n_unique().alias("n"))
+        wards.group_by("ward_name")
+        .agg(pl.col("ward_code").n_unique().alias("n"))
         .filter(pl.col("n") > 1)["ward_name"]
-    )  # fmt: skip
-    label = pl.when(pl.col("ward_name").is_in(shared.implode())).then(
-        pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")"
-    ).otherwise(pl.col("ward_name"))
+    )
+    label = (
+        pl.when(pl.col("ward_name").is_in(shared.implode()))
+        .then(pl.col("ward_name") + " (" + pl.col("ward_code").fill_null("?") + ")")
+        .otherwise(pl.col("ward_name"))
+    )
     return wards.select("lsoa_code", label.alias("ward"), "ward_code")
 
 

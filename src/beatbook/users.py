@@ -71,8 +71,10 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise InputError(f"user {username!r} exists already")
-        con.execute("INSERT INTO users VALUES (?, ?, ?, false, now())",
-                    [username, role, _hasher.hash(password)])  # fmt: skip
+        con.execute(
+            "INSERT INTO users VALUES (?, ?, ?, false, now())",
+            [username, role, _hasher.hash(password)],
+        )
     return User(username, role)
 
 

@@ -43,15 +43,24 @@ def castle(sample_store: Store, tmp_path_factory: pytest.TempPathFactory) -> bri
 
 def lad_population(raw_db: duckdb.DuckDBPyConnection, lad: str) -> float:
     """Mid-2022 residents of a local authority, from the raw estimate and bridge."""
-    return float(raw_scalar(
-        raw_db, "SELECT sum(population) FROM pop2022 WHERE code IN "
-                "(SELECT LSOA21CD FROM bridge WHERE LAD22NM = ?)", [lad]))
+    return float(
+        raw_scalar(
+            raw_db,
+            "SELECT sum(population) FROM pop2022 WHERE code IN "
+            "(SELECT LSOA21CD FROM bridge WHERE LAD22NM = ?)",
+            [lad],
+        )
+    )
 
 
 def raw_crimes(raw_db: duckdb.DuckDBPyConnection, district: str, month_like: str) -> int:
-    return int(raw_scalar(
-        raw_db, 'SELECT count(*) FROM street WHERE district = ? AND month LIKE ? '
-                'AND "Crime type" <> ?', [district, month_like, ASB]))
+    return int(
+        raw_scalar(
+            raw_db,
+            'SELECT count(*) FROM street WHERE district = ? AND month LIKE ? AND "Crime type" <> ?',
+            [district, month_like, ASB],
+        )
+    )
 
 
 def garwood(k: int, population: float) -> tuple[float, float]:
@@ -77,8 +86,9 @@ def test_monthly_counts_and_intervals_match_the_raw_files(
 ) -> None:
     monthly = leicester.facts["monthly"]
     # Every stored month of the year and of the compare year, in order.
-    assert [m["month"] for m in monthly] == [f"{y}-{m:02d}" for y in (2020, 2021)
-                                             for m in range(1, 13)]
+    assert [m["month"] for m in monthly] == [
+        f"{y}-{m:02d}" for y in (2020, 2021) for m in range(1, 13)
+    ]
     population = lad_population(raw_db, "Leicester")
     assert population == leicester.facts["population"]["population"] == 373_399
     for m in monthly:
@@ -86,8 +96,10 @@ def test_monthly_counts_and_intervals_match_the_raw_files(
         assert m["count"] == k, m["month"]
         assert m["rate"] == pytest.approx(k / population * 1000, rel=1e-12)
         low, high = garwood(k, population)
-        assert (m["ci_low"], m["ci_high"]) == (pytest.approx(low, rel=1e-9),
-                                               pytest.approx(high, rel=1e-9))
+        assert (m["ci_low"], m["ci_high"]) == (
+            pytest.approx(low, rel=1e-9),
+            pytest.approx(high, rel=1e-9),
+        )
         assert m["ci_low"] < m["rate"] < m["ci_high"]
     # The year's months add up to the headline, and are the counts the trend was fitted to.
     this_year = [m["count"] for m in monthly if m["month"].startswith("2021-")]
@@ -149,12 +161,20 @@ def _check_files(b: brief.Brief) -> None:
 def test_one_png_per_chart_shown_with_its_alt_text(leicester: brief.Brief) -> None:
     assert [c["kind"] for c in leicester.facts["charts"]] == ["rate", "share", "rank", "versus"]
     assert [c["file"] for c in leicester.facts["charts"]] == [
-        "brief-rate.png", "brief-share.png", "brief-rank.png", "brief-versus.png"]
+        "brief-rate.png",
+        "brief-share.png",
+        "brief-rank.png",
+        "brief-versus.png",
+    ]
     _check_files(leicester)
     # Each chart sits in its section.
     text = leicester.markdown
-    sections = {"rate": "## Headline", "rank": "## Headline", "share": "## Crime by type",
-                "versus": "## Leicester and Leicestershire excluding Leicester"}
+    sections = {
+        "rate": "## Headline",
+        "rank": "## Headline",
+        "share": "## Crime by type",
+        "versus": "## Leicester and Leicestershire excluding Leicester",
+    }
     for kind, heading in sections.items():
         at = text.index(f"]({charts_of(leicester)[kind]['file']})")
         assert text.rindex("\n## ", 0, at) == text.index(heading) - 1
@@ -178,20 +198,27 @@ def test_alt_text_numbers_match_the_raw_files(
     months = [f"{y}-{m:02d}" for y in (2020, 2021) for m in range(1, 13)]
     rates = {m: raw_crimes(raw_db, "Leicester", m) / population * 1000 for m in months}
     d = decimals(list(rates.values()))
-    assert alts["rate"].startswith("Monthly crime rate per 1,000 residents in Leicester, "
-                                   "2020-01 to 2021-12 ")
+    assert alts["rate"].startswith(
+        "Monthly crime rate per 1,000 residents in Leicester, 2020-01 to 2021-12 "
+    )
     assert f"between {min(rates.values()):.{d}f} and {max(rates.values()):.{d}f};" in alts["rate"]
     for year in ("2020", "2021"):
         mine = {m: r for m, r in rates.items() if m.startswith(year)}
         low, high = min(mine, key=mine.__getitem__), max(mine, key=mine.__getitem__)
-        assert (f"{year}: 12 months, lowest {mine[low]:.{d}f} ({low}), "
-                f"highest {mine[high]:.{d}f} ({high})") in alts["rate"]
+        assert (
+            f"{year}: 12 months, lowest {mine[low]:.{d}f} ({low}), "
+            f"highest {mine[high]:.{d}f} ({high})"
+        ) in alts["rate"]
     assert "mid-2022 population" in alts["rate"] and "95% confidence interval" in alts["rate"]
     assert "no data stored" not in alts["rate"]
 
-    by_type = dict(raw_db.execute(
-        'SELECT "Crime type", count(*) FROM street WHERE district = \'Leicester\' '
-        "AND month LIKE '2021-%' AND \"Crime type\" <> ? GROUP BY 1", [ASB]).fetchall())
+    by_type = dict(
+        raw_db.execute(
+            "SELECT \"Crime type\", count(*) FROM street WHERE district = 'Leicester' "
+            "AND month LIKE '2021-%' AND \"Crime type\" <> ? GROUP BY 1",
+            [ASB],
+        ).fetchall()
+    )
     total = sum(by_type.values())
     ordered = sorted(by_type, key=lambda t: -by_type[t])
     for t in [*ordered[:3], ordered[-1]]:
@@ -199,25 +226,44 @@ def test_alt_text_numbers_match_the_raw_files(
     assert f"of {total:,} crimes" in alts["share"] and "13 crime types" in alts["share"]
 
     leicester_rate = total / population * 1000
-    rutland_rate = raw_crimes(raw_db, "Rutland", "2021-%") / lad_population(raw_db, "Rutland") * 1000
+    rutland_rate = (
+        raw_crimes(raw_db, "Rutland", "2021-%") / lad_population(raw_db, "Rutland") * 1000
+    )
     d = decimals([leicester_rate, rutland_rate])
-    assert ("among the 9 local authorities in the Leicestershire force area on crimes per "
-            "1,000 residents, 2021-01 to 2021-12: 1st (95% plausible range 1st to 1st), "
-            f"rate {leicester_rate:.{d}f};") in alts["rank"]
+    assert (
+        "among the 9 local authorities in the Leicestershire force area on crimes per "
+        "1,000 residents, 2021-01 to 2021-12: 1st (95% plausible range 1st to 1st), "
+        f"rate {leicester_rate:.{d}f};"
+    ) in alts["rank"]
     assert f"lowest Rutland {rutland_rate:.{d}f};" in alts["rank"]
 
     v = leicester.facts["versus"]
     violence = "Violence and sexual offences"
-    rest = sum(raw_crimes(raw_db, lad, "2021-%") for lad in
-               ("Blaby", "Charnwood", "Harborough", "Hinckley and Bosworth", "Melton",
-                "North West Leicestershire", "Oadby and Wigston", "Rutland"))
+    rest = sum(
+        raw_crimes(raw_db, lad, "2021-%")
+        for lad in (
+            "Blaby",
+            "Charnwood",
+            "Harborough",
+            "Hinckley and Bosworth",
+            "Melton",
+            "North West Leicestershire",
+            "Oadby and Wigston",
+            "Rutland",
+        )
+    )
     assert rest == sum(c["count_b"] for c in v["categories"])
     rate_a = by_type[violence] / population * 1000
-    rate_b = next(c["count_b"] for c in v["categories"] if c["crime_type"] == violence) / (
-        v["population_against"]) * 1000
+    rate_b = (
+        next(c["count_b"] for c in v["categories"] if c["crime_type"] == violence)
+        / (v["population_against"])
+        * 1000
+    )
     d = decimals([c[k] for c in v["categories"] for k in ("rate_a", "rate_b")])
-    assert (f"highest rate {violence}, {rate_a:.{d}f} in Leicester and {rate_b:.{d}f} in "
-            "Leicestershire excluding Leicester") in alts["versus"]
+    assert (
+        f"highest rate {violence}, {rate_a:.{d}f} in Leicester and {rate_b:.{d}f} in "
+        "Leicestershire excluding Leicester"
+    ) in alts["versus"]
     higher = sum(c["verdict"] == "higher" for c in v["categories"])
     assert f"significantly higher in {higher or 'none'} of 13 types" in alts["versus"]
 
@@ -230,8 +276,10 @@ def test_alt_text_is_a_pure_function_of_the_facts(leicester: brief.Brief) -> Non
     assert brief_charts.rank_alt(f) == alts["rank"]
     assert brief_charts.versus_alt(f) == alts["versus"]
     # Missing months are named as gaps, in runs; the range covers what is stored.
-    gappy = {**f, "monthly": [m for m in f["monthly"]
-                              if m["month"] not in ("2020-01", "2021-04", "2021-05")]}
+    gappy = {
+        **f,
+        "monthly": [m for m in f["monthly"] if m["month"] not in ("2020-01", "2021-04", "2021-05")],
+    }
     text = brief_charts.rate_alt(gappy)
     assert "no data stored for 2020-01, 2021-04 to 2021-05 (gaps)" in text
     assert "in Leicester, 2020-02 to 2021-03, 2021-06 to 2021-12 " in text
@@ -243,7 +291,8 @@ def test_month_ranges() -> None:
     assert brief_charts.month_ranges([]) == ""
     assert brief_charts.month_ranges(["2021-03"]) == "2021-03"
     assert brief_charts.month_ranges(["2020-11", "2020-12", "2021-01", "2021-03"]) == (
-        "2020-11 to 2021-01, 2021-03")
+        "2020-11 to 2021-01, 2021-03"
+    )
 
 
 # --- a ward: no rank -----------------------------------------------------------------------------

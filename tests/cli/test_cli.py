@@ -30,13 +30,47 @@ from support.fixtures_store import POLICE, ROOT, STREET_FILES
 
 GOLDEN_BRIEF = Path(__file__).parents[1] / "golden" / "brief-leicester-2021.md"
 STATS_2020 = ["stats", "--area", "Leicester", "--from", "2020-01", "--to", "2020-12", "--json"]
-STATS_FIELDS = {"area", "area_kind", "from", "to", "months", "months_missing", "count",
-                "population", "population_year", "population_lsoas", "rate_per_1000",
-                "ci_low", "ci_high", "conf", "trend"}
-COMPARE_FIELDS = {"area", "against", "from", "to", "months", "months_missing",
-                  "population_year", "population_area", "population_against", "categories"}
-RANK_FIELDS = {"area", "from", "to", "crime_types", "peers", "n_peers", "population_year",
-               "seed", "rank", "table"}
+STATS_FIELDS = {
+    "area",
+    "area_kind",
+    "from",
+    "to",
+    "months",
+    "months_missing",
+    "count",
+    "population",
+    "population_year",
+    "population_lsoas",
+    "rate_per_1000",
+    "ci_low",
+    "ci_high",
+    "conf",
+    "trend",
+}
+COMPARE_FIELDS = {
+    "area",
+    "against",
+    "from",
+    "to",
+    "months",
+    "months_missing",
+    "population_year",
+    "population_area",
+    "population_against",
+    "categories",
+}
+RANK_FIELDS = {
+    "area",
+    "from",
+    "to",
+    "crime_types",
+    "peers",
+    "n_peers",
+    "population_year",
+    "seed",
+    "rank",
+    "table",
+}
 
 
 def beatbook() -> list[str]:
@@ -58,8 +92,8 @@ def snapshot(path: Path) -> dict[str, tuple[int, str]]:
         tables = [t for (t,) in con.execute("SHOW TABLES").fetchall()]
         return {
             t: con.execute(
-                f'SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) '
-                f'ORDER BY r::VARCHAR)), \'\') FROM "{t}" AS r'
+                f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) "
+                f"ORDER BY r::VARCHAR)), '') FROM \"{t}\" AS r"
             ).fetchone()
             for t in tables
         }
@@ -94,45 +128,206 @@ def runs(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "store_before": (["--store", store, *STATS_2020], _env()),
         "store_after": ([*STATS_2020, "--store", store], _env()),
         "store_env": (STATS_2020, _env(**{STORE_ENV: store})),
-        "compare": (["compare", "--area", "Leicester", "--from", "2021-01", "--to", "2021-12",
-                     "--json", "--store", store], _env()),
-        "rank": (["rank", "--area", "Leicester", "--from", "2021-01", "--to", "2021-12",
-                  "--json"], _env(**{STORE_ENV: store})),
-        "unknown_area": (["--store", store, "stats", "--area", "Nowhereshire", "--from",
-                          "2020-01", "--to", "2020-12"], _env()),
-        "bad_from": (["--store", store, "stats", "--area", "Leicester", "--from", "2020-13",
-                      "--to", "2020-12"], _env()),
+        "compare": (
+            [
+                "compare",
+                "--area",
+                "Leicester",
+                "--from",
+                "2021-01",
+                "--to",
+                "2021-12",
+                "--json",
+                "--store",
+                store,
+            ],
+            _env(),
+        ),
+        "rank": (
+            ["rank", "--area", "Leicester", "--from", "2021-01", "--to", "2021-12", "--json"],
+            _env(**{STORE_ENV: store}),
+        ),
+        "unknown_area": (
+            [
+                "--store",
+                store,
+                "stats",
+                "--area",
+                "Nowhereshire",
+                "--from",
+                "2020-01",
+                "--to",
+                "2020-12",
+            ],
+            _env(),
+        ),
+        "bad_from": (
+            [
+                "--store",
+                store,
+                "stats",
+                "--area",
+                "Leicester",
+                "--from",
+                "2020-13",
+                "--to",
+                "2020-12",
+            ],
+            _env(),
+        ),
         "no_store": (["--store", str(tmp / "absent.duckdb"), *STATS_2020], _env()),
-        "bad_ingest": (["--store", str(small), "ingest",
-                        str(POLICE / "2020-02-leicestershire-street.csv.gz"), str(bad)], _env()),
-        "hotspots": (["--store", store, "hotspots", "--area", "Leicester", "--month", "2021-06",
-                      "--permutations", "999", "--seed", "4", "--json"], _env()),
-        "hotspots_text": (["--store", store, "hotspots", "--area", "Leicester", "--month",
-                           "2021-06", "--problem", "acquisitive", "--cell-size", "300",
-                           "--permutations", "999", "--limit", "3"], _env()),
-        "hotspots_bad": (["--store", store, "hotspots", "--area", "Leicester", "--month",
-                          "2021-06", "--cell-size", "20"], _env()),
-        "forecast": (["--store", store, "forecast", "--area", "Leicester", "--cutoff", "2021-11",
-                      "--method", "mean-3", "--problem", "burglary", "--limit", "5", "--json"],
-                     _env()),
-        "evaluate": (["--store", store, "evaluate", "--area", "Leicester", "--from", "2021-11",
-                      "--to", "2021-12", "--method", "mean-3", "--method", "prospective",
-                      "--cell-size", "250", "--seed", "3", "--chart", str(tmp / "bt.png"),
-                      "--json"], _env()),
-        "places": (["--store", store, "places", "--area", "Leicester", "--from", "2021-06",
-                    "--to", "2021-06", "--csv", str(tmp / "places.csv"), "--limit", "3",
-                    "--json"], _env()),
-        "forecast_leak": (["--store", store, "forecast", "--area", "Leicester", "--cutoff",
-                           "2023-05"], _env()),
-        "brief": (["--store", store, "brief", "--area", "Leicester", "--year", "2021",
-                   "--compare-year", "2020", "--out", str(brief_dir)], _env()),
+        "bad_ingest": (
+            [
+                "--store",
+                str(small),
+                "ingest",
+                str(POLICE / "2020-02-leicestershire-street.csv.gz"),
+                str(bad),
+            ],
+            _env(),
+        ),
+        "hotspots": (
+            [
+                "--store",
+                store,
+                "hotspots",
+                "--area",
+                "Leicester",
+                "--month",
+                "2021-06",
+                "--permutations",
+                "999",
+                "--seed",
+                "4",
+                "--json",
+            ],
+            _env(),
+        ),
+        "hotspots_text": (
+            [
+                "--store",
+                store,
+                "hotspots",
+                "--area",
+                "Leicester",
+                "--month",
+                "2021-06",
+                "--problem",
+                "acquisitive",
+                "--cell-size",
+                "300",
+                "--permutations",
+                "999",
+                "--limit",
+                "3",
+            ],
+            _env(),
+        ),
+        "hotspots_bad": (
+            [
+                "--store",
+                store,
+                "hotspots",
+                "--area",
+                "Leicester",
+                "--month",
+                "2021-06",
+                "--cell-size",
+                "20",
+            ],
+            _env(),
+        ),
+        "forecast": (
+            [
+                "--store",
+                store,
+                "forecast",
+                "--area",
+                "Leicester",
+                "--cutoff",
+                "2021-11",
+                "--method",
+                "mean-3",
+                "--problem",
+                "burglary",
+                "--limit",
+                "5",
+                "--json",
+            ],
+            _env(),
+        ),
+        "evaluate": (
+            [
+                "--store",
+                store,
+                "evaluate",
+                "--area",
+                "Leicester",
+                "--from",
+                "2021-11",
+                "--to",
+                "2021-12",
+                "--method",
+                "mean-3",
+                "--method",
+                "prospective",
+                "--cell-size",
+                "250",
+                "--seed",
+                "3",
+                "--chart",
+                str(tmp / "bt.png"),
+                "--json",
+            ],
+            _env(),
+        ),
+        "places": (
+            [
+                "--store",
+                store,
+                "places",
+                "--area",
+                "Leicester",
+                "--from",
+                "2021-06",
+                "--to",
+                "2021-06",
+                "--csv",
+                str(tmp / "places.csv"),
+                "--limit",
+                "3",
+                "--json",
+            ],
+            _env(),
+        ),
+        "forecast_leak": (
+            ["--store", store, "forecast", "--area", "Leicester", "--cutoff", "2023-05"],
+            _env(),
+        ),
+        "brief": (
+            [
+                "--store",
+                store,
+                "brief",
+                "--area",
+                "Leicester",
+                "--year",
+                "2021",
+                "--compare-year",
+                "2020",
+                "--out",
+                str(brief_dir),
+            ],
+            _env(),
+        ),
     }
     before = snapshot(small)
 
     def run(item: tuple[str, tuple[list[str], dict[str, str]]]) -> tuple[str, Any]:
         name, (args, env) = item
-        done = subprocess.run([*beatbook(), *args], capture_output=True, text=True, env=env,
-                              cwd=tmp, timeout=300)
+        done = subprocess.run(
+            [*beatbook(), *args], capture_output=True, text=True, env=env, cwd=tmp, timeout=300
+        )
         return name, done
 
     with ThreadPoolExecutor(max_workers=max(2, min(6, os.cpu_count() or 2))) as pool:
@@ -240,24 +435,54 @@ COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
 
 def test_every_command_is_covered() -> None:
     assert set(COMMAND_PATHS) == {
-        "ingest", "stats", "compare", "rank", "brief", "hotspots", "forecast", "evaluate",
+        "ingest",
+        "stats",
+        "compare",
+        "rank",
+        "brief",
+        "hotspots",
+        "forecast",
+        "evaluate",
         "places",
-        "areas import-lookup", "areas import-population", "areas import-boundaries",
-        "areas add", "areas list",
-        "concerns import", "concerns list", "concerns unmatched", "concerns match",
+        "areas import-lookup",
+        "areas import-population",
+        "areas import-boundaries",
+        "areas add",
+        "areas list",
+        "concerns import",
+        "concerns list",
+        "concerns unmatched",
+        "concerns match",
         "concerns close",
-        "ops add", "ops record", "ops import", "ops show", "ops list",
-        "engagements add", "engagements import", "engagements import-api", "engagements list",
+        "ops add",
+        "ops record",
+        "ops import",
+        "ops show",
+        "ops list",
+        "engagements add",
+        "engagements import",
+        "engagements import-api",
+        "engagements list",
         "engagements ical",
-        "priorities propose", "priorities adopt", "priorities reject", "priorities continue",
-        "priorities close", "priorities assess", "priorities list", "jag", "update",
-        "serve", "users add", "users list",
+        "priorities propose",
+        "priorities adopt",
+        "priorities reject",
+        "priorities continue",
+        "priorities close",
+        "priorities assess",
+        "priorities list",
+        "jag",
+        "update",
+        "serve",
+        "users add",
+        "users list",
     }
 
 
 def _help(path: str) -> str:
-    result = CliRunner().invoke(app, [*path.split(), "--help"],
-                                env={"COLUMNS": "250", STORE_ENV: None})
+    result = CliRunner().invoke(
+        app, [*path.split(), "--help"], env={"COLUMNS": "250", STORE_ENV: None}
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -271,8 +496,16 @@ def test_help_has_an_example(path: str) -> None:
     assert "[bold]" not in text
 
 
-READ_ONLY_EXAMPLES = ["stats", "compare", "rank", "areas list", "hotspots", "forecast",
-                      "evaluate", "places"]
+READ_ONLY_EXAMPLES = [
+    "stats",
+    "compare",
+    "rank",
+    "areas list",
+    "hotspots",
+    "forecast",
+    "evaluate",
+    "places",
+]
 
 
 @pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
@@ -287,8 +520,9 @@ def test_help_example_runs_on_the_sample(
         store = tmp_path / "copy.duckdb"
         shutil.copyfile(sample_store_path, store)
     monkeypatch.chdir(tmp_path)  # the brief example writes to brief/
-    result = CliRunner().invoke(app, ["--store", str(store), *words[1:]],
-                                env={"COLUMNS": "200", STORE_ENV: None})
+    result = CliRunner().invoke(
+        app, ["--store", str(store), *words[1:]], env={"COLUMNS": "200", STORE_ENV: None}
+    )
     assert result.exit_code == 0, (result.output, result.exception)
 
 
@@ -307,11 +541,13 @@ def test_cli_manual_mentions_every_command_and_option() -> None:
 
 def test_hotspots_json(runs: dict[str, Any], raw_db) -> None:
     r = _ok_json(runs["hotspots"])
-    assert {"area", "month", "grid", "method", "hot_cells", "cold_cells", "cells", "places"} <= set(r)
+    assert {"area", "month", "grid", "method", "hot_cells", "cold_cells", "cells", "places"} <= set(
+        r
+    )
     assert r["method"]["seed"] == 4 and r["method"]["permutations"] == 999
     (n,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
-        "AND \"Longitude\" IS NOT NULL"
+        'AND "Longitude" IS NOT NULL'
     ).fetchone()
     assert r["crimes"] == n
     assert r["hot_cells"] == sum(c["class"] == "hot" for c in r["cells"]) > 0
@@ -330,7 +566,12 @@ def test_hotspots_bad_cell_size(runs: dict[str, Any]) -> None:
 
 def test_forecast_json(runs: dict[str, Any], raw_db) -> None:
     r = _ok_json(runs["forecast"])
-    assert (r["cutoff"], r["target"], r["method"], r["problem"]) == ("2021-11", "2021-12", "mean-3", "burglary")
+    assert (r["cutoff"], r["target"], r["method"], r["problem"]) == (
+        "2021-11",
+        "2021-12",
+        "mean-3",
+        "burglary",
+    )
     assert len(r["cells"]) == 5 and [c["rank"] for c in r["cells"]] == [1, 2, 3, 4, 5]
     scores = [c["score"] for c in r["cells"]]
     assert scores == sorted(scores, reverse=True)
@@ -366,6 +607,6 @@ def test_places_json_and_csv(runs: dict[str, Any], raw_db) -> None:
     table = duckdb.read_csv(str(runs["places_csv"])).fetchall()
     (n,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
-        "AND \"Longitude\" IS NOT NULL"
+        'AND "Longitude" IS NOT NULL'
     ).fetchone()
     assert sum(row[-1] for row in table) == n

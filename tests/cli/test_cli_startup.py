@@ -15,7 +15,9 @@ HEAVY = ("scipy", "statsmodels", "pandas", "matplotlib", "weasyprint", "esda", "
 
 def _loaded_after(code: str) -> list[str]:
     """Which of the heavy libraries a fresh interpreter has loaded after running ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 

@@ -40,7 +40,9 @@ from support.fixtures_store import raw_scalar
 
 DATA = Path(__file__).parents[1] / "data" / "concerns"
 MIXED = DATA / "mixed.csv"
-DEMO = Path(__file__).resolve().parents[2] / "data" / "sample" / "concerns" / "leicester-concerns.csv"
+DEMO = (
+    Path(__file__).resolve().parents[2] / "data" / "sample" / "concerns" / "leicester-concerns.csv"
+)
 TODAY = dt.date(2025, 6, 30)
 
 # mixed.csv, file line -> (the police.uk place the row means, problem). None: must stay unmatched.
@@ -76,9 +78,13 @@ def imported(writable_store: Store) -> Store:
 
 def _table_digest(store: Store) -> dict[str, tuple[object, ...]]:
     """Row count and a digest of the full contents of the two concerns tables."""
-    return {t: store.row(f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, '|' ORDER BY "
-                         f"r::VARCHAR)), '') FROM {t} AS r")
-            for t in ("concerns", "concern_contacts")}  # fmt: skip
+    return {
+        t: store.row(
+            f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, '|' ORDER BY "
+            f"r::VARCHAR)), '') FROM {t} AS r"
+        )
+        for t in ("concerns", "concern_contacts")
+    }
 
 
 # --- reference vocabulary -----------------------------------------------------------------
@@ -99,26 +105,45 @@ def test_every_police_uk_category_maps_to_its_own_group() -> None:
         assert by_slug[map_problem(t.slug.replace("-", " "))] == t.problem_group, t.slug
 
 
-@pytest.mark.parametrize(("text", "slug"), [
-    ("Street Drinking", "street-drinking"), ("street-life", "street-life"), ("ASB", "asb"),
-    ("drug dealing", "drugs"), ("people dealing weed", "drugs"), ("cannabis smell", "drugs"),
-    ("youths hanging about", "asb"), ("nuisance neighbours", "asb"),
-    ("break-in at the shop", "acquisitive"), ("burglary", "acquisitive"),
-    ("shoplifting", "acquisitive"), ("bike stolen", "acquisitive"),
-    ("graffiti", "criminal-damage"), ("vandalism of the bus shelter", "criminal-damage"),
-    ("knife seen", "violence-weapons"), ("a fight", "violence-weapons"),
-    ("drinking on the benches", "street-drinking"), ("begging", "begging"),
-    ("crack house", "drug-dens"), ("cuckooing of a vulnerable tenant", "drug-dens"),
-    ("drug den next door", "drug-dens"), ("loud music", "noise"), ("boy racers", "speeding"),
-    ("pavement parking", "parking"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Street Drinking", "street-drinking"),
+        ("street-life", "street-life"),
+        ("ASB", "asb"),
+        ("drug dealing", "drugs"),
+        ("people dealing weed", "drugs"),
+        ("cannabis smell", "drugs"),
+        ("youths hanging about", "asb"),
+        ("nuisance neighbours", "asb"),
+        ("break-in at the shop", "acquisitive"),
+        ("burglary", "acquisitive"),
+        ("shoplifting", "acquisitive"),
+        ("bike stolen", "acquisitive"),
+        ("graffiti", "criminal-damage"),
+        ("vandalism of the bus shelter", "criminal-damage"),
+        ("knife seen", "violence-weapons"),
+        ("a fight", "violence-weapons"),
+        ("drinking on the benches", "street-drinking"),
+        ("begging", "begging"),
+        ("crack house", "drug-dens"),
+        ("cuckooing of a vulnerable tenant", "drug-dens"),
+        ("drug den next door", "drug-dens"),
+        ("loud music", "noise"),
+        ("boy racers", "speeding"),
+        ("pavement parking", "parking"),
+    ],
+)
 def test_problem_text_maps_to_the_expected_problem(text: str, slug: str) -> None:
     assert map_problem(text) == slug
 
 
 def test_unknown_problem_lists_the_categories() -> None:
-    with pytest.raises(ValueError, match="matches no problem; expected one of street-drinking, "
-                       "begging, street-life, drug-dens, noise, speeding, parking, asb, drugs"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match="matches no problem; expected one of street-drinking, "
+        "begging, street-life, drug-dens, noise, speeding, parking, asb, drugs",
+    ):
         map_problem("aliens landing")
     with pytest.raises(ValueError):  # a keyword must be a whole word: 'crackers' is not 'crack'
         map_problem("crackers")
@@ -157,16 +182,24 @@ def test_uk_coordinates_read_back_exactly(lat: float, lon: float) -> None:
     assert parse_coordinate(f" {lon!r} ", "longitude") == lon
 
 
-@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True).filter(
-    lambda v: not 49 <= v <= 61), st.text(alphabet="abc,;-", min_size=1)))  # fmt: skip
+@given(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not 49 <= v <= 61),
+        st.text(alphabet="abc,;-", min_size=1),
+    )
+)
 def test_other_latitudes_are_refused(value: float | str) -> None:
     with pytest.raises(ValueError, match="outside the UK|not a number"):
         parse_coordinate(str(value), "latitude")
 
 
-places = st.lists(st.sampled_from(list("abcSsTtNnEe &',.-/0123456789") + ["Rd ", "St ", "road ",
-                  "saint ", "on or near ", "corner of ", "the ", "North", " w"]), max_size=20
-                  ).map("".join)  # fmt: skip
+places = st.lists(
+    st.sampled_from(
+        list("abcSsTtNnEe &',.-/0123456789")
+        + ["Rd ", "St ", "road ", "saint ", "on or near ", "corner of ", "the ", "North", " w"]
+    ),
+    max_size=20,
+).map("".join)
 
 
 @settings(max_examples=300)
@@ -178,14 +211,29 @@ def test_normalising_a_place_twice_changes_nothing(text: str) -> None:
     assert normalise_place(text.upper()) == once
 
 
-ABBREVIATIONS = {"Rd": "Road", "St": "Street", "Ave": "Avenue", "Cl": "Close", "Cres": "Crescent",
-                 "Dr": "Drive", "Ln": "Lane", "Gdns": "Gardens", "Sq": "Square", "Pl": "Place",
-                 "Terr": "Terrace"}  # fmt: skip
+ABBREVIATIONS = {
+    "Rd": "Road",
+    "St": "Street",
+    "Ave": "Avenue",
+    "Cl": "Close",
+    "Cres": "Crescent",
+    "Dr": "Drive",
+    "Ln": "Lane",
+    "Gdns": "Gardens",
+    "Sq": "Square",
+    "Pl": "Place",
+    "Terr": "Terrace",
+}
 
 
-@given(st.lists(st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8), min_size=1,
-                max_size=3), st.sampled_from(sorted(ABBREVIATIONS)), st.integers(1, 300))  # fmt: skip
-def test_abbreviations_numbers_and_prefixes_do_not_matter(words: list[str], abbr: str, number: int) -> None:
+@given(
+    st.lists(st.text("abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8), min_size=1, max_size=3),
+    st.sampled_from(sorted(ABBREVIATIONS)),
+    st.integers(1, 300),
+)
+def test_abbreviations_numbers_and_prefixes_do_not_matter(
+    words: list[str], abbr: str, number: int
+) -> None:
     if words[0] in ("the", "near", "off", "opp"):
         return
     name = " ".join(w.title() for w in words)
@@ -205,13 +253,28 @@ def leicester_matcher(sample_store: Store) -> PlaceMatcher:
 
 def _leicester_names(raw_db) -> list[str]:
     rows = raw_db.execute(
-        "SELECT DISTINCT \"Location\" FROM street WHERE district = 'Leicester' AND \"Location\" "
-        "LIKE 'On or near %' AND \"Longitude\" IS NOT NULL ORDER BY 1").fetchall()  # fmt: skip
-    generic = {"Supermarket", "Parking Area", "Petrol Station", "Park/Open Space", "Nightclub",
-               "Shopping Area", "Sports/Recreation Area", "Further/Higher Educational Building",
-               "Pedestrian Subway", "Police Station", "Hospital", "Theatre/Concert Hall",
-               "Conference/Exhibition Centre", "Bus/Coach Station", "Motorway Service Area",
-               "Prison", "Airport/Airfield"}  # fmt: skip
+        'SELECT DISTINCT "Location" FROM street WHERE district = \'Leicester\' AND "Location" '
+        "LIKE 'On or near %' AND \"Longitude\" IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    generic = {
+        "Supermarket",
+        "Parking Area",
+        "Petrol Station",
+        "Park/Open Space",
+        "Nightclub",
+        "Shopping Area",
+        "Sports/Recreation Area",
+        "Further/Higher Educational Building",
+        "Pedestrian Subway",
+        "Police Station",
+        "Hospital",
+        "Theatre/Concert Hall",
+        "Conference/Exhibition Centre",
+        "Bus/Coach Station",
+        "Motorway Service Area",
+        "Prison",
+        "Airport/Airfield",
+    }
     return [r[0] for r in rows if r[0].removeprefix("On or near ") not in generic]
 
 
@@ -243,7 +306,8 @@ def test_unmatched_text_keeps_suggestions(leicester_matcher: PlaceMatcher) -> No
     assert {"On or near Melton Road", "On or near Loughborough Road"} <= set(found.suggestions)
     assert leicester_matcher.by_name("Narborough").suggestions[0] == "On or near Narborough Road"
     assert leicester_matcher.by_name("the park").note == (
-        "a place with no street name: give the street or coordinates")
+        "a place with no street name: give the street or coordinates"
+    )
 
 
 # --- import -------------------------------------------------------------------------------
@@ -255,20 +319,28 @@ def _busiest_point(raw_db, place: str) -> tuple[float, float, str]:
     Evington Road has two points with 31 crimes each: the western one is kept.
     """
     lon, lat = raw_db.execute(
-        "SELECT CAST(\"Longitude\" AS DOUBLE), CAST(\"Latitude\" AS DOUBLE) FROM street "
+        'SELECT CAST("Longitude" AS DOUBLE), CAST("Latitude" AS DOUBLE) FROM street '
         "WHERE district = 'Leicester' AND \"Location\" = ? GROUP BY 1, 2 "
-        "ORDER BY count(*) DESC, 1, 2 LIMIT 1", [place]).fetchone()  # ties: west, then south
+        "ORDER BY count(*) DESC, 1, 2 LIMIT 1",
+        [place],
+    ).fetchone()  # ties: west, then south
 
-    lsoa = raw_scalar(raw_db, "SELECT \"LSOA code\" FROM street WHERE district = 'Leicester' AND "
-                      "\"Location\" = ? AND CAST(\"Longitude\" AS DOUBLE) = ? AND "
-                      "CAST(\"Latitude\" AS DOUBLE) = ? GROUP BY 1 ORDER BY count(*) DESC, 1 "
-                      "LIMIT 1", [place, lon, lat])  # fmt: skip
+    lsoa = raw_scalar(
+        raw_db,
+        "SELECT \"LSOA code\" FROM street WHERE district = 'Leicester' AND "
+        '"Location" = ? AND CAST("Longitude" AS DOUBLE) = ? AND '
+        'CAST("Latitude" AS DOUBLE) = ? GROUP BY 1 ORDER BY count(*) DESC, 1 '
+        "LIMIT 1",
+        [place, lon, lat],
+    )
     return lon, lat, lsoa
 
 
 def test_import_matches_every_row_as_meant(imported: Store, raw_db) -> None:
-    rows = imported.frame("SELECT source_line, place, longitude, latitude, lsoa_code, problem, "
-                          "match_method, suggestions FROM concerns ORDER BY source_line")  # fmt: skip
+    rows = imported.frame(
+        "SELECT source_line, place, longitude, latitude, lsoa_code, problem, "
+        "match_method, suggestions FROM concerns ORDER BY source_line"
+    )
     assert rows["source_line"].to_list() == sorted(MIXED_EXPECTED)
     for r in rows.iter_rows(named=True):
         place, problem = MIXED_EXPECTED[r["source_line"]]
@@ -278,18 +350,23 @@ def test_import_matches_every_row_as_meant(imported: Store, raw_db) -> None:
             assert (r["longitude"], r["latitude"], r["lsoa_code"]) == _busiest_point(raw_db, place)
     by_line = {r["source_line"]: r for r in rows.iter_rows(named=True)}
     assert by_line[12]["match_method"] == by_line[13]["match_method"] == "coordinates"
-    assert {"On or near Melton Road", "On or near Loughborough Road"} <= set(by_line[17]["suggestions"])
+    assert {"On or near Melton Road", "On or near Loughborough Road"} <= set(
+        by_line[17]["suggestions"]
+    )
 
 
 def test_coordinates_snap_to_the_nearest_point(imported: Store, raw_db) -> None:
     points = raw_db.execute(
-        "SELECT DISTINCT \"Location\", CAST(\"Longitude\" AS DOUBLE), CAST(\"Latitude\" AS DOUBLE) "
-        "FROM street WHERE district = 'Leicester' AND \"Longitude\" IS NOT NULL").fetchall()  # fmt: skip
+        'SELECT DISTINCT "Location", CAST("Longitude" AS DOUBLE), CAST("Latitude" AS DOUBLE) '
+        "FROM street WHERE district = 'Leicester' AND \"Longitude\" IS NOT NULL"
+    ).fetchall()
 
     def metres(lon: float, lat: float, lon2: float, lat2: float) -> float:  # haversine
         p1, p2 = math.radians(lat), math.radians(lat2)
-        a = (math.sin((p2 - p1) / 2) ** 2
-             + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon) / 2) ** 2)  # fmt: skip
+        a = (
+            math.sin((p2 - p1) / 2) ** 2
+            + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon) / 2) ** 2
+        )
         return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
     nearest = min(points, key=lambda p: metres(-1.13275, 52.61610, p[1], p[2]))
@@ -299,7 +376,9 @@ def test_coordinates_snap_to_the_nearest_point(imported: Store, raw_db) -> None:
     assert stored == (nearest[1], nearest[2])
 
 
-def test_reimport_adds_nothing_and_identical_rows_are_two_concerns(imported: Store, tmp_path: Path) -> None:
+def test_reimport_adds_nothing_and_identical_rows_are_two_concerns(
+    imported: Store, tmp_path: Path
+) -> None:
     before = _table_digest(imported)
     again = import_concerns(imported, MIXED, "Leicester", today=TODAY)
     assert (again.added, again.already_stored) == (0, len(MIXED_EXPECTED))
@@ -317,24 +396,54 @@ def test_bom_and_blank_rows_are_fine(writable_store: Store, tmp_path: Path) -> N
     assert import_concerns(writable_store, path, "Leicester", today=TODAY).added == 20
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("bad_date.csv", ["bad_date.csv: 2 problems; nothing was imported",
-                      "bad_date.csv, line 2, column 'date': '31/02/2021' is not a date; expected "
-                      "YYYY-MM-DD or DD/MM/YYYY",
-                      "bad_date.csv, line 3, column 'date': 2099-01-01 is in the future"]),
-    ("unknown_problem.csv", ["unknown_problem.csv, line 3, column 'problem': 'aliens landing' "
-                             "matches no problem; expected one of street-drinking, begging"]),
-    ("unknown_source.csv", ["unknown_source.csv, line 2, column 'source': 'carrier pigeon' is "
-                            "not a source; expected one of street-survey, online, partner, "
-                            "phone, meeting, other; nothing was imported"]),
-    ("missing_column.csv", ["missing_column.csv, line 1: missing column 'source' (expected "
-                            "columns: date, where, latitude, longitude, problem, source, contact"]),
-    ("extra_column.csv", ["extra_column.csv, line 1: unexpected column 'notes'"]),
-    ("lat_out_of_range.csv", ["line 2, column 'latitude': 152.3 is outside the UK (expected 49 to 61)",
-                              "line 3, column 'longitude': empty, but latitude is given"]),
-    ("not_utf8.csv", ["not_utf8.csv, line 3: not UTF-8 text (byte 0xe9); save the sheet as "
-                      "'CSV UTF-8'"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "bad_date.csv",
+            [
+                "bad_date.csv: 2 problems; nothing was imported",
+                "bad_date.csv, line 2, column 'date': '31/02/2021' is not a date; expected "
+                "YYYY-MM-DD or DD/MM/YYYY",
+                "bad_date.csv, line 3, column 'date': 2099-01-01 is in the future",
+            ],
+        ),
+        (
+            "unknown_problem.csv",
+            [
+                "unknown_problem.csv, line 3, column 'problem': 'aliens landing' "
+                "matches no problem; expected one of street-drinking, begging"
+            ],
+        ),
+        (
+            "unknown_source.csv",
+            [
+                "unknown_source.csv, line 2, column 'source': 'carrier pigeon' is "
+                "not a source; expected one of street-survey, online, partner, "
+                "phone, meeting, other; nothing was imported"
+            ],
+        ),
+        (
+            "missing_column.csv",
+            [
+                "missing_column.csv, line 1: missing column 'source' (expected "
+                "columns: date, where, latitude, longitude, problem, source, contact"
+            ],
+        ),
+        ("extra_column.csv", ["extra_column.csv, line 1: unexpected column 'notes'"]),
+        (
+            "lat_out_of_range.csv",
+            [
+                "line 2, column 'latitude': 152.3 is outside the UK (expected 49 to 61)",
+                "line 3, column 'longitude': empty, but latitude is given",
+            ],
+        ),
+        (
+            "not_utf8.csv",
+            ["not_utf8.csv, line 3: not UTF-8 text (byte 0xe9); save the sheet as 'CSV UTF-8'"],
+        ),
+    ],
+)
 def test_bad_files_import_nothing(imported: Store, name: str, expected: list[str]) -> None:
     before = _table_digest(imported)
     with pytest.raises(InputError) as caught:
@@ -378,10 +487,19 @@ def test_concerns_in_counts_what_the_file_holds(imported: Store) -> None:
     leicester = resolve(imported, "Leicester")
     frame = concerns_in(imported, leicester, dt.date(2021, 5, 15), dt.date(2021, 6, 1))
     assert dict(frame.schema) == {
-        "concern_id": pl.Int64, "reported_on": pl.Date, "month": pl.Date, "place": pl.Utf8,
-        "longitude": pl.Float64, "latitude": pl.Float64, "lsoa_code": pl.Utf8, "problem": pl.Utf8,
-        "problem_label": pl.Utf8, "problem_group": pl.Utf8, "source": pl.Utf8, "status": pl.Utf8,
-    }  # fmt: skip
+        "concern_id": pl.Int64,
+        "reported_on": pl.Date,
+        "month": pl.Date,
+        "place": pl.Utf8,
+        "longitude": pl.Float64,
+        "latitude": pl.Float64,
+        "lsoa_code": pl.Utf8,
+        "problem": pl.Utf8,
+        "problem_label": pl.Utf8,
+        "problem_group": pl.Utf8,
+        "source": pl.Utf8,
+        "status": pl.Utf8,
+    }
     rows = _csv_rows(MIXED) + _csv_rows(DEMO)
     in_months = [r for r in rows if "2021-05" <= _iso(r["date"])[:7] <= "2021-06"]
     assert frame.height == len(in_months)  # whole months: 15 May .. 1 June means May and June
@@ -399,10 +517,17 @@ def _iso(text: str) -> str:
 def test_a_ward_holds_the_concerns_in_its_lsoas(imported: Store, raw_db) -> None:
     westcotes = resolve(imported, "Westcotes")
     frame = concerns_in(imported, westcotes, dt.date(2021, 4, 1), dt.date(2021, 6, 30))
-    ward_lsoas = {r[0] for r in raw_db.execute(
-        "SELECT LSOA11CD FROM ward_lookup WHERE WD19NM = 'Westcotes'").fetchall()}  # fmt: skip
-    expected = {line for line, (place, _) in MIXED_EXPECTED.items()
-                if place and _busiest_point(raw_db, place)[2] in ward_lsoas}  # fmt: skip
+    ward_lsoas = {
+        r[0]
+        for r in raw_db.execute(
+            "SELECT LSOA11CD FROM ward_lookup WHERE WD19NM = 'Westcotes'"
+        ).fetchall()
+    }
+    expected = {
+        line
+        for line, (place, _) in MIXED_EXPECTED.items()
+        if place and _busiest_point(raw_db, place)[2] in ward_lsoas
+    }
     assert expected >= {2, 4, 6, 7}  # Narborough Rd, Foxon St, Western Blvd, Bede Park
     ids = imported.frame("SELECT concern_id, source_line FROM concerns")
     lines = dict(zip(ids["concern_id"], ids["source_line"], strict=True))
@@ -416,8 +541,9 @@ def test_fix_a_match_and_close(imported: Store) -> None:
         concerns_mod.match(imported, cid, place="Melton")
     done = concerns_mod.match(imported, cid, place="Melton Rd")
     assert done["place"] == "On or near Melton Road"
-    assert imported.row("SELECT match_method, suggestions FROM concerns WHERE concern_id = ?",
-                        [cid]) == ("by hand", None)  # fmt: skip
+    assert imported.row(
+        "SELECT match_method, suggestions FROM concerns WHERE concern_id = ?", [cid]
+    ) == ("by hand", None)
     assert cid not in [u["concern_id"] for u in concerns_mod.unmatched(imported)]
     by_point = concerns_mod.match(imported, cid, latitude=52.615943, longitude=-1.1326)
     assert by_point["place"] == "On or near Euston Street"
@@ -431,24 +557,39 @@ def test_fix_a_match_and_close(imported: Store) -> None:
     again = concerns_mod.close(imported, cid, on="2021-08-01")
     assert (again["changed"], again["closed_on"]) == (False, "2021-07-01")
     leicester = resolve(imported, "Leicester")
-    closed = concerns_in(imported, leicester, dt.date(2021, 1, 1), dt.date(2021, 12, 1), status="closed")
+    closed = concerns_in(
+        imported, leicester, dt.date(2021, 1, 1), dt.date(2021, 12, 1), status="closed"
+    )
     assert closed["concern_id"].to_list() == [cid]
     with pytest.raises(InputError, match="--status 'shut'"):
         concerns_in(imported, leicester, dt.date(2021, 1, 1), dt.date(2021, 12, 1), status="shut")
 
 
 def test_record_concern_once_per_submission(writable_store: Store) -> None:
-    args = {"area": "Leicester", "reported_on": dt.date(2021, 5, 1), "problem": "begging",
-            "source": "online", "where": "Granby St", "contact": "form-user@example.org"}  # fmt: skip
+    args = {
+        "area": "Leicester",
+        "reported_on": dt.date(2021, 5, 1),
+        "problem": "begging",
+        "source": "online",
+        "where": "Granby St",
+        "contact": "form-user@example.org",
+    }
     first = record_concern(writable_store, submission_id="form-1", **args)  # type: ignore[arg-type]
     assert record_concern(writable_store, submission_id="form-1", **args) == first  # type: ignore[arg-type]
     assert record_concern(writable_store, **args) != first  # type: ignore[arg-type]
-    assert writable_store.row("SELECT place, source_file FROM concerns WHERE concern_id = ?",
-                              [first]) == ("On or near Granby Street", None)  # fmt: skip
+    assert writable_store.row(
+        "SELECT place, source_file FROM concerns WHERE concern_id = ?", [first]
+    ) == ("On or near Granby Street", None)
     assert writable_store.scalar("SELECT count(*) FROM concern_contacts") == 2
     with pytest.raises(InputError) as caught:
-        record_concern(writable_store, area="Leicester", reported_on="2021-13-01", problem="x",
-                       source="fax", contact="x")  # fmt: skip
+        record_concern(
+            writable_store,
+            area="Leicester",
+            reported_on="2021-13-01",
+            problem="x",
+            source="fax",
+            contact="x",
+        )
     message = str(caught.value)
     assert message.startswith("date: '2021-13-01' is not a date")
     assert "source: 'fax' is not a source" in message and "where: empty" in message

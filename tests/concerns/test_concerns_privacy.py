@@ -40,9 +40,15 @@ def _contacts(path: Path) -> list[str]:
 
 
 CONTACTS = _contacts(WITH_CONTACTS)
-PIECES = sorted({p for c in CONTACTS for p in re.split(r"[^A-Za-z0-9]+", c)  # not '7700':
-                 if len(p) >= (6 if p.isdigit() else 4)  # it could be part of an LSOA code
-                 and p.lower() not in {"alice", "bobby", "example"}})  # fmt: skip
+PIECES = sorted(
+    {
+        p
+        for c in CONTACTS
+        for p in re.split(r"[^A-Za-z0-9]+", c)  # not '7700':
+        if len(p) >= (6 if p.isdigit() else 4)  # it could be part of an LSOA code
+        and p.lower() not in {"alice", "bobby", "example"}
+    }
+)
 
 
 def assert_private(text: str, where: str) -> None:
@@ -65,7 +71,10 @@ def store_path(sample_store_path: Path, tmp_path: Path) -> Path:
 
 
 def test_contacts_appear_in_no_output_log_or_file(
-    store_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    store_path: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.delenv(STORE_ENV, raising=False)
@@ -83,15 +92,22 @@ def test_contacts_appear_in_no_output_log_or_file(
         assert st.scalar("SELECT count(*) FROM concerns") == 7
         unmatched_id, matched_id = st.row(
             "SELECT min(concern_id) FILTER (place IS NULL), min(concern_id) FILTER (place IS NOT "
-            "NULL) FROM concerns")  # fmt: skip
+            "NULL) FROM concerns"
+        )
     outputs["import --json"] = run("import", str(WITH_CONTACTS), "--area", "Leicester", "--json")
-    for args in (["list"], ["list", "--json"], ["list", "--free-text"],
-                 ["list", "--free-text", "--json"], ["list", "--area", "Westcotes", "--json"],
-                 ["unmatched"], ["unmatched", "--json"],
-                 ["match", str(unmatched_id), "--place", "Granby St"],
-                 ["match", str(matched_id), "--place", "Tudor Rd", "--json"],
-                 ["close", str(unmatched_id), "--on", "2021-05-01"],
-                 ["close", str(matched_id), "--json"]):  # fmt: skip
+    for args in (
+        ["list"],
+        ["list", "--json"],
+        ["list", "--free-text"],
+        ["list", "--free-text", "--json"],
+        ["list", "--area", "Westcotes", "--json"],
+        ["unmatched"],
+        ["unmatched", "--json"],
+        ["match", str(unmatched_id), "--place", "Granby St"],
+        ["match", str(matched_id), "--place", "Tudor Rd", "--json"],
+        ["close", str(unmatched_id), "--on", "2021-05-01"],
+        ["close", str(matched_id), "--json"],
+    ):
         outputs[" ".join(args)] = run(*args)
     assert "Zqx" not in "".join(outputs.values())  # not even part of a name
     for name, text in outputs.items():
@@ -114,15 +130,22 @@ def test_contacts_appear_in_no_output_log_or_file(
 def _assert_contacts_only_in_their_table(st: Store) -> None:
     pattern = "|".join(re.escape(c.lower()) for c in CONTACTS)
     tables = [t for (t,) in st.rows("SHOW TABLES")]
-    holding = {t for t in tables if st.scalar(
-        f'SELECT count(*) FROM "{t}" AS r WHERE regexp_matches(lower(r::VARCHAR), ?)', [pattern])}  # fmt: skip
+    holding = {
+        t
+        for t in tables
+        if st.scalar(
+            f'SELECT count(*) FROM "{t}" AS r WHERE regexp_matches(lower(r::VARCHAR), ?)', [pattern]
+        )
+    }
     assert holding == {"concern_contacts"}
     stored = {r[0] for r in st.rows("SELECT contact FROM concern_contacts")}
     assert stored == set(CONTACTS)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.csv")
-                                        if p.name not in ("mixed.csv", "with_contacts.csv")))  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.name for p in DATA.glob("*.csv") if p.name not in ("mixed.csv", "with_contacts.csv")),
+)
 def test_errors_never_echo_a_contact(name: str) -> None:
     path = DATA / name
     try:
@@ -142,10 +165,21 @@ def test_cli_error_for_a_bad_file_names_the_row_not_the_contact(store_path: Path
     script = Path(sys.executable).with_name("beatbook")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli.main"]
     done = subprocess.run(
-        [*command, "concerns", "import", str(DATA / "bad_date.csv"), "--area", "Leicester",
-         "--store", str(store_path)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "", "NO_COLOR": "1"},
-    )  # fmt: skip
+        [
+            *command,
+            "concerns",
+            "import",
+            str(DATA / "bad_date.csv"),
+            "--area",
+            "Leicester",
+            "--store",
+            str(store_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "", "NO_COLOR": "1"},
+    )
     assert done.returncode == 2, done.stderr
     assert "bad_date.csv, line 3, column 'date': 2099-01-01 is in the future" in done.stderr
     for contact in _contacts(DATA / "bad_date.csv"):
@@ -158,8 +192,14 @@ def test_record_concern_errors_keep_the_contact_out(store_path: Path) -> None:
     from beatbook.concerns.csv_import import record_concern
 
     with Store(store_path) as st, pytest.raises(InputError) as caught:
-        record_concern(st, area="Leicester", reported_on="2021-05-01", source="online",
-                       problem="ring Alice Zqxname back", contact="Alice Zqxname")  # fmt: skip
+        record_concern(
+            st,
+            area="Leicester",
+            reported_on="2021-05-01",
+            source="online",
+            problem="ring Alice Zqxname back",
+            contact="Alice Zqxname",
+        )
     assert "Zqxname" not in str(caught.value) and "[contact]" in str(caught.value)
     with Store(store_path) as st:
         import_concerns(st, WITH_CONTACTS, "Leicester", today=TODAY)

@@ -51,11 +51,15 @@ def raw_by_type(
 def raw_lad_population(con: duckdb.DuckDBPyConnection, lads: tuple[str, ...], year: int) -> float:
     """Residents of local authorities: raw lookup joined to the raw estimate of that year."""
     if year == 2019:
-        sql = ("SELECT sum(population) FROM pop2019 WHERE code IN (SELECT LSOA11CD FROM "
-               "ward_lookup WHERE LAD19NM IN (SELECT unnest(?::VARCHAR[])))")
+        sql = (
+            "SELECT sum(population) FROM pop2019 WHERE code IN (SELECT LSOA11CD FROM "
+            "ward_lookup WHERE LAD19NM IN (SELECT unnest(?::VARCHAR[])))"
+        )
     else:
-        sql = ("SELECT sum(population) FROM pop2022 WHERE code IN (SELECT LSOA21CD FROM "
-               "bridge WHERE LAD22NM IN (SELECT unnest(?::VARCHAR[])))")
+        sql = (
+            "SELECT sum(population) FROM pop2022 WHERE code IN (SELECT LSOA21CD FROM "
+            "bridge WHERE LAD22NM IN (SELECT unnest(?::VARCHAR[])))"
+        )
     return float(raw_scalar(con, sql, [list(lads)]))
 
 
@@ -86,8 +90,19 @@ def rank_min(values: dict[str, float]) -> dict[str, int]:
 
 # --- stats -------------------------------------------------------------------------------------
 
-STATS_FIELDS = {"area", "from", "to", "count", "population", "population_year", "rate_per_1000",
-                "ci_low", "ci_high", "months", "months_missing"}
+STATS_FIELDS = {
+    "area",
+    "from",
+    "to",
+    "count",
+    "population",
+    "population_year",
+    "rate_per_1000",
+    "ci_low",
+    "ci_high",
+    "months",
+    "months_missing",
+}
 
 
 def test_leicester_2020_count_rate_and_interval(
@@ -99,11 +114,15 @@ def test_leicester_2020_count_rate_and_interval(
     assert json.loads(json.dumps(result))["area"] == "Leicester"
 
     by_csv = sum(
-        1 for row in raw_street_rows(months_between("2020-01", "2020-12"))
+        1
+        for row in raw_street_rows(months_between("2020-01", "2020-12"))
         if LEICESTER_LSOA.match(row["LSOA name"])
     )
-    by_sql = raw_scalar(raw_db, "SELECT count(*) FROM street WHERE regexp_full_match("
-                        "\"LSOA name\", '^Leicester [0-9]{3}[A-Z]$') AND month LIKE '2020-%'")
+    by_sql = raw_scalar(
+        raw_db,
+        "SELECT count(*) FROM street WHERE regexp_full_match("
+        "\"LSOA name\", '^Leicester [0-9]{3}[A-Z]$') AND month LIKE '2020-%'",
+    )
     assert by_csv == by_sql
     assert result["count"] == by_csv
 
@@ -115,7 +134,11 @@ def test_leicester_2020_count_rate_and_interval(
     assert result["ci_low"] == pytest.approx(low, rel=1e-9)
     assert result["ci_high"] == pytest.approx(high, rel=1e-9)
     assert (result["from"], result["to"], result["months"], result["months_missing"]) == (
-        "2020-01", "2020-12", 12, [])
+        "2020-01",
+        "2020-12",
+        12,
+        [],
+    )
 
 
 def test_by_crime_type_has_shares_with_their_base(
@@ -134,8 +157,10 @@ def test_by_crime_type_has_shares_with_their_base(
         assert r["share_base"] == total
         assert r["share"] == pytest.approx(r["count"] / total, rel=1e-12)
         low, high = clopper_pearson(r["count"], total)
-        assert (r["share_ci_low"], r["share_ci_high"]) == (pytest.approx(low, rel=1e-7),
-                                                           pytest.approx(high, rel=1e-7))
+        assert (r["share_ci_low"], r["share_ci_high"]) == (
+            pytest.approx(low, rel=1e-7),
+            pytest.approx(high, rel=1e-7),
+        )
         assert r["rate_per_1000"] == pytest.approx(r["count"] / 354_224 * 1000, rel=1e-12)
     assert sum(r["share"] for r in records) == pytest.approx(1.0, abs=1e-12)
 
@@ -143,13 +168,17 @@ def test_by_crime_type_has_shares_with_their_base(
 def test_force_area_and_partial_period_with_chosen_population_year(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:
-    result = figures.area_stats(sample_store, "Leicestershire", "2021-01", "2021-06",
-                                population_year=2019)
+    result = figures.area_stats(
+        sample_store, "Leicestershire", "2021-01", "2021-06", population_year=2019
+    )
     assert isinstance(result, dict)
     count = sum(raw_by_type(raw_db, FORCE_AREA, "2021-01", "2021-06").values())
     population = raw_lad_population(raw_db, FORCE_AREA, 2019)
     assert (result["count"], result["population"], result["population_year"]) == (
-        count, population, 2019)
+        count,
+        population,
+        2019,
+    )
     assert result["months"] == 6
     assert result["rate_per_1000_per_year"] == pytest.approx(count / population * 1000 * 2)
 
@@ -161,8 +190,9 @@ def test_months_without_data_are_listed_not_zeroed(
     assert isinstance(result, dict)
     assert result["months_missing"] == months_between("2022-01", "2024-12")
     assert result["months"] == 9
-    assert result["count"] == sum(raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02")
-                                  .values())
+    assert result["count"] == sum(
+        raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02").values()
+    )
     assert nearest_estimate("2021-06", "2025-02") == result["population_year"] == 2022
 
 
@@ -174,8 +204,9 @@ def test_months_without_data_are_listed_not_zeroed(
         ({"from_": "2021-01", "to": "2020-12"}, "ends (2020-12) before it starts (2021-01)"),
     ],
 )
-def test_bad_periods_are_clear_errors(sample_store: Store, kwargs: dict[str, str],
-                                      names: str) -> None:
+def test_bad_periods_are_clear_errors(
+    sample_store: Store, kwargs: dict[str, str], names: str
+) -> None:
     with pytest.raises(InputError) as info:
         figures.area_stats(sample_store, "Leicester", **kwargs)
     assert names in str(info.value)
@@ -191,8 +222,9 @@ def test_polygon_area_gets_a_count_but_no_rate(writable_store: Store, tmp_path: 
     area = areas.add_area(writable_store, "Five", lsoas=[], wards=[], geojson=path)
     result = figures.area_stats(writable_store, "Five", "2020-01", "2020-12")
     assert isinstance(result, dict)
-    assert result["count"] == queries.crime_total(writable_store, area, *(
-        figures.period("2020-01", "2020-12")))
+    assert result["count"] == queries.crime_total(
+        writable_store, area, *(figures.period("2020-01", "2020-12"))
+    )
     assert result["count"] > 0
     assert result["population"] is None and result["rate_per_1000"] is None
 
@@ -208,8 +240,11 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
     year = nearest_estimate("2021-01", "2021-12")
     pop_a = raw_lad_population(raw_db, ("Leicester",), year)
     pop_b = raw_lad_population(raw_db, OTHERS, year)
-    assert (result["population_year"], result["population_area"],
-            result["population_against"]) == (year, pop_a, pop_b)
+    assert (result["population_year"], result["population_area"], result["population_against"]) == (
+        year,
+        pop_a,
+        pop_b,
+    )
 
     count_a = raw_by_type(raw_db, ("Leicester",), "2021-01", "2021-12")
     count_b = raw_by_type(raw_db, OTHERS, "2021-01", "2021-12")
@@ -226,7 +261,8 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
         assert row["rate_a"] == pytest.approx(count_a[t] / pop_a * 1000, rel=1e-12)
         assert row["rate_b"] == pytest.approx(count_b[t] / pop_b * 1000, rel=1e-12)
         assert row["rate_ratio"] == pytest.approx(
-            (count_a[t] / pop_a) / (count_b[t] / pop_b), rel=1e-12)
+            (count_a[t] / pop_a) / (count_b[t] / pop_b), rel=1e-12
+        )
         assert row["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-300)
         assert row["p_adjusted"] == pytest.approx(p_adj, rel=1e-9, abs=1e-300)
         ratio = row["rate_ratio"]
@@ -237,8 +273,10 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
 def _independent_changes(before: dict[str, int], after: dict[str, int]) -> dict[str, str]:
     """Direction per type: same residents and 12 months in both years, so p0 = 1/2."""
     types = sorted(before.keys() | after.keys())
-    p = [stats.binomtest(after.get(t, 0), before.get(t, 0) + after.get(t, 0), 0.5).pvalue
-         for t in types]
+    p = [
+        stats.binomtest(after.get(t, 0), before.get(t, 0) + after.get(t, 0), 0.5).pvalue
+        for t in types
+    ]
     out = {}
     for t, p_adj in zip(types, holm(p), strict=True):
         up = after.get(t, 0) > before.get(t, 0)
@@ -249,8 +287,9 @@ def _independent_changes(before: dict[str, int], after: dict[str, int]) -> dict[
 def test_compare_changes_and_every_category_claims(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:
-    result = figures.compare_areas(sample_store, "Leicester", None, "2021-01", "2021-12",
-                                   "2020-01", "2020-12")
+    result = figures.compare_areas(
+        sample_store, "Leicester", None, "2021-01", "2021-12", "2020-01", "2020-12"
+    )
     assert result["before"]["months_missing"] == []
     for key, districts in (("area", ("Leicester",)), ("against", OTHERS)):
         before = raw_by_type(raw_db, districts, "2020-01", "2020-12")
@@ -258,7 +297,8 @@ def test_compare_changes_and_every_category_claims(
         directions = _independent_changes(before, after)
         got = {c["crime_type"]: c for c in result["changes"][key]}
         assert {t: (c["count_before"], c["count_after"]) for t, c in got.items()} == {
-            t: (before.get(t, 0), after.get(t, 0)) for t in directions}
+            t: (before.get(t, 0), after.get(t, 0)) for t in directions
+        }
         assert {t: c["direction"] for t, c in got.items()} == directions
         every_rise = all(d == "rise" for d in directions.values())
         every_fall = all(d == "fall" for d in directions.values())
@@ -295,13 +335,17 @@ def test_compare_a_local_authority_whose_name_is_also_a_ward(
 def test_rank_among_the_force_local_authorities(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection, crime_types: list[str] | None
 ) -> None:
-    result = figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12",
-                               crime_types=crime_types, seed=7)
+    result = figures.rank_area(
+        sample_store, "Leicester", "2021-01", "2021-12", crime_types=crime_types, seed=7
+    )
     year = nearest_estimate("2021-01", "2021-12")
     assert (result["n_peers"], result["population_year"]) == (9, year)
     counts = {
-        lad: sum(n for t, n in raw_by_type(raw_db, (lad,), "2021-01", "2021-12").items()
-                 if crime_types is None or t in crime_types)
+        lad: sum(
+            n
+            for t, n in raw_by_type(raw_db, (lad,), "2021-01", "2021-12").items()
+            if crime_types is None or t in crime_types
+        )
         for lad in FORCE_AREA
     }
     pops = {lad: raw_lad_population(raw_db, (lad,), year) for lad in FORCE_AREA}
@@ -310,15 +354,19 @@ def test_rank_among_the_force_local_authorities(
     table = {row["name"]: row for row in result["table"]}
     assert table.keys() == set(FORCE_AREA)
     for lad, row in table.items():
-        assert (row["count"], row["population"], row["rank"]) == (counts[lad], pops[lad],
-                                                                    ranks[lad])
+        assert (row["count"], row["population"], row["rank"]) == (
+            counts[lad],
+            pops[lad],
+            ranks[lad],
+        )
         assert row["rate"] == pytest.approx(rates[lad], rel=1e-12)
         assert row["rank_low"] <= row["rank"] <= row["rank_high"]
     assert result["rank"] == table["Leicester"]
     assert result["rank"]["rank"] == ranks["Leicester"] == 1
 
-    again = figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12",
-                              crime_types=crime_types, seed=7)
+    again = figures.rank_area(
+        sample_store, "Leicester", "2021-01", "2021-12", crime_types=crime_types, seed=7
+    )
     assert again["table"] == result["table"]
 
 
@@ -326,19 +374,26 @@ def test_rank_lsoas_of_leicester(sample_store: Store, raw_db: duckdb.DuckDBPyCon
     result = figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", peers="lsoas")
     # The 2021 files carry 2011 LSOA codes, so the mid-2019 (2011-coded) estimate is used.
     assert (result["n_peers"], result["population_year"]) == (192, 2019)
-    counts = dict(raw_db.execute(
-        'SELECT "LSOA code", count(*) FROM street WHERE district = \'Leicester\' '
-        "AND month LIKE '2021-%' GROUP BY 1").fetchall())
-    pops = dict(raw_db.execute(
-        "SELECT code, population FROM pop2019 WHERE code IN "
-        "(SELECT LSOA11CD FROM ward_lookup WHERE LAD19NM = 'Leicester')").fetchall())
+    counts = dict(
+        raw_db.execute(
+            "SELECT \"LSOA code\", count(*) FROM street WHERE district = 'Leicester' "
+            "AND month LIKE '2021-%' GROUP BY 1"
+        ).fetchall()
+    )
+    pops = dict(
+        raw_db.execute(
+            "SELECT code, population FROM pop2019 WHERE code IN "
+            "(SELECT LSOA11CD FROM ward_lookup WHERE LAD19NM = 'Leicester')"
+        ).fetchall()
+    )
     assert len(pops) == 192
     rates = {c: counts.get(c, 0) / p * 1000 for c, p in pops.items()}
     ranks = rank_min(rates)
     table = {row["name"]: row for row in result["table"]}
     assert table.keys() == pops.keys()
     assert {c: (r["count"], r["population"], r["rank"]) for c, r in table.items()} == {
-        c: (counts.get(c, 0), pops[c], ranks[c]) for c in pops}
+        c: (counts.get(c, 0), pops[c], ranks[c]) for c in pops
+    }
     assert all(r["rank_low"] <= r["rank_high"] for r in table.values())
 
 

@@ -30,7 +30,9 @@ def small() -> tuple[geo.Grid, np.ndarray]:
 @pytest.mark.parametrize("method", list(METHODS))
 def test_every_method_refuses_months_after_its_cutoff(small, method: str) -> None:
     grid, counts = small
-    with pytest.raises(LeakageError, match="data for 2021-12 was given to a forecast with cutoff 2021-11"):
+    with pytest.raises(
+        LeakageError, match="data for 2021-12 was given to a forecast with cutoff 2021-11"
+    ):
         forecast(method, counts, MONTHS, grid, dt.date(2021, 11, 1))
     scores = forecast(method, counts[:, :11], MONTHS[:11], grid, dt.date(2021, 11, 1))
     assert scores.shape == (grid.n_cells,) and np.isfinite(scores).all()
@@ -41,10 +43,16 @@ def test_every_method_refuses_months_after_its_cutoff(small, method: str) -> Non
 def test_baselines_by_hand(small) -> None:
     grid, counts = small
     cutoff = MONTHS[-1]
-    np.testing.assert_array_equal(forecast("last-month", counts, MONTHS, grid, cutoff), counts[:, 11])
-    np.testing.assert_allclose(forecast("mean-3", counts, MONTHS, grid, cutoff),
-                               (counts[:, 9] + counts[:, 10] + counts[:, 11]) / 3)
-    np.testing.assert_allclose(forecast("mean-12", counts, MONTHS, grid, cutoff), counts.mean(axis=1))
+    np.testing.assert_array_equal(
+        forecast("last-month", counts, MONTHS, grid, cutoff), counts[:, 11]
+    )
+    np.testing.assert_allclose(
+        forecast("mean-3", counts, MONTHS, grid, cutoff),
+        (counts[:, 9] + counts[:, 10] + counts[:, 11]) / 3,
+    )
+    np.testing.assert_allclose(
+        forecast("mean-12", counts, MONTHS, grid, cutoff), counts.mean(axis=1)
+    )
 
 
 def test_backtest_never_reads_past_the_month_it_scores(small) -> None:
@@ -75,8 +83,10 @@ def test_metrics_by_hand() -> None:
 
 def test_ties_are_broken_at_random_not_by_position() -> None:
     area, scores = np.ones(100), np.zeros(100)
-    firsts = {int(np.flatnonzero(top_cells(scores, area, 0.01, np.random.default_rng(s)))[0])
-              for s in range(20)}  # fmt: skip
+    firsts = {
+        int(np.flatnonzero(top_cells(scores, area, 0.01, np.random.default_rng(s)))[0])
+        for s in range(20)
+    }
     assert len(firsts) > 10
 
 
@@ -88,8 +98,14 @@ def test_bootstrap_ratio_of_identical_series_is_one() -> None:
 
 
 def test_real_backtest_is_sane(sample_store: Store) -> None:
-    r = hotspot_figures.evaluate_forecasts(sample_store, "Leicester", "2021-10", "2021-12",
-                                   methods=["last-month", "mean-3", "mean-12", "kde"], seed=1)  # fmt: skip
+    r = hotspot_figures.evaluate_forecasts(
+        sample_store,
+        "Leicester",
+        "2021-10",
+        "2021-12",
+        methods=["last-month", "mean-3", "mean-12", "kde"],
+        seed=1,
+    )
     assert r["targets"] == ["2021-10", "2021-11", "2021-12"] and r["skipped"] == []
     for row in r["summary"]:
         assert 0 < row["hit_rate"] <= 1
@@ -101,12 +117,15 @@ def test_real_backtest_is_sane(sample_store: Store) -> None:
 
 def test_real_forecast_reads_nothing_after_the_cutoff(sample_store: Store) -> None:
     """The cutoff month's counts shown are that month's, and 2021-12 onwards is unused."""
-    r = hotspot_figures.forecast_cells(sample_store, "Leicester", "2021-11", method="last-month", limit=5)
+    r = hotspot_figures.forecast_cells(
+        sample_store, "Leicester", "2021-11", method="last-month", limit=5
+    )
     assert (r["cutoff"], r["target"], r["months_used"]) == ("2021-11", "2021-12", 23)
     assert [c["score"] for c in r["cells"]] == [c["count_cutoff_month"] for c in r["cells"]]
 
 
 def test_gaps_are_skipped_not_zero_filled(sample_store: Store) -> None:
-    r = hotspot_figures.evaluate_forecasts(sample_store, "Leicester", "2024-12", "2025-02",
-                                   methods=["mean-3"])  # fmt: skip
+    r = hotspot_figures.evaluate_forecasts(
+        sample_store, "Leicester", "2024-12", "2025-02", methods=["mean-3"]
+    )
     assert r["targets"] == ["2025-02"] and r["skipped"] == ["2024-12", "2025-01"]

@@ -61,7 +61,7 @@ def test_grid_counts_match_the_raw_files(raw_db, leicester_june) -> None:
     grid, counts = leicester_june
     (expected,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
-        "AND \"Longitude\" IS NOT NULL"
+        'AND "Longitude" IS NOT NULL'
     ).fetchone()
     assert counts.sum() == expected == 4336
 
@@ -120,7 +120,9 @@ def test_no_variation_means_no_hotspot() -> None:
 def test_hotspot_figures_on_real_data(sample_store: Store, raw_db) -> None:
     r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-06", permutations=999, seed=1)
     assert r["crimes"] == 4336
-    assert r["grid"]["extent"] == "area boundary" and r["grid"]["area_km2"] == pytest.approx(73.3, abs=0.1)
+    assert r["grid"]["extent"] == "area boundary" and r["grid"]["area_km2"] == pytest.approx(
+        73.3, abs=0.1
+    )
     assert r["hot_cells"] > 0 and all(c["class"] in ("hot", "cold") for c in r["cells"])
     zs = [c["z"] for c in r["cells"]]
     assert zs == sorted(zs, reverse=True)
@@ -129,8 +131,8 @@ def test_hotspot_figures_on_real_data(sample_store: Store, raw_db) -> None:
     for month, key in (("2021-06", "count"), ("2021-05", "count_before")):
         (n,) = raw_db.execute(
             "SELECT count(*) FROM street WHERE month = ? AND district = 'Leicester' "
-            "AND \"Location\" = ? AND CAST(\"Longitude\" AS DOUBLE) = ? "
-            "AND CAST(\"Latitude\" AS DOUBLE) = ?",
+            'AND "Location" = ? AND CAST("Longitude" AS DOUBLE) = ? '
+            'AND CAST("Latitude" AS DOUBLE) = ?',
             [month, top["place"], top["longitude"], top["latitude"]],
         ).fetchone()
         assert top[key] == n
@@ -140,10 +142,12 @@ def test_hotspot_figures_on_real_data(sample_store: Store, raw_db) -> None:
 
 
 def test_problem_filter_counts_only_its_crimes(sample_store: Store, raw_db) -> None:
-    r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-06", problem="drugs", permutations=99)
+    r = hotspot_figures.hotspots(
+        sample_store, "Leicester", "2021-06", problem="drugs", permutations=99
+    )
     (n,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
-        "AND \"Crime type\" = 'Drugs' AND \"Longitude\" IS NOT NULL"
+        'AND "Crime type" = \'Drugs\' AND "Longitude" IS NOT NULL'
     ).fetchone()
     assert r["crimes"] == n and r["crime_types"] == ["Drugs"]
     assert all(p["harm"] == 0 for p in r["places"])  # proactive: outside the harm index
@@ -171,17 +175,23 @@ def test_bad_arguments_are_refused_clearly(sample_store: Store, kwargs, message)
 def test_emerging_hotspots_agree_with_the_monthly_maps(sample_store: Store) -> None:
     """Every class that needs the last month hot is hot on that month's own map, and
     'historical' cells are not; hot_months matches the maps month by month."""
-    r = hotspot_figures.hotspots(sample_store, "Leicester", "2021-12", permutations=499, seed=2,
-                         emerging=4)  # fmt: skip
+    r = hotspot_figures.hotspots(
+        sample_store, "Leicester", "2021-12", permutations=499, seed=2, emerging=4
+    )
     history = r["emerging"]
     assert (history["from"], history["to"], history["months"]) == ("2021-09", "2021-12", 4)
     assert sum(history["classes"].values()) == len(history["cells"]) > 0
     hot_last = {c["cell"] for c in r["cells"] if c["class"] == "hot"}
     monthly_hot = [
-        {c["cell"] for c in hotspot_figures.hotspots(sample_store, "Leicester", m, permutations=499,
-                                             seed=2)["cells"] if c["class"] == "hot"}
+        {
+            c["cell"]
+            for c in hotspot_figures.hotspots(
+                sample_store, "Leicester", m, permutations=499, seed=2
+            )["cells"]
+            if c["class"] == "hot"
+        }
         for m in ("2021-09", "2021-10", "2021-11", "2021-12")
-    ]  # fmt: skip
+    ]
     assert monthly_hot[-1] == hot_last
     for cell in history["cells"]:
         assert (cell["cell"] in hot_last) == (cell["class"] != "historical")
@@ -201,20 +211,23 @@ def test_place_month_counts_match_the_raw_files(sample_store: Store, raw_db) -> 
 
     area = resolve(sample_store, "Leicester")
     table = place_month_counts(q.incidents(sample_store, area, dt.date(2021, 5, 1), JUNE))
-    assert table["count"].sum() == raw_db.execute(
-        "SELECT count(*) FROM street WHERE month IN ('2021-05', '2021-06') "
-        "AND district = 'Leicester' AND \"Longitude\" IS NOT NULL"
-    ).fetchone()[0]
+    assert (
+        table["count"].sum()
+        == raw_db.execute(
+            "SELECT count(*) FROM street WHERE month IN ('2021-05', '2021-06') "
+            "AND district = 'Leicester' AND \"Longitude\" IS NOT NULL"
+        ).fetchone()[0]
+    )
     drugs = table.filter((pl.col("problem_group") == "drugs") & (pl.col("month") == JUNE))
     (raw_drugs,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND district = 'Leicester' "
-        "AND \"Crime type\" = 'Drugs' AND \"Longitude\" IS NOT NULL"
+        'AND "Crime type" = \'Drugs\' AND "Longitude" IS NOT NULL'
     ).fetchone()
     assert drugs["count"].sum() == raw_drugs
     busiest = drugs.sort("count", descending=True).row(0, named=True)
     (n,) = raw_db.execute(
         "SELECT count(*) FROM street WHERE month = '2021-06' AND \"Crime type\" = 'Drugs' "
-        "AND \"Location\" = ? AND CAST(\"Longitude\" AS DOUBLE) = ? AND district = 'Leicester'",
+        'AND "Location" = ? AND CAST("Longitude" AS DOUBLE) = ? AND district = \'Leicester\'',
         [busiest["place"], busiest["longitude"]],
     ).fetchone()
     assert busiest["count"] == n

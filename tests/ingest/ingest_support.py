@@ -25,8 +25,15 @@ INGEST_TABLES = ("street_crimes", "outcomes", "stop_searches", "partitions", "qu
 
 # The force area: Leicester, the 7 Leicestershire districts and Rutland (MANIFEST section 1).
 FORCE_AREA = (
-    "Leicester", "Blaby", "Charnwood", "Harborough", "Hinckley and Bosworth", "Melton",
-    "North West Leicestershire", "Oadby and Wigston", "Rutland",
+    "Leicester",
+    "Blaby",
+    "Charnwood",
+    "Harborough",
+    "Hinckley and Bosworth",
+    "Melton",
+    "North West Leicestershire",
+    "Oadby and Wigston",
+    "Rutland",
 )
 
 
@@ -128,10 +135,7 @@ def _select_list(con: Store, table: str) -> str:
 
 def dump(con: Store, tables: tuple[str, ...] = INGEST_TABLES) -> dict:
     """Full, sorted contents of ``tables``: equal dumps mean equal table contents."""
-    return {
-        t: con.rows(f'SELECT {_select_list(con, t)} FROM "{t}" ORDER BY ALL')
-        for t in tables
-    }
+    return {t: con.rows(f'SELECT {_select_list(con, t)} FROM "{t}" ORDER BY ALL') for t in tables}
 
 
 def dump_store(path: Path) -> dict:
@@ -179,8 +183,7 @@ def fingerprint(con: Store) -> dict[str, tuple[int, int]]:
     """
     tables = [r[0] for r in con.rows("SHOW TABLES")]
     return {
-        t: con.first(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{t}" t')
-        for t in tables
+        t: con.first(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{t}" t') for t in tables
     }
 
 

@@ -35,7 +35,6 @@ def test_real_leicester_boundaries_load(tmp_path: Path) -> None:
     assert wkt.loads(geom).symmetric_difference(original).area < 1e-12
 
 
-
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -43,23 +42,43 @@ def test_real_leicester_boundaries_load(tmp_path: Path) -> None:
         (lambda f: {"type": "Feature"}, "expected a GeoJSON FeatureCollection"),
         (lambda f: {"type": "FeatureCollection", "features": []}, "has no features"),
         (
-            lambda f: {"type": "FeatureCollection",
-                       "features": [f[0], {**f[1], "properties": {"name": "x"}}]},
+            lambda f: {
+                "type": "FeatureCollection",
+                "features": [f[0], {**f[1], "properties": {"name": "x"}}],
+            },
             "feature 2: expected an LSOA code",
         ),
         (
-            lambda f: {"type": "FeatureCollection", "features": [
-                {**f[0], "geometry": {"type": "Point", "coordinates": [-1.1, 52.6]}}]},
+            lambda f: {
+                "type": "FeatureCollection",
+                "features": [{**f[0], "geometry": {"type": "Point", "coordinates": [-1.1, 52.6]}}],
+            },
             r"feature 1 \(E0\d{7}\): not a polygon",
         ),
         (
-            lambda f: {"type": "FeatureCollection", "features": [
-                {**f[0], "geometry": {"type": "Polygon", "coordinates": [
-                    [[458000, 304000], [459000, 304000], [459000, 305000], [458000, 304000]]]}}]},
+            lambda f: {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        **f[0],
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [
+                                    [458000, 304000],
+                                    [459000, 304000],
+                                    [459000, 305000],
+                                    [458000, 304000],
+                                ]
+                            ],
+                        },
+                    }
+                ],
+            },
             "not WGS84 longitude/latitude",
         ),
     ],
-)  # fmt: skip
+)
 def test_bad_boundary_files_are_refused(tmp_path: Path, make, message: str) -> None:
     path = tmp_path / "bad.geojson"
     data = make(_features())

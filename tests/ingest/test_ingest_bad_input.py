@@ -132,8 +132,10 @@ def _png() -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -174,8 +176,10 @@ def test_truncated_gzip(tmp_path: Path, loaded: Path, keep: float) -> None:
 def test_truncated_zip(tmp_path: Path, loaded: Path) -> None:
     archive = make_zip(
         tmp_path / "police-archive.zip",
-        {f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
-         for m in ("2020-01", "2020-04")},
+        {
+            f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
+            for m in ("2020-01", "2020-04")
+        },
     )
     data = archive.read_bytes()
     bad = write(tmp_path / "cut" / "police-archive.zip", data[: len(data) // 2], gz=False)
@@ -187,8 +191,10 @@ def test_zip_with_corrupt_member(tmp_path: Path, loaded: Path) -> None:
     """Directory intact, compressed data of the second month damaged (CRC / inflate error)."""
     archive = make_zip(
         tmp_path / "police-archive.zip",
-        {f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
-         for m in ("2020-01", "2020-04")},
+        {
+            f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
+            for m in ("2020-01", "2020-04")
+        },
     )
     data = bytearray(archive.read_bytes())
     with zipfile.ZipFile(archive) as zf:
@@ -236,8 +242,16 @@ def test_whole_file_latin1_header_ok_body_not(tmp_path: Path, loaded: Path) -> N
 
 @pytest.mark.parametrize(
     ("value", "gz"),
-    [("2020-13", False), ("2020-13", True), ("Jan 2020", False), ("Jan 2020", True),
-     ("2020-1", False), ("20-01", False), ("2020-00", False), ("", False)],
+    [
+        ("2020-13", False),
+        ("2020-13", True),
+        ("Jan 2020", False),
+        ("Jan 2020", True),
+        ("2020-1", False),
+        ("20-01", False),
+        ("2020-00", False),
+        ("", False),
+    ],
 )
 def test_unparseable_month(tmp_path: Path, loaded: Path, value: str, gz: bool) -> None:
     lines, eol = street_sample()

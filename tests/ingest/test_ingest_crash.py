@@ -51,9 +51,7 @@ def state(store: Store) -> tuple:
     """Everything in the store except the import timestamps (which differ run to run)."""
     tables = fingerprint(store)
     tables.pop("partitions")
-    partitions = store.rows(
-        "SELECT * EXCLUDE (ingested_at) FROM partitions ORDER BY ALL"
-    )
+    partitions = store.rows("SELECT * EXCLUDE (ingested_at) FROM partitions ORDER BY ALL")
     return tables, partitions
 
 
@@ -111,9 +109,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     with Store(full) as st:
         new_state = state(st)
         assert partition_consistency(st) == []
-        assert st.first(
-            "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        ) == (OLD_ROWS - DROPPED,)
+        assert st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'") == (
+            OLD_ROWS - DROPPED,
+        )
         assert st.table_counts()["partitions"] == len(street_months()) + 1
     assert old_state != new_state
     return before, inputs, old_state, new_state, last_to_end
@@ -122,8 +120,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
 # (what the delay counts from, delay): seconds after the store is open (the import of
 # 34 files takes a few seconds), or fractions of the time from the last file's start to
 # the end, which land in the last file, the commit and the checkpoint.
-KILLS = [("started", 0.2), ("started", 0.5), ("started", 1.0),
-         ("last", 0.5), ("last", 0.75), ("last", 0.85), ("last", 0.92), ("last", 0.97)]
+KILLS = [
+    ("started", 0.2),
+    ("started", 0.5),
+    ("started", 1.0),
+    ("last", 0.5),
+    ("last", 0.75),
+    ("last", 0.85),
+    ("last", 0.92),
+    ("last", 0.97),
+]
 
 
 @pytest.mark.parametrize(("mark", "delay"), KILLS)
@@ -140,9 +146,7 @@ def test_kill_during_import_leaves_old_or_new_state(
 
     with Store(store) as st:  # opens (and replays its write-ahead log) without error
         assert partition_consistency(st) == []
-        (jan,) = st.first(
-            "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        )
+        (jan,) = st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'")
         assert jan in (OLD_ROWS, OLD_ROWS - DROPPED)
         got = state(st)
     if finished:
@@ -154,6 +158,6 @@ def test_kill_during_import_leaves_old_or_new_state(
     # And the store is still writable after the crash.
     with Store(store) as st:
         ingest(st, [inputs[0]])
-        assert st.first(
-            "SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'"
-        ) == (OLD_ROWS - DROPPED,)
+        assert st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'") == (
+            OLD_ROWS - DROPPED,
+        )

@@ -38,16 +38,41 @@ BASES = {
     "street-crlf": ("2020-01-leicestershire-street.csv", *head_lines(street_file("2020-01"), 150)),
     "street-lf": ("2025-01-leicestershire-street.csv", *head_lines(street_file("2025-01"), 150)),
     "stop-and-search": (
-        "2023-06-leicestershire-stop-and-search.csv", *head_lines(STOP_AND_SEARCH, 150)
+        "2023-06-leicestershire-stop-and-search.csv",
+        *head_lines(STOP_AND_SEARCH, 150),
     ),
 }
-MONTHS = ["2020-01", "2020-02", "2019-12", "2020-13", "2020-1", "Jan 2020", "", " 2020-01 ",
-          "2020-01-15", "0000-00", "9999-12", "2020-01T00:00:00+00:00"]
+MONTHS = [
+    "2020-01",
+    "2020-02",
+    "2019-12",
+    "2020-13",
+    "2020-1",
+    "Jan 2020",
+    "",
+    " 2020-01 ",
+    "2020-01-15",
+    "0000-00",
+    "9999-12",
+    "2020-01T00:00:00+00:00",
+]
 GARBAGE = st.one_of(
     st.binary(max_size=40),
     st.text(max_size=40).map(lambda s: s.encode("utf-8")),
-    st.sampled_from([b"", b" ", b",,,,,,,,,,,", b",,,,,,,,,,,,,,", b'"', b'""', b"\x00",
-                     b"\xef\xbb\xbf", b"\r", b"\t,\t"]),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b",,,,,,,,,,,",
+            b",,,,,,,,,,,,,,",
+            b'"',
+            b'""',
+            b"\x00",
+            b"\xef\xbb\xbf",
+            b"\r",
+            b"\t,\t",
+        ]
+    ),
 )
 
 operation = st.one_of(
@@ -59,8 +84,11 @@ operation = st.one_of(
     st.tuples(st.just("double-comma"), st.integers(0, 160), st.integers(0, 20)),
     st.tuples(st.just("drop-comma"), st.integers(0, 160), st.integers(0, 20)),
     st.tuples(st.just("quote"), st.integers(0, 160), st.integers(0, 20)),
-    st.tuples(st.just("month"), st.integers(1, 160), st.one_of(st.sampled_from(MONTHS),
-                                                               st.text(max_size=12))),
+    st.tuples(
+        st.just("month"),
+        st.integers(1, 160),
+        st.one_of(st.sampled_from(MONTHS), st.text(max_size=12)),
+    ),
 )
 
 
@@ -76,7 +104,7 @@ def damage(lines: list[bytes], eol: bytes, ops: list[tuple], kind: str) -> bytes
         if name in ("cut", "overwrite"):
             blob = join_lines(lines, eol)
             at = int(args[0] * len(blob))
-            data = blob[:at] if name == "cut" else blob[:at] + args[1] + blob[at + len(args[1]):]
+            data = blob[:at] if name == "cut" else blob[:at] + args[1] + blob[at + len(args[1]) :]
         elif n == 0:
             continue
         elif name == "insert-line":
@@ -92,7 +120,7 @@ def damage(lines: list[bytes], eol: bytes, ops: list[tuple], kind: str) -> bytes
             if name == "double-comma":
                 parts.insert(j, b"")
             elif name == "drop-comma" and len(parts) > 1:
-                parts[j: j + 2] = [parts[j] + parts[j + 1] if j + 1 < len(parts) else parts[j]]
+                parts[j : j + 2] = [parts[j] + parts[j + 1] if j + 1 < len(parts) else parts[j]]
             elif name == "quote":
                 parts[j] = b'"' + parts[j]
             lines[i] = b",".join(parts)
@@ -137,8 +165,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 EXAMPLES = int(os.environ.get("BEATBOOK_PROPERTY_EXAMPLES", "40"))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     base=st.sampled_from(sorted(BASES)),
     ops=st.lists(operation, min_size=1, max_size=4),
@@ -187,11 +218,14 @@ def test_damaged_file_is_imported_consistently_or_refused(
                 [str(source)],
             )
             assert stored == result.rows_stored
-            quarantined = store.first(
-                "SELECT list(source_line ORDER BY source_line) FROM quarantine "
-                "WHERE source_file = ?",
-                [str(source)],
-            )[0] or []
+            quarantined = (
+                store.first(
+                    "SELECT list(source_line ORDER BY source_line) FROM quarantine "
+                    "WHERE source_file = ?",
+                    [str(source)],
+                )[0]
+                or []
+            )
             assert len(quarantined) == result.rows_quarantined
             assert not set(lines_stored or []) & set(quarantined)
             if compress == "gzip-cut":

@@ -88,9 +88,9 @@ def test_bad_rows_are_quarantined_with_line_and_reason(
         else:  # the row's (trimmed) values, as a CSV line that reads back the same
             assert fields(raw.encode()) == [v.strip() for v in fields(lines[line - 1])], line
         assert (force, str(q_month)[:7], kind, source_file) == (FORCE, month, "street", str(path))
-    assert store.rows(
-        "SELECT rows_stored, rows_quarantined FROM partitions"
-    ) == [(result.rows_stored, result.rows_quarantined)]
+    assert store.rows("SELECT rows_stored, rows_quarantined FROM partitions") == [
+        (result.rows_stored, result.rows_quarantined)
+    ]
     assert partition_consistency(store) == []
 
     # Stored rows: exactly the undamaged lines, each at the line Python's csv reads it on,
@@ -119,18 +119,14 @@ def test_many_malformed_lines_keep_line_numbers(tmp_path: Path, store: Store) ->
     blank = {i for i in bad if not lines[i]}  # an ASB row cut to nothing is a blank line
     assert result.rows_quarantined == len(bad - blank)
     assert result.rows_stored == 400 - len(bad)
-    got = store.rows(
-        "SELECT source_line, crime_id FROM street_crimes ORDER BY 1"
-    )
+    got = store.rows("SELECT source_line, crime_id FROM street_crimes ORDER BY 1")
     assert got == [(line, row[0] or None) for line, row in csv_records(data) if len(row) == 12]
-    assert sorted(
-        line for (line,) in store.rows("SELECT source_line FROM quarantine")
-    ) == sorted(i + 1 for i in bad - blank)
+    assert sorted(line for (line,) in store.rows("SELECT source_line FROM quarantine")) == sorted(
+        i + 1 for i in bad - blank
+    )
 
 
-def test_whitespace_around_values_is_trimmed_not_quarantined(
-    tmp_path: Path, store: Store
-) -> None:
+def test_whitespace_around_values_is_trimmed_not_quarantined(tmp_path: Path, store: Store) -> None:
     lines, eol = head_lines(street_file("2025-01"), 20)
     before = fields(lines[3])
     set_field(lines, 3, LAT, f"  {before[LAT]} ")
@@ -138,9 +134,10 @@ def test_whitespace_around_values_is_trimmed_not_quarantined(
     path = write(tmp_path / "2025-01-leicestershire-street.csv", join_lines(lines, eol))
     [result] = ingest(store, [path])
     assert (result.rows_stored, result.rows_quarantined) == (20, 0)
-    assert store.first(
-        "SELECT latitude, crime_type FROM street_crimes WHERE source_line = 4"
-    ) == (float(before[LAT]), before[CRIME_TYPE])
+    assert store.first("SELECT latitude, crime_type FROM street_crimes WHERE source_line = 4") == (
+        float(before[LAT]),
+        before[CRIME_TYPE],
+    )
 
 
 def test_republished_month_replaces_its_quarantine_only(tmp_path: Path, store: Store) -> None:
@@ -173,9 +170,7 @@ def test_stop_and_search_bad_coordinates(tmp_path: Path, store: Store) -> None:
     path = write(tmp_path / "2023-06-leicestershire-stop-and-search.csv", join_lines(lines, eol))
     [result] = ingest(store, [path])
     assert (result.rows_stored, result.rows_quarantined) == (454, 2)
-    assert store.rows(
-        "SELECT source_line, reason FROM quarantine ORDER BY 1"
-    ) == [
+    assert store.rows("SELECT source_line, reason FROM quarantine ORDER BY 1") == [
         (11, "Latitude 152.6 is outside the UK (expected 49.0 to 61.0)"),
         (21, "only one of Longitude and Latitude is given"),
     ]

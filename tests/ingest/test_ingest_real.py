@@ -59,7 +59,11 @@ def test_every_file_is_reported_once_in_order(loaded) -> None:
     for month, (rows, *_) in MANIFEST.items():
         r = results[str(street_file(month))]
         assert (r.kind, r.force, r.months, r.status, r.replaced) == (
-            "street", FORCE, [month], "stored", []
+            "street",
+            FORCE,
+            [month],
+            "stored",
+            [],
         )
         assert (r.rows_stored, r.rows_quarantined) == (rows, 0)
     assert partition_consistency(st) == []
@@ -92,8 +96,19 @@ def test_counts_match_manifest(loaded, month: str) -> None:
         [list(FORCE_AREA), f"{month}-01"],
     )
     assert got == (
-        rows, asb, asb, asb, no_location, no_location, no_location, leicester, outside, 0,
-        1, 1, dt.date.fromisoformat(f"{month}-01"),
+        rows,
+        asb,
+        asb,
+        asb,
+        no_location,
+        no_location,
+        no_location,
+        leicester,
+        outside,
+        0,
+        1,
+        1,
+        dt.date.fromisoformat(f"{month}-01"),
     )
     (partition,) = st.rows(
         "SELECT kind, source_file, rows_stored, rows_quarantined FROM partitions "
@@ -242,7 +257,11 @@ def test_stop_and_search_file(loaded) -> None:
     st, results = loaded
     r = results[str(STOP_AND_SEARCH)]
     assert (r.kind, r.force, r.months, r.rows_stored, r.rows_quarantined) == (
-        "stop-and-search", FORCE, ["2023-06"], 456, 0
+        "stop-and-search",
+        FORCE,
+        ["2023-06"],
+        456,
+        0,
     )
     assert st.first(
         "SELECT count(*), min(month), max(month), count(*) FILTER (latitude IS NULL), "
@@ -281,9 +300,7 @@ def test_stop_and_search_file(loaded) -> None:
     assert got == expected
     # Both boolean values occur, and 'Outcome linked' is empty exactly for "no further action".
     linked = dict(
-        st.rows(
-            "SELECT outcome_linked_to_object, count(*) FROM stop_searches GROUP BY 1"
-        )
+        st.rows("SELECT outcome_linked_to_object, count(*) FROM stop_searches GROUP BY 1")
     )
     assert linked[True] > 0 and linked[False] > 0
     assert st.first(
@@ -294,18 +311,15 @@ def test_stop_and_search_file(loaded) -> None:
 
 def test_plain_csv_and_gzip_store_the_same_rows(tmp_path: Path, store: Store) -> None:
     """An uncompressed copy (large enough for a parallel CSV read) stores identical rows."""
-    plain = write(tmp_path / "in" / "2021-06-leicestershire-street.csv",
-                  raw_bytes(street_file("2021-06")))
+    plain = write(
+        tmp_path / "in" / "2021-06-leicestershire-street.csv", raw_bytes(street_file("2021-06"))
+    )
     [r] = ingest(store, [plain])
     assert (r.months, r.rows_stored, r.rows_quarantined) == (["2021-06"], 9299, 0)
-    got = store.rows(
-        "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line"
-    )
+    got = store.rows("SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line")
     other = Path(store.path).with_name("gz.duckdb")
     with Store(other) as st2:
         ingest(st2, [street_file("2021-06")])
-        want = st2.rows(
-            "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line"
-        )
+        want = st2.rows("SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY source_line")
     assert got == want
     assert [row[-1] for row in got] == list(range(2, 9299 + 2))

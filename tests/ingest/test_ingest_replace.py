@@ -28,9 +28,7 @@ MONTH_COUNTS = {"2020-01": 8852, "2020-02": 7857, "2020-03": 8146, "2025-01": 84
 
 
 def month_rows(con, month: str) -> int:
-    return con.first(
-        "SELECT count(*) FROM street_crimes WHERE month = ?", [f"{month}-01"]
-    )[0]
+    return con.first("SELECT count(*) FROM street_crimes WHERE month = ?", [f"{month}-01"])[0]
 
 
 def test_same_files_twice_is_a_no_op(store: Store) -> None:
@@ -73,25 +71,25 @@ def test_ingest_twice_in_fresh_stores_gives_identical_tables(tmp_path: Path) -> 
 
 def test_republished_month_replaces_partition(tmp_path: Path, store: Store) -> None:
     ingest(store, [street_file(m) for m in ("2020-01", "2020-02", "2025-01")])
-    others = store.rows(
-        "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
-    )
+    others = store.rows("SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL")
     new_bytes, updates = republish("2020-02")
     new = write(tmp_path / "again" / "2020-02-leicestershire-street.csv.gz", new_bytes)
 
     [r] = ingest(store, [new])
     assert (r.status, r.months, r.replaced, r.rows_stored) == (
-        "stored", ["2020-02"], ["2020-02"], 7857 - 10
+        "stored",
+        ["2020-02"],
+        ["2020-02"],
+        7857 - 10,
     )
     assert month_rows(store, "2020-02") == 7857 - 10
     assert store.table_counts()["street_crimes"] == 8852 + 7857 - 10 + 8448
-    assert store.rows(
-        "SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL"
-    ) == others
+    assert (
+        store.rows("SELECT * FROM street_crimes WHERE month <> '2020-02-01' ORDER BY ALL") == others
+    )
     got = dict(
         store.rows(
-            "SELECT crime_id, last_outcome FROM street_crimes WHERE crime_id IN "
-            "(SELECT unnest(?))",
+            "SELECT crime_id, last_outcome FROM street_crimes WHERE crime_id IN (SELECT unnest(?))",
             [list(updates)],
         )
     )
@@ -121,28 +119,20 @@ def test_two_versions_of_a_month_in_one_call_last_wins(tmp_path: Path, store: St
 
 def _archive(path: Path, months: dict[str, bytes]) -> Path:
     """police.uk archive layout: one folder per month."""
-    return make_zip(
-        path, {f"{m}/{m}-{FORCE}-street.csv": data for m, data in months.items()}
-    )
+    return make_zip(path, {f"{m}/{m}-{FORCE}-street.csv": data for m, data in months.items()})
 
 
 def test_zip_archive_with_month_folders(tmp_path: Path, store: Store) -> None:
     months = ("2020-01", "2025-01")
-    archive = _archive(
-        tmp_path / "archive.zip", {m: raw_bytes(street_file(m)) for m in months}
-    )
+    archive = _archive(tmp_path / "archive.zip", {m: raw_bytes(street_file(m)) for m in months})
     results = ingest(store, [archive])
     assert [(r.file, r.months, r.rows_stored) for r in results] == [
         (f"{archive}!{m}/{m}-{FORCE}-street.csv", [m], MONTH_COUNTS[m]) for m in months
     ]
     with Store(tmp_path / "direct.duckdb") as direct:
         ingest(direct, [street_file(m) for m in months])
-        want = direct.rows(
-            "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
-        )
-    assert store.rows(
-        "SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL"
-    ) == want
+        want = direct.rows("SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL")
+    assert store.rows("SELECT * EXCLUDE (source_file) FROM street_crimes ORDER BY ALL") == want
     assert [r.status for r in ingest(store, [archive])] == ["unchanged", "unchanged"]
 
 
@@ -161,8 +151,10 @@ def test_overlapping_archives_do_not_double_count(
     )
     results = ingest(store, [a, b]) if one_call else ingest(store, [a]) + ingest(store, [b])
     assert [(r.months, r.status) for r in results] == [
-        (["2020-01"], "stored"), (["2020-02"], "stored"),
-        (["2020-02"], "unchanged"), (["2020-03"], "stored"),
+        (["2020-01"], "stored"),
+        (["2020-02"], "stored"),
+        (["2020-02"], "unchanged"),
+        (["2020-03"], "stored"),
     ]
     for m in ("2020-01", "2020-02", "2020-03"):
         assert month_rows(store, m) == MONTH_COUNTS[m]
@@ -178,7 +170,8 @@ def test_overlapping_archives_with_a_republished_month(tmp_path: Path, store: St
     b = _archive(tmp_path / "new" / "police.zip", {"2020-02": new_bytes})
     results = ingest(store, [a, b])
     assert [(r.file.split("!")[0], r.rows_stored, r.replaced) for r in results] == [
-        (str(a), 7857, []), (str(b), 7857 - 30, ["2020-02"])
+        (str(a), 7857, []),
+        (str(b), 7857 - 30, ["2020-02"]),
     ]
     assert month_rows(store, "2020-02") == 7857 - 30
     [(source,)] = store.rows("SELECT DISTINCT source_file FROM street_crimes")
@@ -204,9 +197,7 @@ def test_force_from_falls_within_or_argument(tmp_path: Path) -> None:
         assert (r.force, r.rows_stored) == ("leicestershire", 100)
     with Store(tmp_path / "b.duckdb") as st:
         [r] = ingest(st, [path], force="leics")
-        assert st.rows("SELECT DISTINCT force FROM street_crimes") == [
-            ("leics",)
-        ]
+        assert st.rows("SELECT DISTINCT force FROM street_crimes") == [("leics",)]
 
 
 def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
@@ -226,7 +217,5 @@ def test_same_bytes_under_another_force_are_new_data(store: Store, tmp_path: Pat
     copy.write_bytes(original.read_bytes())
     (result,) = ingest(store, [copy])
     assert result.status == "stored" and result.force == "otherforce"
-    per_force = dict(
-        store.rows("SELECT force, count(*) FROM street_crimes GROUP BY force")
-    )
+    per_force = dict(store.rows("SELECT force, count(*) FROM street_crimes GROUP BY force"))
     assert per_force == {FORCE: MONTH_COUNTS["2020-01"], "otherforce": MONTH_COUNTS["2020-01"]}

@@ -77,12 +77,19 @@ def test_unknown_neighbourhood_is_a_clear_error(api: PoliceUkApi) -> None:
 def test_crimes_in_the_city_centre_match_the_street_file(api: PoliceUkApi, server: Server) -> None:
     area = api.boundary("leicestershire", "NC04")
     crimes = api.crimes_street(area, "2021-06")
-    expected = [c for c in server.crimes if area.covers(shapely.Point(
-        float(c["location"]["longitude"]), float(c["location"]["latitude"])))]  # fmt: skip
+    expected = [
+        c
+        for c in server.crimes
+        if area.covers(
+            shapely.Point(float(c["location"]["longitude"]), float(c["location"]["latitude"]))
+        )
+    ]
     assert len(crimes) == len(expected) > 300
     assert sorted(c["id"] for c in crimes) == sorted(c["id"] for c in expected)
-    assert server.requests == [("GET", "/api/leicestershire/NC04/boundary"),
-                               ("POST", "/api/crimes-street/all-crime")]  # fmt: skip
+    assert server.requests == [
+        ("GET", "/api/leicestershire/NC04/boundary"),
+        ("POST", "/api/crimes-street/all-crime"),
+    ]
 
 
 def test_an_area_over_the_cap_is_split_and_nothing_counted_twice(

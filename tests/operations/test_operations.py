@@ -40,9 +40,13 @@ TABLES = ("operations", "operation_results", "operation_results_audit", "custom_
 
 def snapshot(store: Store) -> dict[str, tuple]:
     """Row count and a digest of every row of the tables an import may write."""
-    return {t: store.first(
-        f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) ORDER BY r::VARCHAR)), '') "
-        f'FROM "{t}" AS r') for t in TABLES}  # fmt: skip
+    return {
+        t: store.first(
+            f"SELECT count(*), coalesce(md5(string_agg(r::VARCHAR, chr(10) ORDER BY r::VARCHAR)), '') "
+            f'FROM "{t}" AS r'
+        )
+        for t in TABLES
+    }
 
 
 def define_west(store: Store) -> None:
@@ -91,8 +95,14 @@ def test_count_accepts_only_plain_digits(text: str) -> None:
     assert text.strip().isascii() and text.strip().isdigit() and value == int(text)
 
 
-@given(st.one_of(st.integers(max_value=-1), st.floats(allow_nan=False).filter(lambda x: x != int(x)
-       if x == x and abs(x) != float("inf") else True)))  # fmt: skip
+@given(
+    st.one_of(
+        st.integers(max_value=-1),
+        st.floats(allow_nan=False).filter(
+            lambda x: x != int(x) if x == x and abs(x) != float("inf") else True
+        ),
+    )
+)
 def test_negative_and_fractional_counts_are_refused(value: float) -> None:
     with pytest.raises(InputError, match="whole number of 0 or more"):
         operations.parse_count(str(value))
@@ -123,19 +133,26 @@ def relations_of(sets: dict[str, frozenset[int]]) -> Relations:
     """Containment and disjointness of plain sets, as the rules read them."""
     return Relations(
         frozenset((w, p) for w in sets for p in sets if w != p and sets[p] <= sets[w]),
-        frozenset(frozenset((a, b)) for a in sets for b in sets if a != b and not sets[a] & sets[b]),
+        frozenset(
+            frozenset((a, b)) for a in sets for b in sets if a != b and not sets[a] & sets[b]
+        ),
     )
 
 
 def brute_force_valid(counts: dict[str, int], sets: dict[str, frozenset[int]]) -> bool:
     """Every family of pairwise disjoint parts of every whole adds up to at most the whole."""
     for whole, whole_count in counts.items():
-        parts = [p for p in counts if p != whole and p != WHOLE
-                 and (whole == WHOLE or sets[p] <= sets[whole])]  # fmt: skip
+        parts = [
+            p
+            for p in counts
+            if p != whole and p != WHOLE and (whole == WHOLE or sets[p] <= sets[whole])
+        ]
         for size in range(1, len(parts) + 1):
             for family in itertools.combinations(parts, size):
-                if all(not sets[a] & sets[b] for a, b in itertools.combinations(family, 2)) and \
-                        sum(counts[p] for p in family) > whole_count:  # fmt: skip
+                if (
+                    all(not sets[a] & sets[b] for a, b in itertools.combinations(family, 2))
+                    and sum(counts[p] for p in family) > whole_count
+                ):
                     return False
     return True
 
@@ -153,8 +170,9 @@ def test_raising_any_part_above_a_whole_containing_it_fails(sets_list, weights, 
     sets = {f"a{i}": s for i, s in enumerate(sets_list)}
     counts = {(a, "warrants"): sum(weights[i] for i in s) for a, s in sets.items()}
     counts[(WHOLE, "warrants")] = sum(weights)
-    pairs = [(WHOLE, p) for p in sets] + [(w, p) for w in sets for p in sets
-                                          if w != p and sets[p] < sets[w]]  # fmt: skip
+    pairs = [(WHOLE, p) for p in sets] + [
+        (w, p) for w in sets for p in sets if w != p and sets[p] < sets[w]
+    ]
     whole, part = data.draw(st.sampled_from(pairs))
     counts[(part, "warrants")] = counts[(whole, "warrants")] + bump
     found = check_hierarchy(counts, relations_of(sets))
@@ -176,24 +194,29 @@ def test_overlapping_parts_are_never_added_up() -> None:
     counts = {(WHOLE, "arrests"): 10, ("north", "arrests"): 8, ("centre", "arrests"): 8}
     assert check_hierarchy(counts, relations_of(sets)) == []
     summary = operations.summarise_measure(
-        "arrests", {a: n for (a, _), n in counts.items()}, relations_of(sets),
+        "arrests",
+        {a: n for (a, _), n in counts.items()},
+        relations_of(sets),
         {"north": "North", "centre": "Centre"},
-    )  # fmt: skip
+    )
     # What the two account for is between 8 (one of them) and 10 (at most the total).
     assert (summary["unattributed_at_least"], summary["unattributed_at_most"]) == (0, 2)
     assert summary["unattributed"] is None
     assert summary["text"][-1].startswith("not attributed to an area: between 0 and 2")
 
 
-@pytest.mark.parametrize(("part", "total", "text"), [
-    (46, 141, "46 of 141 warrants were in the West area (33%)"),
-    (1, 141, "1 of 141 warrants was in the West area (1%)"),
-    (1, 400, "1 of 400 warrants was in the West area (<1%)"),
-    (0, 141, "0 of 141 warrants were in the West area (0%)"),
-    (399, 400, "399 of 400 warrants were in the West area (>99%)"),
-    (1201, 1000 + 201, "1,201 of 1,201 warrants were in the West area (100%)"),
-    (3, None, "3 warrants were in the West area"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("part", "total", "text"),
+    [
+        (46, 141, "46 of 141 warrants were in the West area (33%)"),
+        (1, 141, "1 of 141 warrants was in the West area (1%)"),
+        (1, 400, "1 of 400 warrants was in the West area (<1%)"),
+        (0, 141, "0 of 141 warrants were in the West area (0%)"),
+        (399, 400, "399 of 400 warrants were in the West area (>99%)"),
+        (1201, 1000 + 201, "1,201 of 1,201 warrants were in the West area (100%)"),
+        (3, None, "3 warrants were in the West area"),
+    ],
+)
 def test_share_wording(part: int, total: int | None, text: str) -> None:
     assert operations.share_sentence(part, total, "warrants", "West") == text
 
@@ -220,11 +243,17 @@ def test_import_rolls_up_as_the_csv_and_the_lookup_say(
 
     result = operations.rollup(imported, "operation nightjar")
     assert (result["operation"], result["from"], result["to"]) == (
-        "Operation Nightjar", "2025-01-06", "2025-03-31")
+        "Operation Nightjar",
+        "2025-01-06",
+        "2025-03-31",
+    )
     assert result["areas"] == ["Leicester"] and result["violations"] == []
     warrants = next(m for m in result["measures"] if m["measure"] == "warrants")
-    given_ = {r["area"]: int(r["count"]) for r in rows
-              if r["operation"] == "Operation Nightjar" and r["measure"] == "warrants"}
+    given_ = {
+        r["area"]: int(r["count"])
+        for r in rows
+        if r["operation"] == "Operation Nightjar" and r["measure"] == "warrants"
+    }
     total = given_.pop("all")
     assert warrants["total"] == total == 141
     assert "46 of 141 warrants were in the West Leicester area (33%)" in warrants["text"]
@@ -255,12 +284,25 @@ def test_reimport_changes_nothing(imported: Store) -> None:
 
 
 BAD = [
-    ("bad-part-over-total.csv", 7, None,
-     "West Leicester warrants 146 > operation total 141 in Operation Nightjar"),
-    ("bad-parts-over-whole.csv", 6, None, "warrants in areas that share no ground add up to "
-     "more than West Leicester 46: Fosse 14 + Westcotes 20 + Western 15 = 49"),
-    ("bad-disjoint-over-total.csv", 5, None, "more than operation total 64: "
-     "Castle 15 + Spinney Hills 30 + West Leicester 21 = 66"),
+    (
+        "bad-part-over-total.csv",
+        7,
+        None,
+        "West Leicester warrants 146 > operation total 141 in Operation Nightjar",
+    ),
+    (
+        "bad-parts-over-whole.csv",
+        6,
+        None,
+        "warrants in areas that share no ground add up to "
+        "more than West Leicester 46: Fosse 14 + Westcotes 20 + Western 15 = 49",
+    ),
+    (
+        "bad-disjoint-over-total.csv",
+        5,
+        None,
+        "more than operation total 64: Castle 15 + Spinney Hills 30 + West Leicester 21 = 66",
+    ),
     ("bad-count.csv", 3, "count", "count '12.5': expected a whole number of 0 or more"),
     ("bad-negative-count.csv", 2, "count", "count '-3': expected a whole number"),
     ("bad-measure.csv", 4, "measure", "measure 'warrant': expected one of warrants"),
@@ -272,7 +314,7 @@ BAD = [
     ("bad-operation-dates.csv", 3, "to", "it ends (2025-05-01) before it starts (2025-05-31)"),
     ("bad-operation-date.csv", 2, "from", "date '2025-02-30': expected a date as YYYY-MM-DD"),
     ("bad-operation-area.csv", 2, "areas", "'Nowhereshire': no such area"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "line", "column", "problem"), BAD)
@@ -294,7 +336,9 @@ def test_a_file_that_is_not_utf8_or_missing_is_refused(imported: Store, tmp_path
     path.write_bytes("operation,area,measure,count\nOp Café,all,arrests,1\n".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin1.csv: cannot be read as a UTF-8 CSV file"):
         operations_csv.import_files(imported, [path], by="PC 2741")
-    with pytest.raises(InputError, match=r"absent.csv: cannot be read \(No such file or directory\)"):
+    with pytest.raises(
+        InputError, match=r"absent.csv: cannot be read \(No such file or directory\)"
+    ):
         operations_csv.import_files(imported, [tmp_path / "absent.csv"], by="PC 2741")
 
 
@@ -302,8 +346,9 @@ def test_a_file_that_is_not_utf8_or_missing_is_refused(imported: Store, tmp_path
 
 
 def test_record_replaces_and_the_audit_keeps_every_change(ops_store: Store) -> None:
-    operations.add_operation(ops_store, "Operation Kestrel", dt.date(2025, 4, 1),
-                             dt.date(2025, 4, 30), ["Leicester"])  # fmt: skip
+    operations.add_operation(
+        ops_store, "Operation Kestrel", dt.date(2025, 4, 1), dt.date(2025, 4, 30), ["Leicester"]
+    )
     record = operations.record_result
     assert record(ops_store, "Operation Kestrel", None, "arrests", 30, "PC 1")
     assert record(ops_store, "operation kestrel", "West Leicester", "arrests", 9, "PC 1")
@@ -322,24 +367,43 @@ def test_record_replaces_and_the_audit_keeps_every_change(ops_store: Store) -> N
     ]
     stored = ops_store.rows(
         "SELECT area, count, recorded_by FROM operation_results WHERE operation = 'Operation Kestrel' "
-        "ORDER BY area")  # fmt: skip
-    assert stored == [(WHOLE, 30, "PC 1"), ("E05010466", 6, "PC 1"), ("E05010476", 5, "PC 1"),
-                      ("custom:West Leicester", 11, "Sgt 2")]  # fmt: skip
+        "ORDER BY area"
+    )
+    assert stored == [
+        (WHOLE, 30, "PC 1"),
+        ("E05010466", 6, "PC 1"),
+        ("E05010476", 5, "PC 1"),
+        ("custom:West Leicester", 11, "Sgt 2"),
+    ]
 
 
 def test_a_record_that_breaks_a_rule_writes_nothing(imported: Store) -> None:
     # Stored warrants: total 141; West Leicester 46 = Westcotes 20 + Fosse 14 + Western 12;
     # Castle 38 and Spinney Hills 25 (these three share no ground: 109).
     refused = [
-        (None, 100, "more than operation total 100: Castle 38 + Spinney Hills 25 + West Leicester 46 = 109"),
-        ("Fosse (Leicester)", 15, "more than West Leicester 46: Fosse 15 + Westcotes 20 + Western 12 = 47"),
-        ("Leicester", 100, "more than Leicester 100: Castle 38 + Spinney Hills 25 + West Leicester 46 = 109"),
+        (
+            None,
+            100,
+            "more than operation total 100: Castle 38 + Spinney Hills 25 + West Leicester 46 = 109",
+        ),
+        (
+            "Fosse (Leicester)",
+            15,
+            "more than West Leicester 46: Fosse 15 + Westcotes 20 + Western 12 = 47",
+        ),
+        (
+            "Leicester",
+            100,
+            "more than Leicester 100: Castle 38 + Spinney Hills 25 + West Leicester 46 = 109",
+        ),
         ("Leicester", 142, "Leicester warrants 142 > operation total 141"),
-    ]  # fmt: skip
+    ]
     before = snapshot(imported)
     for area, count, problem in refused:
         with pytest.raises(InputError) as info:
-            operations.record_result(imported, "Operation Nightjar", area, "warrants", count, "PC 1")
+            operations.record_result(
+                imported, "Operation Nightjar", area, "warrants", count, "PC 1"
+            )
         message = str(info.value)
         assert message.startswith(f"--count {count}: ") and problem in message, message
         assert message.endswith("nothing was recorded")
@@ -357,8 +421,11 @@ def test_record_needs_a_known_operation_and_a_recorder(ops_store: Store) -> None
 
 
 def _geojson(path: Path, geometry: shapely.Geometry) -> Path:
-    path.write_text(json.dumps({"type": "Feature", "properties": {},
-                                "geometry": shapely.geometry.mapping(geometry)}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(geometry)}
+        )
+    )
     return path
 
 
@@ -367,8 +434,11 @@ def raw_lsoa_polygons(codes: frozenset[str]) -> shapely.Geometry:
     import gzip
 
     data = json.loads(gzip.decompress(LEICESTER_BOUNDARIES.read_bytes()))
-    shapes = [shapely.geometry.shape(f["geometry"]) for f in data["features"]
-              if f["properties"].get("LSOA11CD") in codes]  # fmt: skip
+    shapes = [
+        shapely.geometry.shape(f["geometry"])
+        for f in data["features"]
+        if f["properties"].get("LSOA11CD") in codes
+    ]
     assert len(shapes) == len(codes)
     return shapely.union_all(shapes)
 
@@ -378,22 +448,37 @@ def test_polygon_areas_use_containment_of_surfaces(
 ) -> None:
     castle = raw_ward_lsoas(raw_db, "Castle (Leicester)")
     around = raw_lsoa_polygons(castle).buffer(0.002)  # Castle and a margin of about 150 m
-    areas.add_area(ops_store, "Castle beat", lsoas=[], wards=[],
-                   geojson=_geojson(tmp_path / "beat.geojson", around))  # fmt: skip
+    areas.add_area(
+        ops_store,
+        "Castle beat",
+        lsoas=[],
+        wards=[],
+        geojson=_geojson(tmp_path / "beat.geojson", around),
+    )
     inner = raw_lsoa_polygons(frozenset(sorted(castle)[:3])).buffer(-0.0005)
-    areas.add_area(ops_store, "Castle core", lsoas=[], wards=[],
-                   geojson=_geojson(tmp_path / "core.geojson", inner))  # fmt: skip
-    operations.add_operation(ops_store, "Operation Owl", dt.date(2025, 1, 1), dt.date(2025, 1, 31),
-                             ["Castle beat"])  # fmt: skip
+    areas.add_area(
+        ops_store,
+        "Castle core",
+        lsoas=[],
+        wards=[],
+        geojson=_geojson(tmp_path / "core.geojson", inner),
+    )
+    operations.add_operation(
+        ops_store, "Operation Owl", dt.date(2025, 1, 1), dt.date(2025, 1, 31), ["Castle beat"]
+    )
     operations.record_result(ops_store, "Operation Owl", "Castle beat", "arrests", 8, "PC 1")
     with pytest.raises(InputError, match="Castle arrests 9 > Castle beat 8"):
-        operations.record_result(ops_store, "Operation Owl", "Castle (Leicester)", "arrests", 9, "PC 1")
+        operations.record_result(
+            ops_store, "Operation Owl", "Castle (Leicester)", "arrests", 9, "PC 1"
+        )
     operations.record_result(ops_store, "Operation Owl", "Castle (Leicester)", "arrests", 6, "PC 1")
     with pytest.raises(InputError, match="Castle core arrests 7 > Castle 6"):
         operations.record_result(ops_store, "Operation Owl", "Castle core", "arrests", 7, "PC 1")
     # Eyres Monsell (south of the city) shares no ground with the beat: both are in Leicester.
     operations.record_result(ops_store, "Operation Owl", "Castle core", "arrests", 2, "PC 1")
-    operations.record_result(ops_store, "Operation Owl", "Eyres Monsell (Leicester)", "arrests", 5, "PC 1")
+    operations.record_result(
+        ops_store, "Operation Owl", "Eyres Monsell (Leicester)", "arrests", 5, "PC 1"
+    )
     with pytest.raises(InputError, match="more than Leicester 12: .*Castle beat 8.* = 13"):
         operations.record_result(ops_store, "Operation Owl", "Leicester", "arrests", 12, "PC 1")
     assert operations.record_result(ops_store, "Operation Owl", "Leicester", "arrests", 13, "PC 1")
@@ -403,14 +488,26 @@ def test_a_polygon_against_lsoas_without_boundaries_is_refused_clearly(
     ops_store: Store, tmp_path: Path
 ) -> None:
     # Only Leicester's LSOA boundaries are stored: Charnwood's cannot be drawn.
-    areas.add_area(ops_store, "Box", lsoas=[], wards=[],
-                   geojson=_geojson(tmp_path / "box.geojson", shapely.box(-1.2, 52.6, -1.1, 52.7)))  # fmt: skip
-    operations.add_operation(ops_store, "Operation Owl", dt.date(2025, 1, 1), dt.date(2025, 1, 31), ["Box"])
+    areas.add_area(
+        ops_store,
+        "Box",
+        lsoas=[],
+        wards=[],
+        geojson=_geojson(tmp_path / "box.geojson", shapely.box(-1.2, 52.6, -1.1, 52.7)),
+    )
+    operations.add_operation(
+        ops_store, "Operation Owl", dt.date(2025, 1, 1), dt.date(2025, 1, 31), ["Box"]
+    )
     operations.record_result(ops_store, "Operation Owl", "Box", "arrests", 3, "PC 1")
     before = snapshot(ops_store)
-    with pytest.raises(InputError, match=r"cannot tell how area 'Charnwood' lies against a polygon "
-                       r"area: no stored boundary for \d+ of its LSOAs"):  # fmt: skip
-        operations.record_result(ops_store, "Operation Owl", "local authority:Charnwood", "arrests", 1, "PC 1")
+    with pytest.raises(
+        InputError,
+        match=r"cannot tell how area 'Charnwood' lies against a polygon "
+        r"area: no stored boundary for \d+ of its LSOAs",
+    ):
+        operations.record_result(
+            ops_store, "Operation Owl", "local authority:Charnwood", "arrests", 1, "PC 1"
+        )
     assert snapshot(ops_store) == before
 
 
@@ -420,8 +517,9 @@ def test_operations_report_finds_operations_by_period_and_area(imported: Store) 
     assert [r["operation"] for r in found] == ["Operation Nightjar", "Operation Lantern"]
     later = operations.operations_report(imported, west, dt.date(2025, 3, 1), dt.date(2025, 3, 31))
     assert [r["operation"] for r in later] == ["Operation Nightjar"]  # Lantern ended in February
-    elsewhere = operations.operations_report(imported, "local authority:Charnwood",
-                                             dt.date(2025, 1, 1), dt.date(2025, 12, 31))  # fmt: skip
+    elsewhere = operations.operations_report(
+        imported, "local authority:Charnwood", dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    )
     assert elsewhere == []
 
 
@@ -439,8 +537,9 @@ def store_file(sample_store_path: Path, tmp_path: Path) -> Path:
 
 
 def _run(store: Path, *args: str) -> str:
-    result = CliRunner().invoke(app, ["--store", str(store), *args],
-                                env={"COLUMNS": "200", STORE_ENV: None})  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["--store", str(store), *args], env={"COLUMNS": "200", STORE_ENV: None}
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
 
@@ -448,14 +547,32 @@ def _run(store: Path, *args: str) -> str:
 def test_cli_import_show_list_json(store_file: Path) -> None:
     _run(store_file, "ops", "import", str(OPERATIONS_CSV), str(RESULTS_CSV), "--by", "PC 2741")
     shown = json.loads(_run(store_file, "ops", "show", "Operation Lantern", "--json"))
-    assert set(shown) == {"operation", "from", "to", "areas", "description", "measures", "violations"}
+    assert set(shown) == {
+        "operation",
+        "from",
+        "to",
+        "areas",
+        "description",
+        "measures",
+        "violations",
+    }
     [visits] = shown["measures"]
-    assert set(visits) == {"measure", "label", "total", "areas", "unattributed", "text",
-                           "unattributed_at_least", "unattributed_at_most"}  # fmt: skip
+    assert set(visits) == {
+        "measure",
+        "label",
+        "total",
+        "areas",
+        "unattributed",
+        "text",
+        "unattributed_at_least",
+        "unattributed_at_most",
+    }
     assert (visits["total"], visits["unattributed"]) == (57, 57 - 23 - 19)
     listed = json.loads(_run(store_file, "ops", "list", "--json"))
     assert [(o["operation"], o["results"]) for o in listed] == [
-        ("Operation Nightjar", 13), ("Operation Lantern", 3)]
+        ("Operation Nightjar", 13),
+        ("Operation Lantern", 3),
+    ]
     text = _run(store_file, "ops", "show", "Operation Nightjar")
     assert "46 of 141 warrants were in the West Leicester area (33%)" in text
 
@@ -479,12 +596,30 @@ def test_cli_refusal_is_one_line_and_exit_code_2(
 
     with Store(store_file) as st:
         operations_csv.import_files(st, [OPERATIONS_CSV, RESULTS_CSV], by="PC 2741")
-    monkeypatch.setattr(sys, "argv", [
-        "beatbook", "--store", str(store_file), "ops", "record", "Operation Nightjar", "--area",
-        "West Leicester", "--measure", "warrants", "--count", "146", "--by", "PC 1"])  # fmt: skip
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "beatbook",
+            "--store",
+            str(store_file),
+            "ops",
+            "record",
+            "Operation Nightjar",
+            "--area",
+            "West Leicester",
+            "--measure",
+            "warrants",
+            "--count",
+            "146",
+            "--by",
+            "PC 1",
+        ],
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: --count 146: West Leicester warrants 146 > operation total 141 in Operation "
-        "Nightjar (and 1 more); nothing was recorded"]
+        "Nightjar (and 1 more); nothing was recorded"
+    ]

@@ -34,8 +34,9 @@ def problem_crime_types() -> dict[str, list[str]]:
     return out
 
 
-def raw_counts_at(raw_db, points: list[dict], lsoas: set[str], crime_types: list[str],
-                  months: list[str]) -> dict[str, int]:  # fmt: skip
+def raw_counts_at(
+    raw_db, points: list[dict], lsoas: set[str], crime_types: list[str], months: list[str]
+) -> dict[str, int]:
     """Crimes per month ('YYYY-MM') in the raw street files at exactly these snap points
     (name and coordinates), in these LSOAs, of these crime types."""
     rows = raw_db.execute(
@@ -50,7 +51,13 @@ def raw_counts_at(raw_db, points: list[dict], lsoas: set[str], crime_types: list
           AND s.month IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY 1
         """,
-        [[p["location"] for p in points], [p["longitude"] for p in points],
-         [p["latitude"] for p in points], sorted(lsoas), crime_types, months],
-    ).fetchall()  # fmt: skip
+        [
+            [p["location"] for p in points],
+            [p["longitude"] for p in points],
+            [p["latitude"] for p in points],
+            sorted(lsoas),
+            crime_types,
+            months,
+        ],
+    ).fetchall()
     return {m: 0 for m in months} | dict(rows)

@@ -54,9 +54,14 @@ def glm_interaction(
 
 @pytest.mark.parametrize(
     "counts",
-    [(30, 10, 100, 100, 6, 6), (12, 19, 240, 230, 6, 3), (5, 4, 60, 55, 12, 4),
-     (40, 70, 300, 310, 6, 6), (1, 1, 1, 1, 1, 1)],
-)  # fmt: skip
+    [
+        (30, 10, 100, 100, 6, 6),
+        (12, 19, 240, 230, 6, 3),
+        (5, 4, 60, 55, 12, 4),
+        (40, 70, 300, 310, 6, 6),
+        (1, 1, 1, 1, 1, 1),
+    ],
+)
 def test_ratio_and_interval_agree_with_a_poisson_glm(counts: tuple[int, ...]) -> None:
     a = difference_in_differences(*counts)
     ratio, low, high, p = glm_interaction(*counts)
@@ -65,7 +70,9 @@ def test_ratio_and_interval_agree_with_a_poisson_glm(counts: tuple[int, ...]) ->
     assert a.ci_high == pytest.approx(high, abs=1e-6)
     assert a.p_value == pytest.approx(p, abs=1e-6)
     assert not a.corrected
-    assert (a.treated_before, a.treated_during, a.comparison_before, a.comparison_during) == counts[:4]
+    assert (a.treated_before, a.treated_during, a.comparison_before, a.comparison_during) == counts[
+        :4
+    ]
 
 
 def test_expected_and_difference_by_hand() -> None:
@@ -76,7 +83,9 @@ def test_expected_and_difference_by_hand() -> None:
     assert a.difference_per_month == pytest.approx(3 - 9)
     assert a.ratio == pytest.approx((9 / 72) / (90 / 240))
     assert a.verdict == "fell more"
-    assert a.wording.startswith("fell more than at comparison places: 12.0 a month before, 3.0 during")
+    assert a.wording.startswith(
+        "fell more than at comparison places: 12.0 a month before, 3.0 during"
+    )
     assert "against 9.0 expected" in a.wording
     assert f"ratio {a.ratio:.2f}, 95% CI {a.ci_low:.2f}-{a.ci_high:.2f}" in a.wording
 
@@ -95,7 +104,9 @@ def test_a_zero_count_adds_one_half_to_every_count(zero_at: int) -> None:
     # The same as the GLM on the corrected counts.
     ratio, low, high, _ = glm_interaction(tb, td, cb, cd, 6, 6)
     assert (a.ratio, a.ci_low, a.ci_high) == pytest.approx((ratio, low, high), rel=1e-6)
-    assert a.treated_before + a.treated_during + a.comparison_before + a.comparison_during == sum(counts)
+    assert a.treated_before + a.treated_during + a.comparison_before + a.comparison_during == sum(
+        counts
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,9 +135,7 @@ def test_a_wider_confidence_level_can_turn_a_result_into_no_clear_difference() -
     assert strict.verdict == "no clear difference" and "99.9% CI" in strict.wording
 
 
-@pytest.mark.parametrize(
-    "counts", [(0, 0, 50, 40), (7, 3, 0, 0), (0, 0, 0, 0)]
-)
+@pytest.mark.parametrize("counts", [(0, 0, 50, 40), (7, 3, 0, 0), (0, 0, 0, 0)])
 def test_not_assessable_without_crimes_on_one_side(counts: tuple[int, ...]) -> None:
     a = difference_in_differences(*counts, 6, 3)
     assert a.verdict == "not assessable"
@@ -150,10 +159,22 @@ def test_doctest_example() -> None:
 
 def test_to_dict_has_the_documented_fields() -> None:
     assert set(difference_in_differences(30, 10, 100, 100, 6, 6).to_dict()) == {
-        "treated_before", "treated_during", "comparison_before", "comparison_during",
-        "months_before", "months_during", "ratio", "ci_low", "ci_high", "p_value",
-        "expected_during", "difference_per_month", "corrected", "verdict", "wording",
-    }  # fmt: skip
+        "treated_before",
+        "treated_during",
+        "comparison_before",
+        "comparison_during",
+        "months_before",
+        "months_during",
+        "ratio",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "expected_during",
+        "difference_per_month",
+        "corrected",
+        "verdict",
+        "wording",
+    }
 
 
 count = st.integers(min_value=0, max_value=2000)
@@ -203,16 +224,25 @@ def running(
         flat = [c for w in result["wards"] for c in w["priorities"]]
         for c, pid in zip(flat, ids, strict=True):
             c["priority_id"] = pid
-        ward = next(w for w in result["wards"]
-                    if len({c["problem"] for c in w["priorities"]}) == 1 and len(w["priorities"]) == 4)  # fmt: skip
+        ward = next(
+            w
+            for w in result["wards"]
+            if len({c["problem"] for c in w["priorities"]}) == 1 and len(w["priorities"]) == 4
+        )
         # A: the place with the most snap points, so a multi-point place is assessed.
         a = max(ward["priorities"], key=lambda c: (len(c["snap_points"]), -c["rank"]))
         b, c, d = [x for x in ward["priorities"] if x is not a]
         lifecycle.decide(store, a["priority_id"], "adopted", "Insp. Patel", month=APRIL)
-        lifecycle.decide(store, a["priority_id"], "continued", "Insp. Patel", month=dt.date(2021, 6, 1))
+        lifecycle.decide(
+            store, a["priority_id"], "continued", "Insp. Patel", month=dt.date(2021, 6, 1)
+        )
         lifecycle.decide(store, b["priority_id"], "adopted", "Insp. Patel", month=APRIL)
-        lifecycle.decide(store, c["priority_id"], "rejected", "Insp. Patel", details={"reason": "x"})
-        lifecycle.decide(store, d["priority_id"], "adopted", "Insp. Patel", month=dt.date(2021, 12, 1))
+        lifecycle.decide(
+            store, c["priority_id"], "rejected", "Insp. Patel", details={"reason": "x"}
+        )
+        lifecycle.decide(
+            store, d["priority_id"], "adopted", "Insp. Patel", month=dt.date(2021, 12, 1)
+        )
         yield store, {"A": a, "B": b, "C": c, "D": d}
 
 
@@ -227,9 +257,9 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
     def in_ward(months: list[str]) -> int:
         return raw_scalar(
             raw_db,
-            "SELECT count(*) FROM street WHERE \"LSOA code\" IN (SELECT unnest(?::VARCHAR[])) "
-            "AND \"Crime type\" IN (SELECT unnest(?::VARCHAR[])) "
-            "AND month IN (SELECT unnest(?::VARCHAR[])) AND \"Longitude\" IS NOT NULL",
+            'SELECT count(*) FROM street WHERE "LSOA code" IN (SELECT unnest(?::VARCHAR[])) '
+            'AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) '
+            'AND month IN (SELECT unnest(?::VARCHAR[])) AND "Longitude" IS NOT NULL',
             [sorted(lsoas), types, months],
         )
 
@@ -238,9 +268,13 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
     expected = {
         "treated_before": at(a["snap_points"], BEFORE),
         "treated_during": at(a["snap_points"], DURING),
-        "comparison_before": in_ward(BEFORE) - at(a["snap_points"], BEFORE) - at(p["B"]["snap_points"], BEFORE),
-        "comparison_during": in_ward(DURING) - at(a["snap_points"], DURING) - at(p["B"]["snap_points"], DURING),
-    }  # fmt: skip
+        "comparison_before": in_ward(BEFORE)
+        - at(a["snap_points"], BEFORE)
+        - at(p["B"]["snap_points"], BEFORE),
+        "comparison_during": in_ward(DURING)
+        - at(a["snap_points"], DURING)
+        - at(p["B"]["snap_points"], DURING),
+    }
     # Each of B, C and D had crimes in these months, so leaving one in or out would show.
     assert all(at(p[x]["snap_points"], BEFORE + DURING) > 0 for x in "BCD")
     events_before = store.scalar("SELECT count(*) FROM priority_events")
@@ -249,10 +283,18 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
     assert result["before_months"] == BEFORE and result["during_months"] == DURING
     assert (result["months_before"], result["months_during"]) == (6, 6)
     reference = difference_in_differences(*expected.values(), 6, 6)
-    assert result["ratio"] == pytest.approx(reference.ratio) and result["verdict"] == reference.verdict
+    assert (
+        result["ratio"] == pytest.approx(reference.ratio) and result["verdict"] == reference.verdict
+    )
     assert result["wording"] == reference.wording
-    assert (result["ward"], result["problem"], result["place"]) == (a["ward"], a["problem"], a["place"])
-    assert result["comparison"].startswith(f"other places in {a['ward']} with {a['problem']} crimes")
+    assert (result["ward"], result["problem"], result["place"]) == (
+        a["ward"],
+        a["problem"],
+        a["place"],
+    )
+    assert result["comparison"].startswith(
+        f"other places in {a['ward']} with {a['problem']} crimes"
+    )
     # Closing appended one event that carries the assessment.
     assert store.scalar("SELECT count(*) FROM priority_events") == events_before + 1
     closed = lifecycle.priority(store, a["priority_id"])
@@ -280,7 +322,9 @@ def test_refusals(running) -> None:
     a, c = p["A"]["priority_id"], p["C"]["priority_id"]
     with pytest.raises(InputError, match=f"^priority {c} was never adopted"):
         review.assess(store, c, SEPTEMBER)
-    with pytest.raises(InputError, match=rf"^--month 2021-03 is before priority {a} was adopted \(2021-04\)"):
+    with pytest.raises(
+        InputError, match=rf"^--month 2021-03 is before priority {a} was adopted \(2021-04\)"
+    ):
         review.assess(store, a, dt.date(2021, 3, 1))
     with pytest.raises(DataMissingError, match="^--month 2022-06: no street-level crime stored"):
         review.assess(store, a, dt.date(2022, 6, 1))
@@ -296,10 +340,17 @@ def test_refusals(running) -> None:
 def test_a_problem_police_uk_does_not_record_is_not_assessable(running) -> None:
     store, _ = running
     pid = lifecycle.add_priority(
-        store, area=f"custom:{AREA}", ward="Westcotes", place="Narborough Road",
-        place_key="Westcotes|Narborough Road", snap_points=[], problem="speeding", month=APRIL,
-        origin="residents", actor="Sgt. Hale",
-    )  # fmt: skip
+        store,
+        area=f"custom:{AREA}",
+        ward="Westcotes",
+        place="Narborough Road",
+        place_key="Westcotes|Narborough Road",
+        snap_points=[],
+        problem="speeding",
+        month=APRIL,
+        origin="residents",
+        actor="Sgt. Hale",
+    )
     lifecycle.decide(store, pid, "adopted", "Insp. Patel", month=APRIL)
     result = review.close(store, pid, "Insp. Patel", SEPTEMBER)
     assert result["verdict"] == "not assessable"

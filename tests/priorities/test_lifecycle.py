@@ -19,12 +19,17 @@ JULY, AUGUST, SEPTEMBER = dt.date(2021, 7, 1), dt.date(2021, 8, 1), dt.date(2021
 
 def candidate(place: str, problem: str, rank: int, ward: str = "Westcotes") -> dict[str, Any]:
     return {
-        "rank": rank, "ward": ward, "place": place, "place_key": f"{ward}|{place}",
-        "problem": problem, "score": 1.5 - rank / 10, "origin": "data",
+        "rank": rank,
+        "ward": ward,
+        "place": place,
+        "place_key": f"{ward}|{place}",
+        "problem": problem,
+        "score": 1.5 - rank / 10,
+        "origin": "data",
         "parts": {"volume": 0.5, "change": 0.0, "forecast": 1.0 - rank / 10, "concerns": 0.0},
         "reason": f"{problem}: 3 a month, no clear change from 2.5",
         "snap_points": [{"location": f"On or near {place}", "longitude": -1.15, "latitude": 52.63}],
-    }  # fmt: skip
+    }
 
 
 def proposal(for_month: str = "2021-07", area: str = AREA) -> dict[str, Any]:
@@ -33,21 +38,30 @@ def proposal(for_month: str = "2021-07", area: str = AREA) -> dict[str, Any]:
         "area": {"name": "Test area", "reference": area},
         "for_month": for_month,
         "wards": [
-            {"ward": "Westcotes", "priorities": [candidate("Narborough Road", "acquisitive", 1),
-                                                 candidate("Hinckley Road", "asb", 2)]},
+            {
+                "ward": "Westcotes",
+                "priorities": [
+                    candidate("Narborough Road", "acquisitive", 1),
+                    candidate("Hinckley Road", "asb", 2),
+                ],
+            },
             {"ward": "Fosse", "priorities": [candidate("Woodgate", "drugs", 1, "Fosse")]},
         ],
-    }  # fmt: skip
+    }
 
 
 def events(store: Store) -> list[tuple]:
-    return store.rows("SELECT * REPLACE (CAST(decided_at AS VARCHAR) AS decided_at) FROM priority_events "
-        "ORDER BY priority_id, seq")
+    return store.rows(
+        "SELECT * REPLACE (CAST(decided_at AS VARCHAR) AS decided_at) FROM priority_events "
+        "ORDER BY priority_id, seq"
+    )
 
 
 def priorities(store: Store) -> list[tuple]:
-    return store.rows("SELECT * REPLACE (CAST(created_at AS VARCHAR) AS created_at) FROM priorities "
-        "ORDER BY priority_id")
+    return store.rows(
+        "SELECT * REPLACE (CAST(created_at AS VARCHAR) AS created_at) FROM priorities "
+        "ORDER BY priority_id"
+    )
 
 
 def status(store: Store, pid: int) -> str:
@@ -69,13 +83,18 @@ def test_save_proposals_records_each_candidate_once(saved: tuple[Store, list[int
     assert set(rows) == set(ids)
     first = rows[ids[0]]
     assert (first["area"], first["ward"], first["place"], first["problem"]) == (
-        AREA, "Westcotes", "Narborough Road", "acquisitive")  # fmt: skip
+        AREA,
+        "Westcotes",
+        "Narborough Road",
+        "acquisitive",
+    )
     assert first["proposed_for"] == JULY and first["status"] == "proposed"
     assert first["snap_points"] == candidate("Narborough Road", "acquisitive", 1)["snap_points"]
     assert first["parts"] == candidate("Narborough Road", "acquisitive", 1)["parts"]
     assert first["label"] == "Narborough Road"
-    assert [(e["seq"], e["action"], e["actor"], e["month"], e["details"]) for e in first["events"]] == [
-        (1, "proposed", "beatbook", JULY, {"rank": 1})]  # fmt: skip
+    assert [
+        (e["seq"], e["action"], e["actor"], e["month"], e["details"]) for e in first["events"]
+    ] == [(1, "proposed", "beatbook", JULY, {"rank": 1})]
 
 
 def test_save_proposals_is_idempotent(saved: tuple[Store, list[int]]) -> None:
@@ -132,16 +151,24 @@ def test_the_whole_life_of_a_priority(saved: tuple[Store, list[int]]) -> None:
 @pytest.mark.parametrize(
     ("steps", "action", "message"),
     [
-        ([], "closed", "is proposed: it cannot be closed (only a priority that is adopted or continued can)"),
+        (
+            [],
+            "closed",
+            "is proposed: it cannot be closed (only a priority that is adopted or continued can)",
+        ),
         ([], "continued", "is proposed: it cannot be continued"),
-        (["adopted"], "adopted", "is adopted: it cannot be adopted (only a priority that is proposed can)"),
+        (
+            ["adopted"],
+            "adopted",
+            "is adopted: it cannot be adopted (only a priority that is proposed can)",
+        ),
         (["adopted"], "rejected", "is adopted: it cannot be rejected"),
         (["rejected"], "adopted", "is rejected: it cannot be adopted"),
         (["rejected"], "closed", "is rejected: it cannot be closed"),
         (["adopted", "closed"], "continued", "is closed: it cannot be continued"),
         (["adopted", "closed"], "closed", "is closed: it cannot be closed"),
     ],
-)  # fmt: skip
+)
 def test_decisions_out_of_order_are_refused_and_change_nothing(
     saved: tuple[Store, list[int]], steps: list[str], action: str, message: str
 ) -> None:
@@ -202,7 +229,11 @@ def test_the_actor_is_recorded_trimmed(saved: tuple[Store, list[int]]) -> None:
     store, ids = saved
     lifecycle.decide(store, ids[0], "rejected", "  PCSO Khan ", details={"reason": "hospital"})
     last = lifecycle.priority(store, ids[0])["events"][-1]
-    assert (last["actor"], last["action"], last["details"]) == ("PCSO Khan", "rejected", {"reason": "hospital"})
+    assert (last["actor"], last["action"], last["details"]) == (
+        "PCSO Khan",
+        "rejected",
+        {"reason": "hospital"},
+    )
 
 
 # --- the trail is append-only ---------------------------------------------------------------
@@ -239,13 +270,20 @@ def test_events_are_appended_never_changed(saved: tuple[Store, list[int]]) -> No
 def test_label_edits_take_the_latest(saved: tuple[Store, list[int]]) -> None:
     store, ids = saved
     pid = ids[0]
-    lifecycle.decide(store, pid, "adopted", "Insp. Patel", month=JULY,
-                     details={"label": "Narborough Road shops"})  # fmt: skip
+    lifecycle.decide(
+        store, pid, "adopted", "Insp. Patel", month=JULY, details={"label": "Narborough Road shops"}
+    )
     assert lifecycle.priority(store, pid)["label"] == "Narborough Road shops"
     lifecycle.decide(store, pid, "continued", "Insp. Patel", month=AUGUST, details={"note": "x"})
     assert lifecycle.priority(store, pid)["label"] == "Narborough Road shops"  # kept
-    lifecycle.decide(store, pid, "continued", "Insp. Patel", month=SEPTEMBER,
-                     details={"label": "Narborough Road parade"})  # fmt: skip
+    lifecycle.decide(
+        store,
+        pid,
+        "continued",
+        "Insp. Patel",
+        month=SEPTEMBER,
+        details={"label": "Narborough Road parade"},
+    )
     p = lifecycle.priority(store, pid)
     assert p["label"] == "Narborough Road parade"
     assert p["place"] == "Narborough Road"  # the proposed label stays on record
@@ -254,13 +292,25 @@ def test_label_edits_take_the_latest(saved: tuple[Store, list[int]]) -> None:
 def test_add_priority_raised_by_people(writable_store: Store) -> None:
     points = [{"location": "On or near Braunstone Gate", "longitude": -1.149, "latitude": 52.633}]
     pid = lifecycle.add_priority(
-        writable_store, area=AREA, ward="Westcotes", place="Braunstone Gate",
-        place_key="Westcotes|Braunstone Gate", snap_points=points, problem="street-drinking",
-        month=JULY, origin="residents", actor="Sgt. Hale", note="beat surgery, 12 residents",
-    )  # fmt: skip
+        writable_store,
+        area=AREA,
+        ward="Westcotes",
+        place="Braunstone Gate",
+        place_key="Westcotes|Braunstone Gate",
+        snap_points=points,
+        problem="street-drinking",
+        month=JULY,
+        origin="residents",
+        actor="Sgt. Hale",
+        note="beat surgery, 12 residents",
+    )
     p = lifecycle.priority(writable_store, pid)
     assert (p["status"], p["origin"], p["problem"], p["proposed_for"]) == (
-        "proposed", "residents", "street-drinking", JULY)  # fmt: skip
+        "proposed",
+        "residents",
+        "street-drinking",
+        JULY,
+    )
     assert p["score"] is None and p["parts"] is None
     assert p["reason"] == "beat surgery, 12 residents" and p["snap_points"] == points
     assert p["events"][0]["actor"] == "Sgt. Hale"
@@ -268,9 +318,17 @@ def test_add_priority_raised_by_people(writable_store: Store) -> None:
     # It goes through the same decisions as a proposal.
     assert lifecycle.decide(writable_store, pid, "adopted", "Insp. Patel", month=JULY) == "adopted"
     plain = lifecycle.add_priority(
-        writable_store, area=AREA, ward="Fosse", place="Woodgate", place_key="Fosse|Woodgate",
-        snap_points=[], problem="drugs", month=JULY, origin="partners", actor="Sgt. Hale",
-    )  # fmt: skip
+        writable_store,
+        area=AREA,
+        ward="Fosse",
+        place="Woodgate",
+        place_key="Fosse|Woodgate",
+        snap_points=[],
+        problem="drugs",
+        month=JULY,
+        origin="partners",
+        actor="Sgt. Hale",
+    )
     assert lifecycle.priority(writable_store, plain)["reason"] == "raised by partners"
 
 
@@ -278,9 +336,17 @@ def test_add_priority_raised_by_people(writable_store: Store) -> None:
 def test_add_priority_checks_its_origin(writable_store: Store, origin: str) -> None:
     with pytest.raises(InputError) as err:
         lifecycle.add_priority(
-            writable_store, area=AREA, ward="Fosse", place="Woodgate", place_key="Fosse|Woodgate",
-            snap_points=[], problem="drugs", month=JULY, origin=origin, actor="Sgt. Hale",
-        )  # fmt: skip
+            writable_store,
+            area=AREA,
+            ward="Fosse",
+            place="Woodgate",
+            place_key="Fosse|Woodgate",
+            snap_points=[],
+            problem="drugs",
+            month=JULY,
+            origin=origin,
+            actor="Sgt. Hale",
+        )
     assert str(err.value) == f"--origin {origin!r}: expected one of data, residents, partners, mix"
     assert priorities(writable_store) == [] and events(writable_store) == []
 

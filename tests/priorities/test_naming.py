@@ -92,12 +92,14 @@ def test_named_points_of_one_name_in_one_ward_are_one_place() -> None:
 
 def test_the_same_name_in_two_wards_is_two_places() -> None:
     places = name_places(
-        frame([
-            ("On or near High Street", lonlat(0, 0), "A"),
-            ("On or near High Street", lonlat(3000, 0), "B"),
-            ("On or near High Street", lonlat(3100, 0), "B"),
-        ])
-    )  # fmt: skip
+        frame(
+            [
+                ("On or near High Street", lonlat(0, 0), "A"),
+                ("On or near High Street", lonlat(3000, 0), "B"),
+                ("On or near High Street", lonlat(3100, 0), "B"),
+            ]
+        )
+    )
     keys = places.group_by("place_key").agg(pl.len().alias("n")).sort("place_key")
     assert keys.to_dicts() == [
         {"place_key": "A|High Street", "n": 1},
@@ -110,7 +112,14 @@ def test_duplicate_points_give_one_row_each() -> None:
     p = lonlat(0, 0)
     places = name_places(frame([("On or near Elm Close", p, "A")] * 5))
     assert places.height == 1
-    assert set(places.columns) == {"location", "longitude", "latitude", "ward", "place_key", "place"}
+    assert set(places.columns) == {
+        "location",
+        "longitude",
+        "latitude",
+        "ward",
+        "place_key",
+        "place",
+    }
 
 
 # --- rule 2: generic points -----------------------------------------------------------------
@@ -124,27 +133,33 @@ def test_generic_points_chain_within_200_m_and_stay_apart_beyond() -> None:
     assert min(metres(far, x) for x in (a, b, c)) > GROUP_WITHIN_M + 40
     street = lonlat(150, -30)
     places = name_places(
-        frame([
-            *(("On or near Supermarket", p, "A") for p in (a, b, c, far)),
-            ("On or near Elm Road", street, "A"),
-        ])
-    )  # fmt: skip
+        frame(
+            [
+                *(("On or near Supermarket", p, "A") for p in (a, b, c, far)),
+                ("On or near Elm Road", street, "A"),
+            ]
+        )
+    )
     key = {p: place_of(places, p, "On or near Supermarket")["place_key"] for p in (a, b, c, far)}
     assert key[a] == key[b] == key[c]
     assert key[far] != key[a]
-    assert places.filter(pl.col("location") == "On or near Supermarket")["place_key"].n_unique() == 2
+    assert (
+        places.filter(pl.col("location") == "On or near Supermarket")["place_key"].n_unique() == 2
+    )
 
 
 def test_generic_points_of_different_kinds_or_wards_are_never_joined() -> None:
     p, q_ = lonlat(0, 0), lonlat(50, 0)
     places = name_places(
-        frame([
-            ("On or near Supermarket", p, "A"),
-            ("On or near Parking Area", q_, "A"),
-            ("On or near Supermarket", q_, "B"),
-            ("On or near Elm Road", lonlat(0, 30), "A"),
-        ])
-    )  # fmt: skip
+        frame(
+            [
+                ("On or near Supermarket", p, "A"),
+                ("On or near Parking Area", q_, "A"),
+                ("On or near Supermarket", q_, "B"),
+                ("On or near Elm Road", lonlat(0, 30), "A"),
+            ]
+        )
+    )
     generic = places.filter(pl.col("location") != "On or near Elm Road")
     assert generic["place_key"].n_unique() == 3
     assert set(generic["place"]) == {
@@ -167,11 +182,13 @@ def test_generic_label_uses_the_nearest_named_point_to_the_centre() -> None:
         park[0], streets["On or near Victoria Park Road"]
     )  # the nearest to one point is not the nearest to the centre
     places = name_places(
-        frame([
-            *(("On or near Park/Open Space", p, "W") for p in park),
-            *((name, p, "W") for name, p in streets.items()),
-        ])
-    )  # fmt: skip
+        frame(
+            [
+                *(("On or near Park/Open Space", p, "W") for p in park),
+                *((name, p, "W") for name, p in streets.items()),
+            ]
+        )
+    )
     labels = places.filter(pl.col("location") == "On or near Park/Open Space")["place"].unique()
     assert labels.to_list() == ["the park/open space off Victoria Park Road"]
     key = places.filter(pl.col("location") == "On or near Park/Open Space")["place_key"][0]
@@ -182,12 +199,14 @@ def test_two_clusters_with_the_same_label_are_numbered() -> None:
     west, east = lonlat(-400, 0), lonlat(400, 0)
     assert metres(west, east) > 2 * GROUP_WITHIN_M
     places = name_places(
-        frame([
-            ("On or near Supermarket", west, "A"),
-            ("On or near Supermarket", east, "A"),
-            ("On or near London Road", lonlat(0, 0), "A"),  # the only street: nearest to both
-        ])
-    )  # fmt: skip
+        frame(
+            [
+                ("On or near Supermarket", west, "A"),
+                ("On or near Supermarket", east, "A"),
+                ("On or near London Road", lonlat(0, 0), "A"),  # the only street: nearest to both
+            ]
+        )
+    )
     shops = places.filter(pl.col("location") == "On or near Supermarket")
     assert sorted(shops["place"]) == [
         "the supermarket off London Road (1)",
@@ -218,7 +237,7 @@ def test_every_snap_point_of_leicester_june_2021_gets_exactly_one_place(
     # The distinct located snap points of Leicester in June 2021, straight from the raw file.
     expected = raw_scalar(
         raw_db,
-        "SELECT count(*) FROM (SELECT DISTINCT \"Location\", CAST(\"Longitude\" AS DOUBLE), "
+        'SELECT count(*) FROM (SELECT DISTINCT "Location", CAST("Longitude" AS DOUBLE), '
         "CAST(\"Latitude\" AS DOUBLE) FROM street WHERE month = '2021-06' "
         "AND district = 'Leicester' AND \"Longitude\" IS NOT NULL)",
     )

@@ -25,13 +25,42 @@ from beatbook.priorities import lifecycle
 from beatbook.priorities.propose import propose
 from beatbook.store import STORE_ENV, Store
 
-PROPOSE = ["priorities", "propose", "--area", AREA, "--month", "2021-06", "--per-ward", "2",
-           "--forecast-method", "mean-3"]  # fmt: skip
-ASSESS_FIELDS = {"priority_id", "place", "ward", "problem", "before_months", "during_months",
-                 "comparison", "treated_before", "treated_during", "comparison_before",
-                 "comparison_during", "months_before", "months_during", "ratio", "ci_low",
-                 "ci_high", "p_value", "expected_during", "difference_per_month", "corrected",
-                 "verdict", "wording"}  # fmt: skip
+PROPOSE = [
+    "priorities",
+    "propose",
+    "--area",
+    AREA,
+    "--month",
+    "2021-06",
+    "--per-ward",
+    "2",
+    "--forecast-method",
+    "mean-3",
+]
+ASSESS_FIELDS = {
+    "priority_id",
+    "place",
+    "ward",
+    "problem",
+    "before_months",
+    "during_months",
+    "comparison",
+    "treated_before",
+    "treated_during",
+    "comparison_before",
+    "comparison_during",
+    "months_before",
+    "months_during",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "expected_during",
+    "difference_per_month",
+    "corrected",
+    "verdict",
+    "wording",
+}
 
 
 class Cli:
@@ -58,16 +87,18 @@ class Cli:
 
 
 @pytest.fixture
-def cli(wards_store_copy: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> Cli:  # fmt: skip
+def cli(
+    wards_store_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
     monkeypatch.delenv(STORE_ENV, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
     return Cli(wards_store_copy, capsys)
 
 
 @pytest.fixture(scope="module")
-def saved(wards_store: Store, wards_store_path: Path,
-          tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:  # fmt: skip
+def saved(
+    wards_store: Store, wards_store_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, int]:
     """A closed store holding the proposals of PROPOSE, saved; and the first one's id."""
     path = tmp_path_factory.mktemp("cli") / "saved.duckdb"
     shutil.copyfile(wards_store_path, path)
@@ -80,8 +111,10 @@ def saved(wards_store: Store, wards_store_path: Path,
 def table_rows(store: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(store), read_only=True)
     try:
-        return {t: con.execute(f"SELECT * EXCLUDE ({ts}) FROM {t} ORDER BY ALL").fetchall()
-                for t, ts in (("priorities", "created_at"), ("priority_events", "decided_at"))}  # fmt: skip
+        return {
+            t: con.execute(f"SELECT * EXCLUDE ({ts}) FROM {t} ORDER BY ALL").fetchall()
+            for t, ts in (("priorities", "created_at"), ("priority_events", "decided_at"))
+        }
     finally:
         con.close()
 
@@ -95,8 +128,12 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     ids = [c["priority_id"] for c in flat]
     assert len(set(ids)) == 6
     with Store(cli.store, read_only=True) as st:
-        stored = {r[0]: r[1:] for r in st.rows(
-            "SELECT priority_id, place_key, problem, proposed_for::VARCHAR FROM priorities")}  # fmt: skip
+        stored = {
+            r[0]: r[1:]
+            for r in st.rows(
+                "SELECT priority_id, place_key, problem, proposed_for::VARCHAR FROM priorities"
+            )
+        }
     assert stored == {c["priority_id"]: (c["place_key"], c["problem"], "2021-07-01") for c in flat}
 
     listed = cli.json("priorities", "list")
@@ -104,10 +141,21 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     assert {r["status"] for r in listed} == {"proposed"}
 
     a, b = ids[0], ids[1]
-    code, out, _ = cli("priorities", "adopt", str(a), "--by", "Insp. Patel", "--label", "The parade",
-                       "--note", "agreed at the JAG")  # fmt: skip
+    code, out, _ = cli(
+        "priorities",
+        "adopt",
+        str(a),
+        "--by",
+        "Insp. Patel",
+        "--label",
+        "The parade",
+        "--note",
+        "agreed at the JAG",
+    )
     assert code == 0 and out.strip() == f"priority {a} adopted by Insp. Patel"
-    code, out, _ = cli("priorities", "reject", str(b), "--by", "Insp. Patel", "--reason", "partnership plan")
+    code, out, _ = cli(
+        "priorities", "reject", str(b), "--by", "Insp. Patel", "--reason", "partnership plan"
+    )
     assert code == 0 and out.strip() == f"priority {b} rejected by Insp. Patel"
     code, out, _ = cli("priorities", "continue", str(a), "--by", "Sgt. Hale", "--month", "2021-08")
     assert code == 0 and out.strip() == f"priority {a} continued into 2021-08"
@@ -115,16 +163,20 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     so_far = cli.json("priorities", "assess", str(a), "--month", "2021-08")
     assert set(so_far) == ASSESS_FIELDS
     assert so_far["during_months"] == ["2021-07", "2021-08"] and so_far["place"] == "The parade"
-    closed = cli.json("priorities", "close", str(a), "--by", "Insp. Patel", "--month", "2021-09",
-                      "--note", "done")  # fmt: skip
+    closed = cli.json(
+        "priorities", "close", str(a), "--by", "Insp. Patel", "--month", "2021-09", "--note", "done"
+    )
     assert set(closed) == ASSESS_FIELDS
     assert closed["during_months"] == ["2021-07", "2021-08", "2021-09"]
 
     rows = {r["priority_id"]: r for r in cli.json("priorities", "list")}
     assert rows[a]["status"] == "closed" and rows[a]["label"] == "The parade"
     assert [(e["action"], e["actor"], e["month"]) for e in rows[a]["events"]] == [
-        ("proposed", "beatbook", "2021-07-01"), ("adopted", "Insp. Patel", "2021-07-01"),
-        ("continued", "Sgt. Hale", "2021-08-01"), ("closed", "Insp. Patel", "2021-09-01")]  # fmt: skip
+        ("proposed", "beatbook", "2021-07-01"),
+        ("adopted", "Insp. Patel", "2021-07-01"),
+        ("continued", "Sgt. Hale", "2021-08-01"),
+        ("closed", "Insp. Patel", "2021-09-01"),
+    ]
     assert rows[a]["events"][1]["details"] == {"label": "The parade", "note": "agreed at the JAG"}
     assert rows[a]["events"][-1]["details"]["assessment"]["ratio"] == closed["ratio"]
     assert rows[b]["events"][-1]["details"] == {"reason": "partnership plan"}
@@ -138,42 +190,73 @@ def test_propose_save_and_decide(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["priorities", "adopt", "999", "--by", "Insp. Patel"],
-         "priority 999: no such priority (see 'beatbook priorities list')"),
-        (["priorities", "reject", "999", "--by", "Insp. Patel", "--reason", "x"],
-         "priority 999: no such priority (see 'beatbook priorities list')"),
-        (["priorities", "continue", "{a}", "--by", "Insp. Patel", "--month", "2021-13"],
-         "--month '2021-13': expected a month as YYYY-MM, e.g. 2021-07"),
-        (["priorities", "adopt", "{a}", "--by", " "],
-         "--by: say who decided (a name or role, up to 80 characters)"),
-        (["priorities", "close", "{a}", "--by", "Insp. Patel", "--month", "2021-09"],
-         "priority {a} is proposed: it cannot be closed (only a priority that is adopted or continued can)"),
-        (["priorities", "continue", "{a}", "--by", "Insp. Patel", "--month", "2021-08"],
-         "priority {a} is proposed: it cannot be continued (only a priority that is adopted or continued can)"),
+        (
+            ["priorities", "adopt", "999", "--by", "Insp. Patel"],
+            "priority 999: no such priority (see 'beatbook priorities list')",
+        ),
+        (
+            ["priorities", "reject", "999", "--by", "Insp. Patel", "--reason", "x"],
+            "priority 999: no such priority (see 'beatbook priorities list')",
+        ),
+        (
+            ["priorities", "continue", "{a}", "--by", "Insp. Patel", "--month", "2021-13"],
+            "--month '2021-13': expected a month as YYYY-MM, e.g. 2021-07",
+        ),
+        (
+            ["priorities", "adopt", "{a}", "--by", " "],
+            "--by: say who decided (a name or role, up to 80 characters)",
+        ),
+        (
+            ["priorities", "close", "{a}", "--by", "Insp. Patel", "--month", "2021-09"],
+            "priority {a} is proposed: it cannot be closed (only a priority that is adopted or continued can)",
+        ),
+        (
+            ["priorities", "continue", "{a}", "--by", "Insp. Patel", "--month", "2021-08"],
+            "priority {a} is proposed: it cannot be continued (only a priority that is adopted or continued can)",
+        ),
         ([*PROPOSE, "--weight-volume", "-1"], "--weight-volume -1.0: expected a number >= 0"),
-        ([*PROPOSE, "--asb-harm-days", "-5"], "--weight-asb-harm-days -5.0: expected a number >= 0"),
-        ([*PROPOSE[:-1], "glm"],
-         "--forecast-method 'glm': expected one of sepp, mean-3, mean-6, mean-12, last-month "
-         "(methods whose forecasts are expected crimes)"),
-        (["priorities", "list", "--status", "open"],
-         "--status 'open': expected one of proposed, adopted, rejected, continued, closed"),
-        (["priorities", "assess", "{a}", "--month", "2021-09"],
-         "priority {a} was never adopted: there is nothing to assess"),
+        (
+            [*PROPOSE, "--asb-harm-days", "-5"],
+            "--weight-asb-harm-days -5.0: expected a number >= 0",
+        ),
+        (
+            [*PROPOSE[:-1], "glm"],
+            "--forecast-method 'glm': expected one of sepp, mean-3, mean-6, mean-12, last-month "
+            "(methods whose forecasts are expected crimes)",
+        ),
+        (
+            ["priorities", "list", "--status", "open"],
+            "--status 'open': expected one of proposed, adopted, rejected, continued, closed",
+        ),
+        (
+            ["priorities", "assess", "{a}", "--month", "2021-09"],
+            "priority {a} was never adopted: there is nothing to assess",
+        ),
         # the library's rules, the same on the web desk
-        (["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", "  "],
-         "priority {a}: say why it is rejected (the reason is recorded)"),
-        (["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", ""],
-         "priority {a}: say why it is rejected (the reason is recorded)"),
+        (
+            ["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", "  "],
+            "priority {a}: say why it is rejected (the reason is recorded)",
+        ),
+        (
+            ["priorities", "reject", "{a}", "--by", "Insp. Patel", "--reason", ""],
+            "priority {a}: say why it is rejected (the reason is recorded)",
+        ),
         ([*PROPOSE, "--per-ward", "0"], "--per-ward 0: expected 1 to 10"),
         ([*PROPOSE, "--per-ward", "11", "--save"], "--per-ward 11: expected 1 to 10"),
-        (["jag", "--area", AREA, "--month", "2021-06", "--out", "{tmp}/jag", "--per-ward", "11"],
-         "--per-ward 11: expected 1 to 10"),
+        (
+            ["jag", "--area", AREA, "--month", "2021-06", "--out", "{tmp}/jag", "--per-ward", "11"],
+            "--per-ward 11: expected 1 to 10",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_give_one_line_and_change_nothing(
-    saved: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, args: list[str], message: str,
-) -> None:  # fmt: skip
+    saved: tuple[Path, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
     path, first = saved
     store = tmp_path / "saved.duckdb"
     shutil.copyfile(path, store)
@@ -188,9 +271,11 @@ def test_bad_arguments_give_one_line_and_change_nothing(
 
 
 def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
-    saved: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    saved: tuple[Path, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     path, _ = saved
     store = tmp_path / "saved.duckdb"
     shutil.copyfile(path, store)
@@ -199,7 +284,9 @@ def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
     a, b, c = sorted(r["priority_id"] for r in cli.json("priorities", "list"))[:3]
     assert cli("priorities", "adopt", str(a), "--by", "Insp. Patel")[0] == 0
     assert cli("priorities", "adopt", str(b), "--by", "Insp. Patel", "--month", "2021-09")[0] == 0
-    code, _, err = cli("priorities", "reject", str(c), "--by", "Insp. Patel", "--reason", "  a plan exists ")
+    code, _, err = cli(
+        "priorities", "reject", str(c), "--by", "Insp. Patel", "--reason", "  a plan exists "
+    )
     assert code == 0, err
     rows = {r["priority_id"]: r["events"][-1] for r in cli.json("priorities", "list")}
     assert (rows[a]["action"], rows[a]["month"]) == ("adopted", "2021-07-01")  # proposed for July
@@ -210,13 +297,29 @@ def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
 def test_a_real_process_prints_one_line_and_exits_2(wards_store_copy: Path) -> None:
     script = Path(sys.executable).with_name("beatbook")
     exe = [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli.main"]
-    env = {k: v for k, v in os.environ.items() if k != STORE_ENV} | {"NO_COLOR": "1", "COLUMNS": "200"}
+    env = {k: v for k, v in os.environ.items() if k != STORE_ENV} | {
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
     before = table_rows(wards_store_copy)
     proc = subprocess.run(
-        [*exe, "priorities", "continue", "999", "--by", "Insp. Patel", "--month", "2021-08",
-         "--store", str(wards_store_copy)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+        [
+            *exe,
+            "priorities",
+            "continue",
+            "999",
+            "--by",
+            "Insp. Patel",
+            "--month",
+            "2021-08",
+            "--store",
+            str(wards_store_copy),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == "error: priority 999: no such priority (see 'beatbook priorities list')\n"
     assert proc.stdout == ""

@@ -36,13 +36,47 @@ MONTH = "2021-06"
 RECENT = ["2021-04", "2021-05", "2021-06"]
 BASELINE = months_between("2020-04", "2021-03")
 
-TOP_FIELDS = {"area", "month", "for_month", "recent_months", "baseline_months", "forecast_method",
-              "weights", "candidates_scored", "concerns_used", "concerns_unmatched", "wards"}  # fmt: skip
-CANDIDATE_FIELDS = {"rank", "ward", "place", "place_key", "problem", "problem_label", "score",
-                    "parts", "origin", "figures", "reason", "evidence", "longitude", "latitude",
-                    "snap_points"}  # fmt: skip
-FIGURE_FIELDS = {"crimes_recent", "per_month_recent", "per_month_baseline", "harm_per_month",
-                 "change_direction", "change_p", "forecast", "concerns", "concern_problems"}  # fmt: skip
+TOP_FIELDS = {
+    "area",
+    "month",
+    "for_month",
+    "recent_months",
+    "baseline_months",
+    "forecast_method",
+    "weights",
+    "candidates_scored",
+    "concerns_used",
+    "concerns_unmatched",
+    "wards",
+}
+CANDIDATE_FIELDS = {
+    "rank",
+    "ward",
+    "place",
+    "place_key",
+    "problem",
+    "problem_label",
+    "score",
+    "parts",
+    "origin",
+    "figures",
+    "reason",
+    "evidence",
+    "longitude",
+    "latitude",
+    "snap_points",
+}
+FIGURE_FIELDS = {
+    "crimes_recent",
+    "per_month_recent",
+    "per_month_baseline",
+    "harm_per_month",
+    "change_direction",
+    "change_p",
+    "forecast",
+    "concerns",
+    "concern_problems",
+}
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +119,19 @@ def test_wards_are_the_real_wards_of_the_area_and_ranked(proposed) -> None:
     result, _ = proposed
     lookup = ward_lsoas()
     assert set(lookup) == {"Westcotes", "Fosse", "Saffron"}
-    assert [w["ward"] for w in result["wards"]] and {w["ward"] for w in result["wards"]} <= set(lookup)
+    assert [w["ward"] for w in result["wards"]] and {w["ward"] for w in result["wards"]} <= set(
+        lookup
+    )
     best = [w["priorities"][0]["score"] for w in result["wards"]]
     assert best == sorted(best, reverse=True)  # wards ordered by their best candidate
     for w in result["wards"]:
         assert [c["rank"] for c in w["priorities"]] == list(range(1, len(w["priorities"]) + 1))
         scores = [c["score"] for c in w["priorities"]]
         assert scores == sorted(scores, reverse=True) and len(scores) <= 3
-        assert all(c["ward"] == w["ward"] and c["place_key"].startswith(w["ward"] + "|")
-                   for c in w["priorities"])  # fmt: skip
+        assert all(
+            c["ward"] == w["ward"] and c["place_key"].startswith(w["ward"] + "|")
+            for c in w["priorities"]
+        )
 
 
 def test_each_place_lies_in_its_ward(proposed, raw_db) -> None:
@@ -104,9 +142,9 @@ def test_each_place_lies_in_its_ward(proposed, raw_db) -> None:
     for c in candidates(result):
         for p in c["snap_points"]:
             seen = raw_db.execute(
-                "SELECT DISTINCT \"LSOA code\" FROM street WHERE \"Location\" = ? "
-                "AND CAST(\"Longitude\" AS DOUBLE) = ? AND CAST(\"Latitude\" AS DOUBLE) = ? "
-                "AND \"LSOA code\" IN (SELECT unnest(?::VARCHAR[]))",
+                'SELECT DISTINCT "LSOA code" FROM street WHERE "Location" = ? '
+                'AND CAST("Longitude" AS DOUBLE) = ? AND CAST("Latitude" AS DOUBLE) = ? '
+                'AND "LSOA code" IN (SELECT unnest(?::VARCHAR[]))',
                 [p["location"], p["longitude"], p["latitude"], lsoas],
             ).fetchall()
             assert seen and {s for (s,) in seen} <= lookup[c["ward"]], c["place"]
@@ -119,8 +157,9 @@ def test_monthly_counts_in_the_evidence_match_the_raw_files(proposed, raw_db) ->
         shown = c["evidence"]["months"]
         assert [m["month"] for m in shown] == BASELINE + RECENT
         assert [m["window"] for m in shown] == ["baseline"] * 12 + ["recent"] * 3
-        raw = raw_counts_at(raw_db, c["snap_points"], lookup[c["ward"]], types[c["problem"]],
-                            BASELINE + RECENT)  # fmt: skip
+        raw = raw_counts_at(
+            raw_db, c["snap_points"], lookup[c["ward"]], types[c["problem"]], BASELINE + RECENT
+        )
         assert {m["month"]: m["count"] for m in shown} == raw, c["place"]
         recent, before = sum(raw[m] for m in RECENT), sum(raw[m] for m in BASELINE)
         f = c["figures"]
@@ -139,13 +178,18 @@ def test_outcomes_count_the_recent_crimes(proposed, raw_db) -> None:
     c = candidates(result)[0]
     rows = raw_db.execute(
         "SELECT coalesce(\"Last outcome category\", '(none recorded)'), count(*) FROM street "
-        "WHERE \"Location\" = ? AND CAST(\"Longitude\" AS DOUBLE) = ? "
+        'WHERE "Location" = ? AND CAST("Longitude" AS DOUBLE) = ? '
         "AND CAST(\"Latitude\" AS DOUBLE) = ? AND month IN ('2021-04', '2021-05', '2021-06') "
-        "AND \"Crime type\" IN (SELECT unnest(?::VARCHAR[])) "
-        "AND \"LSOA code\" IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
-        [c["snap_points"][0]["location"], c["snap_points"][0]["longitude"],
-         c["snap_points"][0]["latitude"], types[c["problem"]], sorted(lookup[c["ward"]])],
-    ).fetchall()  # fmt: skip
+        'AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) '
+        'AND "LSOA code" IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1',
+        [
+            c["snap_points"][0]["location"],
+            c["snap_points"][0]["longitude"],
+            c["snap_points"][0]["latitude"],
+            types[c["problem"]],
+            sorted(lookup[c["ward"]]),
+        ],
+    ).fetchall()
     if len(c["snap_points"]) == 1:
         assert {o["outcome"]: o["count"] for o in c["evidence"]["outcomes"]} == dict(rows)
     assert sum(o["count"] for o in c["evidence"]["outcomes"]) == c["figures"]["crimes_recent"]
@@ -164,26 +208,33 @@ def test_every_number_in_a_reason_is_in_the_evidence(proposed, voiced) -> None:
             months[m["window"]] += m["count"]
         now, before = months["recent"] / 3, months["baseline"] / 12
         used = 0
-        if (up := _numbers(r"up from ([\d.]+) to ([\d.]+) a month \(significant, p (?:= ([\d.]+)|< 0\.001)\)", text)):  # fmt: skip
-            assert up[0] == pytest.approx(before, abs=0.051) and up[1] == pytest.approx(now, abs=0.051)
+        if up := _numbers(
+            r"up from ([\d.]+) to ([\d.]+) a month \(significant, p (?:= ([\d.]+)|< 0\.001)\)", text
+        ):
+            assert up[0] == pytest.approx(before, abs=0.051) and up[1] == pytest.approx(
+                now, abs=0.051
+            )
             assert f["change_direction"] == "rise" and f["change_p"] < 0.05
             if len(up) == 3:
                 assert up[2] == pytest.approx(f["change_p"], abs=0.0005)
             else:
                 assert f["change_p"] < 0.001
             used += 3  # before, now and the p-value
-        if (level := _numbers(r": ([\d.]+) a month, no clear change from ([\d.]+)", text)):
+        if level := _numbers(r": ([\d.]+) a month, no clear change from ([\d.]+)", text):
             assert level[0] == pytest.approx(now, abs=0.051)
             assert level[1] == pytest.approx(before, abs=0.051)
             assert f["change_direction"] == "no clear change"
             used += 2
-        if (down := _numbers(r"down from ([\d.]+) to ([\d.]+) a month", text)):
-            assert (down[0], down[1]) == (pytest.approx(before, abs=0.051), pytest.approx(now, abs=0.051))
+        if down := _numbers(r"down from ([\d.]+) to ([\d.]+) a month", text):
+            assert (down[0], down[1]) == (
+                pytest.approx(before, abs=0.051),
+                pytest.approx(now, abs=0.051),
+            )
             used += 2
-        if (ahead := _numbers(r"about ([\d.]+) expected next month", text)):
+        if ahead := _numbers(r"about ([\d.]+) expected next month", text):
             assert ahead[0] == pytest.approx(f["forecast"], abs=0.051)
             used += 1
-        if (said := _numbers(r"(\d+) (?:resident |partner )?concerns? about", text)):
+        if said := _numbers(r"(\d+) (?:resident |partner )?concerns? about", text):
             assert said[0] == f["concerns"] == len(c["evidence"]["concerns"])
             used += 1
         # No other number hides in the reason.
@@ -216,9 +267,22 @@ def test_nothing_private_from_a_concern_is_in_the_proposal(voiced) -> None:
     text = json.dumps(voiced)
     with CONCERNS_CSV.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    labels = {"street drinking", "begging", "speeding", "parking", "noise", "drug dealing",
-              "anti-social behaviour", "theft and burglary", "criminal damage", "shoplifting",
-              "burglary", "fighting", "dealing", "graffiti"}  # fmt: skip
+    labels = {
+        "street drinking",
+        "begging",
+        "speeding",
+        "parking",
+        "noise",
+        "drug dealing",
+        "anti-social behaviour",
+        "theft and burglary",
+        "criminal damage",
+        "shoplifting",
+        "burglary",
+        "fighting",
+        "dealing",
+        "graffiti",
+    }
     assert any(r["contact"] for r in rows)
     for r in rows:
         if r["contact"]:
@@ -236,7 +300,7 @@ def test_gather_keeps_every_crime_once(proposed, raw_db) -> None:
     expected = raw_scalar(
         raw_db,
         "SELECT count(*) FROM street WHERE month BETWEEN '2020-01' AND '2021-06' "
-        "AND \"Longitude\" IS NOT NULL AND \"LSOA code\" IN (SELECT unnest(?::VARCHAR[]))",
+        'AND "Longitude" IS NOT NULL AND "LSOA code" IN (SELECT unnest(?::VARCHAR[]))',
         [lsoas],
     )
     assert ev.crimes.height == expected
@@ -250,7 +314,8 @@ def test_snap_points_and_centre_are_those_of_the_place(proposed) -> None:
     for c in candidates(result):
         pts = ev.points.filter(pl.col("place_key") == c["place_key"])
         assert sorted(map(tuple, pts.select("location", "longitude", "latitude").rows())) == sorted(
-            (p["location"], p["longitude"], p["latitude"]) for p in c["snap_points"])  # fmt: skip
+            (p["location"], p["longitude"], p["latitude"]) for p in c["snap_points"]
+        )
         assert c["longitude"] == pytest.approx(pts["longitude"].mean(), abs=1e-6)
         assert c["latitude"] == pytest.approx(pts["latitude"].mean(), abs=1e-6)
 
@@ -267,10 +332,12 @@ def test_forecast_methods_that_are_not_counts_are_refused(wards_store: Store, me
 
 @pytest.mark.parametrize(
     ("month", "error", "message"),
-    [("2021-13", InputError, r"^--month '2021-13': expected a month as YYYY-MM"),
-     ("June", InputError, r"^--month 'June'"),
-     ("2023-06", DataMissingError, r"2023-06")],
-)  # fmt: skip
+    [
+        ("2021-13", InputError, r"^--month '2021-13': expected a month as YYYY-MM"),
+        ("June", InputError, r"^--month 'June'"),
+        ("2023-06", DataMissingError, r"2023-06"),
+    ],
+)
 def test_bad_months_are_refused(wards_store: Store, month: str, error: type, message: str) -> None:
     with pytest.raises(error, match=message) as err:
         propose(wards_store, AREA, month, method="mean-3")
@@ -278,9 +345,13 @@ def test_bad_months_are_refused(wards_store: Store, month: str, error: type, mes
 
 
 def test_wards_with_the_same_name_stay_apart(writable_store: Store) -> None:
-    codes = [r[0] for r in writable_store.rows(
-        "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Normanton' "
-        "AND lad_name IN ('Blaby', 'Rutland')")]  # fmt: skip
+    codes = [
+        r[0]
+        for r in writable_store.rows(
+            "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Normanton' "
+            "AND lad_name IN ('Blaby', 'Rutland')"
+        )
+    ]
     assert len(codes) == 2
     add_area(writable_store, "Two Normantons", lsoas=[], wards=codes, geojson=None)
     result = propose(writable_store, "custom:Two Normantons", MONTH, per_ward=2, method="mean-3")

@@ -29,21 +29,32 @@ GROUP = {t: r["problem_group"] for t, r in REFERENCE.items()}
 BASELINE = [dt.date(2020, m, 1) for m in (10, 11, 12)] + [dt.date(2021, m, 1) for m in (1, 2, 3)]
 RECENT = [dt.date(2021, m, 1) for m in (4, 5, 6)]
 
-ELM, MARKET, OAK = ("W1", "W1|Elm Close", "Elm Close"), ("W2", "W2|Market Street", "Market Street"), (
-    "W1", "W1|Oak Road", "Oak Road")  # fmt: skip
+ELM, MARKET, OAK = (
+    ("W1", "W1|Elm Close", "Elm Close"),
+    ("W2", "W2|Market Street", "Market Street"),
+    ("W1", "W1|Oak Road", "Oak Road"),
+)
 PARK, BUS = ("W1", "W1|Park", "Park"), ("W2", "W2|Bus Station", "Bus Station")
 
 
 def crimes_at(place: tuple[str, str, str], crime_type: str, months: list[dt.date]) -> list[dict]:
     ward, key, name = place
-    return [{"month": m, "crime_type": crime_type, "ward": ward, "place_key": key, "place": name}
-            for m in months]  # fmt: skip
+    return [
+        {"month": m, "crime_type": crime_type, "ward": ward, "place_key": key, "place": name}
+        for m in months
+    ]
 
 
 def concern(place: tuple[str, str, str], problem: str, label: str, source: str) -> dict:
     ward, key, name = place
-    return {"ward": ward, "place_key": key, "place": name, "problem": problem,
-            "problem_label": label, "source": source}  # fmt: skip
+    return {
+        "ward": ward,
+        "place_key": key,
+        "place": name,
+        "problem": problem,
+        "problem_label": label,
+        "source": source,
+    }
 
 
 CRIMES = pl.DataFrame(
@@ -104,8 +115,15 @@ COUNTS = {
 
 
 def scored(weights: Weights | None = None, **kw) -> pl.DataFrame:
-    args = {"crimes": CRIMES, "concerns": CONCERNS, "forecasts": FORECASTS, "recent": RECENT,
-            "baseline": BASELINE, "weights": weights or Weights(), **kw}  # fmt: skip
+    args = {
+        "crimes": CRIMES,
+        "concerns": CONCERNS,
+        "forecasts": FORECASTS,
+        "recent": RECENT,
+        "baseline": BASELINE,
+        "weights": weights or Weights(),
+        **kw,
+    }
     return score_candidates(**args)
 
 
@@ -154,7 +172,9 @@ def test_change_counts_only_a_significant_rise() -> None:
         if before + recent == 0:
             assert row["change_p"] == 1.0 and row["part_change"] == 0
             continue
-        p = stats.binomtest(recent, before + recent, len(RECENT) / (len(RECENT) + len(BASELINE))).pvalue
+        p = stats.binomtest(
+            recent, before + recent, len(RECENT) / (len(RECENT) + len(BASELINE))
+        ).pvalue
         assert row["change_p"] == pytest.approx(p, rel=1e-12), key
         rise = p < 0.05 and recent / 3 > before / 6
         assert row["change_direction"] == ("rise" if rise else "no clear change"), key
@@ -167,7 +187,9 @@ def test_change_counts_only_a_significant_rise() -> None:
 
 def test_a_significant_fall_earns_nothing() -> None:
     crimes = pl.DataFrame(crimes_at(ELM, "Burglary", BASELINE * 4 + RECENT[:1]))
-    row = score_candidates(crimes, CONCERNS.clear(), FORECASTS.clear(), RECENT, BASELINE, Weights()).row(0, named=True)
+    row = score_candidates(
+        crimes, CONCERNS.clear(), FORECASTS.clear(), RECENT, BASELINE, Weights()
+    ).row(0, named=True)
     assert row["change_direction"] == "fall"
     assert row["change_p"] == pytest.approx(stats.binomtest(1, 25, 1 / 3).pvalue)
     assert row["part_change"] == 0 and row["excess"] == 0
@@ -211,10 +233,14 @@ def test_weights_change_the_ranking_as_expected() -> None:
     # Ranked by harm a month alone; candidates with no recent crime score 0 and are dropped.
     assert volume_only["place_key"].to_list()[:2] == [OAK[1], ELM[1]]
     assert set(zip(volume_only["place_key"], volume_only["problem"], strict=True)) == {
-        k for k in EXPECTED if COUNTS[k][1] > 0}  # fmt: skip
+        k for k in EXPECTED if COUNTS[k][1] > 0
+    }
     concerns_only = scored(Weights(volume=0, change=0, forecast=0, concerns=3))
     assert [(r["place_key"], r["score"]) for r in concerns_only.to_dicts()] == [
-        (ELM[1], 3.0), (PARK[1], 1.5), (BUS[1], 1.5)]  # fmt: skip
+        (ELM[1], 3.0),
+        (PARK[1], 1.5),
+        (BUS[1], 1.5),
+    ]
     # ASB weighed at 100 days makes Elm Close's ASB (200 days a month) the heaviest.
     heavy = by_key(scored(Weights(asb_harm_days=100)))
     assert heavy[(ELM[1], "asb")]["part_volume"] == pytest.approx(1.0)
@@ -227,9 +253,12 @@ def test_weights_change_the_ranking_as_expected() -> None:
 
 @pytest.mark.parametrize(
     ("field", "option"),
-    [("volume", "--weight-volume"), ("concerns", "--weight-concerns"),
-     ("asb_harm_days", "--weight-asb-harm-days")],
-)  # fmt: skip
+    [
+        ("volume", "--weight-volume"),
+        ("concerns", "--weight-concerns"),
+        ("asb_harm_days", "--weight-asb-harm-days"),
+    ],
+)
 @pytest.mark.parametrize("value", [-1.0, -0.001, math.nan])
 def test_weights_reject_negatives(field: str, option: str, value: float) -> None:
     with pytest.raises(InputError, match=f"^{option} .*expected a number >= 0"):
@@ -238,7 +267,12 @@ def test_weights_reject_negatives(field: str, option: str, value: float) -> None
 
 def test_zero_weights_are_allowed() -> None:
     assert Weights(0, 0, 0, 0, 0).to_dict() == {
-        "volume": 0, "change": 0, "forecast": 0, "concerns": 0, "asb_harm_days": 0}  # fmt: skip
+        "volume": 0,
+        "change": 0,
+        "forecast": 0,
+        "concerns": 0,
+        "asb_harm_days": 0,
+    }
 
 
 def test_top_per_ward_order_and_ranks() -> None:
@@ -270,27 +304,42 @@ MONTHS = BASELINE + RECENT
 
 crime_rows = st.lists(
     st.tuples(st.sampled_from(PLACES), st.sampled_from(TYPES), st.sampled_from(MONTHS)),
-    min_size=1, max_size=40,
-)  # fmt: skip
+    min_size=1,
+    max_size=40,
+)
 concern_rows = st.lists(
-    st.tuples(st.sampled_from(PLACES), st.sampled_from(["asb", "drugs", "speeding"]),
-              st.sampled_from(["street-survey", "online", "partner"])),
+    st.tuples(
+        st.sampled_from(PLACES),
+        st.sampled_from(["asb", "drugs", "speeding"]),
+        st.sampled_from(["street-survey", "online", "partner"]),
+    ),
     max_size=8,
-)  # fmt: skip
+)
 weight = st.floats(min_value=0, max_value=5, allow_nan=False)
 
 
 def _frames(crimes: list, concerns: list, k: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     c = pl.DataFrame(
         [r for place, t, m in crimes for r in crimes_at(place, t, [m])] * k,
-        schema={"month": pl.Date, "crime_type": pl.Utf8, "ward": pl.Utf8, "place_key": pl.Utf8,
-                "place": pl.Utf8},
-    )  # fmt: skip
+        schema={
+            "month": pl.Date,
+            "crime_type": pl.Utf8,
+            "ward": pl.Utf8,
+            "place_key": pl.Utf8,
+            "place": pl.Utf8,
+        },
+    )
     v = pl.DataFrame(
         [concern(place, p, p, s) for place, p, s in concerns] * k,
-        schema={"ward": pl.Utf8, "place_key": pl.Utf8, "place": pl.Utf8, "problem": pl.Utf8,
-                "problem_label": pl.Utf8, "source": pl.Utf8},
-    )  # fmt: skip
+        schema={
+            "ward": pl.Utf8,
+            "place_key": pl.Utf8,
+            "place": pl.Utf8,
+            "problem": pl.Utf8,
+            "problem_label": pl.Utf8,
+            "source": pl.Utf8,
+        },
+    )
     return c, v
 
 
@@ -300,8 +349,9 @@ def test_score_is_the_sum_of_bounded_parts_and_scale_free(
     crimes: list, concerns: list, k: int, wv: float, wc: float, wf: float, wn: float
 ) -> None:
     weights = Weights(wv, wc, wf, wn)
-    forecasts = pl.DataFrame({"place_key": [ELM[1], OAK[1]], "problem": ["asb", "acquisitive"],
-                              "forecast": [1.5, 0.25]})  # fmt: skip
+    forecasts = pl.DataFrame(
+        {"place_key": [ELM[1], OAK[1]], "problem": ["asb", "acquisitive"], "forecast": [1.5, 0.25]}
+    )
     c, v = _frames(crimes, concerns, 1)
     once = score_candidates(c, v, forecasts, RECENT, BASELINE, weights)
     for row in once.to_dicts():

@@ -59,8 +59,13 @@ def test_public_reason_says_rose_only_for_a_tested_rise(
     baseline: float,
     concerns: int,
 ) -> None:
-    figures = {"crimes_recent": crimes, "per_month_recent": recent, "per_month_baseline": baseline,
-               "change_direction": direction, "concerns": concerns}  # fmt: skip
+    figures = {
+        "crimes_recent": crimes,
+        "per_month_recent": recent,
+        "per_month_baseline": baseline,
+        "change_direction": direction,
+        "concerns": concerns,
+    }
     text = public_reason(problem, origin, figures, ["2021-04", "2021-05", "2021-06"])
     assert bool(re.search(r"\brose\b", text)) is (direction == "rise" and crimes > 0)
     assert bool(re.search(r"\bfell\b", text)) is (direction == "fall" and crimes > 0)

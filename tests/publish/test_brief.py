@@ -33,8 +33,9 @@ GOLDEN = Path(__file__).parents[1] / "golden" / "brief-leicester-2021.md"
 EVERY_ROSE = "rose significantly in every one"
 
 
-def raw_by_type(con: duckdb.DuckDBPyConnection, districts: tuple[str, ...],
-                year: int) -> dict[str, int]:
+def raw_by_type(
+    con: duckdb.DuckDBPyConnection, districts: tuple[str, ...], year: int
+) -> dict[str, int]:
     rows = con.execute(
         'SELECT "Crime type", count(*) FROM street WHERE district IN '
         "(SELECT unnest(?::VARCHAR[])) AND month LIKE ? GROUP BY 1",
@@ -46,10 +47,13 @@ def raw_by_type(con: duckdb.DuckDBPyConnection, districts: tuple[str, ...],
 def independent_directions(before: dict[str, int], after: dict[str, int]) -> dict[str, str]:
     """Per type: exact binomial test, same months and residents (p0 = 1/2), Holm over all."""
     types = sorted(before.keys() | after.keys())
-    p = [stats.binomtest(after.get(t, 0), before.get(t, 0) + after.get(t, 0), 0.5).pvalue
-         for t in types]
+    p = [
+        stats.binomtest(after.get(t, 0), before.get(t, 0) + after.get(t, 0), 0.5).pvalue
+        for t in types
+    ]
     return {
-        t: "no clear change" if p_adj >= 0.05
+        t: "no clear change"
+        if p_adj >= 0.05
         else ("rise" if after.get(t, 0) > before.get(t, 0) else "fall")
         for t, p_adj in zip(types, holm(p), strict=True)
     }
@@ -67,14 +71,21 @@ def truth(raw_db: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     after = raw_by_type(raw_db, ("Leicester",), 2021)
     before = raw_by_type(raw_db, ("Leicester",), 2020)
     # 2021 is nearer mid-2022 than mid-2019: the 2022 estimate, by 2021 LSOAs.
-    population = float(raw_scalar(
-        raw_db, "SELECT sum(population) FROM pop2022 WHERE code IN "
-                "(SELECT LSOA21CD FROM bridge WHERE LAD22NM = 'Leicester')"))
+    population = float(
+        raw_scalar(
+            raw_db,
+            "SELECT sum(population) FROM pop2022 WHERE code IN "
+            "(SELECT LSOA21CD FROM bridge WHERE LAD22NM = 'Leicester')",
+        )
+    )
     crimes = sum(n for t, n in after.items() if t != ASB)
     crimes0 = sum(n for t, n in before.items() if t != ASB)
     return {
-        "after": after, "before": before, "population": population,
-        "crimes": crimes, "crimes0": crimes0,
+        "after": after,
+        "before": before,
+        "population": population,
+        "crimes": crimes,
+        "crimes0": crimes0,
         "change_p": stats.binomtest(crimes, crimes + crimes0, 0.5).pvalue,
         "directions": independent_directions(before, after),
     }
@@ -90,8 +101,10 @@ def test_headline_numbers(leicester: brief.Brief, truth: dict[str, Any]) -> None
     low = stats.chi2.ppf(0.025, 2 * truth["crimes"]) / 2 / truth["population"] * 1000
     high = stats.chi2.ppf(0.975, 2 * truth["crimes"] + 2) / 2 / truth["population"] * 1000
     assert f["rate"]["rate"] == pytest.approx(rate, rel=1e-12)
-    assert (f["rate"]["ci_low"], f["rate"]["ci_high"]) == (pytest.approx(low, rel=1e-9),
-                                                           pytest.approx(high, rel=1e-9))
+    assert (f["rate"]["ci_low"], f["rate"]["ci_high"]) == (
+        pytest.approx(low, rel=1e-9),
+        pytest.approx(high, rel=1e-9),
+    )
 
     text = leicester.markdown
     assert f"**{truth['crimes']:,} crimes**" in text
@@ -111,8 +124,10 @@ def test_crime_types_counts_and_shares(leicester: brief.Brief, truth: dict[str, 
         assert (t["share"]["part"], t["share"]["base"]) == (n, crimes)
         assert t["share"]["share"] == pytest.approx(n / crimes, rel=1e-12)
         n0 = truth["before"][t["crime_type"]]
-        row = (f"| {t['crime_type']} | {n:,} | {n / crimes * 100:.1f}% | {n0:,} | "
-               f"{n0 / crimes0 * 100:.1f}% |")
+        row = (
+            f"| {t['crime_type']} | {n:,} | {n / crimes * 100:.1f}% | {n0:,} | "
+            f"{n0 / crimes0 * 100:.1f}% |"
+        )
         assert row in text
     asb, asb0 = truth["after"][ASB], truth["before"][ASB]
     assert f"| *Anti-social behaviour (not crime)* | {asb:,} | – | {asb0:,} | – |" in text
@@ -125,15 +140,18 @@ def test_year_on_year_change_and_the_every_category_claim(
     c = leicester.facts["compare"]
     assert (c["year"], c["crimes"], c["asb"]) == (2020, truth["crimes0"], truth["before"][ASB])
     assert c["change"]["p_value"] == pytest.approx(truth["change_p"], rel=1e-9, abs=1e-300)
-    assert (c["change"]["count_before"], c["change"]["count_after"]) == (truth["crimes0"],
-                                                                        truth["crimes"])
+    assert (c["change"]["count_before"], c["change"]["count_after"]) == (
+        truth["crimes0"],
+        truth["crimes"],
+    )
     significant_rise = truth["change_p"] < 0.05 and truth["crimes"] > truth["crimes0"]
     assert ("a significant rise" in c["change_text"]) is significant_rise
     assert c["change_text"] in leicester.markdown
 
     rows = {r["crime_type"]: r for r in c["by_type"]}
     assert {t: (r["count_before"], r["count_after"]) for t, r in rows.items()} == {
-        t: (truth["before"].get(t, 0), truth["after"].get(t, 0)) for t in truth["directions"]}
+        t: (truth["before"].get(t, 0), truth["after"].get(t, 0)) for t in truth["directions"]
+    }
     assert {t: r["direction"] for t, r in rows.items()} == truth["directions"]
     crime_directions = [d for t, d in truth["directions"].items() if t != ASB]
     every_rose = all(d == "rise" for d in crime_directions)
@@ -142,8 +160,10 @@ def test_year_on_year_change_and_the_every_category_claim(
     assert c["n_falling"] == crime_directions.count("fall")
     assert (EVERY_ROSE in leicester.markdown) is every_rose
     if not every_rose:
-        assert (f"{crime_directions.count('rise')} of 13 categories rose significantly"
-                in leicester.markdown)
+        assert (
+            f"{crime_directions.count('rise')} of 13 categories rose significantly"
+            in leicester.markdown
+        )
 
 
 def test_rank_and_versus_the_rest_of_the_county(
@@ -161,7 +181,8 @@ def test_rank_and_versus_the_rest_of_the_county(
     count_b = raw_by_type(raw_db, others, 2021)
     assert v["against"] == "Leicestershire excluding Leicester"
     assert {c["crime_type"]: (c["count_a"], c["count_b"]) for c in v["categories"]} == {
-        t: (truth["after"][t], count_b[t]) for t in count_b if t != ASB}
+        t: (truth["after"][t], count_b[t]) for t in count_b if t != ASB
+    }
     # The rest of the county, 2021 vs 2020, on the same residents in both years.
     directions = independent_directions(raw_by_type(raw_db, others, 2020), count_b)
     rises = [t for t, d in directions.items() if d == "rise" and t != ASB]
@@ -237,8 +258,10 @@ def test_every_category_sentence_when_every_category_rose(
     # A deliberate construction: January 2020 as published, and a "January 2021" holding
     # each of its rows three times, so every crime type rises.
     folder = tmp_path_factory.mktemp("tripled")
-    files = [POLICE / "2020-01-leicestershire-street.csv.gz",
-             _tripled("2020-01", "2021-01", folder)]
+    files = [
+        POLICE / "2020-01-leicestershire-street.csv.gz",
+        _tripled("2020-01", "2021-01", folder),
+    ]
     with Store(build_store(folder / "store.duckdb", files), read_only=True) as st:
         facts = brief.build_facts(st, "Leicester", 2021, 2020)
     text, _ = brief.render(facts)

@@ -33,8 +33,12 @@ def _raw_count(raw_db, points: list[dict], types: list[str], month: str) -> int:
         'WHERE month = ? AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) AND "Longitude" IS NOT NULL',
         [month, types],
     ).fetchall()
-    return sum(1 for r in rows if (r[0], round(r[1], 6), round(r[2], 6)) in
-               {(k[0], round(k[1], 6), round(k[2], 6)) for k in keys})
+    return sum(
+        1
+        for r in rows
+        if (r[0], round(r[1], 6), round(r[2], 6))
+        in {(k[0], round(k[1], 6), round(k[2], 6)) for k in keys}
+    )
 
 
 def test_pdf_numbers_match_raw_files(west: Store, raw_db, tmp_path: Path) -> None:
@@ -43,8 +47,9 @@ def test_pdf_numbers_match_raw_files(west: Store, raw_db, tmp_path: Path) -> Non
     proposal = propose(west, "custom:West", "2021-06", per_ward=1, method="mean-3")
     ids = lifecycle.save_proposals(west, proposal)
     lifecycle.decide(west, ids[0], "adopted", "Insp. Test", month=dt.date(2021, 7, 1))
-    html, pdf, pack = jag.write(west, "custom:West", "2021-09", tmp_path / "west", per_ward=1,
-                                method="mean-3")  # fmt: skip
+    html, pdf, pack = jag.write(
+        west, "custom:West", "2021-09", tmp_path / "west", per_ward=1, method="mean-3"
+    )
     assert html.read_text(encoding="utf-8").startswith("<!doctype html>")
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     text = re.sub(r"\s+", " ", text)

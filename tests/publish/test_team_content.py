@@ -29,8 +29,10 @@ JULY, AUGUST = dt.date(2021, 7, 1), dt.date(2021, 8, 1)
 
 
 def test_sections_are_split_by_heading() -> None:
-    text = ("\n## From your inspector ##\n\nThank you.\n\n### A smaller heading\n\nMore.\n\n"
-            "## News\n- one\n- two\n")  # fmt: skip
+    text = (
+        "\n## From your inspector ##\n\nThank you.\n\n### A smaller heading\n\nMore.\n\n"
+        "## News\n- one\n- two\n"
+    )
     sections = parse_sections(text, "july.md")
     assert [(s.heading, s.markdown) for s in sections] == [
         ("From your inspector", "Thank you.\n\n### A smaller heading\n\nMore."),
@@ -100,8 +102,11 @@ def test_settings_defaults_and_a_full_file(tmp_path: Path) -> None:
     assert default.team_name("West") == "West neighbourhood team"
     assert [c.label for c in default.channels][:2] == ["In an emergency", "Not an emergency"]
     path = tmp_path / "team.toml"
-    path.write_text('team = "West NPT"\ncontact = " west@example.org "\n'
-                    '[[reporting]]\nlabel = "Online"\nhow = "leics.police.uk/report"\n', encoding="utf-8")  # fmt: skip
+    path.write_text(
+        'team = "West NPT"\ncontact = " west@example.org "\n'
+        '[[reporting]]\nlabel = "Online"\nhow = "leics.police.uk/report"\n',
+        encoding="utf-8",
+    )
     loaded = load_settings(path)
     assert (loaded.team_name("West"), loaded.contact) == ("West NPT", "west@example.org")
     assert loaded.channels == (Channel("Online", "leics.police.uk/report"),)
@@ -144,9 +149,7 @@ def test_missing_settings_file_names_it(tmp_path: Path) -> None:
 
 
 def _stored_rows(store: Store) -> list[tuple[object, ...]]:
-    return store.rows(
-        "SELECT area, month, markdown, source FROM update_texts ORDER BY month"
-    )
+    return store.rows("SELECT area, month, markdown, source FROM update_texts ORDER BY month")
 
 
 def test_save_text_replaces_and_a_bad_file_changes_nothing(tmp_path: Path) -> None:

@@ -119,8 +119,12 @@ def scenario(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) 
     folder = tmp_path_factory.mktemp("update")
     path = folder / "scenario.duckdb"
     shutil.copyfile(sample_store_path, path)
-    for name, text in (("ops.csv", OPERATIONS), ("results.csv", RESULTS),
-                       ("engagements.csv", ENGAGEMENTS), ("july.md", TEAM_TEXT)):  # fmt: skip
+    for name, text in (
+        ("ops.csv", OPERATIONS),
+        ("results.csv", RESULTS),
+        ("engagements.csv", ENGAGEMENTS),
+        ("july.md", TEAM_TEXT),
+    ):
         (folder / name).write_text(text, encoding="utf-8")
     ids: dict[str, int] = {}
     with Store(path) as st:
@@ -135,29 +139,53 @@ def scenario(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) 
         ids["continued"], ids["closed"], ids["review"] = (w[0] for w in wards)
         for pid in (ids["continued"], ids["closed"], ids["review"]):
             lifecycle.decide(st, pid, "adopted", BY, month=JUNE)
-        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE,
-                         details={"reason": "a partnership plan exists"})  # fmt: skip
+        lifecycle.decide(
+            st,
+            wards[0][1],
+            "rejected",
+            BY,
+            month=JUNE,
+            details={"reason": "a partnership plan exists"},
+        )
         # a priority raised at a residents' meeting, at the second place of the second ward
         place = _candidates(may)[1][1]
         ids["residents"] = lifecycle.add_priority(
-            st, area=AREA, ward=place["ward"], place=place["place"], place_key=place["place_key"],
-            snap_points=place["snap_points"], problem="drugs", month=JUNE, origin="residents",
-            actor=BY, note="raised at the residents' meeting")  # fmt: skip
+            st,
+            area=AREA,
+            ward=place["ward"],
+            place=place["place"],
+            place_key=place["place_key"],
+            snap_points=place["snap_points"],
+            problem="drugs",
+            month=JUNE,
+            origin="residents",
+            actor=BY,
+            note="raised at the residents' meeting",
+        )
         lifecycle.decide(st, ids["residents"], "adopted", BY, month=JUNE)
         # July: two new places adopted (the first with a label), one June priority continued,
         # one closed with its assessment to June, one left for the team to review
         june = propose(st, AREA, "2021-06", per_ward=2, method="mean-3")
         new_ids = lifecycle.save_proposals(st, june)
         taken = {c["place_key"] for w in _candidates(may) for c in w}
-        fresh = [(pid, c) for pid, c in zip(new_ids, [c for w in _candidates(june) for c in w], strict=True)
-                 if c["place_key"] not in taken]  # fmt: skip
+        fresh = [
+            (pid, c)
+            for pid, c in zip(new_ids, [c for w in _candidates(june) for c in w], strict=True)
+            if c["place_key"] not in taken
+        ]
         (ids["labelled"], first) = fresh[0]
         ids["new"] = next(pid for pid, c in fresh[1:] if c["ward"] != first["ward"])
         lifecycle.decide(st, ids["continued"], "continued", BY, month=JULY)
         lifecycle.decide(st, ids["residents"], "continued", BY, month=JULY)
         review.close(st, ids["closed"], BY, JUNE)
-        lifecycle.decide(st, ids["labelled"], "adopted", BY, month=JULY,
-                         details={"label": f"{first['place']} shops"})  # fmt: skip
+        lifecycle.decide(
+            st,
+            ids["labelled"],
+            "adopted",
+            BY,
+            month=JULY,
+            details={"label": f"{first['place']} shops"},
+        )
         lifecycle.decide(st, ids["new"], "adopted", BY, month=JULY)
         operations_csv.import_files(st, [folder / "ops.csv", folder / "results.csv"], by="PC 1")
         engagements.import_csv(st, folder / "engagements.csv")
@@ -182,8 +210,12 @@ def db(scenario: Scenario) -> Any:
 @pytest.fixture(scope="module")
 def pdf_text(scenario: Scenario) -> str:
     """The PDF's text (poppler's pdftotext), whitespace collapsed."""
-    done = subprocess.run(["pdftotext", "-layout", str(scenario.out / "update.pdf"), "-"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(scenario.out / "update.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return " ".join(done.stdout.split())
 
 
@@ -208,8 +240,18 @@ def cli_run(
     folder = tmp_path_factory.mktemp("update-cli")
     copy = folder / "copy.duckdb"
     shutil.copyfile(scenario.store_path, copy)
-    proc = _run_cli("update", "--area", AREA, "--month", MONTH, "--out", str(folder / "out"),
-                    "--json", "--store", str(copy))  # fmt: skip
+    proc = _run_cli(
+        "update",
+        "--area",
+        AREA,
+        "--month",
+        MONTH,
+        "--out",
+        str(folder / "out"),
+        "--json",
+        "--store",
+        str(copy),
+    )
     return proc, folder / "out"
 
 
@@ -237,8 +279,9 @@ def _west_ward_codes(raw_db: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Ward name -> ONS code of the three wards, from the raw ONS lookup."""
     rows = raw_db.execute(
         "SELECT DISTINCT WD19NM, WD19CD FROM ward_lookup WHERE LAD19NM = 'Leicester' "
-        "AND WD19NM IN (SELECT unnest(?::VARCHAR[]))", [list(WARDS)],
-    ).fetchall()  # fmt: skip
+        "AND WD19NM IN (SELECT unnest(?::VARCHAR[]))",
+        [list(WARDS)],
+    ).fetchall()
     assert len(rows) == 3
     return dict(rows)
 
@@ -325,7 +368,7 @@ def test_pdf_is_real_and_says_what_the_store_holds(
         "AND starts < DATE '2021-07-01' + INTERVAL 42 DAY "
         "AND area_name IN (SELECT unnest(?::VARCHAR[])) ORDER BY starts",
         [["West", *WARDS]],
-    ).fetchall()  # fmt: skip
+    ).fetchall()
     assert len(when) == 4
     for (starts,) in when:
         assert f"{starts:%A} {starts.day} {starts:%B}" in text
@@ -335,8 +378,10 @@ def test_pdf_is_real_and_says_what_the_store_holds(
     ARTIFACTS.mkdir(exist_ok=True)
     stem = ARTIFACTS / "update-west-2021-07-page1"
     stem.with_suffix(".png").unlink(missing_ok=True)
-    subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(stem)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(stem)],
+        check=True,
+    )
     png = stem.with_suffix(".png")
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -364,7 +409,7 @@ def test_ward_trends_match_the_raw_files(
             'AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) '
             "AND month IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
             [codes[ward], problem_crime_types(problem), in_months],
-        ).fetchall()  # fmt: skip
+        ).fetchall()
         return {m: 0 for m in in_months} | dict(rows)
 
     for t in trends:
@@ -532,8 +577,16 @@ def test_cli_json(
     proc, out = cli_run
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
-    for key in ("title", "month", "data_to", "priorities", "you_said_we_did", "operations",
-                "engagements", "files"):  # fmt: skip
+    for key in (
+        "title",
+        "month",
+        "data_to",
+        "priorities",
+        "you_said_we_did",
+        "operations",
+        "engagements",
+        "files",
+    ):
         assert key in got, key
     assert (got["title"], got["month"], got["data_to"]) == (
         "West community update, July 2021",
@@ -551,8 +604,17 @@ def test_cli_json(
 
 
 def test_cli_bad_month_is_one_line_and_exit_2(scenario: Scenario, tmp_path: Path) -> None:
-    proc = _run_cli("update", "--area", AREA, "--month", "2021-13", "--out", str(tmp_path / "out"),
-                    "--store", str(scenario.store_path))  # fmt: skip
+    proc = _run_cli(
+        "update",
+        "--area",
+        AREA,
+        "--month",
+        "2021-13",
+        "--out",
+        str(tmp_path / "out"),
+        "--store",
+        str(scenario.store_path),
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "--month" in proc.stderr and "2021-13" in proc.stderr

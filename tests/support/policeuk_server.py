@@ -36,11 +36,19 @@ def _june_crimes() -> list[dict]:
     with gzip.open(POLICE / "2021-06-leicestershire-street.csv.gz", "rt", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["Longitude"]]
     return [
-        {"category": r["Crime type"], "id": n, "persistent_id": r["Crime ID"], "month": r["Month"],
-         "location": {"latitude": r["Latitude"], "longitude": r["Longitude"],
-                      "street": {"id": n, "name": r["Location"]}}}
+        {
+            "category": r["Crime type"],
+            "id": n,
+            "persistent_id": r["Crime ID"],
+            "month": r["Month"],
+            "location": {
+                "latitude": r["Latitude"],
+                "longitude": r["Longitude"],
+                "street": {"id": n, "name": r["Location"]},
+            },
+        }
         for n, r in enumerate(rows)
-    ]  # fmt: skip
+    ]
 
 
 class Server:
@@ -95,8 +103,16 @@ class Server:
                 points = [tuple(map(float, p.split(","))) for p in form["poly"][0].split(":")]
                 area = shapely.Polygon([(lon, lat) for lat, lon in points])
                 month = form["date"][0]
-                inside = [c for c in server.crimes if c["month"] == month and area.covers(
-                    shapely.Point(float(c["location"]["longitude"]), float(c["location"]["latitude"])))]
+                inside = [
+                    c
+                    for c in server.crimes
+                    if c["month"] == month
+                    and area.covers(
+                        shapely.Point(
+                            float(c["location"]["longitude"]), float(c["location"]["latitude"])
+                        )
+                    )
+                ]
                 if len(inside) > server.cap:
                     self._send(503, {"error": "Service Unavailable"})
                 else:

@@ -66,20 +66,35 @@ def build_web_store(path: Path) -> dict[str, int]:
         ids["continued"], ids["closed"], ids["review"] = (w[0] for w in wards)
         for pid in (ids["continued"], ids["closed"], ids["review"]):
             lifecycle.decide(st, pid, "adopted", BY, month=JUNE)
-        lifecycle.decide(st, wards[0][1], "rejected", BY, month=JUNE,
-                         details={"reason": "a partnership plan exists"})  # fmt: skip
+        lifecycle.decide(
+            st,
+            wards[0][1],
+            "rejected",
+            BY,
+            month=JUNE,
+            details={"reason": "a partnership plan exists"},
+        )
         # July: two new places adopted (one with a new label), one continued, one closed
         june = propose(st, AREA, "2021-06", per_ward=2, method="mean-3")
         new_ids = lifecycle.save_proposals(st, june)
         taken = {c["place_key"] for w in _candidates(may) for c in w}
-        fresh = [(pid, c) for pid, c in zip(new_ids, [c for w in _candidates(june) for c in w], strict=True)
-                 if c["place_key"] not in taken]  # fmt: skip
+        fresh = [
+            (pid, c)
+            for pid, c in zip(new_ids, [c for w in _candidates(june) for c in w], strict=True)
+            if c["place_key"] not in taken
+        ]
         ids["labelled"], first = fresh[0]
         ids["new"] = next(pid for pid, c in fresh[1:] if c["ward"] != first["ward"])
         lifecycle.decide(st, ids["continued"], "continued", BY, month=JULY)
         review.close(st, ids["closed"], BY, JUNE)
-        lifecycle.decide(st, ids["labelled"], "adopted", BY, month=JULY,
-                         details={"label": f"{first['place']} <shops> & co"})  # fmt: skip
+        lifecycle.decide(
+            st,
+            ids["labelled"],
+            "adopted",
+            BY,
+            month=JULY,
+            details={"label": f"{first['place']} <shops> & co"},
+        )
         lifecycle.decide(st, ids["new"], "adopted", BY, month=JULY)
         csv_path = path.with_name("engagements.csv")
         csv_path.write_text(ENGAGEMENTS, encoding="utf-8")
@@ -143,4 +158,3 @@ def make_user(web_app: FastAPI) -> Callable[[str], WebUser]:
         return WebUser(name, role, PASSWORD)
 
     return make
-

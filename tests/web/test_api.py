@@ -38,21 +38,35 @@ def get_json(client: TestClient, url: str, status: int = 200) -> Any:
     return got.json()
 
 
-def test_areas_are_the_team_area_with_its_wards_updates_and_priorities(client: TestClient, store_sql) -> None:
+def test_areas_are_the_team_area_with_its_wards_updates_and_priorities(
+    client: TestClient, store_sql
+) -> None:
     areas = get_json(client, "/api/areas")
     custom = {n for (n,) in store_sql.execute("SELECT name FROM custom_areas").fetchall()}
-    published = {a for (a,) in store_sql.execute("SELECT DISTINCT area FROM published_updates").fetchall()}
-    with_priorities = {a for (a,) in store_sql.execute(
-        "SELECT DISTINCT p.area FROM priorities p JOIN priority_events e USING (priority_id) "
-        "WHERE e.action IN ('adopted', 'continued')").fetchall()}  # fmt: skip
-    assert {a["reference"] for a in areas} == {f"custom:{n}" for n in custom} | published | with_priorities
+    published = {
+        a for (a,) in store_sql.execute("SELECT DISTINCT area FROM published_updates").fetchall()
+    }
+    with_priorities = {
+        a
+        for (a,) in store_sql.execute(
+            "SELECT DISTINCT p.area FROM priorities p JOIN priority_events e USING (priority_id) "
+            "WHERE e.action IN ('adopted', 'continued')"
+        ).fetchall()
+    }
+    assert {a["reference"] for a in areas} == {
+        f"custom:{n}" for n in custom
+    } | published | with_priorities
     (west,) = [a for a in areas if a["reference"] == AREA]
     assert (west["name"], west["kind"]) == (AREA_NAME, "custom")
     assert {w["name"]: w["reference"] for w in west["wards"]} == ward_codes(store_sql)
     assert all(w["stats_url"] == f"/stats/{w['reference']}" for w in west["wards"])
-    months = [m for (m,) in store_sql.execute(
-        "SELECT strftime(month, '%Y-%m') FROM published_updates WHERE area = ? ORDER BY month DESC",
-        [AREA]).fetchall()]  # fmt: skip
+    months = [
+        m
+        for (m,) in store_sql.execute(
+            "SELECT strftime(month, '%Y-%m') FROM published_updates WHERE area = ? ORDER BY month DESC",
+            [AREA],
+        ).fetchall()
+    ]
     assert [u["month"] for u in west["updates"]] == months
     assert west["updates"][0]["pdf_url"] == f"/updates/{WEST}/{months[0]}/update.pdf"
     month, rows = current_priorities(store_sql)
@@ -61,7 +75,9 @@ def test_areas_are_the_team_area_with_its_wards_updates_and_priorities(client: T
     assert west["stats_url"] == f"/stats/{WEST}"
 
 
-def test_priorities_are_those_adopted_or_continued_for_the_latest_month(client: TestClient, store_sql) -> None:
+def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
+    client: TestClient, store_sql
+) -> None:
     blocks = get_json(client, "/api/priorities")
     month, rows = current_priorities(store_sql)
     (west,) = [b for b in blocks if b["area"] == AREA]
@@ -72,10 +88,13 @@ def test_priorities_are_those_adopted_or_continued_for_the_latest_month(client: 
     assert [p["number"] for p in got] == list(range(1, len(got) + 1))
     assert all(w["ward"] == p["ward"] for w in west["wards"] for p in w["priorities"])
     ids = {p["id"] for p in got}
-    since = dict(store_sql.execute(
-        "SELECT priority_id, strftime(min(month), '%Y-%m') FROM priority_events "
-        "WHERE action = 'adopted' AND priority_id IN (SELECT unnest(?::INTEGER[])) GROUP BY 1",
-        [sorted(ids)]).fetchall())  # fmt: skip
+    since = dict(
+        store_sql.execute(
+            "SELECT priority_id, strftime(min(month), '%Y-%m') FROM priority_events "
+            "WHERE action = 'adopted' AND priority_id IN (SELECT unnest(?::INTEGER[])) GROUP BY 1",
+            [sorted(ids)],
+        ).fetchall()
+    )
     assert {p["id"]: p["since"] for p in got} == since
     assert {p["id"]: p["continuing"] for p in got} == {i: s < month for i, s in since.items()}
     assert get_json(client, f"/api/priorities?area={WEST}") == [west]
@@ -84,7 +103,9 @@ def test_priorities_are_those_adopted_or_continued_for_the_latest_month(client: 
 def test_priorities_carry_no_score(client: TestClient, store_sql) -> None:
     text = client.get("/api/priorities").text
     assert "score" not in text and "parts" not in text
-    for (score,) in store_sql.execute("SELECT score FROM priorities WHERE score IS NOT NULL").fetchall():
+    for (score,) in store_sql.execute(
+        "SELECT score FROM priorities WHERE score IS NOT NULL"
+    ).fetchall():
         assert json.dumps(score) not in text
 
 
@@ -93,8 +114,11 @@ def test_updates_are_the_published_ones_newest_first(client: TestClient, store_s
     rows = store_sql.execute(
         "SELECT area, area_name, strftime(month, '%Y-%m'), title, "
         "strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
-        "FROM published_updates ORDER BY month DESC, area_name").fetchall()  # fmt: skip
-    assert [(u["area"], u["area_name"], u["month"], u["title"], u["published_at"]) for u in updates] == rows
+        "FROM published_updates ORDER BY month DESC, area_name"
+    ).fetchall()
+    assert [
+        (u["area"], u["area_name"], u["month"], u["title"], u["published_at"]) for u in updates
+    ] == rows
     for u in updates:
         assert u["url"] == f"/updates/{quote(u['area'], safe='')}/{u['month']}"
         assert u["pdf_url"] == u["url"] + "/update.pdf"
@@ -107,12 +131,23 @@ def test_events_are_the_engagements_of_the_window(client: TestClient, store_sql)
     assert (got["from"], got["to"], got["area"]) == ("2021-07-01", "2021-08-11", None)
     expected = window(store_sql, "2021-07-01", 42)
     assert [e["uid"] for e in got["events"]] == [u for u, _, _ in expected]
-    rows = {r[0]: r[1:] for r in store_sql.execute(
-        "SELECT uid, strftime(starts, '%Y-%m-%dT%H:%M'), strftime(ends, '%Y-%m-%dT%H:%M'), kind, "
-        "place, area, area_name, notes FROM engagements").fetchall()}  # fmt: skip
+    rows = {
+        r[0]: r[1:]
+        for r in store_sql.execute(
+            "SELECT uid, strftime(starts, '%Y-%m-%dT%H:%M'), strftime(ends, '%Y-%m-%dT%H:%M'), kind, "
+            "place, area, area_name, notes FROM engagements"
+        ).fetchall()
+    }
     for e in got["events"]:
-        assert (e["start"], e["end"], e["kind"], e["place"], e["area_reference"], e["area"],
-                e["notes"]) == rows[e["uid"]]  # fmt: skip
+        assert (
+            e["start"],
+            e["end"],
+            e["kind"],
+            e["place"],
+            e["area_reference"],
+            e["area"],
+            e["notes"],
+        ) == rows[e["uid"]]
         assert "source" not in e
     one = get_json(client, f"/api/events?from=2021-07-01&weeks=6&area={WEST}")
     inside = window(store_sql, "2021-07-01", 42, [*ward_codes(store_sql).values(), AREA])
@@ -123,26 +158,39 @@ def test_stats_match_the_store(client: TestClient, store_sql) -> None:
     got = get_json(client, f"/api/stats/{WEST}?to=2021-12")
     fig = west_figures(store_sql, "2021-01-01", "2021-12-01")
     count, population = fig["count"], fig["population"]
-    assert (got["area"], got["from"], got["to"], got["months"]) == (AREA_NAME, "2021-01", "2021-12", 12)
+    assert (got["area"], got["from"], got["to"], got["months"]) == (
+        AREA_NAME,
+        "2021-01",
+        "2021-12",
+        12,
+    )
     assert (got["count"], got["population"], got["population_year"]) == (count, population, 2022)
     assert got["rate_per_1000"] == pytest.approx(count / population * 1000, rel=1e-12)
     low = stats.chi2.ppf(0.025, 2 * count) / 2 / population * 1000
     high = stats.chi2.ppf(0.975, 2 * count + 2) / 2 / population * 1000
-    assert (got["ci_low"], got["ci_high"]) == (pytest.approx(low, rel=1e-9), pytest.approx(high, rel=1e-9))
+    assert (got["ci_low"], got["ci_high"]) == (
+        pytest.approx(low, rel=1e-9),
+        pytest.approx(high, rel=1e-9),
+    )
     trend = got["trend"]
     assert trend["n_months"] == 12
     assert trend["significant"] == (trend["p_value"] < 0.05)
     if not trend["significant"]:
-        assert trend["direction"] == "no clear change" and got["trend_text"].startswith("no clear trend")
+        assert trend["direction"] == "no clear change" and got["trend_text"].startswith(
+            "no clear trend"
+        )
     assert got["count_includes_asb"] is True
 
 
 def test_errors_are_json(client: TestClient) -> None:
     assert get_json(client, "/api/stats/Nowhere%20At%20All", 404) == {
-        "error": "no area called 'Nowhere At All' (see /api/areas)"}
+        "error": "no area called 'Nowhere At All' (see /api/areas)"
+    }
     assert "error" in get_json(client, f"/api/stats/{WEST}?to=2021-13", 400)
     assert "YYYY-MM-DD" in get_json(client, "/api/events?from=tomorrow", 400)["error"]
-    assert get_json(client, "/api/priorities?area=Nowhere", 404)["error"].startswith("no area called")
+    assert get_json(client, "/api/priorities?area=Nowhere", 404)["error"].startswith(
+        "no area called"
+    )
 
 
 def keys_of(value: Any) -> set[str]:
@@ -153,20 +201,38 @@ def keys_of(value: Any) -> set[str]:
     return set()
 
 
-def test_no_contact_or_free_text_of_a_concern_in_any_response(client: TestClient, store_sql) -> None:
+def test_no_contact_or_free_text_of_a_concern_in_any_response(
+    client: TestClient, store_sql
+) -> None:
     contacts = [c for (c,) in store_sql.execute("SELECT contact FROM concern_contacts").fetchall()]
     assert set(demo_contacts()) <= set(contacts) and contacts
-    free_text = [t for (t,) in store_sql.execute(
-        "SELECT problem_text FROM concerns WHERE length(problem_text) > 20 UNION "
-        "SELECT where_text FROM concerns WHERE length(where_text) > 20").fetchall()]  # fmt: skip
+    free_text = [
+        t
+        for (t,) in store_sql.execute(
+            "SELECT problem_text FROM concerns WHERE length(problem_text) > 20 UNION "
+            "SELECT where_text FROM concerns WHERE length(where_text) > 20"
+        ).fetchall()
+    ]
     assert free_text
-    for url in ["/api/areas", "/api/priorities", "/api/updates", "/api/events?from=2021-07-01&weeks=26",
-                f"/api/stats/{WEST}", f"/api/stats/{WEST}?to=2021-12"]:  # fmt: skip
+    for url in [
+        "/api/areas",
+        "/api/priorities",
+        "/api/updates",
+        "/api/events?from=2021-07-01&weeks=26",
+        f"/api/stats/{WEST}",
+        f"/api/stats/{WEST}?to=2021-12",
+    ]:
         text = client.get(url).text.lower()
         for secret in contacts + free_text:
             assert secret.lower() not in text, (url, secret)
         body = json.loads(text)
-        assert not keys_of(body) & {"contact", "where_text", "problem_text", "given_latitude", "source"}
+        assert not keys_of(body) & {
+            "contact",
+            "where_text",
+            "problem_text",
+            "given_latitude",
+            "source",
+        }
 
 
 def test_openapi_documents_every_api_path(client: TestClient) -> None:
@@ -176,11 +242,21 @@ def test_openapi_documents_every_api_path(client: TestClient) -> None:
         assert "get" in paths[path], path
         assert set(paths[path]) == {"get"}  # read-only
     assert client.get("/docs").status_code == 200
-    areas_schema = paths["/api/areas"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    areas_schema = paths["/api/areas"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
     assert areas_schema["items"]["$ref"].endswith("/Area")
     stats = spec["components"]["schemas"]["Stats"]["properties"]
-    assert {"from", "to", "count", "rate_per_1000", "ci_low", "ci_high", "population_year",
-            "trend_text"} <= set(stats)  # fmt: skip
+    assert {
+        "from",
+        "to",
+        "count",
+        "rate_per_1000",
+        "ci_low",
+        "ci_high",
+        "population_year",
+        "trend_text",
+    } <= set(stats)
 
 
 def test_a_fresh_store_answers_empty_lists(tmp_path, sample_store_path) -> None:

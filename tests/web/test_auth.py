@@ -30,11 +30,15 @@ def web_app(web_store: Path) -> Iterator[FastAPI]:
 
 def login(client: TestClient, username: str, password: str, next_: str = "/desk") -> Any:
     token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, "next": next_})  # fmt: skip
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": next_},
+    )
 
 
-def test_the_session_cookie_is_httponly_samesite_and_secure_over_tls(web_app: Any, make_user: Any) -> None:
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_tls(
+    web_app: Any, make_user: Any
+) -> None:
     user = make_user("analyst")
     plain = TestClient(web_app, follow_redirects=False)
     answer = login(plain, user.username, user.password)
@@ -47,12 +51,16 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_tls(web_app: An
     assert tls.get("/desk").headers["strict-transport-security"].startswith("max-age=")
 
 
-def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(client: TestClient, make_user: Any) -> None:
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
+    client: TestClient, make_user: Any
+) -> None:
     user = make_user("partner")
     wrong = login(client, user.username, "not the password at all")
     unknown = login(client, "nobody-here", "not the password at all")
     assert wrong.status_code == unknown.status_code == 401
-    assert "Wrong username or password" in wrong.text and "Wrong username or password" in unknown.text
+    assert (
+        "Wrong username or password" in wrong.text and "Wrong username or password" in unknown.text
+    )
     assert SESSION_COOKIE not in wrong.headers.get("set-cookie", "")
 
 
@@ -97,20 +105,34 @@ def test_logout_needs_its_token_and_ends_the_session(client: TestClient, make_us
     assert client.get("/desk").status_code == 303  # back to /login
 
 
-def test_users_add_from_the_command_line_stores_an_argon2_hash(tmp_path: Path, web_store: Path) -> None:
+def test_users_add_from_the_command_line_stores_an_argon2_hash(
+    tmp_path: Path, web_store: Path
+) -> None:
     import shutil
 
     store = tmp_path / "cli.duckdb"
     shutil.copyfile(web_store, store)
     cli = [str(Path(sys.executable).parent / "beatbook"), "--store", str(store), "users", "add"]
-    ok = subprocess.run([*cli, "first.admin", "--role", "admin", "--password-stdin"],
-                        input="a long admin password\n", capture_output=True, text=True)  # fmt: skip
+    ok = subprocess.run(
+        [*cli, "first.admin", "--role", "admin", "--password-stdin"],
+        input="a long admin password\n",
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
-    short = subprocess.run([*cli, "second", "--role", "admin", "--password-stdin"],
-                           input="short\n", capture_output=True, text=True)  # fmt: skip
+    short = subprocess.run(
+        [*cli, "second", "--role", "admin", "--password-stdin"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+    )
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
-    role = subprocess.run([*cli, "third", "--role", "boss", "--password-stdin"],
-                          input="a long admin password\n", capture_output=True, text=True)  # fmt: skip
+    role = subprocess.run(
+        [*cli, "third", "--role", "boss", "--password-stdin"],
+        input="a long admin password\n",
+        capture_output=True,
+        text=True,
+    )
     assert role.returncode == 2 and "--role" in role.stderr
     with duckdb.connect(str(store), read_only=True) as db:
         rows = db.execute("SELECT username, role, password_hash FROM users").fetchall()

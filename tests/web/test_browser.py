@@ -25,10 +25,19 @@ from beatbook.web.testing import serving
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # As the machine's own probe runs it: no sandbox as root, no calls out of a closed network.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +61,17 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     tab = context.new_page()
     problems: list[str] = []
-    tab.on("console", lambda m: problems.append(m.text)
-           if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    tab.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    tab.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    tab.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
     tab.on("pageerror", lambda e: problems.append(str(e)))
     yield tab
     context.close()
@@ -78,34 +95,49 @@ def rows(db: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = Non
     return db.execute(sql, params or []).fetchall()
 
 
-def test_sign_in_and_adopt_a_priority(page: Page, base_url: str, make_user: Any,
-                                      store_sql: duckdb.DuckDBPyConnection) -> None:  # fmt: skip
+def test_sign_in_and_adopt_a_priority(
+    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+) -> None:
     inspector = make_user("inspector")
     sign_in(page, base_url, inspector)
     page.goto(f"{base_url}/desk/priorities?area={quote(AREA)}&month={MONTH}")
-    proposed = rows(store_sql, """
+    proposed = rows(
+        store_sql,
+        """
         SELECT p.priority_id FROM priorities p WHERE p.area = ? AND p.proposed_for = DATE '2021-07-01'
           AND (SELECT action FROM priority_events e WHERE e.priority_id = p.priority_id
-               ORDER BY seq DESC LIMIT 1) = 'proposed' ORDER BY p.priority_id""", [AREA])
+               ORDER BY seq DESC LIMIT 1) = 'proposed' ORDER BY p.priority_id""",
+        [AREA],
+    )
     assert proposed, "the scenario leaves July proposals undecided"
     pid = proposed[0][0]
     form = page.locator(f"form[action='/desk/priorities/{pid}/adopt']")
     form.get_by_role("button", name="Adopt").click()
     page.wait_for_load_state()
     shot(page, "desk-priorities-adopted")
-    trail = rows(store_sql, "SELECT action, actor FROM priority_events WHERE priority_id = ? ORDER BY seq", [pid])
+    trail = rows(
+        store_sql,
+        "SELECT action, actor FROM priority_events WHERE priority_id = ? ORDER BY seq",
+        [pid],
+    )
     assert trail[-1] == ("adopted", inspector.username)
 
 
-def test_publish_an_update(page: Page, base_url: str, make_user: Any,
-                           store_sql: duckdb.DuckDBPyConnection) -> None:  # fmt: skip
+def test_publish_an_update(
+    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+) -> None:
     inspector = make_user("inspector")
     sign_in(page, base_url, inspector)
     page.goto(f"{base_url}/desk/updates?area={quote(AREA)}&month=2021-08")
-    page.locator("form[action='/desk/updates/publish']").get_by_role("button", name="Publish").click()
+    page.locator("form[action='/desk/updates/publish']").get_by_role(
+        "button", name="Publish"
+    ).click()
     page.wait_for_load_state()
-    published = rows(store_sql, "SELECT published_by FROM published_updates WHERE area = ? "
-                                "AND month = DATE '2021-08-01'", [AREA])  # fmt: skip
+    published = rows(
+        store_sql,
+        "SELECT published_by FROM published_updates WHERE area = ? AND month = DATE '2021-08-01'",
+        [AREA],
+    )
     assert published == [(inspector.username,)]
     page.goto(f"{base_url}/updates/{quote(AREA, safe='')}/2021-08")
     assert "Community update: August 2021" in page.inner_text("h1")
@@ -135,7 +167,9 @@ def test_report_a_problem(page: Page, base_url: str, store_sql: duckdb.DuckDBPyC
     assert reference, text
     after = rows(store_sql, "SELECT count(*) FROM concerns")[0][0]
     assert after == before + 1
-    stored = rows(store_sql, "SELECT concern_id, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1")
+    stored = rows(
+        store_sql, "SELECT concern_id, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1"
+    )
     assert str(stored[0][0]) in text
 
 

@@ -60,8 +60,15 @@ def users(web_app: FastAPI, make_user) -> Iterator[dict[str, Browser]]:
 def script_concern(web_app: FastAPI) -> int:
     """An unmatched concern whose place text holds a script, with a contact."""
     with web_app.state.db.write() as st:
-        return record_concern(st, area=AREA, reported_on="2021-07-05", problem="drug dealing",
-                              source="online", where=SCRIPT_WHERE, contact=SECRET_CONTACT)  # fmt: skip
+        return record_concern(
+            st,
+            area=AREA,
+            reported_on="2021-07-05",
+            problem="drug dealing",
+            source="online",
+            where=SCRIPT_WHERE,
+            contact=SECRET_CONTACT,
+        )
 
 
 def flash_of(client: TestClient, url: str, data: dict[str, str]) -> tuple[str, str, str]:
@@ -76,15 +83,23 @@ def flash_of(client: TestClient, url: str, data: dict[str, str]) -> tuple[str, s
 
 
 def latest_event(db: duckdb.DuckDBPyConnection, pid: int) -> tuple:
-    return db.execute("SELECT action, actor, month, details FROM priority_events WHERE priority_id = ? "
-                      "ORDER BY seq DESC LIMIT 1", [pid]).fetchone()  # fmt: skip
+    return db.execute(
+        "SELECT action, actor, month, details FROM priority_events WHERE priority_id = ? "
+        "ORDER BY seq DESC LIMIT 1",
+        [pid],
+    ).fetchone()
 
 
 def proposed_ids(db: duckdb.DuckDBPyConnection) -> list[int]:
-    return [r[0] for r in db.execute(
-        "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-        "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = 'proposed' "
-        "ORDER BY p.priority_id", [AREA]).fetchall()]  # fmt: skip
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
+            "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = 'proposed' "
+            "ORDER BY p.priority_id",
+            [AREA],
+        ).fetchall()
+    ]
 
 
 # --- priorities -----------------------------------------------------------------------------
@@ -93,27 +108,44 @@ def proposed_ids(db: duckdb.DuckDBPyConnection) -> list[int]:
 def test_adopting_appends_the_event_with_the_username(users, store_sql) -> None:
     inspector = users["inspector"]
     pid = proposed_ids(store_sql)[0]
-    events = store_sql.execute("SELECT count(*) FROM priority_events WHERE priority_id = ?", [pid]).fetchone()[0]
-    kind, message, page = flash_of(inspector, f"/desk/priorities/{pid}/adopt", {
-        "area": AREA, "month": "2021-07", "label": "The <b>parade</b> of shops", "note": "agreed at JAG",
-        "from_month": "2021-08"})  # fmt: skip
+    events = store_sql.execute(
+        "SELECT count(*) FROM priority_events WHERE priority_id = ?", [pid]
+    ).fetchone()[0]
+    kind, message, page = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/adopt",
+        {
+            "area": AREA,
+            "month": "2021-07",
+            "label": "The <b>parade</b> of shops",
+            "note": "agreed at JAG",
+            "from_month": "2021-08",
+        },
+    )
     assert kind == "ok" and f"Priority {pid} adopted" in message
     action, actor, month, details = latest_event(store_sql, pid)
     assert (action, actor, month) == ("adopted", inspector.user.username, dt.date(2021, 8, 1))
     assert json.loads(details) == {"label": "The <b>parade</b> of shops", "note": "agreed at JAG"}
-    assert store_sql.execute("SELECT count(*) FROM priority_events WHERE priority_id = ?",
-                             [pid]).fetchone()[0] == events + 1  # fmt: skip
+    assert (
+        store_sql.execute(
+            "SELECT count(*) FROM priority_events WHERE priority_id = ?", [pid]
+        ).fetchone()[0]
+        == events + 1
+    )
     assert html.escape(message) in page
     listed = inspector.get(f"/desk/priorities?area={A}&month=2021-08").text
     assert "The &lt;b&gt;parade&lt;/b&gt; of shops" in listed and "<b>parade" not in listed
 
 
 def test_a_second_adoption_is_refused_with_the_library_message(users, store_sql) -> None:
-    pid = store_sql.execute("SELECT priority_id FROM priority_events WHERE action = 'adopted' "
-                            "ORDER BY priority_id LIMIT 1").fetchone()[0]  # fmt: skip
+    pid = store_sql.execute(
+        "SELECT priority_id FROM priority_events WHERE action = 'adopted' "
+        "ORDER BY priority_id LIMIT 1"
+    ).fetchone()[0]
     before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
-    kind, message, page = flash_of(users["inspector"], f"/desk/priorities/{pid}/adopt",
-                                   {"area": AREA, "month": "2021-07"})  # fmt: skip
+    kind, message, page = flash_of(
+        users["inspector"], f"/desk/priorities/{pid}/adopt", {"area": AREA, "month": "2021-07"}
+    )
     assert kind == "error" and "cannot be adopted" in message
     assert 'class="flash error"' in page and html.escape(message) in page
     assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
@@ -122,10 +154,14 @@ def test_a_second_adoption_is_refused_with_the_library_message(users, store_sql)
 def test_adopting_without_a_month_is_for_the_month_proposed(users, store_sql) -> None:
     inspector = users["inspector"]
     pid = proposed_ids(store_sql)[-1]
-    proposed_for = store_sql.execute("SELECT proposed_for FROM priorities WHERE priority_id = ?",
-                                     [pid]).fetchone()[0]  # fmt: skip
-    kind, message, _ = flash_of(inspector, f"/desk/priorities/{pid}/adopt",
-                                {"area": AREA, "month": "2021-07", "from_month": " "})  # fmt: skip
+    proposed_for = store_sql.execute(
+        "SELECT proposed_for FROM priorities WHERE priority_id = ?", [pid]
+    ).fetchone()[0]
+    kind, message, _ = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/adopt",
+        {"area": AREA, "month": "2021-07", "from_month": " "},
+    )
     assert kind == "ok" and f"Priority {pid} adopted for {proposed_for:%Y-%m}" in message
     action, _, month, _ = latest_event(store_sql, pid)
     assert (action, month) == ("adopted", proposed_for)
@@ -135,12 +171,18 @@ def test_rejecting_needs_a_reason(users, store_sql) -> None:
     inspector = users["inspector"]
     pid = proposed_ids(store_sql)[0]
     before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
-    kind, message, _ = flash_of(inspector, f"/desk/priorities/{pid}/reject",
-                                {"area": AREA, "month": "2021-07", "reason": "   "})  # fmt: skip
+    kind, message, _ = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/reject",
+        {"area": AREA, "month": "2021-07", "reason": "   "},
+    )
     assert kind == "error" and "say why" in message
     assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
-    kind, _, _ = flash_of(inspector, f"/desk/priorities/{pid}/reject",
-                          {"area": AREA, "month": "2021-07", "reason": "a partnership plan exists"})  # fmt: skip
+    kind, _, _ = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/reject",
+        {"area": AREA, "month": "2021-07", "reason": "a partnership plan exists"},
+    )
     assert kind == "ok"
     action, actor, _, details = latest_event(store_sql, pid)
     assert (action, actor) == ("rejected", inspector.user.username)
@@ -152,16 +194,31 @@ def test_continuing_then_closing_with_its_assessment(users, store_sql) -> None:
     pid = store_sql.execute(
         "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
         "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = 'continued' "
-        "ORDER BY 1 LIMIT 1", [AREA]).fetchone()[0]  # fmt: skip
-    kind, message, _ = flash_of(inspector, f"/desk/priorities/{pid}/continue",
-                                {"area": AREA, "month": "2021-07", "into": "2021-07"})  # fmt: skip
+        "ORDER BY 1 LIMIT 1",
+        [AREA],
+    ).fetchone()[0]
+    kind, message, _ = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/continue",
+        {"area": AREA, "month": "2021-07", "into": "2021-07"},
+    )
     assert kind == "error" and "already runs to 2021-07" in message
-    kind, _, _ = flash_of(inspector, f"/desk/priorities/{pid}/continue",
-                          {"area": AREA, "month": "2021-07", "into": "2021-08", "note": "one more month"})  # fmt: skip
+    kind, _, _ = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/continue",
+        {"area": AREA, "month": "2021-07", "into": "2021-08", "note": "one more month"},
+    )
     assert kind == "ok"
-    assert latest_event(store_sql, pid)[:3] == ("continued", inspector.user.username, dt.date(2021, 8, 1))
-    kind, message, page = flash_of(inspector, f"/desk/priorities/{pid}/close",
-                                   {"area": AREA, "month": "2021-08", "last": "2021-08"})  # fmt: skip
+    assert latest_event(store_sql, pid)[:3] == (
+        "continued",
+        inspector.user.username,
+        dt.date(2021, 8, 1),
+    )
+    kind, message, page = flash_of(
+        inspector,
+        f"/desk/priorities/{pid}/close",
+        {"area": AREA, "month": "2021-08", "last": "2021-08"},
+    )
     assert kind == "ok" and message.startswith(f"Priority {pid} closed: ")
     action, actor, month, details = latest_event(store_sql, pid)
     assert (action, actor, month) == ("closed", inspector.user.username, dt.date(2021, 8, 1))
@@ -169,17 +226,25 @@ def test_continuing_then_closing_with_its_assessment(users, store_sql) -> None:
     assert f'id="priority-{pid}"' in page and "closed by " + inspector.user.username in page
 
 
-def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(users, store_sql, client) -> None:
+def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(
+    users, store_sql, client
+) -> None:
     partner = users["partner"]
-    pid = store_sql.execute("SELECT min(priority_id) FROM priorities WHERE area = ?", [AREA]).fetchone()[0]
+    pid = store_sql.execute(
+        "SELECT min(priority_id) FROM priorities WHERE area = ?", [AREA]
+    ).fetchone()[0]
     text = "Housing <i>association</i> fits new lighting in August"
-    kind, _, _ = flash_of(partner, f"/desk/priorities/{pid}/note",
-                          {"area": AREA, "month": "2021-07", "text": text})  # fmt: skip
+    kind, _, _ = flash_of(
+        partner, f"/desk/priorities/{pid}/note", {"area": AREA, "month": "2021-07", "text": text}
+    )
     assert kind == "ok"
-    row = store_sql.execute("SELECT author, text FROM priority_notes WHERE priority_id = ?", [pid]).fetchone()
+    row = store_sql.execute(
+        "SELECT author, text FROM priority_notes WHERE priority_id = ?", [pid]
+    ).fetchone()
     assert row == (partner.user.username, text)
-    month = store_sql.execute("SELECT strftime(proposed_for, '%Y-%m') FROM priorities WHERE priority_id = ?",
-                              [pid]).fetchone()[0]  # fmt: skip
+    month = store_sql.execute(
+        "SELECT strftime(proposed_for, '%Y-%m') FROM priorities WHERE priority_id = ?", [pid]
+    ).fetchone()[0]
     desk = partner.get(f"/desk/priorities?area={A}&month={month}").text
     assert html.escape(text, quote=False) in desk
     for url in ("/", "/priorities", f"/priorities?area={A}", "/updates", f"/updates/{A}/2021-07"):
@@ -189,14 +254,18 @@ def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(users, store_
 def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, store_sql) -> None:
     analyst = users["analyst"]
     ward = "Fosse (Leicester)"
-    kind, message, _ = flash_of(analyst, "/desk/priorities/propose", {
-        "area": ward, "data_month": "2021-06", "per_ward": "2", "method": "mean-3"})  # fmt: skip
+    kind, message, _ = flash_of(
+        analyst,
+        "/desk/priorities/propose",
+        {"area": ward, "data_month": "2021-06", "per_ward": "2", "method": "mean-3"},
+    )
     assert kind == "ok" and "for 2021-07 saved" in message
     ids = [int(x) for x in re.search(r"ids ([0-9, ]+)\)", message)[1].split(", ")]
     rows = store_sql.execute(
         "SELECT p.priority_id, p.proposed_for, e.actor FROM priorities p JOIN priority_events e "
-        "USING (priority_id) WHERE e.seq = 1 AND list_contains(?::INTEGER[], p.priority_id)", [ids]
-    ).fetchall()  # fmt: skip
+        "USING (priority_id) WHERE e.seq = 1 AND list_contains(?::INTEGER[], p.priority_id)",
+        [ids],
+    ).fetchall()
     assert len(rows) == len(ids) == 2
     assert {(r[1], r[2]) for r in rows} == {(dt.date(2021, 7, 1), analyst.user.username)}
 
@@ -206,9 +275,16 @@ def test_proposing_outside_one_to_ten_a_ward_is_refused_as_on_the_command_line(
     users, store_sql, per_ward: str
 ) -> None:
     before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
-    kind, message, _ = flash_of(users["analyst"], "/desk/priorities/propose", {
-        "area": "Fosse (Leicester)", "data_month": "2021-06", "per_ward": per_ward,
-        "method": "mean-3"})  # fmt: skip
+    kind, message, _ = flash_of(
+        users["analyst"],
+        "/desk/priorities/propose",
+        {
+            "area": "Fosse (Leicester)",
+            "data_month": "2021-06",
+            "per_ward": per_ward,
+            "method": "mean-3",
+        },
+    )
     assert (kind, message) == ("error", f"--per-ward {per_ward}: expected 1 to 10")
     assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
 
@@ -219,35 +295,62 @@ def test_proposing_outside_one_to_ten_a_ward_is_refused_as_on_the_command_line(
 def test_the_team_text_is_checked_then_saved(users, store_sql) -> None:
     inspector = users["inspector"]
     bad = "Hello before any heading\n\n## News\n\nText."
-    kind, message, _ = flash_of(inspector, "/desk/updates/text",
-                                {"area": AREA, "month": "2021-08", "text": bad})  # fmt: skip
+    kind, message, _ = flash_of(
+        inspector, "/desk/updates/text", {"area": AREA, "month": "2021-08", "text": bad}
+    )
     assert kind == "error" and "before the first '## Heading'" in message
-    assert store_sql.execute("SELECT count(*) FROM update_texts WHERE month = '2021-08-01'").fetchone()[0] == 0
+    assert (
+        store_sql.execute(
+            "SELECT count(*) FROM update_texts WHERE month = '2021-08-01'"
+        ).fetchone()[0]
+        == 0
+    )
     good = "## From your inspector\r\n\r\nWe <script>alert('team')</script> listened.\r\n"
-    kind, message, page = flash_of(inspector, "/desk/updates/text",
-                                   {"area": AREA, "month": "2021-08", "text": good})  # fmt: skip
+    kind, message, page = flash_of(
+        inspector, "/desk/updates/text", {"area": AREA, "month": "2021-08", "text": good}
+    )
     assert kind == "ok" and "1 sections (From your inspector)" in message
-    stored = store_sql.execute("SELECT markdown, source FROM update_texts WHERE area = ? AND "
-                               "month = '2021-08-01'", [AREA]).fetchone()  # fmt: skip
+    stored = store_sql.execute(
+        "SELECT markdown, source FROM update_texts WHERE area = ? AND month = '2021-08-01'", [AREA]
+    ).fetchone()
     assert stored[0] == good.replace("\r\n", "\n") and inspector.user.username in stored[1]
     assert "We &lt;script&gt;alert(&#39;team&#39;)&lt;/script&gt; listened." in page
 
 
-def test_publishing_stores_the_update_and_the_public_page_serves_it(users, store_sql, client) -> None:
+def test_publishing_stores_the_update_and_the_public_page_serves_it(
+    users, store_sql, client
+) -> None:
     inspector = users["inspector"]
     text = "## News\n\nThe <script>alert('x')</script> beat surgery moves to Tuesdays.\n"
-    assert flash_of(inspector, "/desk/updates/text", {"area": AREA, "month": "2021-09", "text": text})[0] == "ok"
+    assert (
+        flash_of(inspector, "/desk/updates/text", {"area": AREA, "month": "2021-09", "text": text})[
+            0
+        ]
+        == "ok"
+    )
     preview = inspector.get(f"/desk/updates/preview?area={A}&month=2021-09")
     assert preview.status_code == 200 and "beat surgery moves to Tuesdays" in preview.text
     assert "<script>alert" not in preview.text and 'src="data:image/png;base64,' in preview.text
-    assert store_sql.execute("SELECT count(*) FROM published_updates WHERE month = '2021-09-01'").fetchone()[0] == 0
-    kind, message, _ = flash_of(inspector, "/desk/updates/publish", {"area": AREA, "month": "2021-09"})
+    assert (
+        store_sql.execute(
+            "SELECT count(*) FROM published_updates WHERE month = '2021-09-01'"
+        ).fetchone()[0]
+        == 0
+    )
+    kind, message, _ = flash_of(
+        inspector, "/desk/updates/publish", {"area": AREA, "month": "2021-09"}
+    )
     assert kind == "ok", message
-    row = store_sql.execute("SELECT area, title, published_by FROM published_updates "
-                            "WHERE month = '2021-09-01'").fetchone()  # fmt: skip
+    row = store_sql.execute(
+        "SELECT area, title, published_by FROM published_updates WHERE month = '2021-09-01'"
+    ).fetchone()
     assert row[0] == AREA and row[2] == inspector.user.username and "September 2021" in row[1]
-    files = dict(store_sql.execute("SELECT name, data FROM published_update_files WHERE area = ? "
-                                   "AND month = '2021-09-01'", [AREA]).fetchall())  # fmt: skip
+    files = dict(
+        store_sql.execute(
+            "SELECT name, data FROM published_update_files WHERE area = ? AND month = '2021-09-01'",
+            [AREA],
+        ).fetchall()
+    )
     assert {"update.html", "update.pdf", "update.txt"} <= set(files)
     public = client.get(f"/updates/{A}/2021-09")
     assert public.status_code == 200
@@ -260,24 +363,38 @@ def test_publishing_stores_the_update_and_the_public_page_serves_it(users, store
 # --- concerns -------------------------------------------------------------------------------
 
 
-def test_the_inbox_shows_a_script_as_text_and_never_a_contact(users, script_concern, store_sql) -> None:
+def test_the_inbox_shows_a_script_as_text_and_never_a_contact(
+    users, script_concern, store_sql
+) -> None:
     page = users["analyst"].get("/desk/concerns").text
     assert f'id="concern-{script_concern}"' in page
     assert "&lt;script&gt;alert(" in page and "<script>alert" not in page
-    shown = re.search(rf'id="concern-{script_concern}".*?<span class="where">(.*?)</span>', page, re.S)[1]
+    shown = re.search(
+        rf'id="concern-{script_concern}".*?<span class="where">(.*?)</span>', page, re.S
+    )[1]
     assert html.unescape(shown) == SCRIPT_WHERE
-    contacts = [SECRET_CONTACT, *demo_contacts(),
-                *[c for (c,) in store_sql.execute("SELECT contact FROM concern_contacts").fetchall()]]
+    contacts = [
+        SECRET_CONTACT,
+        *demo_contacts(),
+        *[c for (c,) in store_sql.execute("SELECT contact FROM concern_contacts").fetchall()],
+    ]
     assert SECRET_CONTACT in contacts and len(contacts) > 3
-    unmatched = store_sql.execute("SELECT concern_id FROM concerns WHERE place IS NULL "
-                                  "AND status = 'open'").fetchall()  # fmt: skip
+    unmatched = store_sql.execute(
+        "SELECT concern_id FROM concerns WHERE place IS NULL AND status = 'open'"
+    ).fetchall()
     for (cid,) in unmatched:
         assert f'id="concern-{cid}"' in page
     for role, browser in users.items():
-        for url in ("/desk", f"/desk?area={A}&month=2021-07", "/desk/concerns",
-                    f"/desk/priorities?area={A}&month=2021-07", "/desk/operations",
-                    "/desk/engagements", f"/desk/updates?area={A}&month=2021-07",
-                    f"/desk/api/map/priorities?area={A}&month=2021-07"):  # fmt: skip
+        for url in (
+            "/desk",
+            f"/desk?area={A}&month=2021-07",
+            "/desk/concerns",
+            f"/desk/priorities?area={A}&month=2021-07",
+            "/desk/operations",
+            "/desk/engagements",
+            f"/desk/updates?area={A}&month=2021-07",
+            f"/desk/api/map/priorities?area={A}&month=2021-07",
+        ):
             body = browser.get(url).text
             leaked = [c for c in contacts if c and c in body]
             assert not leaked, (role, url, leaked)
@@ -285,18 +402,28 @@ def test_the_inbox_shows_a_script_as_text_and_never_a_contact(users, script_conc
 
 def test_matching_a_concern_to_a_street(users, script_concern, store_sql) -> None:
     analyst = users["analyst"]
-    kind, message, _ = flash_of(analyst, f"/desk/concerns/{script_concern}/match",
-                                {"place": "Nowhere Such Street Xyz"})  # fmt: skip
+    kind, message, _ = flash_of(
+        analyst, f"/desk/concerns/{script_concern}/match", {"place": "Nowhere Such Street Xyz"}
+    )
     assert kind == "error" and f"Concern {script_concern}" in message
-    assert store_sql.execute("SELECT place FROM concerns WHERE concern_id = ?", [script_concern]).fetchone()[0] is None
+    assert (
+        store_sql.execute(
+            "SELECT place FROM concerns WHERE concern_id = ?", [script_concern]
+        ).fetchone()[0]
+        is None
+    )
     street = store_sql.execute(
         "SELECT regexp_replace(location, '^On or near ', '') FROM street_crimes WHERE lsoa_code IN "
         "(SELECT unnest(members) FROM custom_areas WHERE name = 'West') AND location LIKE 'On or near %Road' "
-        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]  # fmt: skip
-    kind, message, page = flash_of(analyst, f"/desk/concerns/{script_concern}/match", {"place": street})
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchone()[0]
+    kind, message, page = flash_of(
+        analyst, f"/desk/concerns/{script_concern}/match", {"place": street}
+    )
     assert kind == "ok", message
-    place, method = store_sql.execute("SELECT place, match_method FROM concerns WHERE concern_id = ?",
-                                      [script_concern]).fetchone()  # fmt: skip
+    place, method = store_sql.execute(
+        "SELECT place, match_method FROM concerns WHERE concern_id = ?", [script_concern]
+    ).fetchone()
     assert place == f"On or near {street}" and method == "by hand"
     assert f'id="concern-{script_concern}"' not in page
 
@@ -306,24 +433,56 @@ def test_matching_a_concern_to_a_street(users, script_concern, store_sql) -> Non
 
 def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> None:
     analyst = users["analyst"]
-    kind, _, _ = flash_of(analyst, "/desk/operations/add", {
-        "name": "Operation Desk Test", "starts": "2021-07-01", "ends": "2021-07-31",
-        "areas": f"{AREA}\nWestcotes (Leicester)", "description": "desk <em>test</em>"})  # fmt: skip
+    kind, _, _ = flash_of(
+        analyst,
+        "/desk/operations/add",
+        {
+            "name": "Operation Desk Test",
+            "starts": "2021-07-01",
+            "ends": "2021-07-31",
+            "areas": f"{AREA}\nWestcotes (Leicester)",
+            "description": "desk <em>test</em>",
+        },
+    )
     assert kind == "ok"
-    assert store_sql.execute("SELECT areas FROM operations WHERE name = 'Operation Desk Test'").fetchone()[0][0] == AREA
-    assert flash_of(analyst, "/desk/operations/result", {"operation": "Operation Desk Test", "area": "",
-                                                         "measure": "arrests", "count": "5"})[0] == "ok"  # fmt: skip
+    assert (
+        store_sql.execute(
+            "SELECT areas FROM operations WHERE name = 'Operation Desk Test'"
+        ).fetchone()[0][0]
+        == AREA
+    )
+    assert (
+        flash_of(
+            analyst,
+            "/desk/operations/result",
+            {"operation": "Operation Desk Test", "area": "", "measure": "arrests", "count": "5"},
+        )[0]
+        == "ok"
+    )
     before = store_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0]
-    kind, message, page = flash_of(analyst, "/desk/operations/result", {
-        "operation": "Operation Desk Test", "area": AREA, "measure": "arrests", "count": "9"})  # fmt: skip
-    assert kind == "error" and "West arrests 9 > operation total 5" in message and "nothing was recorded" in message
+    kind, message, page = flash_of(
+        analyst,
+        "/desk/operations/result",
+        {"operation": "Operation Desk Test", "area": AREA, "measure": "arrests", "count": "9"},
+    )
+    assert (
+        kind == "error"
+        and "West arrests 9 > operation total 5" in message
+        and "nothing was recorded" in message
+    )
     assert html.escape(message) in page
     assert store_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0] == before
-    kind, _, page = flash_of(analyst, "/desk/operations/result", {
-        "operation": "Operation Desk Test", "area": AREA, "measure": "arrests", "count": "2"})  # fmt: skip
+    kind, _, page = flash_of(
+        analyst,
+        "/desk/operations/result",
+        {"operation": "Operation Desk Test", "area": AREA, "measure": "arrests", "count": "2"},
+    )
     assert kind == "ok"
-    row = store_sql.execute("SELECT count, recorded_by FROM operation_results WHERE operation = "
-                            "'Operation Desk Test' AND area = ?", [AREA]).fetchone()  # fmt: skip
+    row = store_sql.execute(
+        "SELECT count, recorded_by FROM operation_results WHERE operation = "
+        "'Operation Desk Test' AND area = ?",
+        [AREA],
+    ).fetchone()
     assert row == (2, analyst.user.username)
     assert "2 of 5 arrests were in the West area (40%)" in page
     assert "desk &lt;em&gt;test&lt;/em&gt;" in page
@@ -331,17 +490,49 @@ def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> Non
 
 def test_adding_an_engagement_and_refusing_a_contact_in_it(users, store_sql) -> None:
     analyst = users["analyst"]
-    kind, message, _ = flash_of(analyst, "/desk/engagements/add", {
-        "when": "2021-07-22T18:00", "until": "19:30", "kind": "surgery", "place": "Fosse Library",
-        "area": "Fosse (Leicester)", "title": "Desk surgery", "notes": "call 07700 900123"})  # fmt: skip
+    kind, message, _ = flash_of(
+        analyst,
+        "/desk/engagements/add",
+        {
+            "when": "2021-07-22T18:00",
+            "until": "19:30",
+            "kind": "surgery",
+            "place": "Fosse Library",
+            "area": "Fosse (Leicester)",
+            "title": "Desk surgery",
+            "notes": "call 07700 900123",
+        },
+    )
     assert kind == "error" and "phone number" in message
-    assert store_sql.execute("SELECT count(*) FROM engagements WHERE place = 'Fosse Library'").fetchone()[0] == 0
-    kind, _, page = flash_of(analyst, "/desk/engagements/add", {
-        "when": "2021-07-22T18:00", "until": "19:30", "kind": "surgery", "place": "Fosse Library",
-        "area": "Fosse (Leicester)", "title": "Desk surgery", "notes": ""})  # fmt: skip
+    assert (
+        store_sql.execute(
+            "SELECT count(*) FROM engagements WHERE place = 'Fosse Library'"
+        ).fetchone()[0]
+        == 0
+    )
+    kind, _, page = flash_of(
+        analyst,
+        "/desk/engagements/add",
+        {
+            "when": "2021-07-22T18:00",
+            "until": "19:30",
+            "kind": "surgery",
+            "place": "Fosse Library",
+            "area": "Fosse (Leicester)",
+            "title": "Desk surgery",
+            "notes": "",
+        },
+    )
     assert kind == "ok"
-    row = store_sql.execute("SELECT starts, ends, kind, area_name FROM engagements WHERE place = 'Fosse Library'").fetchone()
-    assert row == (dt.datetime(2021, 7, 22, 18, 0), dt.datetime(2021, 7, 22, 19, 30), "surgery", "Fosse")
+    row = store_sql.execute(
+        "SELECT starts, ends, kind, area_name FROM engagements WHERE place = 'Fosse Library'"
+    ).fetchone()
+    assert row == (
+        dt.datetime(2021, 7, 22, 18, 0),
+        dt.datetime(2021, 7, 22, 19, 30),
+        "surgery",
+        "Fosse",
+    )
     assert "Thursday 22 July 2021" in page and "Desk surgery" in page
 
 
@@ -357,13 +548,16 @@ def test_the_dashboard_figures_agree_with_the_store(users, store_sql) -> None:
     lsoas = west_lsoas(store_sql)
     count = lambda m: store_sql.execute(  # noqa: E731
         "SELECT count(*) FROM street_crimes WHERE month = ? AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-        [m, lsoas]).fetchone()[0]  # fmt: skip
+        [m, lsoas],
+    ).fetchone()[0]
     june, june_before = count(dt.date(2021, 6, 1)), count(dt.date(2020, 6, 1))
     assert f"June 2021: {june:,} crimes and anti-social behaviour incidents recorded" in page
     assert f"from {june_before:,} to {june:,}" in page
     twelve = store_sql.execute(
         "SELECT count(*) FROM street_crimes WHERE month BETWEEN '2020-07-01' AND '2021-06-01' "
-        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [lsoas]).fetchone()[0]  # fmt: skip
+        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+        [lsoas],
+    ).fetchone()[0]
     assert f"Over the 12 months to June 2021: {twelve:,} recorded" in page
     chart = users["partner"].get(f"/desk/chart/trend.png?area={A}&month=2021-06")
     assert chart.content.startswith(b"\x89PNG") and chart.headers["content-type"] == "image/png"
@@ -373,7 +567,11 @@ def test_the_dashboard_figures_agree_with_the_store(users, store_sql) -> None:
 
 
 def test_a_message_in_a_link_made_elsewhere_is_not_shown(users) -> None:
-    page = users["inspector"].get("/desk?msg=Your+account+is+locked%3A+call+0800&kind=error&sig=00").text
+    page = (
+        users["inspector"]
+        .get("/desk?msg=Your+account+is+locked%3A+call+0800&kind=error&sig=00")
+        .text
+    )
     assert "Your account is locked" not in page
 
 
@@ -391,9 +589,13 @@ def layer(client: TestClient, name: str, month: str = "2021-07") -> dict:
 
 
 def west_outline(db: duckdb.DuckDBPyConnection):
-    wkts = [w for (w,) in db.execute(
-        "SELECT geometry_wkt FROM lsoa_boundaries WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-        [west_lsoas(db)]).fetchall()]  # fmt: skip
+    wkts = [
+        w
+        for (w,) in db.execute(
+            "SELECT geometry_wkt FROM lsoa_boundaries WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+            [west_lsoas(db)],
+        ).fetchall()
+    ]
     return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
 
 
@@ -412,9 +614,11 @@ def test_the_priority_places_layer_holds_the_snap_points_of_the_month(users, sto
         WHERE p.area = ? AND DATE '2021-07-01' BETWEEN runs.first AND runs.last
         """,
         [AREA],
-    ).fetchall()  # fmt: skip
-    got = [(f["properties"]["priority_id"], f["properties"]["location"], *f["geometry"]["coordinates"])
-           for f in data["features"]]  # fmt: skip
+    ).fetchall()
+    got = [
+        (f["properties"]["priority_id"], f["properties"]["location"], *f["geometry"]["coordinates"])
+        for f in data["features"]
+    ]
     assert len(got) == len(expected) > 0
     assert sorted((p, loc) for p, loc, _, _ in got) == sorted((p, loc) for p, loc, _, _ in expected)
     where = {(p, loc): (x, y) for p, loc, x, y in expected}
@@ -449,9 +653,14 @@ def test_the_wards_and_outline_layers_follow_the_stored_boundaries(users, store_
     names = {f["properties"]["name"]: shape(f["geometry"]) for f in wards["features"]}
     assert set(names) == {"Westcotes", "Fosse", "Western"}
     for name, drawn in names.items():
-        wkts = [w for (w,) in store_sql.execute(
-            "SELECT b.geometry_wkt FROM lsoa_boundaries b JOIN lsoa_lookup l USING (lsoa_code) "
-            "WHERE l.ward_name = ? AND l.lad_name = 'Leicester'", [name]).fetchall()]  # fmt: skip
+        wkts = [
+            w
+            for (w,) in store_sql.execute(
+                "SELECT b.geometry_wkt FROM lsoa_boundaries b JOIN lsoa_lookup l USING (lsoa_code) "
+                "WHERE l.ward_name = ? AND l.lad_name = 'Leicester'",
+                [name],
+            ).fetchall()
+        ]
         ward = shapely.union_all([shapely_wkt.loads(w) for w in wkts])
         assert drawn.symmetric_difference(ward).area < 0.02 * ward.area, name
 
@@ -467,7 +676,10 @@ def test_the_map_page_loads_leaflet_from_the_site(users, web_app) -> None:
     page = users["partner"].get(f"/desk?area={A}&month=2021-07")
     assert '<script src="/static/vendor/leaflet/leaflet.js"></script>' in page.text
     assert '<script src="/static/js/map.js"></script>' in page.text
-    assert "<script>" not in page.text and "script-src 'self'" in page.headers["content-security-policy"]
+    assert (
+        "<script>" not in page.text
+        and "script-src 'self'" in page.headers["content-security-policy"]
+    )
     assert f'data-area="{AREA}"' in page.text and 'data-tile-url=""' in page.text
     js = users["partner"].get("/static/vendor/leaflet/leaflet.js")
     assert js.status_code == 200 and b"Leaflet 1.9.4" in js.content[:200]

@@ -69,36 +69,88 @@ ROUTES = (
     Route("GET", f"/desk/updates/preview?area={quote(WARD)}&month=2021-08", EVERYONE),
     Route("GET", "/desk/users", ADMIN),
     Route("GET", f"/desk/settings?area={A}", ADMIN),
-    Route("POST", "/desk/priorities/propose", ENTRY,
-          (("area", WARD), ("data_month", "2021-06"), ("per_ward", "1"), ("method", "mean-3"))),
-    Route("POST", "/desk/priorities/{proposed}/adopt", INSPECTOR,
-          (("area", AREA), ("month", "2021-07"), ("label", "Matrix label"))),
-    Route("POST", "/desk/priorities/{proposed}/reject", INSPECTOR,
-          (("area", AREA), ("month", "2021-07"), ("reason", "matrix test"))),
-    Route("POST", "/desk/priorities/{adopted}/continue", INSPECTOR,
-          (("area", AREA), ("month", "2021-07"), ("into", "2021-08"))),
-    Route("POST", "/desk/priorities/{proposed}/close", INSPECTOR,
-          (("area", AREA), ("month", "2021-07"), ("last", "2021-07"))),
-    Route("POST", "/desk/priorities/{adopted}/note", NOTES,
-          (("area", AREA), ("month", "2021-07"), ("text", "matrix note"))),
-    Route("POST", "/desk/operations/add", ENTRY,
-          (("name", "Operation Matrix"), ("starts", "2021-07-01"), ("ends", "2021-07-31"),
-           ("areas", AREA))),
-    Route("POST", "/desk/operations/result", ENTRY,
-          (("operation", "Operation Matrix"), ("area", ""), ("measure", "arrests"), ("count", "3"))),
-    Route("POST", "/desk/engagements/add", ENTRY,
-          (("when", "2021-07-20T10:00"), ("until", "11:00"), ("kind", "surgery"),
-           ("place", "Matrix Library"), ("area", WARD))),
+    Route(
+        "POST",
+        "/desk/priorities/propose",
+        ENTRY,
+        (("area", WARD), ("data_month", "2021-06"), ("per_ward", "1"), ("method", "mean-3")),
+    ),
+    Route(
+        "POST",
+        "/desk/priorities/{proposed}/adopt",
+        INSPECTOR,
+        (("area", AREA), ("month", "2021-07"), ("label", "Matrix label")),
+    ),
+    Route(
+        "POST",
+        "/desk/priorities/{proposed}/reject",
+        INSPECTOR,
+        (("area", AREA), ("month", "2021-07"), ("reason", "matrix test")),
+    ),
+    Route(
+        "POST",
+        "/desk/priorities/{adopted}/continue",
+        INSPECTOR,
+        (("area", AREA), ("month", "2021-07"), ("into", "2021-08")),
+    ),
+    Route(
+        "POST",
+        "/desk/priorities/{proposed}/close",
+        INSPECTOR,
+        (("area", AREA), ("month", "2021-07"), ("last", "2021-07")),
+    ),
+    Route(
+        "POST",
+        "/desk/priorities/{adopted}/note",
+        NOTES,
+        (("area", AREA), ("month", "2021-07"), ("text", "matrix note")),
+    ),
+    Route(
+        "POST",
+        "/desk/operations/add",
+        ENTRY,
+        (
+            ("name", "Operation Matrix"),
+            ("starts", "2021-07-01"),
+            ("ends", "2021-07-31"),
+            ("areas", AREA),
+        ),
+    ),
+    Route(
+        "POST",
+        "/desk/operations/result",
+        ENTRY,
+        (("operation", "Operation Matrix"), ("area", ""), ("measure", "arrests"), ("count", "3")),
+    ),
+    Route(
+        "POST",
+        "/desk/engagements/add",
+        ENTRY,
+        (
+            ("when", "2021-07-20T10:00"),
+            ("until", "11:00"),
+            ("kind", "surgery"),
+            ("place", "Matrix Library"),
+            ("area", WARD),
+        ),
+    ),
     Route("POST", "/desk/concerns/{concern}/match", ENTRY, (("place", "Charlock Road"),)),
-    Route("POST", "/desk/updates/text", INSPECTOR,
-          (("area", AREA), ("month", "2021-08"), ("text", "## News\n\nMatrix text."))),
+    Route(
+        "POST",
+        "/desk/updates/text",
+        INSPECTOR,
+        (("area", AREA), ("month", "2021-08"), ("text", "## News\n\nMatrix text.")),
+    ),
     # a month with no data before it: refused quickly with a message (publishing is tested
     # for real in test_desk_actions)
     Route("POST", "/desk/updates/publish", INSPECTOR, (("area", AREA), ("month", "1999-01"))),
-    Route("POST", "/desk/settings", ADMIN,
-          (("area", AREA), ("toml", 'team = "Matrix team"'))),
-    Route("POST", "/desk/users/add", ADMIN,
-          (("username", "matrix-user"), ("role", "partner"), ("password", "a long enough password"))),
+    Route("POST", "/desk/settings", ADMIN, (("area", AREA), ("toml", 'team = "Matrix team"'))),
+    Route(
+        "POST",
+        "/desk/users/add",
+        ADMIN,
+        (("username", "matrix-user"), ("role", "partner"), ("password", "a long enough password")),
+    ),
 )
 POSTS = [r for r in ROUTES if r.method == "POST"]
 
@@ -106,13 +158,18 @@ POSTS = [r for r in ROUTES if r.method == "POST"]
 @pytest.fixture(scope="module")
 def ids(store_sql: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """A proposed and an adopted priority of West, and an unmatched concern (own SQL)."""
+
     def latest(action: str) -> int:
         return store_sql.execute(
             "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
             "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = ? "
-            "ORDER BY p.priority_id LIMIT 1", [AREA, action]).fetchone()[0]  # fmt: skip
+            "ORDER BY p.priority_id LIMIT 1",
+            [AREA, action],
+        ).fetchone()[0]
 
-    concern = store_sql.execute("SELECT min(concern_id) FROM concerns WHERE place IS NULL").fetchone()[0]
+    concern = store_sql.execute(
+        "SELECT min(concern_id) FROM concerns WHERE place IS NULL"
+    ).fetchone()[0]
     assert concern is not None
     return {"proposed": latest("proposed"), "adopted": latest("adopted"), "concern": concern}
 
@@ -151,7 +208,9 @@ def request(client: TestClient, route: Route, ids: dict[str, int], csrf: str | N
 
 @pytest.mark.parametrize("who", [*ROLES, "anonymous"])
 @pytest.mark.parametrize("route", ROUTES, ids=[r.id for r in ROUTES])
-def test_role_matrix(route: Route, who: str, browsers: dict[str, TestClient], ids: dict[str, int]) -> None:
+def test_role_matrix(
+    route: Route, who: str, browsers: dict[str, TestClient], ids: dict[str, int]
+) -> None:
     client = browsers[who]
     got = request(client, route, ids, token(client))
     if who == "anonymous":
@@ -170,8 +229,13 @@ def test_role_matrix(route: Route, who: str, browsers: dict[str, TestClient], id
 
 def test_the_matrix_covers_every_desk_route(web_app: FastAPI, ids: dict[str, int]) -> None:
     """Every desk route the app serves is tried above (a new route must join the table)."""
-    served = {(m, r.path) for r in web_app.routes if getattr(r, "path", "").startswith("/desk")
-              for m in getattr(r, "methods", ()) if m != "HEAD"}  # fmt: skip
+    served = {
+        (m, r.path)
+        for r in web_app.routes
+        if getattr(r, "path", "").startswith("/desk")
+        for m in getattr(r, "methods", ())
+        if m != "HEAD"
+    }
     tried = {(r.method, fill(r, ids).split("?")[0]) for r in ROUTES}
     for method, pattern in served:
         shape = re.compile(re.sub(r"\\{[a-z_]+\\}", "[^/]+", re.escape(pattern)) + "$")
@@ -190,16 +254,21 @@ def everything(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of every table and a hash of the tables a desk form can change in place."""
     state = table_counts(db)
     for t in ("concerns", "update_texts", "operations"):
-        state[f"{t}#hash"] = db.execute(f'SELECT coalesce(sum(hash(t)), 0) FROM "{t}" t').fetchone()[0]
+        state[f"{t}#hash"] = db.execute(
+            f'SELECT coalesce(sum(hash(t)), 0) FROM "{t}" t'
+        ).fetchone()[0]
     return state
 
 
 @pytest.mark.parametrize("route", POSTS, ids=[r.id for r in POSTS])
 @pytest.mark.parametrize("how", ["missing", "foreign", "forged"])
 def test_posts_refuse_a_missing_or_foreign_token(
-    route: Route, how: str, browsers: dict[str, TestClient], ids: dict[str, int],
+    route: Route,
+    how: str,
+    browsers: dict[str, TestClient],
+    ids: dict[str, int],
     store_sql: duckdb.DuckDBPyConnection,
-) -> None:  # fmt: skip
+) -> None:
     """The role that may do it, with the other role's token, none, or a made-up one: 403."""
     who = sorted(route.allowed)[0]
     other = next(r for r in ROLES if r != who)
@@ -224,18 +293,36 @@ def test_a_page_without_the_right_hides_its_forms(browsers: dict[str, TestClient
     assert 'href="/desk/users"' in admin and 'href="/desk/users"' not in inspector
 
 
-def test_users_are_added_by_an_admin_only(browsers: dict[str, TestClient],
-                                          store_sql: duckdb.DuckDBPyConnection) -> None:  # fmt: skip
+def test_users_are_added_by_an_admin_only(
+    browsers: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection
+) -> None:
     admin = browsers["admin"]
-    got = admin.post("/desk/users/add", data={"username": "new-analyst", "role": "analyst",
-                                              "password": "long enough password",
-                                              "csrf_token": token(admin)})  # fmt: skip
+    got = admin.post(
+        "/desk/users/add",
+        data={
+            "username": "new-analyst",
+            "role": "analyst",
+            "password": "long enough password",
+            "csrf_token": token(admin),
+        },
+    )
     assert got.status_code == 303
-    row = store_sql.execute("SELECT role, password_hash FROM users WHERE username = 'new-analyst'").fetchone()
+    row = store_sql.execute(
+        "SELECT role, password_hash FROM users WHERE username = 'new-analyst'"
+    ).fetchone()
     assert row[0] == "analyst" and row[1].startswith("$argon2id$")
     page = admin.get("/desk/users").text
     assert "new-analyst" in page and "$argon2" not in page
-    short = admin.post("/desk/users/add", data={"username": "shorty", "role": "analyst",
-                                                "password": "short", "csrf_token": token(admin)})  # fmt: skip
+    short = admin.post(
+        "/desk/users/add",
+        data={
+            "username": "shorty",
+            "role": "analyst",
+            "password": "short",
+            "csrf_token": token(admin),
+        },
+    )
     assert "at+least+12+characters" in short.headers["location"]
-    assert store_sql.execute("SELECT count(*) FROM users WHERE username = 'shorty'").fetchone()[0] == 0
+    assert (
+        store_sql.execute("SELECT count(*) FROM users WHERE username = 'shorty'").fetchone()[0] == 0
+    )

@@ -10,13 +10,13 @@ import duckdb
 from fastapi.testclient import TestClient
 from web_support import AREA, csrf_of, sign_in
 
-TOML = '''team = "West Team <Test>"
+TOML = """team = "West Team <Test>"
 contact = "west.team@example.police.uk"
 
 [[reporting]]
 label = "Online"
 how = "Report at example.police.uk/report"
-'''
+"""
 
 
 def stored(db: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -30,14 +30,18 @@ def test_admin_saves_settings_and_publishing_uses_them(
     sign_in(client, admin)
     page = client.get(f"/desk/settings?area={quote(AREA)}")
     assert page.status_code == 200
-    done = client.post("/desk/settings", data={"csrf_token": csrf_of(page.text), "area": AREA, "toml": TOML})
+    done = client.post(
+        "/desk/settings", data={"csrf_token": csrf_of(page.text), "area": AREA, "toml": TOML}
+    )
     assert done.status_code == 303
     assert stored(store_sql) == [(TOML, f"desk: {admin.username}")]
     shown = client.get(f"/desk/settings?area={quote(AREA)}").text
     assert "West Team &lt;Test&gt;" in shown  # escaped in the textarea
 
-    bad = client.post("/desk/settings", data={"csrf_token": csrf_of(shown), "area": AREA,
-                                              "toml": 'team = "x"\ncolour = "blue"'})  # fmt: skip
+    bad = client.post(
+        "/desk/settings",
+        data={"csrf_token": csrf_of(shown), "area": AREA, "toml": 'team = "x"\ncolour = "blue"'},
+    )
     assert bad.status_code == 303 and "kind=error" in bad.headers["location"]
     assert "colour" in client.get(bad.headers["location"]).text
     assert stored(store_sql) == [(TOML, f"desk: {admin.username}")]  # unchanged
@@ -46,8 +50,10 @@ def test_admin_saves_settings_and_publishing_uses_them(
     other = TestClient(client.app, follow_redirects=False)
     sign_in(other, inspector)
     page = other.get(f"/desk/updates?area={quote(AREA)}&month=2021-09")
-    published = other.post("/desk/updates/publish", data={"csrf_token": csrf_of(page.text),
-                                                          "area": AREA, "month": "2021-09"})  # fmt: skip
+    published = other.post(
+        "/desk/updates/publish",
+        data={"csrf_token": csrf_of(page.text), "area": AREA, "month": "2021-09"},
+    )
     assert published.status_code == 303
     text = other.get(f"/updates/{quote(AREA, safe='')}/2021-09/update.txt").text
     assert text.startswith("WEST TEAM <TEST>")

@@ -29,7 +29,12 @@ from web_support import (
 
 from support.problem_words import PROBLEM_WORDS
 
-CONTENT_TYPES = {"html": "text/html", "pdf": "application/pdf", "txt": "text/plain", "png": "image/png"}
+CONTENT_TYPES = {
+    "html": "text/html",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+    "png": "image/png",
+}
 WEST = quote(AREA, safe="")  # custom%3AWest
 
 
@@ -48,7 +53,7 @@ def test_home_lists_the_areas_with_updates_and_priorities(client: TestClient, st
     assert AREA_NAME in text_of(body)
     for area, month, title in store_sql.execute(
         "SELECT area, strftime(month, '%Y-%m'), title FROM published_updates"
-    ).fetchall():  # fmt: skip
+    ).fetchall():
         url = f"/updates/{quote(area, safe='')}/{month}"
         assert f'href="{url}"' in body and f'href="{url}/update.pdf"' in body
         assert html.escape(title) in body
@@ -87,14 +92,18 @@ def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
     assert one.status_code == 200 and priorities_on(one.text) == expected
 
 
-def test_priorities_give_the_published_reasons_and_never_scores(client: TestClient, store_sql) -> None:
+def test_priorities_give_the_published_reasons_and_never_scores(
+    client: TestClient, store_sql
+) -> None:
     page = client.get("/priorities").text
     reasons = [text_of(r) for r in re.findall(r'<span class="why">(.*?)</span>', page, flags=re.S)]
     _, rows = current_priorities(store_sql)
     assert len(reasons) == len(rows)
     published = store_sql.execute(
         "SELECT data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ? "
-        "AND name = 'update.txt'", [AREA, MONTH]).fetchone()[0]  # fmt: skip
+        "AND name = 'update.txt'",
+        [AREA, MONTH],
+    ).fetchone()[0]
     update_text = " ".join(bytes(published).decode().split())
     for reason in reasons:  # the same words as the community update residents received
         assert reason and reason in update_text
@@ -121,10 +130,17 @@ def test_a_label_with_markup_shows_as_text(client: TestClient, store_sql) -> Non
 def earlier_update(web_app, store_sql) -> str:
     """A June update stored beside the published July one (a plain page: the list's order)."""
     with web_app.state.db.write() as st:
-        st.execute("INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
-                       [AREA, AREA_NAME, "West community update, June 2021", "Insp. Test"])  # fmt: skip
-        st.execute("INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
-                       [AREA, b"<!doctype html><html><head><title>June</title></head><body><p>June</p></body></html>"])  # fmt: skip
+        st.execute(
+            "INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
+            [AREA, AREA_NAME, "West community update, June 2021", "Insp. Test"],
+        )
+        st.execute(
+            "INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
+            [
+                AREA,
+                b"<!doctype html><html><head><title>June</title></head><body><p>June</p></body></html>",
+            ],
+        )
     return "2021-06"
 
 
@@ -146,13 +162,19 @@ def test_updates_lists_every_published_update_newest_first(
     assert positions == sorted(positions)
 
 
-def test_an_update_page_is_the_published_html_with_a_link_to_its_pdf(client: TestClient, store_sql) -> None:
+def test_an_update_page_is_the_published_html_with_a_link_to_its_pdf(
+    client: TestClient, store_sql
+) -> None:
     page = client.get(f"/updates/{WEST}/{MONTH}")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    stored = bytes(store_sql.execute(
-        "SELECT data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ? "
-        "AND name = 'update.html'", [AREA, MONTH]).fetchone()[0]).decode()  # fmt: skip
+    stored = bytes(
+        store_sql.execute(
+            "SELECT data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ? "
+            "AND name = 'update.html'",
+            [AREA, MONTH],
+        ).fetchone()[0]
+    ).decode()
     base = f'<base href="/updates/{WEST}/{MONTH}/">'
     bar = re.search(r'<p class="bb-published".*?</p>', page.text, flags=re.S)
     assert bar and f'href="/updates/{WEST}/{MONTH}/update.pdf"' in bar[0]
@@ -169,7 +191,8 @@ def test_an_update_page_is_the_published_html_with_a_link_to_its_pdf(client: Tes
 def test_every_file_of_an_update_is_served_as_stored(client: TestClient, store_sql) -> None:
     files = store_sql.execute(
         "SELECT name, data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ?",
-        [AREA, MONTH]).fetchall()  # fmt: skip
+        [AREA, MONTH],
+    ).fetchall()
     assert {"update.html", "update.pdf", "update.txt", "map.png"} <= {n for n, _ in files}
     for name, data in files:
         got = client.get(f"/updates/{WEST}/{MONTH}/{name}")
@@ -179,16 +202,19 @@ def test_every_file_of_an_update_is_served_as_stored(client: TestClient, store_s
     assert client.get(f"/updates/{WEST}/{MONTH}/update.pdf").content.startswith(b"%PDF-")
 
 
-@pytest.mark.parametrize(("url", "words"), [
-    (f"/updates/{WEST}/2021-05", "no published community update"),
-    ("/updates/custom%3ANowhere/2021-07", "no published community update"),
-    (f"/updates/{WEST}/2021-13", "no published community update"),
-    (f"/updates/{WEST}/July", "no published community update"),
-    (f"/updates/{WEST}/{MONTH}/secret.pdf", "no file called 'secret.pdf'"),
-    (f"/updates/{WEST}/2021-05/update.pdf", "no file called"),
-    ("/stats/Nowhere%20At%20All", "no area called 'Nowhere At All'"),
-    ("/priorities?area=Nowhere", "No area called 'Nowhere'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        (f"/updates/{WEST}/2021-05", "no published community update"),
+        ("/updates/custom%3ANowhere/2021-07", "no published community update"),
+        (f"/updates/{WEST}/2021-13", "no published community update"),
+        (f"/updates/{WEST}/July", "no published community update"),
+        (f"/updates/{WEST}/{MONTH}/secret.pdf", "no file called 'secret.pdf'"),
+        (f"/updates/{WEST}/2021-05/update.pdf", "no file called"),
+        ("/stats/Nowhere%20At%20All", "no area called 'Nowhere At All'"),
+        ("/priorities?area=Nowhere", "No area called 'Nowhere'"),
+    ],
+)
 def test_unknown_things_answer_404_with_a_page(client: TestClient, url: str, words: str) -> None:
     page = client.get(url)
     assert page.status_code == 404
@@ -200,7 +226,9 @@ def test_unknown_things_answer_404_with_a_page(client: TestClient, url: str, wor
 # --- engagements ----------------------------------------------------------------------------
 
 
-def test_events_are_the_engagements_of_the_weeks_grouped_by_date(client: TestClient, store_sql) -> None:
+def test_events_are_the_engagements_of_the_weeks_grouped_by_date(
+    client: TestClient, store_sql
+) -> None:
     page = client.get("/events?from=2021-07-01&weeks=6")
     assert page.status_code == 200
     expected = window(store_sql, "2021-07-01", 42)
@@ -219,7 +247,9 @@ def test_events_are_the_engagements_of_the_weeks_grouped_by_date(client: TestCli
     assert 'href="/events.ics?from=2021-07-01&amp;weeks=6"' in body
 
 
-def test_the_calendar_file_parses_and_holds_the_events_of_the_window(client: TestClient, store_sql) -> None:
+def test_the_calendar_file_parses_and_holds_the_events_of_the_window(
+    client: TestClient, store_sql
+) -> None:
     got = client.get("/events.ics?from=2021-07-01&weeks=6")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(got.content)
@@ -253,7 +283,9 @@ def garwood(count: int, population: float) -> tuple[float, float]:
     return low / population * 1000, high / population * 1000
 
 
-def test_stats_for_a_full_year_match_the_store_and_word_the_trend_by_its_test(client: TestClient, store_sql) -> None:
+def test_stats_for_a_full_year_match_the_store_and_word_the_trend_by_its_test(
+    client: TestClient, store_sql
+) -> None:
     page = client.get(f"/stats/{WEST}?to=2021-12")
     assert page.status_code == 200
     fig = west_figures(store_sql, "2021-01-01", "2021-12-01")
@@ -277,8 +309,12 @@ def test_stats_for_a_full_year_match_the_store_and_word_the_trend_by_its_test(cl
         assert "Rising" not in body and "Falling" not in body
 
 
-def test_stats_for_the_latest_months_say_which_months_are_missing(client: TestClient, store_sql) -> None:
-    latest = store_sql.execute("SELECT max(month) FROM partitions WHERE kind = 'street'").fetchone()[0]
+def test_stats_for_the_latest_months_say_which_months_are_missing(
+    client: TestClient, store_sql
+) -> None:
+    latest = store_sql.execute(
+        "SELECT max(month) FROM partitions WHERE kind = 'street'"
+    ).fetchone()[0]
     first = dt.date(latest.year - 1, latest.month, 1) + dt.timedelta(days=31)
     first = first.replace(day=1)
     page = client.get(f"/stats/{WEST}")
@@ -295,22 +331,42 @@ def test_stats_for_the_latest_months_say_which_months_are_missing(client: TestCl
 
 def test_stats_of_a_ward_count_its_crimes(client: TestClient, store_sql) -> None:
     code = ward_codes(store_sql)["Westcotes"]
-    lsoas = [r[0] for r in store_sql.execute(
-        "SELECT lsoa_code FROM lsoa_lookup WHERE ward_code = ?", [code]).fetchall()]  # fmt: skip
+    lsoas = [
+        r[0]
+        for r in store_sql.execute(
+            "SELECT lsoa_code FROM lsoa_lookup WHERE ward_code = ?", [code]
+        ).fetchall()
+    ]
     count = store_sql.execute(
         "SELECT count(*) FROM street_crimes WHERE month BETWEEN DATE '2021-01-01' AND DATE '2021-12-01' "
-        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [lsoas]).fetchone()[0]  # fmt: skip
+        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
+        [lsoas],
+    ).fetchone()[0]
     page = client.get(f"/stats/{code}?to=2021-12")
     assert page.status_code == 200
-    assert "Crime figures: Westcotes" in page.text and f"{count:,} crimes and incidents" in page.text
+    assert (
+        "Crime figures: Westcotes" in page.text and f"{count:,} crimes and incidents" in page.text
+    )
 
 
 # --- headers --------------------------------------------------------------------------------
 
-PUBLIC_URLS = ["/", "/priorities", "/updates", f"/updates/{WEST}/{MONTH}",
-               f"/updates/{WEST}/{MONTH}/update.pdf", f"/updates/{WEST}/{MONTH}/map.png",
-               "/events", "/events.ics", f"/stats/{WEST}", "/report", "/stats/Nowhere",
-               f"/updates/{WEST}/1999-01", "/api/areas", "/static/css/public.css"]  # fmt: skip
+PUBLIC_URLS = [
+    "/",
+    "/priorities",
+    "/updates",
+    f"/updates/{WEST}/{MONTH}",
+    f"/updates/{WEST}/{MONTH}/update.pdf",
+    f"/updates/{WEST}/{MONTH}/map.png",
+    "/events",
+    "/events.ics",
+    f"/stats/{WEST}",
+    "/report",
+    "/stats/Nowhere",
+    f"/updates/{WEST}/1999-01",
+    "/api/areas",
+    "/static/css/public.css",
+]
 
 
 @pytest.mark.parametrize("url", PUBLIC_URLS)
@@ -326,8 +382,15 @@ def test_every_public_response_carries_the_security_headers(client: TestClient, 
 
 
 def test_public_pages_have_no_inline_script(client: TestClient) -> None:
-    for url in ["/", "/priorities", "/updates", f"/updates/{WEST}/{MONTH}", "/events",
-                f"/stats/{WEST}", "/report"]:  # fmt: skip
+    for url in [
+        "/",
+        "/priorities",
+        "/updates",
+        f"/updates/{WEST}/{MONTH}",
+        "/events",
+        f"/stats/{WEST}",
+        "/report",
+    ]:
         page = client.get(url).text
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert re.search(r'\bsrc="/static/js/[a-z-]+\.js"', tag), (url, tag)

@@ -37,35 +37,52 @@ def open_form(client: TestClient) -> dict[str, str]:
     holds) and the form's own submission_id."""
     page = client.get("/report")
     assert page.status_code == 200
-    return {"csrf_token": csrf_of(page.text), "submission_id": field_value(page.text, "submission_id")}
+    return {
+        "csrf_token": csrf_of(page.text),
+        "submission_id": field_value(page.text, "submission_id"),
+    }
 
 
 def report(marker: str, **fields: str) -> dict[str, str]:
     """A valid report about drug dealing on Narborough Road in West, with a marker in the
     place text so the test finds its row; ``fields`` change or add fields."""
-    return {"area": AREA, "where": f"Narborough Road {marker}", "problem": "drugs",
-            "date": "2021-07-02", "contact": CONTACT, **fields}  # fmt: skip
+    return {
+        "area": AREA,
+        "where": f"Narborough Road {marker}",
+        "problem": "drugs",
+        "date": "2021-07-02",
+        "contact": CONTACT,
+        **fields,
+    }
 
 
 def rows_with(db: duckdb.DuckDBPyConnection, marker: str) -> list[tuple]:
     return db.execute(
         "SELECT concern_id, area, where_text, problem, source, reported_on FROM concerns "
-        "WHERE where_text LIKE '%' || ? || '%' ORDER BY concern_id", [marker]).fetchall()  # fmt: skip
+        "WHERE where_text LIKE '%' || ? || '%' ORDER BY concern_id",
+        [marker],
+    ).fetchall()
 
 
 def concern_count(db: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    return db.execute("SELECT (SELECT count(*) FROM concerns), (SELECT count(*) FROM concern_contacts)").fetchone()
+    return db.execute(
+        "SELECT (SELECT count(*) FROM concerns), (SELECT count(*) FROM concern_contacts)"
+    ).fetchone()
 
 
 def tables_holding(db: duckdb.DuckDBPyConnection, text: str) -> set[str]:
     """Every table with a text or JSON column that holds ``text`` (case-insensitive)."""
     columns = db.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE data_type IN ('VARCHAR', 'JSON') OR data_type LIKE 'VARCHAR[]'").fetchall()  # fmt: skip
+        "WHERE data_type IN ('VARCHAR', 'JSON') OR data_type LIKE 'VARCHAR[]'"
+    ).fetchall()
     found = set()
     for table, column in columns:
-        hit = db.execute(f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS VARCHAR)) '
-                         "LIKE '%' || lower(?) || '%'", [text]).fetchone()[0]  # fmt: skip
+        hit = db.execute(
+            f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS VARCHAR)) '
+            "LIKE '%' || lower(?) || '%'",
+            [text],
+        ).fetchone()[0]
         if hit:
             found.add(table)
     return found
@@ -85,24 +102,43 @@ def test_a_report_lands_in_concerns_and_its_contact_in_concern_contacts_only(
     assert len(rows) == 1
     concern_id, area, where, problem, source, reported_on = rows[0]
     assert (area, where, problem, source, reported_on) == (
-        AREA, f"Narborough Road {marker}", "drugs", "online", dt.date(2021, 7, 2))
+        AREA,
+        f"Narborough Road {marker}",
+        "drugs",
+        "online",
+        dt.date(2021, 7, 2),
+    )
     assert re.search(rf'<strong id="reference">{concern_id}</strong>', sent.text)
     (contact,) = store_sql.execute(
-        "SELECT contact FROM concern_contacts WHERE concern_id = ?", [concern_id]).fetchone()  # fmt: skip
+        "SELECT contact FROM concern_contacts WHERE concern_id = ?", [concern_id]
+    ).fetchone()
     assert contact == CONTACT
     assert tables_holding(store_sql, "Zqxreporter") == {"concern_contacts"}
     assert "zqxreporter" not in sent.text.lower()
     assert "zqxreporter" not in caplog.text.lower()  # nor in any log line
     # nor anywhere public afterwards
-    for url in ["/", "/priorities", "/report", "/api/areas", "/api/priorities", "/api/updates",
-                "/api/events?from=2021-07-01", f"/api/stats/{AREA}?to=2021-12"]:  # fmt: skip
+    for url in [
+        "/",
+        "/priorities",
+        "/report",
+        "/api/areas",
+        "/api/priorities",
+        "/api/updates",
+        "/api/events?from=2021-07-01",
+        f"/api/stats/{AREA}?to=2021-12",
+    ]:
         assert "zqxreporter" not in client.get(url).text.lower(), url
 
 
 def test_a_report_by_coordinates_without_a_place_name(client: TestClient, store_sql) -> None:
     before = concern_count(store_sql)
-    fields = {**report("unused"), "where": "", "latitude": "52.6296", "longitude": "-1.1515",
-              "contact": ""}  # fmt: skip
+    fields = {
+        **report("unused"),
+        "where": "",
+        "latitude": "52.6296",
+        "longitude": "-1.1515",
+        "contact": "",
+    }
     sent = client.post("/report", data={**open_form(client), **fields})
     assert sent.status_code == 200
     found = store_sql.execute(
@@ -129,27 +165,32 @@ def test_the_same_submission_twice_stores_one_concern(client: TestClient, store_
 # --- bad reports ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    ({"date": ""}, "date", "Date: empty"),
-    ({"date": "2999-01-01"}, "date", "in the future"),
-    ({"date": "yesterday"}, "date", "is not a date"),
-    ({"problem": ""}, "problem", "Problem: empty"),
-    ({"problem": "aliens"}, "problem", "matches no problem"),
-    ({"where": "", "latitude": "", "longitude": ""}, "where", "Place: empty"),
-    ({"latitude": "48.1", "longitude": "-1.15"}, "latitude", "outside the UK"),
-    ({"latitude": "52.63"}, "longitude", "Longitude: empty, but latitude is given"),
-    ({"where": "x" * 501}, "where", "longer than 500 characters"),
-    ({"contact": "y" * 501}, "contact", "Contact: longer than 500"),
-    ({"area": ""}, "area", "Area: choose"),
-    ({"area": "Leicestershire"}, "area", "Area: choose"),  # a real area, but not one offered
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"date": ""}, "date", "Date: empty"),
+        ({"date": "2999-01-01"}, "date", "in the future"),
+        ({"date": "yesterday"}, "date", "is not a date"),
+        ({"problem": ""}, "problem", "Problem: empty"),
+        ({"problem": "aliens"}, "problem", "matches no problem"),
+        ({"where": "", "latitude": "", "longitude": ""}, "where", "Place: empty"),
+        ({"latitude": "48.1", "longitude": "-1.15"}, "latitude", "outside the UK"),
+        ({"latitude": "52.63"}, "longitude", "Longitude: empty, but latitude is given"),
+        ({"where": "x" * 501}, "where", "longer than 500 characters"),
+        ({"contact": "y" * 501}, "contact", "Contact: longer than 500"),
+        ({"area": ""}, "area", "Area: choose"),
+        ({"area": "Leicestershire"}, "area", "Area: choose"),  # a real area, but not one offered
+    ],
+)
 def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(
     client: TestClient, store_sql, change: dict[str, str], field: str, words: str
 ) -> None:
     before = concern_count(store_sql)
     sent = client.post("/report", data={**open_form(client), **report("bad"), **change})
     assert sent.status_code == 400
-    message = re.search(rf'<span class="error" id="{field}-error" role="alert">(.*?)</span>', sent.text, flags=re.S)
+    message = re.search(
+        rf'<span class="error" id="{field}-error" role="alert">(.*?)</span>', sent.text, flags=re.S
+    )
     assert message, f"no message beside {field}"
     assert words in html.unescape(message[1])
     assert 'aria-invalid="true"' in sent.text
@@ -168,7 +209,9 @@ def test_the_form_shown_again_keeps_the_other_answers_escaped(client: TestClient
     assert '<option value="drugs" selected>' in sent.text
 
 
-def test_a_script_in_the_place_shows_as_text_on_the_thank_you_page(client: TestClient, store_sql) -> None:
+def test_a_script_in_the_place_shows_as_text_on_the_thank_you_page(
+    client: TestClient, store_sql
+) -> None:
     marker = uuid.uuid4().hex[:10]
     place = f'<script>alert("{marker}")</script> <b>Fosse Road</b>'
     sent = client.post("/report", data={**open_form(client), **report(marker, where=place)})
@@ -189,11 +232,14 @@ def test_a_missing_or_wrong_csrf_token_is_refused_and_stores_nothing(
     assert concern_count(store_sql) == before
 
 
-def test_a_token_from_another_visitor_is_refused(web_app: FastAPI, client: TestClient, store_sql) -> None:
+def test_a_token_from_another_visitor_is_refused(
+    web_app: FastAPI, client: TestClient, store_sql
+) -> None:
     before = concern_count(store_sql)
     theirs = open_form(TestClient(web_app))
-    sent = client.post("/report", data={**open_form(client), **report("other"),
-                                        "csrf_token": theirs["csrf_token"]})  # fmt: skip
+    sent = client.post(
+        "/report", data={**open_form(client), **report("other"), "csrf_token": theirs["csrf_token"]}
+    )
     assert sent.status_code == 403
     fresh = TestClient(web_app)  # no cookie at all: a forged cross-site post
     assert fresh.post("/report", data={**theirs, **report("other")}).status_code == 403
@@ -204,23 +250,36 @@ def test_a_filled_honeypot_looks_accepted_but_stores_nothing(client: TestClient,
     before = concern_count(store_sql)
     marker = uuid.uuid4().hex[:10]
     page = client.get("/report").text
-    assert re.search(r'<div class="hp" aria-hidden="true">\s*<label>[^<]*<input name="website" tabindex="-1"', page)
-    sent = client.post("/report", data={**open_form(client), **report(marker),
-                                        "website": "http://spam.example"})  # fmt: skip
+    assert re.search(
+        r'<div class="hp" aria-hidden="true">\s*<label>[^<]*<input name="website" tabindex="-1"',
+        page,
+    )
+    sent = client.post(
+        "/report", data={**open_form(client), **report(marker), "website": "http://spam.example"}
+    )
     assert sent.status_code == 200
     assert "Thank you: we have your report" in sent.text
     assert re.search(r'<strong id="reference">[0-9]+</strong>', sent.text)
     assert concern_count(store_sql) == before and not rows_with(store_sql, marker)
 
 
-def test_the_form_offers_the_team_area_its_wards_and_the_problems(client: TestClient, store_sql) -> None:
+def test_the_form_offers_the_team_area_its_wards_and_the_problems(
+    client: TestClient, store_sql
+) -> None:
     page = client.get("/report").text
     wards = store_sql.execute(
         "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE lad_name = 'Leicester' "
-        "AND ward_name IN ('Westcotes', 'Fosse', 'Western')").fetchall()  # fmt: skip
-    offered = set(re.findall(r'<select name="area"[^>]*>(.*?)</select>', page, flags=re.S)[0].split('value="')[1:])
+        "AND ward_name IN ('Westcotes', 'Fosse', 'Western')"
+    ).fetchall()
+    offered = set(
+        re.findall(r'<select name="area"[^>]*>(.*?)</select>', page, flags=re.S)[0].split(
+            'value="'
+        )[1:]
+    )
     assert {o.split('"')[0] for o in offered} == {"", AREA, *(w for (w,) in wards)}
-    with open(ROOT / "src" / "beatbook" / "reference" / "concern_problems.csv", encoding="utf-8") as fh:
+    with open(
+        ROOT / "src" / "beatbook" / "reference" / "concern_problems.csv", encoding="utf-8"
+    ) as fh:
         slugs = {r["problem"] for r in csv.DictReader(fh)}
     problems = re.findall(r'<select name="problem"[^>]*>(.*?)</select>', page, flags=re.S)[0]
     assert set(re.findall(r'value="([a-z-]+)"', problems)) == slugs
@@ -238,11 +297,16 @@ def limited_app(web_store) -> Iterator[FastAPI]:
     app.state.db.close()
 
 
-def test_past_the_rate_limit_a_report_gets_429_and_is_not_stored(limited_app: FastAPI, store_sql) -> None:
+def test_past_the_rate_limit_a_report_gets_429_and_is_not_stored(
+    limited_app: FastAPI, store_sql
+) -> None:
     browser = TestClient(limited_app)
     marker = uuid.uuid4().hex[:10]
     for _ in range(3):
-        assert browser.post("/report", data={**open_form(browser), **report(marker)}).status_code == 200
+        assert (
+            browser.post("/report", data={**open_form(browser), **report(marker)}).status_code
+            == 200
+        )
     assert len(rows_with(store_sql, marker)) == 3
     refused = browser.post("/report", data={**open_form(browser), **report(marker)})
     assert refused.status_code == 429
@@ -265,7 +329,9 @@ def server(web_app: FastAPI) -> Iterator[str]:
     """The module's app served by uvicorn on loopback, in a thread (lifespan off: the app's
     database stays open for the module's other tests)."""
     port = free_port()
-    config = uvicorn.Config(web_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        web_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -288,8 +354,10 @@ def test_fifty_reports_at_once_all_land(server: str, store_sql) -> None:
         try:
             with httpx.Client(base_url=server, timeout=60) as browser:  # its own cookie
                 page = browser.get("/report")
-                form = {"csrf_token": csrf_of(page.text),
-                        "submission_id": field_value(page.text, "submission_id")}  # fmt: skip
+                form = {
+                    "csrf_token": csrf_of(page.text),
+                    "submission_id": field_value(page.text, "submission_id"),
+                }
                 ready.wait(timeout=30)  # all post at the same moment
                 sent = browser.post("/report", data={**form, **report(f"{marker}-{i:02d}")})
                 results[i] = sent.status_code
@@ -307,5 +375,6 @@ def test_fifty_reports_at_once_all_land(server: str, store_sql) -> None:
     assert {r[2] for r in rows} == {f"Narborough Road {marker}-{i:02d}" for i in range(n)}
     contacts = store_sql.execute(
         "SELECT count(*) FROM concern_contacts WHERE concern_id IN (SELECT unnest(?::BIGINT[]))",
-        [[r[0] for r in rows]]).fetchone()[0]  # fmt: skip
+        [[r[0] for r in rows]],
+    ).fetchone()[0]
     assert contacts == n

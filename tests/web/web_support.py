@@ -46,8 +46,6 @@ def demo_contacts() -> list[str]:
         return [r["contact"] for r in csv.DictReader(fh) if r.get("contact")]
 
 
-
-
 def text_of(fragment: str) -> str:
     """Visible text: tags dropped, entities decoded, whitespace collapsed."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
@@ -59,17 +57,23 @@ def text_of(fragment: str) -> str:
 def ward_codes(db: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows = db.execute(
         "SELECT DISTINCT ward_name, ward_code FROM lsoa_lookup WHERE lad_name = 'Leicester' "
-        "AND ward_name IN (SELECT unnest(?::VARCHAR[]))", [list(WARDS)]).fetchall()  # fmt: skip
+        "AND ward_name IN (SELECT unnest(?::VARCHAR[]))",
+        [list(WARDS)],
+    ).fetchall()
     assert len(rows) == 3
     return dict(rows)
 
 
-def current_priorities(db: duckdb.DuckDBPyConnection, area: str = AREA) -> tuple[str, set[tuple[str, str, str]]]:
+def current_priorities(
+    db: duckdb.DuckDBPyConnection, area: str = AREA
+) -> tuple[str, set[tuple[str, str, str]]]:
     """The latest month with priorities adopted or continued for ``area``, and those
     priorities as (ward, problem, label) with the label of their latest edit."""
     month = db.execute(
         "SELECT max(e.month) FROM priority_events e JOIN priorities p USING (priority_id) "
-        "WHERE p.area = ? AND e.action IN ('adopted', 'continued')", [area]).fetchone()[0]  # fmt: skip
+        "WHERE p.area = ? AND e.action IN ('adopted', 'continued')",
+        [area],
+    ).fetchone()[0]
     rows = db.execute(
         """
         SELECT p.ward, p.problem, coalesce(
@@ -88,12 +92,15 @@ def west_lsoas(db: duckdb.DuckDBPyConnection) -> list[str]:
     return db.execute("SELECT members FROM custom_areas WHERE name = 'West'").fetchone()[0]
 
 
-def window(db: duckdb.DuckDBPyConnection, first: str, days: int, area_refs: list[str] | None = None
-           ) -> list[tuple[str, dt.datetime, str]]:  # fmt: skip
+def window(
+    db: duckdb.DuckDBPyConnection, first: str, days: int, area_refs: list[str] | None = None
+) -> list[tuple[str, dt.datetime, str]]:
     """Engagements starting in the ``days`` days from ``first``: (uid, starts, title), by start."""
     rows = db.execute(
         "SELECT uid, starts, title, area FROM engagements WHERE starts >= ?::DATE "
-        "AND starts < ?::DATE + ?::INTEGER ORDER BY starts, uid", [first, first, days]).fetchall()  # fmt: skip
+        "AND starts < ?::DATE + ?::INTEGER ORDER BY starts, uid",
+        [first, first, days],
+    ).fetchall()
     return [(u, s, t) for u, s, t, a in rows if area_refs is None or a in area_refs]
 
 
@@ -102,11 +109,13 @@ def west_figures(db: duckdb.DuckDBPyConnection, first: str, last: str) -> dict[s
     months = db.execute(
         "SELECT month, count(*) FILTER (WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))) "
         "FROM street_crimes WHERE month BETWEEN ?::DATE AND ?::DATE GROUP BY month ORDER BY month",
-        [codes, first, last]).fetchall()  # fmt: skip
+        [codes, first, last],
+    ).fetchall()
     population = db.execute(
         "SELECT sum(population) FROM population WHERE year = 2022 AND lsoa_code IN "
         "(SELECT lsoa21_code FROM lsoa_bridge WHERE lsoa11_code IN (SELECT unnest(?::VARCHAR[])))",
-        [codes]).fetchone()[0]  # fmt: skip
+        [codes],
+    ).fetchone()[0]
     return {"months": months, "count": sum(n for _, n in months), "population": population}
 
 
@@ -137,6 +146,13 @@ class WebUser:
 def sign_in(client: TestClient, user: WebUser) -> None:
     """Sign ``client`` in through the real form (GET /login for the token, then POST)."""
     token = csrf_of(client.get("/login").text)
-    done = client.post("/login", data={"username": user.username, "password": user.password,
-                                       "csrf_token": token, "next": "/desk"})  # fmt: skip
+    done = client.post(
+        "/login",
+        data={
+            "username": user.username,
+            "password": user.password,
+            "csrf_token": token,
+            "next": "/desk",
+        },
+    )
     assert done.status_code == 303, done.text

@@ -277,8 +277,7 @@ def rate_chart(facts: dict[str, Any], title: str) -> bytes:
                 i = int(r["month"][5:7]) - 1
                 point[i], low[i], high[i] = r["rate"], r["ci_low"], r["ci_high"]
         ci_band(ax, x, low, high, colour)
-        ax.plot(x, point, color=colour, marker=marker, markersize=4, linewidth=1.6,
-                label=str(year))  # fmt: skip
+        ax.plot(x, point, color=colour, marker=marker, markersize=4, linewidth=1.6, label=str(year))
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Patch(color=PEER_COLOUR, alpha=0.3, linewidth=0))
     labels.append(f"shaded: {CI_NOTE}")
@@ -292,12 +291,16 @@ def rate_chart(facts: dict[str, Any], title: str) -> bytes:
     )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(handles, labels, fontsize="small", loc="lower right")
-    _frame(fig, title, [
-        "Anti-social behaviour excluded. Rates use the ONS mid-"
-        f"{facts['population']['population_year']} population estimate "
-        f"({facts['population']['population']:,.0f} residents) for every month shown.",
-        f"Shaded: exact Poisson (Garwood) {CI_NOTE} of each month's rate.",
-    ])  # fmt: skip
+    _frame(
+        fig,
+        title,
+        [
+            "Anti-social behaviour excluded. Rates use the ONS mid-"
+            f"{facts['population']['population_year']} population estimate "
+            f"({facts['population']['population']:,.0f} residents) for every month shown.",
+            f"Shaded: exact Poisson (Garwood) {CI_NOTE} of each month's rate.",
+        ],
+    )
     return _png(fig)
 
 
@@ -314,18 +317,27 @@ def share_chart(facts: dict[str, Any], title: str) -> bytes:
     reach = float(high.max()) if len(types) else 1.0
     for yi, h, t in zip(y, high, types, strict=True):
         s = t["share"]
-        ax.text(h + reach * 0.015, yi, f"{s['share'] * 100:.1f}%  ({s['part']:,} of {s['base']:,})",
-                va="center", fontsize=8.5)  # fmt: skip
+        ax.text(
+            h + reach * 0.015,
+            yi,
+            f"{s['share'] * 100:.1f}%  ({s['part']:,} of {s['base']:,})",
+            va="center",
+            fontsize=8.5,
+        )
     ax.set_yticks(y, [t["crime_type"] for t in types], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0, reach * 1.6)
     ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set_xlabel(f"share of all {facts['crimes']:,} crimes")
-    _frame(fig, title, [
-        "Anti-social behaviour excluded (not a crime). Labels: share, and the type's crimes "
-        "of all crimes.",
-        f"Lines: exact (Clopper-Pearson) {CI_NOTE} of each share.",
-    ])  # fmt: skip
+    _frame(
+        fig,
+        title,
+        [
+            "Anti-social behaviour excluded (not a crime). Labels: share, and the type's crimes "
+            "of all crimes.",
+            f"Lines: exact (Clopper-Pearson) {CI_NOTE} of each share.",
+        ],
+    )
     return _png(fig)
 
 
@@ -339,11 +351,24 @@ def rank_chart(facts: dict[str, Any], title: str) -> bytes:
     d = rate_decimals([r["rate"] for r in table])
     for yi, row in zip(y, table, strict=True):
         mine = row["name"] == facts["area"]
-        interval_dots(ax, [yi], [row["rank"]], [row["rank_low"]], [row["rank_high"]],
-                      AREA_COLOUR if mine else PEER_COLOUR, size=60 if mine else 36)  # fmt: skip
-        ax.annotate(f"{row['rate']:.{d}f}", (1.01, yi), xycoords=("axes fraction", "data"),
-                    va="center", fontsize=9, color=AREA_COLOUR if mine else "black",
-                    fontweight="bold" if mine else "normal")  # fmt: skip
+        interval_dots(
+            ax,
+            [yi],
+            [row["rank"]],
+            [row["rank_low"]],
+            [row["rank_high"]],
+            AREA_COLOUR if mine else PEER_COLOUR,
+            size=60 if mine else 36,
+        )
+        ax.annotate(
+            f"{row['rate']:.{d}f}",
+            (1.01, yi),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=9,
+            color=AREA_COLOUR if mine else "black",
+            fontweight="bold" if mine else "normal",
+        )
     ax.set_yticks(y, [r["name"] for r in table], fontsize=9)
     for label, row in zip(ax.get_yticklabels(), table, strict=True):
         if row["name"] == facts["area"]:
@@ -355,12 +380,16 @@ def rank_chart(facts: dict[str, Any], title: str) -> bytes:
     ax.set_xlabel(f"rank on crimes per 1,000 residents, {_period(facts)} (1 = highest)")
     ax.grid(axis="x", alpha=0.3)
     pop_year = rank.get("population_year", facts["population"]["population_year"])
-    _frame(fig, title, [
-        f"Numbers at right: crimes per 1,000 residents (anti-social behaviour excluded; ONS "
-        f"mid-{pop_year} populations).",
-        f"Lines: 95% plausible range of each rank ({rank['n_peers']} peers; simulated from each "
-        f"area's Jeffreys posterior, seed {rank['seed']}).",
-    ])  # fmt: skip
+    _frame(
+        fig,
+        title,
+        [
+            f"Numbers at right: crimes per 1,000 residents (anti-social behaviour excluded; ONS "
+            f"mid-{pop_year} populations).",
+            f"Lines: 95% plausible range of each rank ({rank['n_peers']} peers; simulated from each "
+            f"area's Jeffreys posterior, seed {rank['seed']}).",
+        ],
+    )
     return _png(fig)
 
 
@@ -370,12 +399,20 @@ def versus_chart(facts: dict[str, Any], title: str) -> bytes:
     cats = sorted(v["categories"], key=lambda c: (-c["rate_a"], c["crime_type"]))
     fig, ax = _figure(1.7 + 0.42 * len(cats))
     y = np.arange(len(cats))
-    for offset, key, colour, name in ((-0.17, "a", AREA_COLOUR, facts["area"]),
-                                      (0.17, "b", OTHER_COLOUR, v["against"])):  # fmt: skip
-        interval_dots(ax, y + offset, [c[f"rate_{key}"] for c in cats],
-                      [c[f"rate_{key}_ci_low"] for c in cats],
-                      [c[f"rate_{key}_ci_high"] for c in cats], colour, size=28,
-                      label=name)  # fmt: skip
+    for offset, key, colour, name in (
+        (-0.17, "a", AREA_COLOUR, facts["area"]),
+        (0.17, "b", OTHER_COLOUR, v["against"]),
+    ):
+        interval_dots(
+            ax,
+            y + offset,
+            [c[f"rate_{key}"] for c in cats],
+            [c[f"rate_{key}_ci_low"] for c in cats],
+            [c[f"rate_{key}_ci_high"] for c in cats],
+            colour,
+            size=28,
+            label=name,
+        )
     labels = [
         c["crime_type"] + {"higher": " (higher)", "lower": " (lower)"}.get(c["verdict"], "")
         for c in cats
@@ -400,14 +437,24 @@ def versus_chart(facts: dict[str, Any], title: str) -> bytes:
         ax.set_xlim(0, max(highs) * 1.08)
     ax.set_xlabel(f"crimes per 1,000 residents, {_period(facts)}{scale}")
     ax.grid(axis="x", alpha=0.3, which="major")
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize="small",
-              frameon=False, borderaxespad=0.2)  # fmt: skip
-    _frame(fig, title, [
-        f"ONS mid-{v['population_year']} populations: {facts['area']} "
-        f"{v['population_area']:,.0f}, {v['against']} {v['population_against']:,.0f} residents.",
-        f"Lines: exact Poisson (Garwood) {CI_NOTE} of each rate. (higher)/(lower): the rate "
-        "ratio is significant (exact test, Holm-adjusted across crime types).",
-    ])  # fmt: skip
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncols=2,
+        fontsize="small",
+        frameon=False,
+        borderaxespad=0.2,
+    )
+    _frame(
+        fig,
+        title,
+        [
+            f"ONS mid-{v['population_year']} populations: {facts['area']} "
+            f"{v['population_area']:,.0f}, {v['against']} {v['population_against']:,.0f} residents.",
+            f"Lines: exact Poisson (Garwood) {CI_NOTE} of each rate. (higher)/(lower): the rate "
+            "ratio is significant (exact test, Holm-adjusted across crime types).",
+        ],
+    )
     return _png(fig)
 
 
@@ -421,8 +468,9 @@ DRAW: dict[str, Callable[[dict[str, Any], str], bytes]] = {
 
 def draw(spec: ChartSpec | dict[str, Any], facts: dict[str, Any]) -> bytes:
     """PNG bytes of one chart of the brief (nothing is written)."""
-    kind, title = (spec.kind, spec.title) if isinstance(spec, ChartSpec) else (
-        spec["kind"], spec["title"])  # fmt: skip
+    kind, title = (
+        (spec.kind, spec.title) if isinstance(spec, ChartSpec) else (spec["kind"], spec["title"])
+    )
     return DRAW[kind](facts, title)
 
 

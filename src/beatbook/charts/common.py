@@ -27,16 +27,23 @@ def backtest_chart(result: dict[str, Any], path: str | Path) -> Path:
         ax.plot(x, [r["pai"] for r in rows], marker="o", label=method)
         ax.fill_between(x, [r["pai_low"] for r in rows], [r["pai_high"] for r in rows], alpha=0.15)
     ceiling = sorted((r for r in summary if r["method"] == methods[0]), key=lambda r: r["coverage"])
-    ax.plot([100 * r["coverage"] for r in ceiling], [r["pai_ceiling"] for r in ceiling],
-            color="black", linestyle="--", label="ceiling (perfect forecast)")  # fmt: skip
+    ax.plot(
+        [100 * r["coverage"] for r in ceiling],
+        [r["pai_ceiling"] for r in ceiling],
+        color="black",
+        linestyle="--",
+        label="ceiling (perfect forecast)",
+    )
     ax.set_xscale("log")
     ax.set_xticks([1, 2, 5, 10, 20], labels=["1%", "2%", "5%", "10%", "20%"])
     ax.set_xlabel("share of the area searched (cells ranked by each method)")
     ax.set_ylabel("PAI = hit rate / area share")
     what = result["problem"] or "all crime and ASB"
     months = result["targets"]
-    ax.set_title(f"{result['area']['name']}, {what}: {len(months)} months forecast "
-                 f"({months[0]} to {months[-1]})")  # fmt: skip
+    ax.set_title(
+        f"{result['area']['name']}, {what}: {len(months)} months forecast "
+        f"({months[0]} to {months[-1]})"
+    )
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -113,11 +120,19 @@ def ci_band(
     for i, run in enumerate(runs):
         piece_label = label if i == 0 else None
         if run.size == 1:
-            ax.vlines(xs[run], lo[run], hi[run], colors=color, alpha=min(1.0, 2 * alpha),
-                      linewidth=7, label=piece_label)  # fmt: skip
+            ax.vlines(
+                xs[run],
+                lo[run],
+                hi[run],
+                colors=color,
+                alpha=min(1.0, 2 * alpha),
+                linewidth=7,
+                label=piece_label,
+            )
         else:
-            ax.fill_between(xs[run], lo[run], hi[run], color=color, alpha=alpha, linewidth=0,
-                            label=piece_label)  # fmt: skip
+            ax.fill_between(
+                xs[run], lo[run], hi[run], color=color, alpha=alpha, linewidth=0, label=piece_label
+            )
 
 
 def interval_dots(

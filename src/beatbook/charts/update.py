@@ -80,8 +80,10 @@ def trend_alt(ward: str, months: list[str], series: list[Series]) -> str:
         )
     missing = [m for i, m in enumerate(months) if all(s.counts[i] is None for s in series)]
     gap = f" No data for {', '.join(_short(m) for m in missing)}." if missing else ""
-    return (f"Line chart of crimes and incidents recorded each month in {ward}, "
-            f"{_short(months[0])} to {_short(months[-1])}. " + "; ".join(parts) + "." + gap)  # fmt: skip
+    return (
+        f"Line chart of crimes and incidents recorded each month in {ward}, "
+        f"{_short(months[0])} to {_short(months[-1])}. " + "; ".join(parts) + "." + gap
+    )
 
 
 def team_map(area_name: str, wards: list[tuple[str, BaseGeometry]], places: list[Place]) -> bytes:
@@ -95,17 +97,43 @@ def team_map(area_name: str, wards: list[tuple[str, BaseGeometry]], places: list
             x, y = poly.exterior.xy
             ax.fill(x, y, facecolor="#eef3f8", edgecolor="#44546a", linewidth=1.0)
         anchor = shape.representative_point()
-        ax.text(anchor.x, anchor.y, name, fontsize=8, color="#44546a", style="italic",
-                ha="center", va="center", alpha=0.8)  # fmt: skip
+        ax.text(
+            anchor.x,
+            anchor.y,
+            name,
+            fontsize=8,
+            color="#44546a",
+            style="italic",
+            ha="center",
+            va="center",
+            alpha=0.8,
+        )
     if places:
-        xs, ys = geo.to_bng(np.array([p.longitude for p in places]), np.array([p.latitude for p in places]))
+        xs, ys = geo.to_bng(
+            np.array([p.longitude for p in places]), np.array([p.latitude for p in places])
+        )
         ax.scatter(xs, ys, s=130, c="#c00000", edgecolors="white", linewidths=1.2, zorder=3)
         for p, x, y in zip(places, xs, ys, strict=True):
-            ax.text(x, y, str(p.number), fontsize=7, color="white", weight="bold",
-                    ha="center", va="center", zorder=4)  # fmt: skip
-            ax.annotate(p.label, (x, y), xytext=(7, 5), textcoords="offset points", fontsize=7,
-                        zorder=4, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                                        "alpha": 0.8})  # fmt: skip
+            ax.text(
+                x,
+                y,
+                str(p.number),
+                fontsize=7,
+                color="white",
+                weight="bold",
+                ha="center",
+                va="center",
+                zorder=4,
+            )
+            ax.annotate(
+                p.label,
+                (x, y),
+                xytext=(7, 5),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=4,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(f"{area_name}: wards and this month's priority places", fontsize=9)
@@ -116,6 +144,8 @@ def team_map(area_name: str, wards: list[tuple[str, BaseGeometry]], places: list
 def map_alt(area_name: str, ward_names: list[str], places: list[Place]) -> str:
     """Alt text naming every ward outlined and every numbered place."""
     where = "; ".join(f"{p.number}, {p.label}" for p in places) or "none this month"
-    return (f"Map of {area_name} showing the outlines of {len(ward_names)} "
-            f"ward{'s' if len(ward_names) != 1 else ''} ({', '.join(ward_names)}) "
-            f"and the priority places, numbered as in the list: {where}.")
+    return (
+        f"Map of {area_name} showing the outlines of {len(ward_names)} "
+        f"ward{'s' if len(ward_names) != 1 else ''} ({', '.join(ward_names)}) "
+        f"and the priority places, numbered as in the list: {where}."
+    )

@@ -59,7 +59,6 @@ PopYearOpt = Annotated[
 ]
 
 
-
 def print_json(payload: Any) -> None:
     """Print one JSON document (the shape each command documents in docs/cli.md)."""
     out.print_json(json.dumps(payload, default=str), sort_keys=False)

@@ -55,7 +55,9 @@ def import_population(
 
 @areas_app.command("import-boundaries")
 def import_boundaries(
-    file: Annotated[Path, typer.Argument(help="GeoJSON (.geojson or .geojson.gz) of LSOA polygons.")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON (.geojson or .geojson.gz) of LSOA polygons.")
+    ],
     store: StoreOpt = None,
 ) -> None:
     """Load LSOA boundaries (WGS84 GeoJSON, LSOA11CD/LSOA21CD properties): grids are clipped to them.
@@ -95,9 +97,14 @@ def areas_add(
 
     with Store(store) as st, PoliceUkApi(api_url) as api:
         area = areas_mod.add_area(
-            st, name, lsoas=lsoa or [], wards=ward or [], geojson=geojson,
-            neighbourhood=neighbourhood, api=api,
-        )  # fmt: skip
+            st,
+            name,
+            lsoas=lsoa or [],
+            wards=ward or [],
+            geojson=geojson,
+            neighbourhood=neighbourhood,
+            api=api,
+        )
     out.print(f"defined area {area.name!r}: {area.description}")
 
 
@@ -126,4 +133,3 @@ def areas_list(
     for r in rows:
         table.add_row(str(r["name"]), str(r["kind"]), str(r["code"] or ""), str(r["description"]))
     out.print(table)
-

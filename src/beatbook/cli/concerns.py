@@ -63,13 +63,17 @@ def list_(
     area: OptionalAreaOpt = None,
     from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
-    status: Annotated[str | None, typer.Option(help="'open' or 'closed' \\[default: both].")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="'open' or 'closed' \\[default: both].")
+    ] = None,
     problem: Annotated[
         str | None, typer.Option(help="Only this problem, e.g. street-drinking.")
     ] = None,
     free_text: Annotated[
         bool,
-        typer.Option("--free-text", help="Also show what residents wrote (team only: may be personal)."),
+        typer.Option(
+            "--free-text", help="Also show what residents wrote (team only: may be personal)."
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -80,8 +84,9 @@ def list_(
     from beatbook.concerns import records as concerns_mod
 
     with Store(store, read_only=True) as st:
-        rows = concerns_mod.team_list(st, area=area, from_=from_, to=to, status=status,
-                                      problem=problem, free_text=free_text)  # fmt: skip
+        rows = concerns_mod.team_list(
+            st, area=area, from_=from_, to=to, status=status, problem=problem, free_text=free_text
+        )
     if json_out:
         print_json(rows)
         return
@@ -91,9 +96,14 @@ def list_(
     for col in columns:
         table.add_column(col, justify="right" if col == "id" else "left")
     for r in rows:
-        cells = [str(r["concern_id"]), r["reported_on"], r["place"] or "(unmatched)",
-                 r["problem_label"], r["source"],
-                 r["status"] + (f" {r['closed_on']}" if r["closed_on"] else "")]  # fmt: skip
+        cells = [
+            str(r["concern_id"]),
+            r["reported_on"],
+            r["place"] or "(unmatched)",
+            r["problem_label"],
+            r["source"],
+            r["status"] + (f" {r['closed_on']}" if r["closed_on"] else ""),
+        ]
         if free_text:
             cells += [r["where_text"] or "", r["problem_text"] or ""]
         table.add_row(*cells)
@@ -119,7 +129,7 @@ def unmatched_(
         return
     _print_unmatched(rows, f"{len(rows)} unmatched concern{'' if len(rows) == 1 else 's'}")
     if rows:
-        out.print("Fix one with: beatbook concerns match ID --place \"Street name\"")
+        out.print('Fix one with: beatbook concerns match ID --place "Street name"')
 
 
 @concerns_app.command("match")
@@ -127,8 +137,12 @@ def match_(
     concern_id: IdArg,
     store: StoreOpt = None,
     place: Annotated[str | None, typer.Option(help="Street of the concern's area.")] = None,
-    latitude: Annotated[float | None, typer.Option(help="Latitude (WGS84), with --longitude.")] = None,
-    longitude: Annotated[float | None, typer.Option(help="Longitude (WGS84), with --latitude.")] = None,
+    latitude: Annotated[
+        float | None, typer.Option(help="Latitude (WGS84), with --longitude.")
+    ] = None,
+    longitude: Annotated[
+        float | None, typer.Option(help="Longitude (WGS84), with --latitude.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Set a concern's place by hand: a street name, or coordinates (nearest snap point).
@@ -138,8 +152,9 @@ def match_(
     from beatbook.concerns import records as concerns_mod
 
     with Store(store) as st:
-        result = concerns_mod.match(st, concern_id, place=place, latitude=latitude,
-                                    longitude=longitude)  # fmt: skip
+        result = concerns_mod.match(
+            st, concern_id, place=place, latitude=latitude, longitude=longitude
+        )
     if json_out:
         print_json(result)
         return
@@ -175,6 +190,11 @@ def _print_unmatched(rows: list[dict[str, Any]], title: str) -> None:
     for col in ("id", "reported", "where (as written)", "why", "closest places"):
         table.add_column(col, justify="right" if col == "id" else "left")
     for r in rows:
-        table.add_row(str(r["concern_id"]), r["reported_on"] or "", r["where_text"] or "",
-                      r["note"] or "", "; ".join(r["suggestions"] or []))  # fmt: skip
+        table.add_row(
+            str(r["concern_id"]),
+            r["reported_on"] or "",
+            r["where_text"] or "",
+            r["note"] or "",
+            "; ".join(r["suggestions"] or []),
+        )
     out.print(table)

@@ -27,6 +27,7 @@ DayToOpt = Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD
 
 def _day(text: str | None, option: str) -> Any:
     from beatbook.operations import records as operations
+
     return None if text is None else operations.parse_date(text, option)
 
 
@@ -41,12 +42,22 @@ def _print_counts(counts: dict[str, int], json_out: bool) -> None:
 def engagements_add(
     when: Annotated[str, typer.Option("--when", help="Start, 'YYYY-MM-DD HH:MM' UK local time.")],
     place: Annotated[str, typer.Option("--place", help="Where: address, school, street.")],
-    kind: Annotated[str, typer.Option("--kind", help=f"One of {', '.join(engagements_mod.KINDS)}.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help=f"One of {', '.join(engagements_mod.KINDS)}.")
+    ],
     area: Annotated[str, typer.Option("--area", help="Ward or area it is in.")],
-    until: Annotated[str | None, typer.Option("--until", help="End: 'YYYY-MM-DD HH:MM' or 'HH:MM'.")] = None,
-    minutes: Annotated[int | None, typer.Option("--minutes", help="Length in minutes \\[default: 60].")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Title \\[default: kind and place].")] = None,
-    notes: Annotated[str | None, typer.Option("--notes", help="Published description: no names or contacts.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="End: 'YYYY-MM-DD HH:MM' or 'HH:MM'.")
+    ] = None,
+    minutes: Annotated[
+        int | None, typer.Option("--minutes", help="Length in minutes \\[default: 60].")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Title \\[default: kind and place].")
+    ] = None,
+    notes: Annotated[
+        str | None, typer.Option("--notes", help="Published description: no names or contacts.")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Add an engagement (the same start, place and kind again updates it).
@@ -55,11 +66,21 @@ def engagements_add(
     """
     with Store(store) as st:
         item, status = engagements_mod.add_engagement(
-            st, when=when, until=until, minutes=minutes, place=place, kind=kind, area=area,
-            title=title, notes=notes,
-        )  # fmt: skip
-    out.print(f"{status}: {item.summary}, {item.starts:%Y-%m-%d %H:%M}-{item.ends:%H:%M} "
-              f"({item.uid})", markup=False, highlight=False)  # fmt: skip
+            st,
+            when=when,
+            until=until,
+            minutes=minutes,
+            place=place,
+            kind=kind,
+            area=area,
+            title=title,
+            notes=notes,
+        )
+    out.print(
+        f"{status}: {item.summary}, {item.starts:%Y-%m-%d %H:%M}-{item.ends:%H:%M} ({item.uid})",
+        markup=False,
+        highlight=False,
+    )
 
 
 @engagements_app.command("import")
@@ -80,8 +101,12 @@ def engagements_import(
 @engagements_app.command("import-api")
 def engagements_import_api(
     force: Annotated[str, typer.Option("--force", help="police.uk force id, e.g. leicestershire.")],
-    neighbourhood: Annotated[str, typer.Option("--neighbourhood", help="police.uk team id, e.g. NC04.")],
-    area: Annotated[str | None, typer.Option("--area", help="Area the events are in \\[default: none].")] = None,
+    neighbourhood: Annotated[
+        str, typer.Option("--neighbourhood", help="police.uk team id, e.g. NC04.")
+    ],
+    area: Annotated[
+        str | None, typer.Option("--area", help="Area the events are in \\[default: none].")
+    ] = None,
     api_url: ApiUrlOpt = "https://data.police.uk/api/",
     store: StoreOpt = None,
     json_out: JsonOpt = False,
@@ -99,7 +124,9 @@ def engagements_import_api(
 
 @engagements_app.command("list")
 def engagements_list(
-    area: Annotated[str | None, typer.Option("--area", help="Only engagements in this area.")] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", help="Only engagements in this area.")
+    ] = None,
     from_: DayFromOpt = None,
     to: DayToOpt = None,
     store: StoreOpt = None,
@@ -118,15 +145,23 @@ def engagements_list(
     for col in ("start", "end", "kind", "title", "place", "area"):
         table.add_column(col)
     for e in items:
-        table.add_row(f"{e.starts:%Y-%m-%d %H:%M}", f"{e.ends:%H:%M}", e.kind, e.summary,
-                      e.place, e.area_name or "")  # fmt: skip
+        table.add_row(
+            f"{e.starts:%Y-%m-%d %H:%M}",
+            f"{e.ends:%H:%M}",
+            e.kind,
+            e.summary,
+            e.place,
+            e.area_name or "",
+        )
     out.print(table)
 
 
 @engagements_app.command("ical")
 def engagements_ical(
     out_file: Annotated[Path, typer.Option("--out", help="iCalendar file to write (.ics).")],
-    area: Annotated[str | None, typer.Option("--area", help="Only engagements in this area.")] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", help="Only engagements in this area.")
+    ] = None,
     from_: DayFromOpt = None,
     to: DayToOpt = None,
     store: StoreOpt = None,

@@ -30,7 +30,9 @@ from beatbook.store import Store
 
 ProblemOpt = Annotated[
     str | None,
-    typer.Option(help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."),
+    typer.Option(
+        help="Problem group (asb, drugs, violence-weapons, acquisitive, criminal-damage, public-order, other) or one crime type's slug, e.g. burglary."
+    ),
 ]
 CellSizeOpt = Annotated[
     int,
@@ -64,9 +66,17 @@ def hotspots(
 
     with Store(store, read_only=True) as st:
         result = hotspot_figures.hotspots(
-            st, area, month, problem=problem, cell_size=cell_size, seed=seed,
-            permutations=permutations, alpha=alpha, limit=limit, emerging=emerging,
-        )  # fmt: skip
+            st,
+            area,
+            month,
+            problem=problem,
+            cell_size=cell_size,
+            seed=seed,
+            permutations=permutations,
+            alpha=alpha,
+            limit=limit,
+            emerging=emerging,
+        )
     if json_out:
         print_json(result)
         return
@@ -106,8 +116,12 @@ def places(
     for col in ("place", "lat, lon", "crimes", "months with crime"):
         out_table.add_column(col, justify="left" if col in ("place", "lat, lon") else "right")
     for r in totals.iter_rows(named=True):
-        out_table.add_row(r["place"] or "(no name)", f"{r['latitude']:.5f}, {r['longitude']:.5f}",
-                          f"{r['crimes']:,}", str(r["months"]))  # fmt: skip
+        out_table.add_row(
+            r["place"] or "(no name)",
+            f"{r['latitude']:.5f}, {r['longitude']:.5f}",
+            f"{r['crimes']:,}",
+            str(r["months"]),
+        )
     out.print(out_table)
 
 
@@ -147,14 +161,21 @@ def forecast(
     for col in ("rank", "cell (BNG SW corner)", "lat, lon", "score", f"crimes {result['cutoff']}"):
         table.add_column(col, justify="left" if col.startswith("cell") else "right")
     for c in result["cells"]:
-        table.add_row(str(c["rank"]), c["cell"], f"{c['latitude']:.5f}, {c['longitude']:.5f}",
-                      f"{c['score']:.2f}", str(c["count_cutoff_month"]))  # fmt: skip
+        table.add_row(
+            str(c["rank"]),
+            c["cell"],
+            f"{c['latitude']:.5f}, {c['longitude']:.5f}",
+            f"{c['score']:.2f}",
+            str(c["count_cutoff_month"]),
+        )
     out.print(table)
     places = Table(title="Top places")
     for col in ("place", "score", "crimes, last 12 months"):
         places.add_column(col, justify="left" if col == "place" else "right")
     for p in result["places"]:
-        places.add_row(p["place"] or "(no name)", f"{p['score']:.2f}", str(p["crimes_last_12_months"]))
+        places.add_row(
+            p["place"] or "(no name)", f"{p['score']:.2f}", str(p["crimes_last_12_months"])
+        )
     out.print(places)
 
 
@@ -198,16 +219,25 @@ def evaluate(
         f"{len(result['targets'])} months forecast ({result['targets'][0]} to "
         f"{result['targets'][-1]}), {result['grid']['cells']:,} cells of "
         f"{result['grid']['cell_size_m']} m"
-        + (f"; skipped (month before not stored): {', '.join(result['skipped'])}"
-           if result["skipped"] else "")  # fmt: skip
+        + (
+            f"; skipped (month before not stored): {', '.join(result['skipped'])}"
+            if result["skipped"]
+            else ""
+        )
     )
     table = Table(title="Mean over months (PAI with 95% bootstrap interval)")
     for col in ("method", "coverage", "hit rate", "PAI", "PAI 95% CI", "ceiling", "PEI"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for r in result["summary"]:
-        table.add_row(r["method"], f"{r['coverage']:.0%}", f"{r['hit_rate']:.1%}",
-                      f"{r['pai']:.2f}", f"{r['pai_low']:.2f}–{r['pai_high']:.2f}",
-                      f"{r['pai_ceiling']:.2f}", f"{r['pei']:.2f}")  # fmt: skip
+        table.add_row(
+            r["method"],
+            f"{r['coverage']:.0%}",
+            f"{r['hit_rate']:.1%}",
+            f"{r['pai']:.2f}",
+            f"{r['pai_low']:.2f}–{r['pai_high']:.2f}",
+            f"{r['pai_ceiling']:.2f}",
+            f"{r['pei']:.2f}",
+        )
     out.print(table)
     if result["best_baseline_pai5"]:
         out.print(f"PAI at 5% against the best baseline ({result['best_baseline_pai5']}):")
@@ -232,22 +262,26 @@ def _print_hotspots(r: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col.startswith("cell") else "right")
     for cell in [c for c in r["cells"] if c["class"] == "hot"][:10]:
         table.add_row(
-            cell["cell"], f"{cell['latitude']:.5f}, {cell['longitude']:.5f}",
-            str(cell["count"]), f"{cell['z']:.2f}", f"{cell['p']:.3f}",
-        )  # fmt: skip
+            cell["cell"],
+            f"{cell['latitude']:.5f}, {cell['longitude']:.5f}",
+            str(cell["count"]),
+            f"{cell['z']:.2f}",
+            f"{cell['p']:.3f}",
+        )
     out.print(table)
     places = Table(title=f"Top places by harm (change from {r['previous_month']})")
     for col in ("place", "crimes", "harm (days)", "change", "most common"):
         places.add_column(col, justify="left" if col in ("place", "most common") else "right")
     for p in r["places"]:
         places.add_row(
-            p["place"] or "(no name)", str(p["count"]), f"{p['harm']:,.0f}",
-            f"{p['change']:+d}", p["top_type"] or "",
-        )  # fmt: skip
+            p["place"] or "(no name)",
+            str(p["count"]),
+            f"{p['harm']:,.0f}",
+            f"{p['change']:+d}",
+            p["top_type"] or "",
+        )
     out.print(places)
     history = r["emerging"]
     if history:
         classes = ", ".join(f"{n} {k}" for k, n in history["classes"].items() if n)
-        out.print(
-            f"Emerging hotspots, {history['from']} to {history['to']}: {classes or 'none'}"
-        )
+        out.print(f"Emerging hotspots, {history['from']} to {history['to']}: {classes or 'none'}")

@@ -71,4 +71,3 @@ def ingest(
         f"{sum(r.rows_stored for r in results):,} rows stored, {total_q:,} quarantined"
         + (" (see the quarantine table for file, line and reason)" if total_q else "")
     )
-

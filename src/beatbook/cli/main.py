@@ -7,7 +7,6 @@ documented in docs/cli.md. Any :class:`~beatbook.errors.BeatBookError` is
 printed as one line on stderr with exit code 2.
 """
 
-
 from __future__ import annotations
 
 import sys

@@ -20,15 +20,20 @@ ops_app = typer.Typer(
 app.add_typer(ops_app, name="ops")
 
 ByOpt = Annotated[
-    str, typer.Option("--by", help="Who records it (name, collar number or team): kept in the audit.")
+    str,
+    typer.Option("--by", help="Who records it (name, collar number or team): kept in the audit."),
 ]
+
+
 @ops_app.command("add")
 def ops_add(
     name: Annotated[str, typer.Argument(help="Operation name, e.g. 'Operation Nightjar'.")],
     from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
     to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
     area: Annotated[list[str], typer.Option("--area", help="Area it worked in (repeatable).")],
-    description: Annotated[str | None, typer.Option("--description", help="What it was for.")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="What it was for.")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Define an operation (adding one of the same name again updates it).
@@ -46,11 +51,19 @@ def ops_add(
 @ops_app.command("record")
 def ops_record(
     name: Annotated[str, typer.Argument(help="Operation name.")],
-    measure: Annotated[str, typer.Option("--measure", help="warrants, arrests, charged, custodial_months, safeguarding_visits or other:<label>.")],
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            help="warrants, arrests, charged, custodial_months, safeguarding_visits or other:<label>.",
+        ),
+    ],
     count: Annotated[int, typer.Option("--count", help="The count (0 or more).")],
     by: ByOpt,
     area: Annotated[str | None, typer.Option("--area", help="Area the count is for.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="The count is the operation's total.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="The count is the operation's total.")
+    ] = False,
     store: StoreOpt = None,
 ) -> None:
     """Record (or replace) one result, refused if a part would exceed its whole.
@@ -110,8 +123,11 @@ def ops_show(
     if json_out:
         print_json(result)
         return
-    out.print(f"[bold]{result['operation']}[/bold], {result['from']} to {result['to']}; "
-              f"areas: {', '.join(result['areas'])}", highlight=False)  # fmt: skip
+    out.print(
+        f"[bold]{result['operation']}[/bold], {result['from']} to {result['to']}; "
+        f"areas: {', '.join(result['areas'])}",
+        highlight=False,
+    )
     if result["description"]:
         out.print(result["description"], markup=False)
     for m in result["measures"]:
@@ -141,8 +157,11 @@ def ops_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     for col in ("operation", "from", "to", "areas", "results"):
         table.add_column(col, justify="right" if col == "results" else "left")
     for r in rows:
-        table.add_row(str(r["operation"]), str(r["from"]), str(r["to"]),
-                      ", ".join(r["areas"]), str(r["results"]))  # fmt: skip
+        table.add_row(
+            str(r["operation"]),
+            str(r["from"]),
+            str(r["to"]),
+            ", ".join(r["areas"]),
+            str(r["results"]),
+        )
     out.print(table)
-
-

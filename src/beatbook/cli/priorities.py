@@ -35,16 +35,35 @@ MonthOpt = Annotated[str, typer.Option("--month", help="Month the decision is fo
 @priorities_app.command("propose")
 def propose_cmd(
     area: AreaOpt,
-    month: Annotated[str, typer.Option(help="Latest month of data to use, YYYY-MM; priorities are for the month after.")],
+    month: Annotated[
+        str,
+        typer.Option(
+            help="Latest month of data to use, YYYY-MM; priorities are for the month after."
+        ),
+    ],
     store: StoreOpt = None,
     per_ward: Annotated[int, typer.Option(help="Candidates to show per ward.")] = PER_WARD,
-    weight_volume: Annotated[float, typer.Option(help="Weight of harm-weighted recent volume.")] = WEIGHT_VOLUME,
-    weight_change: Annotated[float, typer.Option(help="Weight of the significant rise over the baseline.")] = WEIGHT_CHANGE,
-    weight_forecast: Annotated[float, typer.Option(help="Weight of next month's forecast.")] = WEIGHT_FORECAST,
-    weight_concerns: Annotated[float, typer.Option(help="Weight of residents' and partners' concerns.")] = WEIGHT_CONCERNS,
-    asb_harm_days: Annotated[float, typer.Option(help="Harm weight of one ASB incident, in days.")] = ASB_HARM_DAYS,
-    forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
-    save: Annotated[bool, typer.Option("--save", help="Record the candidates as proposed priorities.")] = False,
+    weight_volume: Annotated[
+        float, typer.Option(help="Weight of harm-weighted recent volume.")
+    ] = WEIGHT_VOLUME,
+    weight_change: Annotated[
+        float, typer.Option(help="Weight of the significant rise over the baseline.")
+    ] = WEIGHT_CHANGE,
+    weight_forecast: Annotated[
+        float, typer.Option(help="Weight of next month's forecast.")
+    ] = WEIGHT_FORECAST,
+    weight_concerns: Annotated[
+        float, typer.Option(help="Weight of residents' and partners' concerns.")
+    ] = WEIGHT_CONCERNS,
+    asb_harm_days: Annotated[
+        float, typer.Option(help="Harm weight of one ASB incident, in days.")
+    ] = ASB_HARM_DAYS,
+    forecast_method: Annotated[
+        str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")
+    ] = FORECAST_METHOD,
+    save: Annotated[
+        bool, typer.Option("--save", help="Record the candidates as proposed priorities.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Proposed priorities per ward: place and problem, the parts of the score, the reason.
@@ -57,7 +76,9 @@ def propose_cmd(
 
     weights = Weights(weight_volume, weight_change, weight_forecast, weight_concerns, asb_harm_days)
     with Store(store, read_only=not save) as st:
-        result = propose(st, area, month, per_ward=per_ward, weights=weights, method=forecast_method)
+        result = propose(
+            st, area, month, per_ward=per_ward, weights=weights, method=forecast_method
+        )
         if save:
             ids = lifecycle.save_proposals(st, result)
             flat = [c for w in result["wards"] for c in w["priorities"]]
@@ -84,11 +105,14 @@ def _print_proposal(r: dict[str, Any]) -> None:
                 f"  {c['rank']}.{pid} {c['place']}: {c['problem_label']}  score {c['score']:.2f} = "
                 f"volume {p['volume']:.2f} + change {p['change']:.2f} + forecast "
                 f"{p['forecast']:.2f} + concerns {p['concerns']:.2f}  (from {c['origin']})",
-                highlight=False, markup=False,
+                highlight=False,
+                markup=False,
             )
             out.print(f"     {c['reason']}", highlight=False, markup=False)
     if r["concerns_unmatched"]:
-        out.print(f"{r['concerns_unmatched']} concerns have no place yet: see 'beatbook concerns unmatched'")
+        out.print(
+            f"{r['concerns_unmatched']} concerns have no place yet: see 'beatbook concerns unmatched'"
+        )
 
 
 @priorities_app.command("adopt")
@@ -96,8 +120,13 @@ def adopt(
     priority_id: IdArg,
     by: ByOpt,
     store: StoreOpt = None,
-    month: Annotated[str | None, typer.Option(help="First month it runs, YYYY-MM [default: the month proposed for].")] = None,
-    label: Annotated[str | None, typer.Option(help="A better name for the place, as the team will print it.")] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(help="First month it runs, YYYY-MM [default: the month proposed for]."),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="A better name for the place, as the team will print it.")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why, or what was agreed.")] = None,
 ) -> None:
     """Adopt a proposed priority (optionally renaming its place).
@@ -109,8 +138,13 @@ def adopt(
 
     with Store(store) as st:
         when = parse_month(month, "--month") if month else None
-        lifecycle.adopt(st, priority_id, by, month=when,
-                        details={k: v for k, v in (("label", label), ("note", note)) if v})  # fmt: skip
+        lifecycle.adopt(
+            st,
+            priority_id,
+            by,
+            month=when,
+            details={k: v for k, v in (("label", label), ("note", note)) if v},
+        )
     out.print(f"priority {priority_id} adopted by {by}")
 
 
@@ -148,8 +182,14 @@ def continue_(
     from beatbook.priorities import lifecycle
 
     with Store(store) as st:
-        lifecycle.decide(st, priority_id, "continued", by, month=parse_month(month, "--month"),
-                         details={"note": note} if note else {})  # fmt: skip
+        lifecycle.decide(
+            st,
+            priority_id,
+            "continued",
+            by,
+            month=parse_month(month, "--month"),
+            details={"note": note} if note else {},
+        )
     out.print(f"priority {priority_id} continued into {month}")
 
 
@@ -157,9 +197,13 @@ def continue_(
 def close(
     priority_id: IdArg,
     by: ByOpt,
-    month: Annotated[str, typer.Option(help="Last month of the priority, YYYY-MM (assessed up to it).")],
+    month: Annotated[
+        str, typer.Option(help="Last month of the priority, YYYY-MM (assessed up to it).")
+    ],
     store: StoreOpt = None,
-    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
+    before_months: Annotated[
+        int, typer.Option(help="Months before adoption to compare with.")
+    ] = BEFORE_MONTHS,
     note: Annotated[str | None, typer.Option(help="Closing note.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -171,11 +215,15 @@ def close(
     from beatbook.priorities import review
 
     with Store(store) as st:
-        result = review.close(st, priority_id, by, parse_month(month, "--month"), before_months, note)
+        result = review.close(
+            st, priority_id, by, parse_month(month, "--month"), before_months, note
+        )
     if json_out:
         print_json(result)
         return
-    out.print(f"priority {priority_id} closed: {result['place']}, {result['problem']}: {result['wording']}")
+    out.print(
+        f"priority {priority_id} closed: {result['place']}, {result['problem']}: {result['wording']}"
+    )
 
 
 @priorities_app.command("assess")
@@ -183,7 +231,9 @@ def assess(
     priority_id: IdArg,
     month: Annotated[str, typer.Option(help="Assess up to this month, YYYY-MM.")],
     store: StoreOpt = None,
-    before_months: Annotated[int, typer.Option(help="Months before adoption to compare with.")] = BEFORE_MONTHS,
+    before_months: Annotated[
+        int, typer.Option(help="Months before adoption to compare with.")
+    ] = BEFORE_MONTHS,
     json_out: JsonOpt = False,
 ) -> None:
     """How an adopted priority is doing so far, without closing it.
@@ -204,8 +254,12 @@ def assess(
 @priorities_app.command("list")
 def list_(
     store: StoreOpt = None,
-    area: Annotated[str | None, typer.Option(help="Only priorities of this area (as proposed).")] = None,
-    status: Annotated[str | None, typer.Option(help="proposed, adopted, rejected, continued or closed.")] = None,
+    area: Annotated[
+        str | None, typer.Option(help="Only priorities of this area (as proposed).")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="proposed, adopted, rejected, continued or closed.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Priorities with their status, origin and the trail of decisions.
@@ -229,19 +283,33 @@ def list_(
         table.add_column(col)
     for r in rows:
         last = r["events"][-1]
-        table.add_row(str(r["priority_id"]), f"{r['proposed_for']:%Y-%m}", r["ward"], r["label"],
-                      r["problem"], r["origin"], r["status"], f"{last['actor']}, {last['at'][:10]}")  # fmt: skip
+        table.add_row(
+            str(r["priority_id"]),
+            f"{r['proposed_for']:%Y-%m}",
+            r["ward"],
+            r["label"],
+            r["problem"],
+            r["origin"],
+            r["status"],
+            f"{last['actor']}, {last['at'][:10]}",
+        )
     out.print(table)
 
 
 @app.command()
 def jag(
     area: AreaOpt,
-    month: Annotated[str, typer.Option(help="Latest month of data, YYYY-MM; the pack is for the month after.")],
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write: FILE.html and FILE.pdf.")],
+    month: Annotated[
+        str, typer.Option(help="Latest month of data, YYYY-MM; the pack is for the month after.")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="Where to write: FILE.html and FILE.pdf.")
+    ],
     store: StoreOpt = None,
     per_ward: Annotated[int, typer.Option(help="Proposed priorities per ward.")] = PER_WARD,
-    forecast_method: Annotated[str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")] = FORECAST_METHOD,
+    forecast_method: Annotated[
+        str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")
+    ] = FORECAST_METHOD,
     json_out: JsonOpt = False,
 ) -> None:
     """The Joint Action Group pack (HTML and PDF): proposals with evidence, running and closed
@@ -252,7 +320,9 @@ def jag(
     from beatbook.publish import jag as jag_mod
 
     with Store(store, read_only=True) as st:
-        html, pdf, pack = jag_mod.write(st, area, month, out_file, per_ward=per_ward, method=forecast_method)
+        html, pdf, pack = jag_mod.write(
+            st, area, month, out_file, per_ward=per_ward, method=forecast_method
+        )
     if json_out:
         print_json(pack)
         return

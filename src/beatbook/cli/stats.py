@@ -262,4 +262,3 @@ def _print_rank(r: dict[str, Any]) -> None:
             f"{row['rank_low']}–{row['rank_high']}",
         )
     out.print(table)
-

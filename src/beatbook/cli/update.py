@@ -15,13 +15,32 @@ from beatbook.store import Store
 @app.command()
 def update(
     area: AreaOpt,
-    month: Annotated[str, typer.Option(help="Month the update is for, YYYY-MM (its priorities run in it).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for update.html, update.pdf, update.txt and pictures.")],
+    month: Annotated[
+        str, typer.Option(help="Month the update is for, YYYY-MM (its priorities run in it).")
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for update.html, update.pdf, update.txt and pictures."),
+    ],
     store: StoreOpt = None,
-    text: Annotated[Path | None, typer.Option(help="The team's Markdown ('## ' sections: message, news, notices); kept in the store for this area and month.")] = None,
-    settings: Annotated[Path | None, typer.Option(help="TOML file: team name, contact, reporting channels; kept in the store for this area.")] = None,
-    templates: Annotated[Path | None, typer.Option(help="Folder with your own update.html.j2 and update.txt.j2.")] = None,
-    weeks: Annotated[int, typer.Option(help="Engagements listed: this many weeks from the 1st of the month.")] = UPCOMING_WEEKS,
+    text: Annotated[
+        Path | None,
+        typer.Option(
+            help="The team's Markdown ('## ' sections: message, news, notices); kept in the store for this area and month."
+        ),
+    ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file: team name, contact, reporting channels; kept in the store for this area."
+        ),
+    ] = None,
+    templates: Annotated[
+        Path | None, typer.Option(help="Folder with your own update.html.j2 and update.txt.j2.")
+    ] = None,
+    weeks: Annotated[
+        int, typer.Option(help="Engagements listed: this many weeks from the 1st of the month.")
+    ] = UPCOMING_WEEKS,
     json_out: JsonOpt = False,
 ) -> None:
     """Write the monthly community update for residents: priorities, you said / we did,
@@ -38,10 +57,16 @@ def update(
     settings_text = team_content.read_settings_text(settings) if settings else None
     with Store(store, read_only=text is None and settings is None) as st:
         ref = areas_mod.reference(areas_mod.resolve(st, area))
-        team = (team_content.parse_settings(settings_text, str(settings)) if settings_text is not None
-                else team_content.stored_settings(st, ref))  # fmt: skip
-        sections = (team_content.read_sections(text)[1] if text
-                    else team_content.stored_sections(st, ref, target))  # fmt: skip
+        team = (
+            team_content.parse_settings(settings_text, str(settings))
+            if settings_text is not None
+            else team_content.stored_settings(st, ref)
+        )
+        sections = (
+            team_content.read_sections(text)[1]
+            if text
+            else team_content.stored_sections(st, ref, target)
+        )
         result = update_mod.build(st, area, month, settings=team, sections=sections, weeks=weeks)
         files = update_mod.write(result, out_dir, templates)
         if text is not None:
@@ -51,4 +76,6 @@ def update(
     if json_out:
         print_json({**result.facts, "files": [str(f) for f in files]})
         return
-    out.print(f"wrote {', '.join(str(f) for f in files[:3])} and {len(files) - 3} pictures", markup=False)
+    out.print(
+        f"wrote {', '.join(str(f) for f in files[:3])} and {len(files) - 3} pictures", markup=False
+    )

@@ -12,7 +12,9 @@ from rich.table import Table
 from beatbook.cli._common import JsonOpt, StoreOpt, app, out, print_json
 from beatbook.store import Store, default_store_path
 
-users_app = typer.Typer(help="People who may use the web desk, and their roles.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="People who may use the web desk, and their roles.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 SECRET_ENV = "BEATBOOK_SECRET"
 
@@ -22,8 +24,19 @@ def serve(
     store: StoreOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    tile_url: Annotated[str | None, typer.Option(help="Map tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (maps work without).")] = None,
-    secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark cookies Secure even if the proxy does not say the request came over TLS.")] = False,
+    tile_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Map tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (maps work without)."
+        ),
+    ] = None,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Mark cookies Secure even if the proxy does not say the request came over TLS.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web desk and the public pages (uvicorn). Sessions are signed with
     $BEATBOOK_SECRET (random per start when unset: everyone signs in again after a restart).
@@ -35,8 +48,9 @@ def serve(
     from beatbook.web import create_app
 
     path = store or default_store_path()
-    web = create_app(path, secret=os.environ.get(SECRET_ENV), secure_cookies=secure_cookies,
-                     tile_url=tile_url)  # fmt: skip
+    web = create_app(
+        path, secret=os.environ.get(SECRET_ENV), secure_cookies=secure_cookies, tile_url=tile_url
+    )
     try:
         uvicorn.run(web, host=host, port=port, proxy_headers=True, log_level="info")
     finally:
@@ -48,7 +62,12 @@ def users_add(
     username: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
     role: Annotated[str, typer.Option(help="admin, analyst, inspector or partner.")],
     store: StoreOpt = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input instead of asking.")] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from standard input instead of asking."
+        ),
+    ] = False,
 ) -> None:
     """Add a user of the web desk (the password is asked twice, or read from stdin).
 
@@ -82,5 +101,7 @@ def users_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         return
     table = Table("username", "role", "disabled", "created")
     for r in rows:
-        table.add_row(str(r["username"]), str(r["role"]), "yes" if r["disabled"] else "", str(r["created_at"]))
+        table.add_row(
+            str(r["username"]), str(r["role"]), "yes" if r["disabled"] else "", str(r["created_at"])
+        )
     out.print(table)

@@ -126,12 +126,21 @@ class ConcernRow:
 
     def content_key(self) -> str:
         """What makes two rows the same concern (never the contact)."""
-        return json.dumps([self.reported_on.isoformat(), self.where_text, self.latitude,
-                           self.longitude, self.problem_text, self.source])  # fmt: skip
+        return json.dumps(
+            [
+                self.reported_on.isoformat(),
+                self.where_text,
+                self.latitude,
+                self.longitude,
+                self.problem_text,
+                self.source,
+            ]
+        )
 
 
-def parse_row(cells: Mapping[str, str], line: int | None, today: dt.date | None = None
-              ) -> tuple[ConcernRow | None, list[tuple[str, str]]]:  # fmt: skip
+def parse_row(
+    cells: Mapping[str, str], line: int | None, today: dt.date | None = None
+) -> tuple[ConcernRow | None, list[tuple[str, str]]]:
     """A row's cells (lowercase column -> text) -> the concern, or its (column, problem) list."""
     text = {c: (cells.get(c) or "").strip() for c in COLUMNS}
     errors: list[tuple[str, str]] = []
@@ -163,15 +172,28 @@ def parse_row(cells: Mapping[str, str], line: int | None, today: dt.date | None 
     if errors:  # an error never repeats the contact, even one typed into another cell
         contact = text["contact"]
         if len(contact) >= 4:  # shorter ('-', 'n/a') identifies no one
-            errors = [(c, re.sub(re.escape(contact), "[contact]", m, flags=re.I)) for c, m in errors]
+            errors = [
+                (c, re.sub(re.escape(contact), "[contact]", m, flags=re.I)) for c, m in errors
+            ]
         return None, errors
-    return ConcernRow(line, day, text["where"] or None, lat, lon, text["problem"], problem,
-                      source, text["contact"] or None), []  # fmt: skip
+    return ConcernRow(
+        line,
+        day,
+        text["where"] or None,
+        lat,
+        lon,
+        text["problem"],
+        problem,
+        source,
+        text["contact"] or None,
+    ), []
 
 
-_EMPTY = {"date": "YYYY-MM-DD or DD/MM/YYYY",
-          "problem": "a problem, e.g. drugs, asb, street-drinking",
-          "source": "one of " + ", ".join(SOURCES)}  # fmt: skip
+_EMPTY = {
+    "date": "YYYY-MM-DD or DD/MM/YYYY",
+    "problem": "a problem, e.g. drugs, asb, street-drinking",
+    "source": "one of " + ", ".join(SOURCES),
+}
 
 
 def read_concerns_csv(path: str | Path, today: dt.date | None = None) -> list[ConcernRow]:
@@ -184,12 +206,17 @@ def read_concerns_csv(path: str | Path, today: dt.date | None = None) -> list[Co
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CSVFormatError(name, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
-                             "sheet as 'CSV UTF-8'", line=data[: exc.start].count(b"\n") + 1) from None  # fmt: skip
+        raise CSVFormatError(
+            name,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the sheet as 'CSV UTF-8'",
+            line=data[: exc.start].count(b"\n") + 1,
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
-        raise CSVFormatError(name, f"empty file; expected a header row with {', '.join(COLUMNS)}", line=1)
+        raise CSVFormatError(
+            name, f"empty file; expected a header row with {', '.join(COLUMNS)}", line=1
+        )
     columns = [h.strip().lower() for h in header]
     problems = [f"unexpected column '{c}'" for c in columns if c not in COLUMNS]
     problems += [f"column '{c}' appears twice" for c, n in Counter(columns).items() if n > 1]
@@ -198,9 +225,12 @@ def read_concerns_csv(path: str | Path, today: dt.date | None = None) -> list[Co
         needed += ["latitude", "longitude"]
     problems += [f"missing column '{c}'" for c in needed if c not in columns]
     if problems:
-        raise CSVFormatError(name, "; ".join(problems) + f" (expected columns: {', '.join(COLUMNS)}"
-                             "; date, problem, source and where or latitude+longitude are needed)",
-                             line=1)  # fmt: skip
+        raise CSVFormatError(
+            name,
+            "; ".join(problems) + f" (expected columns: {', '.join(COLUMNS)}"
+            "; date, problem, source and where or latitude+longitude are needed)",
+            line=1,
+        )
     rows: list[ConcernRow] = []
     errors: list[CSVFormatError] = []
     total, last_line = 0, reader.line_num
@@ -244,8 +274,9 @@ class ImportResult:
         return {**self.__dict__, "unmatched_count": len(self.unmatched)}
 
 
-def import_concerns(store: Store, path: str | Path, area: str, *, today: dt.date | None = None
-                    ) -> ImportResult:  # fmt: skip
+def import_concerns(
+    store: Store, path: str | Path, area: str, *, today: dt.date | None = None
+) -> ImportResult:
     """Import a concerns CSV for ``area`` in one transaction; rows already stored are skipped."""
     resolved = resolve(store, area)
     rows = read_concerns_csv(path, today)
@@ -255,20 +286,40 @@ def import_concerns(store: Store, path: str | Path, area: str, *, today: dt.date
         content = row.content_key()
         keys.append(hashlib.sha256(f"{content}#{seen[content]}".encode()).hexdigest())
         seen[content] += 1
-    added = [s for s in _store(store, resolved, list(zip(rows, keys, strict=True)), str(path))
-             if s[2] is not None]  # fmt: skip
+    added = [
+        s
+        for s in _store(store, resolved, list(zip(rows, keys, strict=True)), str(path))
+        if s[2] is not None
+    ]
     result = ImportResult(
-        file=str(path), area=resolved.name, rows=len(rows), added=len(added),
+        file=str(path),
+        area=resolved.name,
+        rows=len(rows),
+        added=len(added),
         already_stored=len(rows) - len(added),
         matched_by_name=sum(m.method == "street name" for _, m, _ in added),
         matched_by_coordinates=sum(m.method == "coordinates" for _, m, _ in added),
-        unmatched=[{"concern_id": cid, "line": r.line, "reported_on": r.reported_on.isoformat(),
-                    "where_text": r.where_text,
-                    "note": m.note, "suggestions": list(m.suggestions)}
-                   for r, m, cid in added if m.place is None],
-    )  # fmt: skip
-    log.info("concerns import %s for %s: %d rows, %d added, %d unmatched", path, resolved.name,
-             result.rows, result.added, len(result.unmatched))  # fmt: skip
+        unmatched=[
+            {
+                "concern_id": cid,
+                "line": r.line,
+                "reported_on": r.reported_on.isoformat(),
+                "where_text": r.where_text,
+                "note": m.note,
+                "suggestions": list(m.suggestions),
+            }
+            for r, m, cid in added
+            if m.place is None
+        ],
+    )
+    log.info(
+        "concerns import %s for %s: %d rows, %d added, %d unmatched",
+        path,
+        resolved.name,
+        result.rows,
+        result.added,
+        len(result.unmatched),
+    )
     return result
 
 
@@ -292,10 +343,15 @@ def record_concern(
     Sending the same ``submission_id`` again returns the first concern's id and adds nothing.
     """
     resolved = resolve(store, area) if isinstance(area, str) else area
-    cells = {"date": reported_on.isoformat() if isinstance(reported_on, dt.date) else reported_on,
-             "where": where or "", "problem": problem, "source": source, "contact": contact or "",
-             "latitude": "" if latitude is None else str(latitude),
-             "longitude": "" if longitude is None else str(longitude)}  # fmt: skip
+    cells = {
+        "date": reported_on.isoformat() if isinstance(reported_on, dt.date) else reported_on,
+        "where": where or "",
+        "problem": problem,
+        "source": source,
+        "contact": contact or "",
+        "latitude": "" if latitude is None else str(latitude),
+        "longitude": "" if longitude is None else str(longitude),
+    }
     row, errors = parse_row(cells, None, today)
     if row is None:
         raise ConcernFieldError(errors)
@@ -306,16 +362,21 @@ def record_concern(
     return int(concern_id)
 
 
-def _store(store: Store, area: Area, rows: list[tuple[ConcernRow, str]], file: str | None
-           ) -> list[tuple[ConcernRow, PlaceMatch, int | None]]:  # fmt: skip
+def _store(
+    store: Store, area: Area, rows: list[tuple[ConcernRow, str]], file: str | None
+) -> list[tuple[ConcernRow, PlaceMatch, int | None]]:
     """Match and insert the rows not stored yet, with their contacts, in one transaction.
 
     Returns (row, match, new concern_id); the id is None for a row already stored.
     """
     with store.transaction() as con:
-        existing = {r[0] for r in con.execute(
-            "SELECT row_sha256 FROM concerns WHERE row_sha256 IN (SELECT unnest(?::VARCHAR[]))",
-            [[k for _, k in rows]]).fetchall()}  # fmt: skip
+        existing = {
+            r[0]
+            for r in con.execute(
+                "SELECT row_sha256 FROM concerns WHERE row_sha256 IN (SELECT unnest(?::VARCHAR[]))",
+                [[k for _, k in rows]],
+            ).fetchall()
+        }
         new = [(r, k) for r, k in rows if k not in existing]
         matches: dict[str, PlaceMatch] = {}
         if new:
@@ -325,39 +386,81 @@ def _store(store: Store, area: Area, rows: list[tuple[ConcernRow, str]], file: s
                 where = (r.where_text, r.longitude, r.latitude)
                 matches[k] = cache.get(where) or cache.setdefault(where, matcher.match(*where))
             _insert(con, area, [(r, matches[k], k) for r, k in new], file)
-        ids = dict(con.execute(
-            "SELECT row_sha256, concern_id FROM concerns WHERE row_sha256 IN "
-            "(SELECT unnest(?::VARCHAR[]))", [list(matches)]).fetchall())  # fmt: skip
+        ids = dict(
+            con.execute(
+                "SELECT row_sha256, concern_id FROM concerns WHERE row_sha256 IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [list(matches)],
+            ).fetchall()
+        )
     return [(r, matches.get(k, PlaceMatch()), ids.get(k)) for r, k in rows]
 
 
-def _insert(con: duckdb.DuckDBPyConnection, area: Area,
-            rows: list[tuple[ConcernRow, PlaceMatch, str]], file: str | None) -> None:  # fmt: skip
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    area: Area,
+    rows: list[tuple[ConcernRow, PlaceMatch, str]],
+    file: str | None,
+) -> None:
     """One INSERT for all the rows (DuckDB reads the frame), one for their contacts."""
-    frame = pl.DataFrame([{
-        "area": reference(area), "area_name": area.name, "reported_on": r.reported_on,
-        "month": r.reported_on.replace(day=1), "where_text": r.where_text,
-        "given_longitude": r.longitude, "given_latitude": r.latitude, "place": m.place,
-        "longitude": m.longitude, "latitude": m.latitude, "lsoa_code": m.lsoa_code,
-        "match_method": m.method, "match_score": m.score, "match_note": m.note,
-        "suggestions": list(m.suggestions), "problem_text": r.problem_text, "problem": r.problem,
-        "source": r.source, "row_sha256": k, "source_file": file, "source_line": r.line,
-        "contact": r.contact} for r, m, k in rows], schema_overrides=_FRAME_TYPES)  # fmt: skip
+    frame = pl.DataFrame(
+        [
+            {
+                "area": reference(area),
+                "area_name": area.name,
+                "reported_on": r.reported_on,
+                "month": r.reported_on.replace(day=1),
+                "where_text": r.where_text,
+                "given_longitude": r.longitude,
+                "given_latitude": r.latitude,
+                "place": m.place,
+                "longitude": m.longitude,
+                "latitude": m.latitude,
+                "lsoa_code": m.lsoa_code,
+                "match_method": m.method,
+                "match_score": m.score,
+                "match_note": m.note,
+                "suggestions": list(m.suggestions),
+                "problem_text": r.problem_text,
+                "problem": r.problem,
+                "source": r.source,
+                "row_sha256": k,
+                "source_file": file,
+                "source_line": r.line,
+                "contact": r.contact,
+            }
+            for r, m, k in rows
+        ],
+        schema_overrides=_FRAME_TYPES,
+    )
     columns = ", ".join(c for c in frame.columns if c != "contact")
     con.register("_new_concerns", frame.to_arrow())
     try:
-        con.execute(f"INSERT INTO concerns ({columns}, imported_at) "
-                    f"SELECT {columns}, now() FROM _new_concerns")  # fmt: skip
-        con.execute("INSERT INTO concern_contacts SELECT c.concern_id, n.contact FROM "
-                    "_new_concerns n JOIN concerns c USING (row_sha256) WHERE n.contact IS NOT NULL")  # fmt: skip
+        con.execute(
+            f"INSERT INTO concerns ({columns}, imported_at) "
+            f"SELECT {columns}, now() FROM _new_concerns"
+        )
+        con.execute(
+            "INSERT INTO concern_contacts SELECT c.concern_id, n.contact FROM "
+            "_new_concerns n JOIN concerns c USING (row_sha256) WHERE n.contact IS NOT NULL"
+        )
     finally:
         con.unregister("_new_concerns")
 
 
 _FRAME_TYPES: dict[str, Any] = {
-    "where_text": pl.Utf8, "given_longitude": pl.Float64, "given_latitude": pl.Float64,
-    "place": pl.Utf8, "longitude": pl.Float64, "latitude": pl.Float64, "lsoa_code": pl.Utf8,
-    "match_method": pl.Utf8, "match_score": pl.Float64, "match_note": pl.Utf8,
-    "suggestions": pl.List(pl.Utf8), "source_file": pl.Utf8, "source_line": pl.Int32,
+    "where_text": pl.Utf8,
+    "given_longitude": pl.Float64,
+    "given_latitude": pl.Float64,
+    "place": pl.Utf8,
+    "longitude": pl.Float64,
+    "latitude": pl.Float64,
+    "lsoa_code": pl.Utf8,
+    "match_method": pl.Utf8,
+    "match_score": pl.Float64,
+    "match_note": pl.Utf8,
+    "suggestions": pl.List(pl.Utf8),
+    "source_file": pl.Utf8,
+    "source_line": pl.Int32,
     "contact": pl.Utf8,
-}  # fmt: skip
+}

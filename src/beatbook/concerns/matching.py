@@ -48,34 +48,115 @@ from beatbook.store import Store
 MATCH_THRESHOLD = 88.0
 MATCH_MARGIN = 5.0
 MAX_DISTANCE_M = 250.0
-_GENERIC_WORDS = ("car park", "park", "shops", "shop", "garage", "school", "pub", "bus stop",
-                  "alley", "alleyway", "playground", "recreation ground")  # fmt: skip
+_GENERIC_WORDS = (
+    "car park",
+    "park",
+    "shops",
+    "shop",
+    "garage",
+    "school",
+    "pub",
+    "bus stop",
+    "alley",
+    "alleyway",
+    "playground",
+    "recreation ground",
+)
 _ABBREVIATIONS = {
-    "rd": "road", "ave": "avenue", "av": "avenue", "cl": "close", "cres": "crescent",
-    "cresc": "crescent", "dr": "drive", "ln": "lane", "gdns": "gardens", "gdn": "gardens",
-    "sq": "square", "pl": "place", "terr": "terrace", "ter": "terrace", "tce": "terrace",
-    "ct": "court", "gr": "grove", "gro": "grove", "blvd": "boulevard", "pk": "park",
-    "wy": "way", "pde": "parade",
-}  # fmt: skip
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "cl": "close",
+    "cres": "crescent",
+    "cresc": "crescent",
+    "dr": "drive",
+    "ln": "lane",
+    "gdns": "gardens",
+    "gdn": "gardens",
+    "sq": "square",
+    "pl": "place",
+    "terr": "terrace",
+    "ter": "terrace",
+    "tce": "terrace",
+    "ct": "court",
+    "gr": "grove",
+    "gro": "grove",
+    "blvd": "boulevard",
+    "pk": "park",
+    "wy": "way",
+    "pde": "parade",
+}
 _DIRECTIONS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 _DIRECTION_WORDS = {"north", "south", "east", "west", "central", "extension"}
-STREET_WORDS = frozenset({
-    "road", "street", "lane", "avenue", "close", "drive", "way", "gardens", "crescent", "place",
-    "court", "walk", "grove", "square", "terrace", "rise", "view", "mews", "gate", "gates", "row",
-    "parade", "boulevard", "circle", "park", "hill", "croft", "vale", "approach", "chase", "dale",
-    "bank", "walkway", "yard", "wharf", "end", "path", "fields", "drift",
-})  # fmt: skip
-_FILLERS = {"outside", "near", "nr", "opposite", "opp", "by", "behind", "in", "on", "at",
-            "off", "along", "the", "of", "or"}  # fmt: skip
+STREET_WORDS = frozenset(
+    {
+        "road",
+        "street",
+        "lane",
+        "avenue",
+        "close",
+        "drive",
+        "way",
+        "gardens",
+        "crescent",
+        "place",
+        "court",
+        "walk",
+        "grove",
+        "square",
+        "terrace",
+        "rise",
+        "view",
+        "mews",
+        "gate",
+        "gates",
+        "row",
+        "parade",
+        "boulevard",
+        "circle",
+        "park",
+        "hill",
+        "croft",
+        "vale",
+        "approach",
+        "chase",
+        "dale",
+        "bank",
+        "walkway",
+        "yard",
+        "wharf",
+        "end",
+        "path",
+        "fields",
+        "drift",
+    }
+)
+_FILLERS = {
+    "outside",
+    "near",
+    "nr",
+    "opposite",
+    "opp",
+    "by",
+    "behind",
+    "in",
+    "on",
+    "at",
+    "off",
+    "along",
+    "the",
+    "of",
+    "or",
+}
 _PREPOSITIONS = _FILLERS | {"and", "to", "from", "between", "junction", "corner", "with"}
 _FILLER_HEADS = {"corner", "junction", "top", "end", "bottom", "back", "rear", "side", "front"}
 
 
-
 def words(text: str) -> str:
     """Lowercase words separated by single spaces (punctuation and apostrophes dropped)."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "").replace("’", "")).split())
-
+    return " ".join(
+        re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "").replace("’", "")).split()
+    )
 
 
 # --- places -------------------------------------------------------------------------------
@@ -165,9 +246,12 @@ class PlaceMatcher:
     def __init__(self, points: pl.DataFrame, area_name: str) -> None:
         """``points``: location, longitude, latitude, lsoa_code, crimes (one row per snap point)."""
         self.area_name = area_name
-        self.points = points.sort(["crimes", "location", "longitude", "latitude"],
-                                  descending=[True, False, False, False])  # fmt: skip
-        self.x, self.y = to_bng(self.points["longitude"].to_numpy(), self.points["latitude"].to_numpy())
+        self.points = points.sort(
+            ["crimes", "location", "longitude", "latitude"], descending=[True, False, False, False]
+        )
+        self.x, self.y = to_bng(
+            self.points["longitude"].to_numpy(), self.points["latitude"].to_numpy()
+        )
         generic = {PREFIX + g for g in GENERIC_KINDS}
         self.by_key: dict[str, int] = {}  # normalised name -> its busiest point's row
         for i, loc in enumerate(self.points["location"].to_list()):
@@ -186,27 +270,40 @@ class PlaceMatcher:
         """Snap points of the crimes stored for ``area`` (all stored months)."""
         stored = queries.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
         if not stored:
-            raise DataMissingError("no police.uk street crimes stored: concerns are matched to "
-                                   "their snap points, so run 'beatbook ingest' first")  # fmt: skip
+            raise DataMissingError(
+                "no police.uk street crimes stored: concerns are matched to "
+                "their snap points, so run 'beatbook ingest' first"
+            )
         crimes = queries.incidents(store, area, stored[0], stored[-1])
         if crimes.is_empty():
-            raise DataMissingError(f"no located crimes stored for {area.name!r}: its snap points "
-                                   "are needed to place concerns")  # fmt: skip
+            raise DataMissingError(
+                f"no located crimes stored for {area.name!r}: its snap points "
+                "are needed to place concerns"
+            )
         point = ["location", "longitude", "latitude"]
         points = (
-            crimes.group_by([*point, "lsoa_code"]).agg(pl.len().alias("n"))
+            crimes.group_by([*point, "lsoa_code"])
+            .agg(pl.len().alias("n"))
             .sort(["n", "lsoa_code"], descending=[True, False], nulls_last=True)
             .group_by(point, maintain_order=True)
             .agg(pl.col("lsoa_code").first(), pl.col("n").sum().alias("crimes"))
-        )  # fmt: skip
+        )
         return cls(points, area.name)
 
     def _at(self, i: int, method: str, score: float | None = None) -> PlaceMatch:
         row = self.points.row(i, named=True)
-        return PlaceMatch(row["location"], row["longitude"], row["latitude"], row["lsoa_code"],
-                          method=method, score=score)  # fmt: skip
+        return PlaceMatch(
+            row["location"],
+            row["longitude"],
+            row["latitude"],
+            row["lsoa_code"],
+            method=method,
+            score=score,
+        )
 
-    def match(self, where: str | None, longitude: float | None, latitude: float | None) -> PlaceMatch:
+    def match(
+        self, where: str | None, longitude: float | None, latitude: float | None
+    ) -> PlaceMatch:
         """Coordinates first, then the text; unmatched with a note and suggestions otherwise."""
         near = None
         if longitude is not None and latitude is not None:
@@ -223,8 +320,10 @@ class PlaceMatcher:
         dist = np.hypot(self.x - x[0], self.y - y[0])
         i = int(np.argmin(dist))
         if dist[i] > MAX_DISTANCE_M:
-            return PlaceMatch(note=f"no snap point of {self.area_name} within "
-                                   f"{MAX_DISTANCE_M:g} m of the coordinates")  # fmt: skip
+            return PlaceMatch(
+                note=f"no snap point of {self.area_name} within "
+                f"{MAX_DISTANCE_M:g} m of the coordinates"
+            )
         return self._at(i, method="coordinates")
 
     def by_name(self, text: str) -> PlaceMatch:
@@ -251,10 +350,15 @@ class PlaceMatcher:
         order = [int(i) for i in np.argsort(-per_name, kind="stable")[:3] if per_name[i] >= 50]
         suggestions = tuple(self.points["location"][self.by_key[self.keys[i]]] for i in order)
         if best >= MATCH_THRESHOLD and best - runner_up >= MATCH_MARGIN:
-            return self._at(self.by_key[self.keys[best_c]], method="street name", score=round(best, 1))
-        note = (f"ambiguous: several streets score {best:.0f} or close" if best >= MATCH_THRESHOLD
-                else f"no street of {self.area_name} scores {MATCH_THRESHOLD:g} or more "
-                     f"(best {best:.0f})")  # fmt: skip
+            return self._at(
+                self.by_key[self.keys[best_c]], method="street name", score=round(best, 1)
+            )
+        note = (
+            f"ambiguous: several streets score {best:.0f} or close"
+            if best >= MATCH_THRESHOLD
+            else f"no street of {self.area_name} scores {MATCH_THRESHOLD:g} or more "
+            f"(best {best:.0f})"
+        )
         return PlaceMatch(note=note, suggestions=suggestions)
 
     def _scores(self, words: list[str]) -> np.ndarray:
@@ -294,5 +398,3 @@ def _inside(span: tuple[int, int, int], outer: tuple[int, int, int]) -> bool:
 
 
 # --- rows ---------------------------------------------------------------------------------
-
-

@@ -38,16 +38,28 @@ __all__ = ["STATUSES", "close", "concerns_in", "match", "team_list", "unmatched"
 
 STATUSES = ("open", "closed")
 PUBLIC_COLUMNS = {
-    "concern_id": pl.Int64, "reported_on": pl.Date, "month": pl.Date, "place": pl.Utf8,
-    "longitude": pl.Float64, "latitude": pl.Float64, "lsoa_code": pl.Utf8, "problem": pl.Utf8,
-    "problem_label": pl.Utf8, "problem_group": pl.Utf8, "source": pl.Utf8, "status": pl.Utf8,
-}  # fmt: skip
+    "concern_id": pl.Int64,
+    "reported_on": pl.Date,
+    "month": pl.Date,
+    "place": pl.Utf8,
+    "longitude": pl.Float64,
+    "latitude": pl.Float64,
+    "lsoa_code": pl.Utf8,
+    "problem": pl.Utf8,
+    "problem_label": pl.Utf8,
+    "problem_group": pl.Utf8,
+    "source": pl.Utf8,
+    "status": pl.Utf8,
+}
 
 
 def _problems() -> pl.DataFrame:
     rows = [(p.slug, p.label, p.problem_group) for p in concern_problems()]
-    return pl.DataFrame(rows, schema={"problem": pl.Utf8, "problem_label": pl.Utf8,
-                                      "problem_group": pl.Utf8}, orient="row")  # fmt: skip
+    return pl.DataFrame(
+        rows,
+        schema={"problem": pl.Utf8, "problem_label": pl.Utf8, "problem_group": pl.Utf8},
+        orient="row",
+    )
 
 
 def _check_status(status: str | None) -> None:
@@ -55,8 +67,9 @@ def _check_status(status: str | None) -> None:
         raise InputError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
 
 
-def _select(store: Store, columns: str, area: Area | None, where: str, params: list[object]
-            ) -> pl.DataFrame:  # fmt: skip
+def _select(
+    store: Store, columns: str, area: Area | None, where: str, params: list[object]
+) -> pl.DataFrame:
     """Concerns matching ``where`` and, when given, belonging to ``area`` (see module notes)."""
     if area is not None and not area.polygon_wkt:
         codes = set(lsoas_of(store, area))
@@ -64,12 +77,16 @@ def _select(store: Store, columns: str, area: Area | None, where: str, params: l
             codes |= queries.lsoas_in_local_authorities(store, area.local_authorities)
         where += " AND (area = ? OR lsoa_code IN (SELECT unnest(?::VARCHAR[])))"
         params = [*params, reference(area), sorted(codes)]
-    rows = store.frame(f"SELECT {columns}, area AS _area, longitude AS _x, latitude AS _y "
-                       f"FROM concerns WHERE {where} ORDER BY reported_on, concern_id", params)  # fmt: skip
+    rows = store.frame(
+        f"SELECT {columns}, area AS _area, longitude AS _x, latitude AS _y "
+        f"FROM concerns WHERE {where} ORDER BY reported_on, concern_id",
+        params,
+    )
     if area is not None and area.polygon_wkt:
         polygon = shapely_wkt.loads(area.polygon_wkt)
-        inside = shapely.contains_xy(polygon, rows["_x"].fill_null(0).to_numpy(),
-                                     rows["_y"].fill_null(0).to_numpy())  # fmt: skip
+        inside = shapely.contains_xy(
+            polygon, rows["_x"].fill_null(0).to_numpy(), rows["_y"].fill_null(0).to_numpy()
+        )
         rows = rows.filter(pl.Series(inside) | (pl.col("_area") == reference(area)))
     return rows.drop("_area", "_x", "_y")
 
@@ -90,8 +107,14 @@ def concerns_in(
     if status:
         where += " AND status = ?"
         params.append(status)
-    rows = _select(store, "concern_id, reported_on, month, place, longitude, latitude, "
-                   "lsoa_code, problem, source, status", area, where, params)  # fmt: skip
+    rows = _select(
+        store,
+        "concern_id, reported_on, month, place, longitude, latitude, "
+        "lsoa_code, problem, source, status",
+        area,
+        where,
+        params,
+    )
     joined = rows.join(_problems(), on="problem", how="left", maintain_order="left")
     return joined.select([pl.col(c).cast(t) for c, t in PUBLIC_COLUMNS.items()])
 
@@ -123,17 +146,37 @@ def team_list(
     if problem is not None and problem not in slugs:
         raise InputError(f"--problem {problem!r}: expected one of {', '.join(slugs)}")
     where, params = "true", list[object]()
-    for column, value, op in (("month", from_, ">="), ("month", to, "<="), ("status", status, "="),
-                              ("problem", problem, "=")):  # fmt: skip
+    for column, value, op in (
+        ("month", from_, ">="),
+        ("month", to, "<="),
+        ("status", status, "="),
+        ("problem", problem, "="),
+    ):
         if value is not None:
             where += f" AND {column} {op} ?"
             option = {">=": "--from", "<=": "--to"}.get(op)
             params.append(parse_month(value, option) if option else value)
-    names = ["concern_id", "reported_on", "area", "place", "lsoa_code", "problem", "problem_label",
-             "problem_group", "source", "status", "closed_on", "match_method", "match_score"]
+    names = [
+        "concern_id",
+        "reported_on",
+        "area",
+        "place",
+        "lsoa_code",
+        "problem",
+        "problem_label",
+        "problem_group",
+        "source",
+        "status",
+        "closed_on",
+        "match_method",
+        "match_score",
+    ]
     names += ["where_text", "problem_text"] if free_text else []
-    columns = ", ".join("area_name AS area" if n == "area" else n for n in names
-                        if n not in ("problem_label", "problem_group"))  # fmt: skip
+    columns = ", ".join(
+        "area_name AS area" if n == "area" else n
+        for n in names
+        if n not in ("problem_label", "problem_group")
+    )
     resolved = resolve(store, area) if area else None
     rows = _select(store, columns, resolved, where, params)
     rows = rows.join(_problems(), on="problem", how="left", maintain_order="left").select(names)
@@ -156,9 +199,7 @@ def unmatched(store: Store, *, area: str | None = None) -> list[dict[str, Any]]:
 
 
 def _concern(store: Store, concern_id: int, columns: str) -> tuple[Any, ...]:
-    found = store.first(
-        f"SELECT {columns} FROM concerns WHERE concern_id = ?", [concern_id]
-    )
+    found = store.first(f"SELECT {columns} FROM concerns WHERE concern_id = ?", [concern_id])
     if found is None:
         raise InputError(f"concern {concern_id}: no such concern (see 'beatbook concerns list')")
     return tuple(found)
@@ -199,8 +240,14 @@ def match(
         hint = f"; closest: {', '.join(found.suggestions)}" if found.suggestions else ""
         raise InputError(f"{what}: {found.note}{hint}")
     _set_place(store, concern_id, found)
-    return {"concern_id": concern_id, "place": found.place, "longitude": found.longitude,
-            "latitude": found.latitude, "lsoa_code": found.lsoa_code, "score": found.score}  # fmt: skip
+    return {
+        "concern_id": concern_id,
+        "place": found.place,
+        "longitude": found.longitude,
+        "latitude": found.latitude,
+        "lsoa_code": found.lsoa_code,
+        "score": found.score,
+    }
 
 
 def _set_place(store: Store, concern_id: int, found: PlaceMatch) -> None:
@@ -209,7 +256,14 @@ def _set_place(store: Store, concern_id: int, found: PlaceMatch) -> None:
             "UPDATE concerns SET place = ?, longitude = ?, latitude = ?, lsoa_code = ?, "
             "match_method = 'by hand', match_score = ?, match_note = NULL, suggestions = NULL "
             "WHERE concern_id = ?",
-            [found.place, found.longitude, found.latitude, found.lsoa_code, found.score, concern_id],
+            [
+                found.place,
+                found.longitude,
+                found.latitude,
+                found.lsoa_code,
+                found.score,
+                concern_id,
+            ],
         )
 
 
@@ -219,8 +273,12 @@ def close(
     """Close a concern (dealt with, or no longer a problem). Closing it again changes nothing."""
     status, closed_on, reported_on = _concern(store, concern_id, "status, closed_on, reported_on")
     if status == "closed":
-        return {"concern_id": concern_id, "status": status, "closed_on": _iso(closed_on),
-                "changed": False}  # fmt: skip
+        return {
+            "concern_id": concern_id,
+            "status": status,
+            "closed_on": _iso(closed_on),
+            "changed": False,
+        }
     try:
         day = parse_date(on, today) if on else (today or dt.date.today())
     except ValueError as exc:
@@ -232,5 +290,9 @@ def close(
             "UPDATE concerns SET status = 'closed', closed_on = ? WHERE concern_id = ?",
             [day, concern_id],
         )
-    return {"concern_id": concern_id, "status": "closed", "closed_on": day.isoformat(),
-            "changed": True}  # fmt: skip
+    return {
+        "concern_id": concern_id,
+        "status": "closed",
+        "closed_on": day.isoformat(),
+        "changed": True,
+    }

@@ -25,8 +25,12 @@ __all__ = ["area_choices", "month_choices", "summary", "trend", "trend_png"]
 
 TOP_TYPES = 5
 KIND_ORDER = ("custom", "force area", "local authority", "ward")
-KIND_LABELS = {"custom": "Team areas", "force area": "Force areas",
-               "local authority": "Local authorities", "ward": "Wards"}  # fmt: skip
+KIND_LABELS = {
+    "custom": "Team areas",
+    "force area": "Force areas",
+    "local authority": "Local authorities",
+    "ward": "Wards",
+}
 
 
 def area_choices(store: Store) -> list[dict[str, str]]:
@@ -36,13 +40,22 @@ def area_choices(store: Store) -> list[dict[str, str]]:
     every = areas_mod.list_areas(store)
     forces = [a for a in every if a.kind == "force area"]
     lads = set().union(*(f.local_authorities for f in forces)) if forces else set()
-    chosen = [a for a in every if a.kind in ("custom", "force area")
-              or (a.kind == "local authority" and a.name in lads)
-              or (a.kind == "ward" and a.parent in lads)]  # fmt: skip
+    chosen = [
+        a
+        for a in every
+        if a.kind in ("custom", "force area")
+        or (a.kind == "local authority" and a.name in lads)
+        or (a.kind == "ward" and a.parent in lads)
+    ]
     chosen.sort(key=lambda a: (KIND_ORDER.index(a.kind), a.parent or "", a.name))
-    return [{"value": areas_mod.reference(a), "group": KIND_LABELS[a.kind],
-             "label": f"{a.name} ({a.parent})" if a.kind == "ward" else a.name}
-            for a in chosen]  # fmt: skip
+    return [
+        {
+            "value": areas_mod.reference(a),
+            "group": KIND_LABELS[a.kind],
+            "label": f"{a.name} ({a.parent})" if a.kind == "ward" else a.name,
+        }
+        for a in chosen
+    ]
 
 
 def month_choices(store: Store) -> list[str]:
@@ -81,24 +94,56 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
         change = compare_counts(q.crime_total(store, area, year_before, year_before), total)
         sentences.append(f"Against {year_before:%B %Y}: {describe_change(change, noun)}.")
     else:
-        sentences.append(f"{year_before:%B %Y} is not stored, so there is no year-before comparison.")
+        sentences.append(
+            f"{year_before:%B %Y} is not stored, so there is no year-before comparison."
+        )
     missing = twelve["months_missing"]
-    span = f"the 12 months to {label}" if not missing else (
-        f"the {twelve['months']} stored months of the 12 to {label} (not stored: {', '.join(missing)})")  # fmt: skip
-    per = "" if twelve["population"] is None else (
-        f", using the ONS mid-{twelve['population_year']} population estimate")  # fmt: skip
+    span = (
+        f"the 12 months to {label}"
+        if not missing
+        else (
+            f"the {twelve['months']} stored months of the 12 to {label} (not stored: {', '.join(missing)})"
+        )
+    )
+    per = (
+        ""
+        if twelve["population"] is None
+        else (f", using the ONS mid-{twelve['population_year']} population estimate")
+    )
     pace = twelve.get("rate_per_1000_per_year")
-    yearly = f"; about {pace:,.1f} per 1,000 residents a year at that pace" if missing and pace is not None else ""
-    sentences.append(f"Over {span}: {twelve['count']:,} recorded, {twelve['rate_text']}{per}{yearly}.")
+    yearly = (
+        f"; about {pace:,.1f} per 1,000 residents a year at that pace"
+        if missing and pace is not None
+        else ""
+    )
+    sentences.append(
+        f"Over {span}: {twelve['count']:,} recorded, {twelve['rate_text']}{per}{yearly}."
+    )
     sentences.append(f"Monthly trend over those months: {twelve['trend_text']}.")
-    types = [{"crime_type": r["crime_type"], "count": int(r["count"]),
-              "share": describe_share(share(int(r["count"]), total))} for r in by_type[:TOP_TYPES]]  # fmt: skip
+    types = [
+        {
+            "crime_type": r["crime_type"],
+            "count": int(r["count"]),
+            "share": describe_share(share(int(r["count"]), total)),
+        }
+        for r in by_type[:TOP_TYPES]
+    ]
     chart = trend(store, ref, month)
     alt = update_charts.trend_alt(area.name, chart["months"], _series(chart))
-    return {"area": area.name, "reference": ref, "kind": area.kind, "month": month,
-            "month_label": label, "total": total, "sentences": sentences, "types": types,
-            "types_shown": len(types), "types_all": len(by_type), "trend": chart,
-            "trend_alt": alt}  # fmt: skip
+    return {
+        "area": area.name,
+        "reference": ref,
+        "kind": area.kind,
+        "month": month,
+        "month_label": label,
+        "total": total,
+        "sentences": sentences,
+        "types": types,
+        "types_shown": len(types),
+        "types_all": len(by_type),
+        "trend": chart,
+        "trend_alt": alt,
+    }
 
 
 def trend(store: Store, area_name: str, month: str, n: int = TREND_MONTHS) -> dict[str, Any]:
@@ -109,8 +154,11 @@ def trend(store: Store, area_name: str, month: str, n: int = TREND_MONTHS) -> di
     stored = set(q.months_with_data(store, months[0], when))
     counts = q.crime_counts(store, area, months[0], when, by=["month"])
     by_month = {m: int(c) for m, c in counts.iter_rows()}
-    return {"area": area.name, "months": [_ym(m) for m in months],
-            "counts": [by_month.get(m, 0) if m in stored else None for m in months]}  # fmt: skip
+    return {
+        "area": area.name,
+        "months": [_ym(m) for m in months],
+        "counts": [by_month.get(m, 0) if m in stored else None for m in months],
+    }
 
 
 def _series(t: dict[str, Any]) -> list[update_charts.Series]:

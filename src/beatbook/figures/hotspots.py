@@ -101,8 +101,16 @@ def hotspots(
     history = None
     if emerging:
         months = window[-emerging:]
-        earlier = [gi_star(matrix[:, len(window) - emerging + t], grid, permutations=permutations,
-                           seed=seed, alpha=alpha) for t in range(emerging - 1)]  # fmt: skip
+        earlier = [
+            gi_star(
+                matrix[:, len(window) - emerging + t],
+                grid,
+                permutations=permutations,
+                seed=seed,
+                alpha=alpha,
+            )
+            for t in range(emerging - 1)
+        ]
         monthly = [*earlier, result]  # the last month's map is already computed
         hot = np.column_stack([g.label == "hot" for g in monthly])
         cold = np.column_stack([g.label == "cold" for g in monthly])
@@ -111,12 +119,18 @@ def hotspots(
         for i in range(grid.n_cells):
             kind, trend, trend_p = classify(hot[i], cold[i], zs[i])
             if kind:
-                rows.append({
-                    "cell": labels[i], "longitude": round(float(lon[i]), 6),
-                    "latitude": round(float(lat[i]), 6), "class": kind,
-                    "hot_months": int(hot[i].sum()), "z_trend": trend,
-                    "z_trend_p": round(trend_p, 4), "count_last": int(counts[i]),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "cell": labels[i],
+                        "longitude": round(float(lon[i]), 6),
+                        "latitude": round(float(lat[i]), 6),
+                        "class": kind,
+                        "hot_months": int(hot[i].sum()),
+                        "z_trend": trend,
+                        "z_trend_p": round(trend_p, 4),
+                        "count_last": int(counts[i]),
+                    }
+                )
         history = {
             "months": emerging,
             "from": f"{months[0]:%Y-%m}",
@@ -191,8 +205,9 @@ def forecast_cells(
     h = History(store, area_name, last, problem, cell_size)
     area, grid, extent, months, counts = h.area, h.grid, h.extent, h.months, h.counts
     if months[-1] != last:
-        raise DataMissingError(f"--cutoff {cutoff}: that month is not stored (latest before it: "
-                               f"{months[-1]:%Y-%m})")  # fmt: skip
+        raise DataMissingError(
+            f"--cutoff {cutoff}: that month is not stored (latest before it: {months[-1]:%Y-%m})"
+        )
     scores = forecast(method, counts, months, grid, last)
     centres = grid.centroids()
     lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
@@ -210,16 +225,26 @@ def forecast_cells(
         "first_month": f"{months[0]:%Y-%m}",
         "grid": {"cell_size_m": grid.size, "cells": grid.n_cells, "extent": extent},
         "cells": [
-            {"rank": r + 1, "cell": labels[i], "longitude": round(float(lon[i]), 6),
-             "latitude": round(float(lat[i]), 6), "score": round(float(scores[i]), 4),
-             "count_cutoff_month": int(counts[i, -1])}
+            {
+                "rank": r + 1,
+                "cell": labels[i],
+                "longitude": round(float(lon[i]), 6),
+                "latitude": round(float(lat[i]), 6),
+                "score": round(float(scores[i]), 4),
+                "count_cutoff_month": int(counts[i, -1]),
+            }
             for r, i in enumerate(order)
-        ],  # fmt: skip
+        ],
         "places": per_place.sort(["score", "location"], descending=[True, False])
         .head(limit)
-        .select(pl.col("location").alias("place"), "longitude", "latitude",
-                pl.col("score").round(4), pl.col("n").alias("crimes_last_12_months"))
-        .to_dicts(),  # fmt: skip
+        .select(
+            pl.col("location").alias("place"),
+            "longitude",
+            "latitude",
+            pl.col("score").round(4),
+            pl.col("n").alias("crimes_last_12_months"),
+        )
+        .to_dicts(),
     }
 
 
@@ -240,7 +265,12 @@ def evaluate_forecasts(
     chosen = [check_method(m) for m in methods or list(METHODS)]
     h = History(store, area_name, end, problem, cell_size)
     area, types, grid, extent, months, counts = (
-        h.area, h.types, h.grid, h.extent, h.months, h.counts
+        h.area,
+        h.types,
+        h.grid,
+        h.extent,
+        h.months,
+        h.counts,
     )
     stored = set(months)
     wanted = month_range(start, end)
@@ -256,7 +286,11 @@ def evaluate_forecasts(
     summary = summarise(results, seed=seed)
     at5 = summary.filter(pl.col("coverage") == 0.05)
     pai5 = {r["method"]: r["pai"] for r in at5.to_dicts()}
-    best = max(BASELINES, key=lambda b: pai5.get(b, -1.0)) if any(b in pai5 for b in BASELINES) else None
+    best = (
+        max(BASELINES, key=lambda b: pai5.get(b, -1.0))
+        if any(b in pai5 for b in BASELINES)
+        else None
+    )
     ratios = []
     if best:
         base = results.filter((pl.col("method") == best) & (pl.col("coverage") == 0.05))
@@ -270,14 +304,19 @@ def evaluate_forecasts(
         "crime_types": types or "all (crime and ASB)",
         "targets": [f"{m:%Y-%m}" for m in targets],
         "skipped": skipped,
-        "grid": {"cell_size_m": grid.size, "cells": grid.n_cells, "extent": extent,
-                 "origin_bng": [grid.x0, grid.y0]},  # fmt: skip
+        "grid": {
+            "cell_size_m": grid.size,
+            "cells": grid.n_cells,
+            "extent": extent,
+            "origin_bng": [grid.x0, grid.y0],
+        },
         "seed": seed,
         "summary": summary.to_dicts(),
         "best_baseline_pai5": best,
         "pai5_vs_best_baseline": ratios,
-        "months": results.with_columns(pl.col("cutoff").dt.strftime("%Y-%m"),
-                                       pl.col("target").dt.strftime("%Y-%m")).to_dicts(),
+        "months": results.with_columns(
+            pl.col("cutoff").dt.strftime("%Y-%m"), pl.col("target").dt.strftime("%Y-%m")
+        ).to_dicts(),
     }
 
 

@@ -43,7 +43,7 @@ DECIMALS = 6  # about 0.1 m: plenty for a street map
 
 
 def _geometry(geom: BaseGeometry) -> dict[str, Any]:
-    rounded = shapely.set_precision(geom, 10.0 ** -DECIMALS)
+    rounded = shapely.set_precision(geom, 10.0**-DECIMALS)
     geometry: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return geometry
 
@@ -103,29 +103,57 @@ def _hotspots(store: Store, area: Area, month: str) -> dict[str, Any]:
         box = shapely.box(x, y, x + size, y + size)
         if clip is not None:
             box = box.intersection(clip)
-        features.append(_feature(_to_wgs84(box), {
-            "cell": cell["cell"], "class": cell["class"], "count": cell["count"],
-            "z": cell["z"], "p": cell["p"],
-        }))  # fmt: skip
+        features.append(
+            _feature(
+                _to_wgs84(box),
+                {
+                    "cell": cell["cell"],
+                    "class": cell["class"],
+                    "count": cell["count"],
+                    "z": cell["z"],
+                    "p": cell["p"],
+                },
+            )
+        )
     return _collection(
-        features, layer="hotspots", area=area.name, month=result["month"], cell_size_m=size,
-        crimes=result["crimes"], hot_cells=result["hot_cells"], cold_cells=result["cold_cells"],
-        method=result["method"]["statistic"], fdr_alpha=result["method"]["fdr_alpha"],
-        permutations=result["method"]["permutations"], extent=result["grid"]["extent"],
-    )  # fmt: skip
+        features,
+        layer="hotspots",
+        area=area.name,
+        month=result["month"],
+        cell_size_m=size,
+        crimes=result["crimes"],
+        hot_cells=result["hot_cells"],
+        cold_cells=result["cold_cells"],
+        method=result["method"]["statistic"],
+        fdr_alpha=result["method"]["fdr_alpha"],
+        permutations=result["method"]["permutations"],
+        extent=result["grid"]["extent"],
+    )
 
 
 def _priorities(store: Store, area: Area, month: dt.date) -> dict[str, Any]:
     features = []
-    running = [p for p in lifecycle.list_priorities(store, area=areas_mod.reference(area))
-               if month in running_months(p)]  # fmt: skip
+    running = [
+        p
+        for p in lifecycle.list_priorities(store, area=areas_mod.reference(area))
+        if month in running_months(p)
+    ]
     for p in running:
         for point in p["snap_points"]:
-            features.append(_feature(shapely.Point(point["longitude"], point["latitude"]), {
-                "priority_id": p["priority_id"], "label": p["label"], "ward": p["ward"],
-                "problem": p["problem"], "problem_label": problem_label(p["problem"]),
-                "status": p["status"], "location": point["location"],
-            }))  # fmt: skip
+            features.append(
+                _feature(
+                    shapely.Point(point["longitude"], point["latitude"]),
+                    {
+                        "priority_id": p["priority_id"],
+                        "label": p["label"],
+                        "ward": p["ward"],
+                        "problem": p["problem"],
+                        "problem_label": problem_label(p["problem"]),
+                        "status": p["status"],
+                        "location": point["location"],
+                    },
+                )
+            )
     return _collection(features, layer="priorities", area=area.name, month=f"{month:%Y-%m}")
 
 

@@ -24,7 +24,9 @@ __all__ = ["current", "current_by_area", "latest_running_month", "running_months
 
 def running_months(p: dict[str, Any]) -> list[dt.date]:
     """The months a priority ran: from its adoption to its last continued (or closing) month."""
-    months = [e["month"] for e in p["events"] if e["action"] in ("adopted", "continued") and e["month"]]
+    months = [
+        e["month"] for e in p["events"] if e["action"] in ("adopted", "continued") and e["month"]
+    ]
     if not months:
         return []
     end = max(months)
@@ -46,8 +48,10 @@ def _centre(points: list[dict[str, Any]]) -> dict[str, float | None]:
     """Where a place goes on the map: the mean of its snap points (none for a place without)."""
     if not points:
         return {"longitude": None, "latitude": None}
-    return {"longitude": sum(s["longitude"] for s in points) / len(points),
-            "latitude": sum(s["latitude"] for s in points) / len(points)}  # fmt: skip
+    return {
+        "longitude": sum(s["longitude"] for s in points) / len(points),
+        "latitude": sum(s["latitude"] for s in points) / len(points),
+    }
 
 
 def current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str, Any]]:
@@ -64,13 +68,20 @@ def current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str, 
         if month not in running:
             continue
         figures, recent = _proposal_facts(p)
-        rows.append({
-            "id": p["priority_id"], "ward": p["ward"], "place": p["label"], "problem": p["problem"],
-            "problem_label": problem_label(p["problem"]), "origin": p["origin"],
-            "since": f"{running[0]:%Y-%m}", "continuing": running[0] < month,
-            "why": public_reason(p["problem"], p["origin"], figures, recent),
-            **_centre(p["snap_points"]),
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": p["priority_id"],
+                "ward": p["ward"],
+                "place": p["label"],
+                "problem": p["problem"],
+                "problem_label": problem_label(p["problem"]),
+                "origin": p["origin"],
+                "since": f"{running[0]:%Y-%m}",
+                "continuing": running[0] < month,
+                "why": public_reason(p["problem"], p["origin"], figures, recent),
+                **_centre(p["snap_points"]),
+            }
+        )
     rows.sort(key=lambda r: (r["ward"], r["place"], r["problem"]))
     for number, row in enumerate(rows, start=1):
         row["number"] = number
@@ -79,8 +90,12 @@ def current(priorities: list[dict[str, Any]], month: dt.date) -> list[dict[str, 
 
 def latest_running_month(priorities: list[dict[str, Any]]) -> dt.date | None:
     """The latest month any of the priorities was adopted or continued for (None if none)."""
-    months = [e["month"] for p in priorities for e in p["events"]
-              if e["action"] in ("adopted", "continued") and e["month"]]  # fmt: skip
+    months = [
+        e["month"]
+        for p in priorities
+        for e in p["events"]
+        if e["action"] in ("adopted", "continued") and e["month"]
+    ]
     return max(months) if months else None
 
 
@@ -104,9 +119,16 @@ def current_by_area(store: Store, area: str | None = None) -> list[dict[str, Any
         wards: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             wards.setdefault(row["ward"], []).append(row)
-        out.append({"area": ref, "area_name": _name(store, ref), "month": f"{month:%Y-%m}",
-                    "month_label": f"{month:%B %Y}", "count": len(rows),
-                    "wards": [{"ward": w, "priorities": items} for w, items in wards.items()]})  # fmt: skip
+        out.append(
+            {
+                "area": ref,
+                "area_name": _name(store, ref),
+                "month": f"{month:%Y-%m}",
+                "month_label": f"{month:%B %Y}",
+                "count": len(rows),
+                "wards": [{"ward": w, "priorities": items} for w, items in wards.items()],
+            }
+        )
     out.sort(key=lambda r: (r["area_name"].lower(), r["area"]))
     return out
 

@@ -144,8 +144,9 @@ def latest_period(
     return add_months(end, 1 - months), end
 
 
-def area_summary(store: Store, area_name: str, *, to: str | None = None,
-                 months: int = SUMMARY_MONTHS) -> dict[str, Any]:  # fmt: skip
+def area_summary(
+    store: Store, area_name: str, *, to: str | None = None, months: int = SUMMARY_MONTHS
+) -> dict[str, Any]:
     """An area's figures for residents: :func:`area_stats` over :func:`latest_period`, with
     the rate and the trend in words (``rate_text``, ``trend_text``; a rise or fall only when
     the test says so) and ``count_includes_asb`` (true: the count is every street-level
@@ -156,12 +157,18 @@ def area_summary(store: Store, area_name: str, *, to: str | None = None,
     if record["population"]:
         record["rate_text"] = describe_rate(rate(record["count"], record["population"]))
     else:
-        record["rate_text"] = "no rate: BeatBook has no resident count for an area drawn as a polygon"
+        record["rate_text"] = (
+            "no rate: BeatBook has no resident count for an area drawn as a polygon"
+        )
     if record["trend"] is None:
-        record["trend_text"] = (f"no trend: {record['months']} of these months have data, and a "
-                                f"trend needs at least {MIN_TREND_MONTHS}")  # fmt: skip
+        record["trend_text"] = (
+            f"no trend: {record['months']} of these months have data, and a "
+            f"trend needs at least {MIN_TREND_MONTHS}"
+        )
     else:
-        values: dict[str, Any] = {k: math.nan if v is None else v for k, v in record["trend"].items()}
+        values: dict[str, Any] = {
+            k: math.nan if v is None else v for k, v in record["trend"].items()
+        }
         record["trend_text"] = describe_trend(Trend(**values), noun="crimes and incidents")
     record["count_includes_asb"] = True
     return record

@@ -26,8 +26,16 @@ from numpy.typing import NDArray
 
 PERSISTENT_SHARE = 0.9
 TREND_ALPHA = 0.05
-CLASSES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
-           "oscillating", "historical")  # fmt: skip
+CLASSES = (
+    "new",
+    "consecutive",
+    "intensifying",
+    "persistent",
+    "diminishing",
+    "sporadic",
+    "oscillating",
+    "historical",
+)
 
 
 def z_trend(z: NDArray[np.float64]) -> tuple[str, float]:

@@ -43,9 +43,12 @@ def top_cells(
 
 
 def score_forecast(
-    scores: Scores, actual: NDArray[np.float64], area: NDArray[np.float64], coverage: float,
+    scores: Scores,
+    actual: NDArray[np.float64],
+    area: NDArray[np.float64],
+    coverage: float,
     rng: np.random.Generator,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """Hit rate, area share, PAI, ceiling PAI and PEI of one forecast at one coverage."""
     chosen = top_cells(scores, area, coverage, rng)
     best = top_cells(actual / area, area, coverage, rng)
@@ -54,8 +57,13 @@ def score_forecast(
     hit = actual[chosen].sum() / total if total else float("nan")
     ceiling = (actual[best].sum() / total) / best_share if total else float("nan")
     pai = hit / share
-    return {"hit_rate": hit, "area_share": share, "pai": pai, "pai_ceiling": ceiling,
-            "pei": pai / ceiling if ceiling else float("nan")}  # fmt: skip
+    return {
+        "hit_rate": hit,
+        "area_share": share,
+        "pai": pai,
+        "pai_ceiling": ceiling,
+        "pei": pai / ceiling if ceiling else float("nan"),
+    }
 
 
 def backtest(
@@ -79,9 +87,16 @@ def backtest(
             scores = forecast(method, counts[:, : k + 1], months[: k + 1], grid, cutoff)
             for coverage in coverages:
                 rng = np.random.default_rng([seed, k, int(coverage * 1000)])
-                rows.append({"cutoff": cutoff, "target": months[k + 1], "method": method,
-                             "coverage": coverage, "crimes": int(actual.sum()),
-                             **score_forecast(scores, actual, grid.area, coverage, rng)})  # fmt: skip
+                rows.append(
+                    {
+                        "cutoff": cutoff,
+                        "target": months[k + 1],
+                        "method": method,
+                        "coverage": coverage,
+                        "crimes": int(actual.sum()),
+                        **score_forecast(scores, actual, grid.area, coverage, rng),
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -118,8 +133,17 @@ def summarise(results: pl.DataFrame, seed: int = 0) -> pl.DataFrame:
     rows = []
     for (method, coverage), part in results.group_by(["method", "coverage"], maintain_order=True):
         pai, low, high = bootstrap_mean(part["pai"].to_numpy(), seed)
-        rows.append({"method": method, "coverage": coverage, "months": part.height,
-                     "hit_rate": float(part["hit_rate"].to_numpy().mean()), "pai": pai, "pai_low": low,
-                     "pai_high": high, "pai_ceiling": float(part["pai_ceiling"].to_numpy().mean()),
-                     "pei": float(part["pei"].to_numpy().mean())})  # fmt: skip
+        rows.append(
+            {
+                "method": method,
+                "coverage": coverage,
+                "months": part.height,
+                "hit_rate": float(part["hit_rate"].to_numpy().mean()),
+                "pai": pai,
+                "pai_low": low,
+                "pai_high": high,
+                "pai_ceiling": float(part["pai_ceiling"].to_numpy().mean()),
+                "pei": float(part["pei"].to_numpy().mean()),
+            }
+        )
     return pl.DataFrame(rows)

@@ -148,8 +148,13 @@ def _sepp(counts: Counts, grid: Grid, max_lag: int = 6, iterations: int = 25) ->
         for li, lag in enumerate(lags):
             pair += g[li] * (ratio[i, lag:] * c[j, :-lag]).sum(axis=1)
         pair *= h
-        sigma = float(np.clip(np.sqrt((pair * d**2).sum() / max(2 * pair.sum(), 1e-12)),
-                              grid.size / 2, 4 * grid.size))  # fmt: skip
+        sigma = float(
+            np.clip(
+                np.sqrt((pair * d**2).sum() / max(2 * pair.sum(), 1e-12)),
+                grid.size / 2,
+                4 * grid.size,
+            )
+        )
     g, h = kernels()
     upcoming = np.zeros(n_cells)
     for li, lag in enumerate(lags):

@@ -59,14 +59,21 @@ def gi_star(
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         g = esda.G_Local(
-            values, grid_weights(grid), transform="B", permutations=permutations, star=True,
-            keep_simulations=False, n_jobs=1, seed=seed,
-        )  # fmt: skip
+            values,
+            grid_weights(grid),
+            transform="B",
+            permutations=permutations,
+            star=True,
+            keep_simulations=False,
+            n_jobs=1,
+            seed=seed,
+        )
     # esda's p_sim is one-sided in the observed direction; doubled, it is two-sided, so a
     # cell can be called hot or cold without having chosen the direction beforehand.
     z, p = np.asarray(g.Zs, dtype=float), np.minimum(1.0, 2 * np.asarray(g.p_sim, dtype=float))
     threshold = float(esda.fdr(p, alpha))
     significant = p <= threshold
-    label = np.where(significant & (z > 0), "hot", np.where(significant & (z < 0), "cold",
-                                                            "not significant"))  # fmt: skip
+    label = np.where(
+        significant & (z > 0), "hot", np.where(significant & (z < 0), "cold", "not significant")
+    )
     return GiStar(z, p, threshold, label.astype(object))

@@ -25,9 +25,11 @@ def place_month_counts(incidents: pl.DataFrame) -> pl.DataFrame:
     Columns: place, longitude, latitude, month, problem_group, count.
     """
     groups = pl.DataFrame(
-        {"crime_type": [t.name for t in crime_types()],
-         "problem_group": [t.problem_group for t in crime_types()]}
-    )  # fmt: skip
+        {
+            "crime_type": [t.name for t in crime_types()],
+            "problem_group": [t.problem_group for t in crime_types()],
+        }
+    )
     return (
         incidents.join(groups, on="crime_type", how="left")
         .with_columns(pl.col("problem_group").fill_null("other"))
@@ -58,7 +60,8 @@ def top_places(
     """
     rows = incidents.filter(pl.col("month").is_in([month, previous])).join(
         harm_table(asb_harm_days=0.0, include_proactive=False).select("crime_type", "harm"),
-        on="crime_type", how="left"
+        on="crime_type",
+        how="left",
     )
     key = ["location", "longitude", "latitude"]
     now = rows.filter(pl.col("month") == month)

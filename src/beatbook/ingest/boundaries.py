@@ -60,7 +60,9 @@ def import_boundaries(store: Store, path: str | Path) -> int:
         try:
             geom = shapely.make_valid(shape(feature.get("geometry")))
         except (ValueError, TypeError, AttributeError) as exc:
-            raise InputError(f"{path}: feature {i + 1} ({code}): unreadable geometry ({exc})") from exc
+            raise InputError(
+                f"{path}: feature {i + 1} ({code}): unreadable geometry ({exc})"
+            ) from exc
         if geom.geom_type not in ("Polygon", "MultiPolygon", "GeometryCollection") or geom.is_empty:
             raise InputError(f"{path}: feature {i + 1} ({code}): not a polygon ({geom.geom_type})")
         minx, miny, maxx, maxy = geom.bounds

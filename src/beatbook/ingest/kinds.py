@@ -29,7 +29,7 @@ def clean_sql(header: tuple[str, ...]) -> str:
     """
     return ", ".join(
         f"CASE WHEN \"{c}\" = '' OR starts_with(\"{c}\", ' ') OR ends_with(\"{c}\", ' ') "
-        f"THEN NULLIF(trim(\"{c}\"), '') ELSE \"{c}\" END AS \"{c}\""
+        f'THEN NULLIF(trim("{c}"), \'\') ELSE "{c}" END AS "{c}"'
         for c in header
     )
 
@@ -98,9 +98,16 @@ _LOCATED = (
 )
 # Columns street and outcomes files share: the crime and where police.uk placed it.
 _LOCATED_HEADER = (
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
-    "Location", "LSOA code", "LSOA name",
-)  # fmt: skip
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+)
 _MONTH_VALID = "regexp_full_match(coalesce(\"Month\", ''), '[0-9]{4}-(0[1-9]|1[0-2])')"
 
 STREET = FileKind(

@@ -61,7 +61,9 @@ def _chunk_quoting(chunk: pa.Array) -> np.ndarray:
     extra = np.zeros(len(chunk), dtype=np.int64)
     validity, offsets_buffer, data_buffer = chunk.buffers()
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[
+        chunk.offset : chunk.offset + len(chunk) + 1
+    ]
     if not len(chunk) or data_buffer is None or offsets[-1] == offsets[0]:
         return extra
     data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]

@@ -64,7 +64,12 @@ class PoliceUkApi:
     # -- HTTP ------------------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, data: dict[str, str] | None = None, split_on_503: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        data: dict[str, str] | None = None,
+        split_on_503: bool = False,
     ) -> httpx.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(self.retries + 1):
@@ -72,7 +77,9 @@ class PoliceUkApi:
                 response = self.client.request(method, url, data=data)
             except httpx.HTTPError as exc:
                 if attempt == self.retries:
-                    raise PoliceUkApiError(f"{url}: no answer after {attempt + 1} tries ({exc})") from exc
+                    raise PoliceUkApiError(
+                        f"{url}: no answer after {attempt + 1} tries ({exc})"
+                    ) from exc
                 self.sleep(self.backoff_s * 2**attempt)
                 continue
             if response.status_code == 503 and split_on_503:
@@ -81,7 +88,9 @@ class PoliceUkApi:
                 self.sleep(self._wait(response, attempt))
                 continue
             if response.status_code != 200:
-                raise PoliceUkApiError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
+                raise PoliceUkApiError(
+                    f"{url}: HTTP {response.status_code} {response.reason_phrase}"
+                )
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -102,8 +111,10 @@ class PoliceUkApi:
     # -- neighbourhoods --------------------------------------------------------------------
 
     def neighbourhoods(self, force: str) -> list[Neighbourhood]:
-        return [Neighbourhood(str(n["id"]), str(n["name"]))
-                for n in self._json(f"{force}/neighbourhoods", list)]  # fmt: skip
+        return [
+            Neighbourhood(str(n["id"]), str(n["name"]))
+            for n in self._json(f"{force}/neighbourhoods", list)
+        ]
 
     def neighbourhood(self, force: str, neighbourhood: str) -> dict[str, Any]:
         """Detail of one team's area: name, description, centre (as floats), contact, links."""
@@ -135,8 +146,10 @@ class PoliceUkApi:
 
     def priorities(self, force: str, neighbourhood: str) -> list[dict[str, Any]]:
         """The team's published priorities, keys in snake_case (``issue_date``, ``action_date``)."""
-        return [{k.replace("-", "_"): v for k, v in p.items()}
-                for p in self._json(f"{force}/{neighbourhood}/priorities", list)]  # fmt: skip
+        return [
+            {k.replace("-", "_"): v for k, v in p.items()}
+            for p in self._json(f"{force}/{neighbourhood}/priorities", list)
+        ]
 
     # -- crimes ----------------------------------------------------------------------------
 
@@ -161,9 +174,11 @@ class PoliceUkApi:
             ring = shapely.get_coordinates(polygon.exterior)[:-1]
             poly = ":".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring)
             response = self._request(
-                "POST", f"crimes-street/{category}", data={"poly": poly, "date": month},
+                "POST",
+                f"crimes-street/{category}",
+                data={"poly": poly, "date": month},
                 split_on_503=True,
-            )  # fmt: skip
+            )
             if response.status_code == 503:
                 for half in _halves(polygon):
                     self._collect(half, month, category, found)
@@ -175,7 +190,9 @@ class PoliceUkApi:
 def _halves(polygon: BaseGeometry) -> list[BaseGeometry]:
     minx, miny, maxx, maxy = polygon.bounds
     if max(maxx - minx, maxy - miny) < MIN_SPLIT_DEGREES:
-        raise PoliceUkApiError("an area of about 10 m still holds over 10,000 crimes: cannot split further")
+        raise PoliceUkApiError(
+            "an area of about 10 m still holds over 10,000 crimes: cannot split further"
+        )
     if maxx - minx >= maxy - miny:
         mid = (minx + maxx) / 2
         parts = [box(minx, miny, mid, maxy), box(mid, miny, maxx, maxy)]

@@ -190,9 +190,14 @@ class _Batch:
         for source in repeated:
             first = files[source.path]
             results[source] = FileResult(
-                source.name, self.kind.name, first.force, list(first.months), 0, 0,
+                source.name,
+                self.kind.name,
+                first.force,
+                list(first.months),
+                0,
+                0,
                 status="unchanged",
-            )  # fmt: skip
+            )
         return results
 
     def _stored_by_sha(self, shas: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -213,9 +218,14 @@ class _Batch:
         expected = self.force or _named_force(source)
         if same and (expected is None or all(f == expected for f, _ in same)):
             return FileResult(
-                source.name, self.kind.name, same[0][0], [m for _, m in same], 0, 0,
+                source.name,
+                self.kind.name,
+                same[0][0],
+                [m for _, m in same],
+                0,
+                0,
                 status="unchanged",
-            )  # fmt: skip
+            )
         return None
 
     def _import(self, files: list[_File]) -> dict[Source, FileResult]:
@@ -236,9 +246,14 @@ class _Batch:
             if f.duplicate_of:
                 first = f.duplicate_of
                 results[f.source] = FileResult(
-                    f.name, self.kind.name, first.force, list(first.months), 0, 0,
+                    f.name,
+                    self.kind.name,
+                    first.force,
+                    list(first.months),
+                    0,
+                    0,
                     status="unchanged",
-                )  # fmt: skip
+                )
                 continue
             results[f.source] = FileResult(
                 file=f.name,
@@ -305,9 +320,7 @@ class _Batch:
                 exc = err
                 break
         detail = str(exc).splitlines()[0]
-        return CSVFormatError(
-            f.name, f"cannot be read as CSV (truncated or corrupt?): {detail}"
-        )
+        return CSVFormatError(f.name, f"cannot be read as CSV (truncated or corrupt?): {detail}")
 
     def _read_rejects(self, files: list[_File]) -> None:
         """Lines DuckDB could not split into fields: a file error, or quarantined."""
@@ -375,7 +388,7 @@ class _Batch:
             return
         # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
         raw = " || ',' || ".join(
-            f"CASE WHEN regexp_matches(\"{c}\", '[,\"]') "
+            f'CASE WHEN regexp_matches("{c}", \'[,"]\') '
             f"THEN '\"' || replace(\"{c}\", '\"', '\"\"') || '\"' "
             f"ELSE coalesce(\"{c}\", '') END"
             for c in kind.header
@@ -443,8 +456,11 @@ class _Batch:
                 "INSERT INTO _replaced SELECT unnest($forces), unnest($days)::DATE",
                 {"forces": [f for f, _ in replaced], "days": [f"{m}-01" for _, m in replaced]},
             )
-            for table, by_kind in ((kind.table, ""), ("quarantine", "AND kind = ?"),
-                                   ("partitions", "AND kind = ?")):  # fmt: skip
+            for table, by_kind in (
+                (kind.table, ""),
+                ("quarantine", "AND kind = ?"),
+                ("partitions", "AND kind = ?"),
+            ):
                 con.execute(
                     f"DELETE FROM {table} USING _replaced "
                     f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
@@ -467,10 +483,17 @@ class _Batch:
             ]
             if f.only_month is None or owner[(f.force, f.only_month)] is f:
                 quarantined += [
-                    (f.force, f"{f.only_month}-01" if f.only_month else None, kind.name, f.name,
-                     line, f"cannot be split into {len(kind.header)} fields: {message}", text)
+                    (
+                        f.force,
+                        f"{f.only_month}-01" if f.only_month else None,
+                        kind.name,
+                        f.name,
+                        line,
+                        f"cannot be split into {len(kind.header)} fields: {message}",
+                        text,
+                    )
                     for line, message, text in f.unparsed
-                ]  # fmt: skip
+                ]
         if quarantined:
             con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", quarantined)
         partitions = []
@@ -478,9 +501,16 @@ class _Batch:
             bad = sum(1 for m, *_ in f.invalid if m == month)
             unparsed = len(f.unparsed) if f.only_month == month else 0
             partitions.append(
-                (force, f"{month}-01", kind.name, f.name, f.sha, f.months[month] - bad,
-                 bad + unparsed)
-            )  # fmt: skip
+                (
+                    force,
+                    f"{month}-01",
+                    kind.name,
+                    f.name,
+                    f.sha,
+                    f.months[month] - bad,
+                    bad + unparsed,
+                )
+            )
         if partitions:
             con.executemany(
                 "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions
@@ -506,10 +536,15 @@ class _Batch:
             keep[[f.first_rid + row - 1 for _, row, _, _ in f.invalid]] = False
             for month in f.months:
                 if owner[(f.force, month)] is not f:  # a later file of the batch has it
-                    keep[[rid for (rid,) in self._on_staged(
-                        f"SELECT _rid FROM _staged WHERE _file = ? AND {self.kind.month_sql} = ?",
-                        [str(f.source.path), month],
-                    ).fetchall()]] = False  # fmt: skip
+                    keep[
+                        [
+                            rid
+                            for (rid,) in self._on_staged(
+                                f"SELECT _rid FROM _staged WHERE _file = ? AND {self.kind.month_sql} = ?",
+                                [str(f.source.path), month],
+                            ).fetchall()
+                        ]
+                    ] = False
         indices = arrow_arrays.numbers(index)
         forces = arrow_arrays.strings([f.force for f in stored])
         names = arrow_arrays.strings([f.name for f in stored])

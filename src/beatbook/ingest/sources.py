@@ -61,9 +61,7 @@ def find_sources(paths: Iterable[str | Path], tmpdir: Path) -> list[Source]:
         else:
             sources.append(Source(str(path), path))
     if not sources:
-        raise InputError(
-            "no police.uk CSV files found in " + ", ".join(str(p) for p in paths)
-        )
+        raise InputError("no police.uk CSV files found in " + ", ".join(str(p) for p in paths))
     return [_named_as_compressed(s, tmpdir, i) for i, s in enumerate(sources)]
 
 

@@ -44,18 +44,20 @@ class ImportSummary:
         return dict(self.__dict__)
 
 
-
 def _read_rows(path: Path) -> tuple[str, list[tuple[int, dict[str, str]]]]:
     """(file kind, [(line, row)]) of an operations or results CSV, columns checked."""
     name = str(path)
     header, rows = read_table(path)
-    for kind, columns, required in (("operations", OPERATION_COLUMNS, OPERATION_COLUMNS[:4]),
-                                    ("results", RESULT_COLUMNS, RESULT_COLUMNS)):  # fmt: skip
+    for kind, columns, required in (
+        ("operations", OPERATION_COLUMNS, OPERATION_COLUMNS[:4]),
+        ("results", RESULT_COLUMNS, RESULT_COLUMNS),
+    ):
         if set(required) <= set(header):
             extra = [h for h in header if h not in columns]
             if extra:
-                raise CSVFormatError(name, f"unexpected column {extra[0]!r}; expected "
-                                     f"{', '.join(columns)}", line=1)  # fmt: skip
+                raise CSVFormatError(
+                    name, f"unexpected column {extra[0]!r}; expected {', '.join(columns)}", line=1
+                )
             full: list[tuple[int, dict[str, str]]] = []
             for line, row in rows:
                 if None in row or any(v is None for v in row.values()):
@@ -118,16 +120,22 @@ def _import_operation(
     starts = _field(name, line, "from", lambda t: parse_date(t, "date"), row["from"])
     ends = _field(name, line, "to", lambda t: parse_date(t, "date"), row["to"])
     if ends < starts:
-        raise CSVFormatError(name, f"operation {row['operation']!r}: it ends ({ends}) before "
-                             f"it starts ({starts})", line=line, column="to")  # fmt: skip
+        raise CSVFormatError(
+            name,
+            f"operation {row['operation']!r}: it ends ({ends}) before it starts ({starts})",
+            line=line,
+            column="to",
+        )
     area_names = [a.strip() for a in row["areas"].split(";") if a.strip()]
     try:
-        _, status = _upsert_operation(known, row["operation"], starts, ends, area_names,
-                                      row.get("description"))  # fmt: skip
+        _, status = _upsert_operation(
+            known, row["operation"], starts, ends, area_names, row.get("description")
+        )
     except InputError as exc:
         column = "areas" if str(exc).startswith("--area ") else "operation"
-        raise CSVFormatError(name, str(exc).removeprefix("--area "), line=line,
-                             column=column) from None  # fmt: skip
+        raise CSVFormatError(
+            name, str(exc).removeprefix("--area "), line=line, column=column
+        ) from None
     summary.operations_added += status == "added"
     summary.operations_updated += status == "updated"
 
@@ -139,13 +147,17 @@ def _collect_result(
     row: dict[str, str],
     given: dict[tuple[str, str, str], tuple[int, str]],
 ) -> None:
-    op = _field(name, line, "operation", lambda t: get_operation(known.store, t).name,
-                row["operation"])  # fmt: skip
+    op = _field(
+        name, line, "operation", lambda t: get_operation(known.store, t).name, row["operation"]
+    )
     area = _field(name, line, "area", known.key, row["area"])
     measure = _field(name, line, "measure", parse_measure, row["measure"])
     count = _field(name, line, "count", parse_count, row["count"])
     key = (op, area, measure)
     if key in given:
-        raise CSVFormatError(name, f"{op} {row['area'] or 'all'} {measure} is given twice "
-                             f"(also at {given[key][1]})", line=line)  # fmt: skip
+        raise CSVFormatError(
+            name,
+            f"{op} {row['area'] or 'all'} {measure} is given twice (also at {given[key][1]})",
+            line=line,
+        )
     given[key] = (count, f"{name}, line {line}")

@@ -31,10 +31,27 @@ from beatbook.errors import InputError
 from beatbook.store import Store
 
 __all__ = [
-    "MEASURES", "WHOLE", "Operation", "Relations", "Violation", "add_operation",
-    "area_relations", "audit", "check_hierarchy", "get_operation",
-    "list_operations", "max_disjoint", "measure_nouns", "operations_report", "parse_count",
-    "parse_date", "parse_measure", "percent", "record_result", "rollup", "share_sentence",
+    "MEASURES",
+    "WHOLE",
+    "Operation",
+    "Relations",
+    "Violation",
+    "add_operation",
+    "area_relations",
+    "audit",
+    "check_hierarchy",
+    "get_operation",
+    "list_operations",
+    "max_disjoint",
+    "measure_nouns",
+    "operations_report",
+    "parse_count",
+    "parse_date",
+    "parse_measure",
+    "percent",
+    "record_result",
+    "rollup",
+    "share_sentence",
     "summarise_measure",
 ]
 
@@ -138,12 +155,14 @@ class Violation:
     def describe(self, names: Mapping[str, str]) -> str:
         whole = "operation total" if self.whole == WHOLE else names.get(self.whole, self.whole)
         if len(self.parts) == 1:
-            (part, count), = self.parts
+            ((part, count),) = self.parts
             return f"{names.get(part, part)} {self.measure} {count} > {whole} {self.whole_count}"
         terms = " + ".join(f"{names.get(a, a)} {n}" for a, n in self.parts)
         total = sum(n for _, n in self.parts)
-        return (f"{self.measure} in areas that share no ground add up to more than "
-                f"{whole} {self.whole_count}: {terms} = {total}")  # fmt: skip
+        return (
+            f"{self.measure} in areas that share no ground add up to more than "
+            f"{whole} {self.whole_count}: {terms} = {total}"
+        )
 
 
 def max_disjoint(
@@ -173,9 +192,7 @@ def max_disjoint(
     return best[0], tuple(sorted(best[1]))
 
 
-def check_hierarchy(
-    counts: Mapping[tuple[str, str], int], relations: Relations
-) -> list[Violation]:
+def check_hierarchy(counts: Mapping[tuple[str, str], int], relations: Relations) -> list[Violation]:
     """Every broken rule among results keyed (area, measure); :data:`WHOLE` is the total.
 
     Pure: areas are plain keys and how they lie is given by ``relations``.
@@ -185,8 +202,11 @@ def check_hierarchy(
         here = {a: n for (a, m), n in counts.items() if m == measure}
         for whole, whole_count in sorted(here.items()):
             parts = sorted((p, n) for p, n in here.items() if relations.inside(whole, p))
-            found += [Violation(measure, whole, whole_count, ((p, n),))
-                      for p, n in parts if n > whole_count]  # fmt: skip
+            found += [
+                Violation(measure, whole, whole_count, ((p, n),))
+                for p, n in parts
+                if n > whole_count
+            ]
             best, family = max_disjoint(parts, relations)
             if len(family) > 1 and best > whole_count:
                 found.append(Violation(measure, whole, whole_count, family))
@@ -271,8 +291,13 @@ def _upsert_operation(
         raise InputError(f"operation {clean!r}: give at least one area (--area)")
     refs = tuple(dict.fromkeys(areas.reference(known.get(a)) for a in area_names))
     existing = _find(known.store, clean)  # keeps the name as first written
-    operation = Operation(existing.name if existing else clean, starts, ends, refs,
-                          (description or "").strip() or None)  # fmt: skip
+    operation = Operation(
+        existing.name if existing else clean,
+        starts,
+        ends,
+        refs,
+        (description or "").strip() or None,
+    )
     if existing == operation:
         return operation, "unchanged"
     known.store.execute(
@@ -421,22 +446,34 @@ def summarise_measure(
     when they overlap it is only bounded (overlapping counts are never added).
     """
     total = counts.get(WHOLE)
-    parts = sorted(((a, n) for a, n in counts.items() if a != WHOLE),
-                   key=lambda x: (-x[1], names[x[0]]))  # fmt: skip
+    parts = sorted(
+        ((a, n) for a, n in counts.items() if a != WHOLE), key=lambda x: (-x[1], names[x[0]])
+    )
 
     def strictly_inside(part: str) -> list[str]:
         return [w for w, _ in parts if relations.inside(w, part) and not relations.inside(part, w)]
 
-    rows = [{
-        "area": names[a], "reference": a, "count": n,
-        "share": None if not total else n / total,
-        "inside": sorted(names[w] for w in strictly_inside(a)),
-        "text": share_sentence(n, total, measure, names[a]),
-    } for a, n in parts]  # fmt: skip
-    result: dict[str, Any] = {"measure": measure, "label": measure_nouns(measure)[1],
-                              "total": total, "areas": rows, "unattributed": None,
-                              "unattributed_at_least": None, "unattributed_at_most": None,
-                              "text": []}  # fmt: skip
+    rows = [
+        {
+            "area": names[a],
+            "reference": a,
+            "count": n,
+            "share": None if not total else n / total,
+            "inside": sorted(names[w] for w in strictly_inside(a)),
+            "text": share_sentence(n, total, measure, names[a]),
+        }
+        for a, n in parts
+    ]
+    result: dict[str, Any] = {
+        "measure": measure,
+        "label": measure_nouns(measure)[1],
+        "total": total,
+        "areas": rows,
+        "unattributed": None,
+        "unattributed_at_least": None,
+        "unattributed_at_most": None,
+        "text": [],
+    }
     if total is None:
         result["text"] = ["operation total not recorded"] + [r["text"] for r in rows]
         return result
@@ -449,15 +486,20 @@ def summarise_measure(
             seen.add(a)
     low = max(0, total - sum(n for _, n in outer))
     high = max(0, total - max_disjoint(parts, relations)[0])
-    result.update(unattributed_at_least=low, unattributed_at_most=high,
-                  unattributed=low if low == high else None)  # fmt: skip
+    result.update(
+        unattributed_at_least=low,
+        unattributed_at_most=high,
+        unattributed=low if low == high else None,
+    )
     one, many = measure_nouns(measure)
     lines = [f"{total:,} {one if total == 1 else many} in total"] + [r["text"] for r in rows]
     if parts and low == high:
         lines.append(f"not attributed to an area: {low:,}")
     elif parts:
-        lines.append(f"not attributed to an area: between {low:,} and {high:,} (some areas "
-                     "overlap, so their counts are not added up)")  # fmt: skip
+        lines.append(
+            f"not attributed to an area: between {low:,} and {high:,} (some areas "
+            "overlap, so their counts are not added up)"
+        )
     result["text"] = lines
     return result
 
@@ -492,8 +534,12 @@ def list_operations(store: Store) -> list[dict[str, Any]]:
     result = []
     for name, starts, ends, refs, description, n in rows:
         names = {r: areas.resolve(store, r).name for r in refs}
-        result.append({**Operation(name, starts, ends, tuple(refs), description).to_dict(names),
-                       "results": int(n)})  # fmt: skip
+        result.append(
+            {
+                **Operation(name, starts, ends, tuple(refs), description).to_dict(names),
+                "results": int(n),
+            }
+        )
     return result
 
 

@@ -74,14 +74,22 @@ def difference_in_differences(
         raise InputError("assessment needs counts >= 0 and at least one month before and during")
     per_before, per_during = treated_before / months_before, treated_during / months_during
     if comparison_before + comparison_during == 0 or treated_before + treated_during == 0:
-        return _not_assessable(counts, months_before, months_during,
-                               "no crimes of this problem at the place or at comparison places")  # fmt: skip
+        return _not_assessable(
+            counts,
+            months_before,
+            months_during,
+            "no crimes of this problem at the place or at comparison places",
+        )
     corrected = 0 in counts
     tb, td, cb, cd = (c + 0.5 if corrected else float(c) for c in counts)
     log_ratio = math.log(td / tb) - math.log(cd / cb)
     se = math.sqrt(1 / tb + 1 / td + 1 / cb + 1 / cd)
     z = stats.norm.ppf(1 - alpha / 2)
-    ratio, low, high = math.exp(log_ratio), math.exp(log_ratio - z * se), math.exp(log_ratio + z * se)
+    ratio, low, high = (
+        math.exp(log_ratio),
+        math.exp(log_ratio - z * se),
+        math.exp(log_ratio + z * se),
+    )
     p = float(2 * stats.norm.sf(abs(log_ratio) / se))
     trend = (cd / months_during) / (cb / months_before)
     expected = per_before * trend
@@ -97,14 +105,36 @@ def difference_in_differences(
         f"{100 * (1 - alpha):g}% CI {low:.2f}-{high:.2f})"
     )
     return Assessment(
-        *counts, months_before, months_during, ratio, low, high, p, expected,
-        per_during - expected, corrected, verdict, wording,
-    )  # fmt: skip
+        *counts,
+        months_before,
+        months_during,
+        ratio,
+        low,
+        high,
+        p,
+        expected,
+        per_during - expected,
+        corrected,
+        verdict,
+        wording,
+    )
 
 
 def _not_assessable(
     counts: tuple[int, int, int, int], months_before: int, months_during: int, why: str
 ) -> Assessment:
     nan = math.nan
-    return Assessment(*counts, months_before, months_during, nan, nan, nan, nan, nan, nan,
-                      False, "not assessable", f"not assessable: {why}")  # fmt: skip
+    return Assessment(
+        *counts,
+        months_before,
+        months_during,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        False,
+        "not assessable",
+        f"not assessable: {why}",
+    )

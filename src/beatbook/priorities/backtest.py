@@ -31,16 +31,20 @@ def _last_month_ranking(crimes: pl.DataFrame, cutoff: dt.date, per_ward: int) ->
     """Top ``per_ward`` (place, problem) per ward by crimes in the cutoff month; ties by name."""
     return (
         crimes.filter(pl.col("month") == cutoff)
-        .group_by(["ward", *KEY, "place"]).agg(pl.len().alias("n"))
+        .group_by(["ward", *KEY, "place"])
+        .agg(pl.len().alias("n"))
         .sort(["ward", "n", "place", "problem"], descending=[False, True, False, False])
-        .group_by("ward", maintain_order=True).head(per_ward)
-    )  # fmt: skip
+        .group_by("ward", maintain_order=True)
+        .head(per_ward)
+    )
 
 
 def _hits(top: pl.DataFrame, following: pl.DataFrame) -> tuple[int, int]:
     """(proposals with at least one crime of their problem next month, proposals)."""
     seen = following.group_by(KEY).agg(pl.len().alias("next"))
-    joined = top.select(KEY).join(seen, on=KEY, how="left").with_columns(pl.col("next").fill_null(0))
+    joined = (
+        top.select(KEY).join(seen, on=KEY, how="left").with_columns(pl.col("next").fill_null(0))
+    )
     return int((joined["next"] > 0).sum()), joined.height
 
 
@@ -64,17 +68,33 @@ def backtest(
         if not stored:
             continue
         ev = gather(store, area, cutoff, with_concerns=False)
-        nxt = gather(store, area, target, with_concerns=False).crimes.filter(pl.col("month") == target)
+        nxt = gather(store, area, target, with_concerns=False).crimes.filter(
+            pl.col("month") == target
+        )
         problems = sorted(set(ev.crimes["problem"].unique().to_list()))
         forecasts = place_forecasts(store, ev, problems, method, 150)
-        scored = score_candidates(ev.crimes, ev.concerns, forecasts, ev.recent, ev.baseline, weights)
+        scored = score_candidates(
+            ev.crimes, ev.concerns, forecasts, ev.recent, ev.baseline, weights
+        )
         ours = _hits(top_per_ward(scored, per_ward), nxt)
         naive = _hits(_last_month_ranking(ev.crimes, cutoff, per_ward), nxt)
-        rows.append({"cutoff": f"{cutoff:%Y-%m}", "target": f"{target:%Y-%m}",
-                     "beatbook_hits": ours[0], "beatbook_proposed": ours[1],
-                     "last_month_hits": naive[0], "last_month_proposed": naive[1]})  # fmt: skip
-    return {"area": area.to_dict(), "per_ward": per_ward, "method": method, "months": rows,
-            **summarise(rows)}  # fmt: skip
+        rows.append(
+            {
+                "cutoff": f"{cutoff:%Y-%m}",
+                "target": f"{target:%Y-%m}",
+                "beatbook_hits": ours[0],
+                "beatbook_proposed": ours[1],
+                "last_month_hits": naive[0],
+                "last_month_proposed": naive[1],
+            }
+        )
+    return {
+        "area": area.to_dict(),
+        "per_ward": per_ward,
+        "method": method,
+        "months": rows,
+        **summarise(rows),
+    }
 
 
 def summarise(rows: list[dict[str, Any]], draws: int = 10_000, seed: int = 0) -> dict[str, Any]:
@@ -85,7 +105,9 @@ def summarise(rows: list[dict[str, Any]], draws: int = 10_000, seed: int = 0) ->
     naive = np.array([[r["last_month_hits"], r["last_month_proposed"]] for r in rows], dtype=float)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(rows), size=(draws, len(rows)))
-    diff = (ours[picks, 0].sum(1) / ours[picks, 1].sum(1)) - (naive[picks, 0].sum(1) / naive[picks, 1].sum(1))
+    diff = (ours[picks, 0].sum(1) / ours[picks, 1].sum(1)) - (
+        naive[picks, 0].sum(1) / naive[picks, 1].sum(1)
+    )
     return {
         "precision_beatbook": ours[:, 0].sum() / ours[:, 1].sum(),
         "precision_last_month": naive[:, 0].sum() / naive[:, 1].sum(),

@@ -74,14 +74,26 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
                 pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
                 con.execute(
                     "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [pid, area, c["ward"], c["place"], c["place_key"],
-                     json.dumps(c["snap_points"]), c["problem"], month, c["origin"], c["score"],
-                     json.dumps(c["parts"]), c["reason"]],
-                )  # fmt: skip
+                    [
+                        pid,
+                        area,
+                        c["ward"],
+                        c["place"],
+                        c["place_key"],
+                        json.dumps(c["snap_points"]),
+                        c["problem"],
+                        month,
+                        c["origin"],
+                        c["score"],
+                        json.dumps(c["parts"]),
+                        c["reason"],
+                    ],
+                )
                 details: dict[str, Any] = {"rank": c["rank"]}
                 if "figures" in c:  # kept for the community update's plain-words reason
-                    details.update(figures=_finite(c["figures"]),
-                                   recent_months=proposal.get("recent_months"))  # fmt: skip
+                    details.update(
+                        figures=_finite(c["figures"]), recent_months=proposal.get("recent_months")
+                    )
                 _append(con, pid, "proposed", actor, month, details)
                 ids.append(pid)
     return ids
@@ -110,9 +122,19 @@ def add_priority(
         pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
         con.execute(
             "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, now())",
-            [pid, area, ward, place, place_key, json.dumps(snap_points), problem, month, origin,
-             note or f"raised by {origin}"],
-        )  # fmt: skip
+            [
+                pid,
+                area,
+                ward,
+                place,
+                place_key,
+                json.dumps(snap_points),
+                problem,
+                month,
+                origin,
+                note or f"raised by {origin}",
+            ],
+        )
         _append(con, pid, "proposed", actor, month, {"note": note} if note else {})
     return int(pid)
 
@@ -166,8 +188,11 @@ def decide(
     if action in ("continued", "closed") and month is not None:
         last = latest_month(store, pid)
         if last is not None and (month <= last if action == "continued" else month < last):
-            then = "continue it for a later month" if action == "continued" else (
-                "close it in that month or later")  # fmt: skip
+            then = (
+                "continue it for a later month"
+                if action == "continued"
+                else ("close it in that month or later")
+            )
             raise InputError(
                 f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
             )

@@ -26,7 +26,9 @@ def add_note(store: Store, priority_id: int, author: str, text: str) -> int:
     if not who:
         raise InputError("note: say who wrote it")
     with store.transaction() as con:
-        if not con.execute("SELECT 1 FROM priorities WHERE priority_id = ?", [priority_id]).fetchone():
+        if not con.execute(
+            "SELECT 1 FROM priorities WHERE priority_id = ?", [priority_id]
+        ).fetchone():
             raise InputError(f"priority {priority_id}: no such priority")
         row = con.execute(
             "INSERT INTO priority_notes (priority_id, author, written_at, text) "

@@ -17,7 +17,7 @@ import polars as pl
 from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
-from beatbook.concerns.records import concerns_in
+from beatbook.concerns.records import PUBLIC_COLUMNS, concerns_in
 from beatbook.errors import DataMissingError, InputError
 from beatbook.hotspots.forecast import forecast
 from beatbook.hotspots.grid import cell_month_counts
@@ -47,14 +47,14 @@ class Evidence:
     baseline: list[dt.date]
     history: list[dt.date]
     crimes: pl.DataFrame  # month, crime_type, location, longitude, latitude, last_outcome, ward, place_key, place, problem
-    concerns: pl.DataFrame  # concern_id, reported_on, ward, place_key, place, problem, problem_label, source
+    concerns: (
+        pl.DataFrame
+    )  # concern_id, reported_on, ward, place_key, place, problem, problem_label, source
     unmatched_concerns: int
     points: pl.DataFrame  # location, longitude, latitude, ward, place_key, place
 
 
-def gather(
-    store: Store, area: Area, cutoff: dt.date, *, with_concerns: bool = True
-) -> Evidence:
+def gather(store: Store, area: Area, cutoff: dt.date, *, with_concerns: bool = True) -> Evidence:
     """Crimes up to ``cutoff`` with their ward and place, and the open concerns of the
     recent months. Missing months are left out of both windows, not counted as zero."""
     history = q.months_with_data(store, dt.date(1900, 1, 1), cutoff)
@@ -67,25 +67,47 @@ def gather(
     concerns = _concerns(store, area, recent, cutoff) if with_concerns else _no_concerns()
     unmatched = concerns.filter(pl.col("place").is_null()).height
     concerns = concerns.filter(pl.col("place").is_not_null())
-    wards = q.ward_labels(store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()])
+    wards = q.ward_labels(
+        store, [*crimes["lsoa_code"].drop_nulls(), *concerns["lsoa_code"].drop_nulls()]
+    )
     wards = wards.select("lsoa_code", "ward")
     crimes = crimes.join(wards, on="lsoa_code", how="left")
     concerns = concerns.join(wards, on="lsoa_code", how="left")
     points = name_places(
-        pl.concat([
-            crimes.select("location", "longitude", "latitude", "ward"),
-            concerns.select(pl.col("place").alias("location"), "longitude", "latitude", "ward"),
-        ]).with_columns(pl.col("ward").fill_null("unknown ward"))
-    )  # fmt: skip
+        pl.concat(
+            [
+                crimes.select("location", "longitude", "latitude", "ward"),
+                concerns.select(pl.col("place").alias("location"), "longitude", "latitude", "ward"),
+            ]
+        ).with_columns(pl.col("ward").fill_null("unknown ward"))
+    )
     on = ["location", "longitude", "latitude"]
     crimes = (
         crimes.with_columns(pl.col("ward").fill_null("unknown ward"))
         .join(points.drop("ward"), on=on, how="left")
-        .join(harm_table(asb_harm_days=ASB_HARM_DAYS).select("crime_type", "problem"), on="crime_type", how="left")
+        .join(
+            harm_table(asb_harm_days=ASB_HARM_DAYS).select("crime_type", "problem"),
+            on="crime_type",
+            how="left",
+        )
         .with_columns(pl.col("problem").fill_null("other"))
     )
     concerns = concerns.rename({"place": "location"}).join(points.drop("ward"), on=on, how="left")
     return Evidence(area, cutoff, recent, baseline, history, crimes, concerns, unmatched, points)
+
+
+# The concerns a proposal weighs: their place, problem and how they were reported.
+CONCERN_COLUMNS = (
+    "concern_id",
+    "reported_on",
+    "place",
+    "longitude",
+    "latitude",
+    "lsoa_code",
+    "problem",
+    "problem_label",
+    "source",
+)
 
 
 def _concerns(store: Store, area: Area, recent: list[dt.date], cutoff: dt.date) -> pl.DataFrame:
@@ -93,18 +115,12 @@ def _concerns(store: Store, area: Area, recent: list[dt.date], cutoff: dt.date) 
     with, or their own category when none (speeding, parking)."""
     end = month_end(cutoff)
     frame = concerns_in(store, area, recent[0], end, status="open")
-    return frame.with_columns(pl.coalesce("problem_group", "problem").alias("problem")).select(
-        "concern_id", "reported_on", "place", "longitude", "latitude", "lsoa_code", "problem",
-        "problem_label", "source",
-    )  # fmt: skip
+    problem = pl.coalesce("problem_group", "problem").alias("problem")
+    return frame.with_columns(problem).select(CONCERN_COLUMNS)
 
 
 def _no_concerns() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={"concern_id": pl.Int64, "reported_on": pl.Date, "place": pl.Utf8,
-                "longitude": pl.Float64, "latitude": pl.Float64, "lsoa_code": pl.Utf8,
-                "problem": pl.Utf8, "problem_label": pl.Utf8, "source": pl.Utf8}
-    )  # fmt: skip
+    return pl.DataFrame(schema={c: PUBLIC_COLUMNS[c] for c in CONCERN_COLUMNS})
 
 
 def check_forecast_method(method: str) -> str:
@@ -133,13 +149,18 @@ def place_forecasts(
         scores = forecast(method, counts, ev.history, grid, ev.cutoff)
         frames.append(
             spread_to_places(rows, grid, scores, since)
-            .join(ev.points.select("location", "longitude", "latitude", "place_key"),
-                  on=["location", "longitude", "latitude"])
-            .group_by("place_key").agg(pl.col("score").sum().alias("forecast"))
+            .join(
+                ev.points.select("location", "longitude", "latitude", "place_key"),
+                on=["location", "longitude", "latitude"],
+            )
+            .group_by("place_key")
+            .agg(pl.col("score").sum().alias("forecast"))
             .with_columns(pl.lit(problem).alias("problem"))
-        )  # fmt: skip
+        )
     if not frames:
-        return pl.DataFrame(schema={"place_key": pl.Utf8, "forecast": pl.Float64, "problem": pl.Utf8})
+        return pl.DataFrame(
+            schema={"place_key": pl.Utf8, "forecast": pl.Float64, "problem": pl.Utf8}
+        )
     return pl.concat(frames)
 
 
@@ -155,8 +176,15 @@ def propose(
 ) -> dict[str, Any]:
     """The best ``per_ward`` candidates of each ward of the area, from data up to ``month``,
     for the month after it, each with its parts, reason and evidence."""
-    return propose_with_evidence(store, area_name, month, per_ward=per_ward, weights=weights,
-                                 method=method, cell_size=cell_size)[0]  # fmt: skip
+    return propose_with_evidence(
+        store,
+        area_name,
+        month,
+        per_ward=per_ward,
+        weights=weights,
+        method=method,
+        cell_size=cell_size,
+    )[0]
 
 
 def propose_with_evidence(
@@ -206,7 +234,7 @@ def _candidate(ev: Evidence, row: dict[str, Any]) -> dict[str, Any]:
     at = (pl.col("place_key") == row["place_key"]) & (pl.col("problem") == row["problem"])
     crimes = ev.crimes.filter(at)
     concerns = ev.concerns.filter(at)
-    shown = ev.history[-(len(ev.baseline) + len(ev.recent)):]
+    shown = ev.history[-(len(ev.baseline) + len(ev.recent)) :]
     monthly = crimes.group_by("month").agg(pl.len().alias("count"))
     counts = dict(zip(monthly["month"].to_list(), monthly["count"].to_list(), strict=True))
     outcomes = (
@@ -224,7 +252,9 @@ def _candidate(ev: Evidence, row: dict[str, Any]) -> dict[str, Any]:
         "problem": row["problem"],
         "problem_label": problem_label(row["problem"]),
         "score": round(row["score"], 3),
-        "parts": {p: round(row[f"part_{p}"], 3) for p in ("volume", "change", "forecast", "concerns")},
+        "parts": {
+            p: round(row[f"part_{p}"], 3) for p in ("volume", "change", "forecast", "concerns")
+        },
         "origin": row["origin"],
         "figures": {
             "crimes_recent": row["crimes_recent"],
@@ -239,13 +269,25 @@ def _candidate(ev: Evidence, row: dict[str, Any]) -> dict[str, Any]:
         },
         "reason": reason(row),
         "evidence": {
-            "months": [{"month": f"{m:%Y-%m}", "count": counts.get(m, 0),
-                        "window": "recent" if m in ev.recent else "baseline"} for m in shown],
-            "concerns": [{"id": c["concern_id"], "reported_on": f"{c['reported_on']:%Y-%m-%d}",
-                          "problem": c["problem_label"], "source": c["source"]}
-                         for c in concerns.sort("reported_on").to_dicts()],
+            "months": [
+                {
+                    "month": f"{m:%Y-%m}",
+                    "count": counts.get(m, 0),
+                    "window": "recent" if m in ev.recent else "baseline",
+                }
+                for m in shown
+            ],
+            "concerns": [
+                {
+                    "id": c["concern_id"],
+                    "reported_on": f"{c['reported_on']:%Y-%m-%d}",
+                    "problem": c["problem_label"],
+                    "source": c["source"],
+                }
+                for c in concerns.sort("reported_on").to_dicts()
+            ],
             "outcomes": outcomes.to_dicts(),
-        },  # fmt: skip
+        },
         "longitude": round(float(points["longitude"].mean()), 6),  # type: ignore[arg-type]
         "latitude": round(float(points["latitude"].mean()), 6),  # type: ignore[arg-type]
         "snap_points": points.select("location", "longitude", "latitude").to_dicts(),

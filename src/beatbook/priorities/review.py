@@ -20,7 +20,9 @@ from beatbook.settings import BEFORE_MONTHS, BEFORE_MONTHS_RANGE
 from beatbook.store import Store
 
 
-def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_MONTHS) -> dict[str, Any]:
+def assess(
+    store: Store, pid: int, until: dt.date, before_months: int = BEFORE_MONTHS
+) -> dict[str, Any]:
     """Difference-in-differences for priority ``pid`` from its first adopted month to ``until``.
 
     Before: the ``before_months`` stored months before adoption. Comparison places:
@@ -33,7 +35,9 @@ def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_M
     if start is None:
         raise InputError(f"priority {pid} was never adopted: there is nothing to assess")
     if until < start:
-        raise InputError(f"--month {until:%Y-%m} is before priority {pid} was adopted ({start:%Y-%m})")
+        raise InputError(
+            f"--month {until:%Y-%m} is before priority {pid} was adopted ({start:%Y-%m})"
+        )
     if p["problem"] not in problem_groups():
         return _unassessable(p, f"{p['problem']} is not recorded in police.uk data")
     stored = q.months_with_data(store, dt.date(1900, 1, 1), until)
@@ -49,8 +53,9 @@ def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_M
     own = {(s["location"], s["longitude"], s["latitude"]) for s in p["snap_points"]}
     others = _other_priority_points(store, p, before[0], until) - own
     point = pl.struct("location", "longitude", "latitude")
-    is_own = point.map_elements(lambda s: (s["location"], s["longitude"], s["latitude"]) in own,
-                                return_dtype=pl.Boolean)  # fmt: skip
+    is_own = point.map_elements(
+        lambda s: (s["location"], s["longitude"], s["latitude"]) in own, return_dtype=pl.Boolean
+    )
     is_other = point.map_elements(
         lambda s: (s["location"], s["longitude"], s["latitude"]) in others, return_dtype=pl.Boolean
     )
@@ -62,9 +67,13 @@ def assess(store: Store, pid: int, until: dt.date, before_months: int = BEFORE_M
         return frame.filter(pl.col("month").is_in(months)).height
 
     result = difference_in_differences(
-        n(treated, before), n(treated, during), n(comparison, before), n(comparison, during),
-        len(before), len(during),
-    )  # fmt: skip
+        n(treated, before),
+        n(treated, during),
+        n(comparison, before),
+        n(comparison, during),
+        len(before),
+        len(during),
+    )
     return {
         "priority_id": pid,
         "place": p["label"],
@@ -85,15 +94,25 @@ def _other_priority_points(
     points = set()
     for other in lifecycle.list_priorities(store, area=p["area"]):
         months = [e["month"] for e in other["events"] if e["action"] in ("adopted", "continued")]
-        if other["problem"] == p["problem"] and months and min(months) <= end and max(months) >= start:
+        if (
+            other["problem"] == p["problem"]
+            and months
+            and min(months) <= end
+            and max(months) >= start
+        ):
             points |= {(s["location"], s["longitude"], s["latitude"]) for s in other["snap_points"]}
     return points
 
 
 def _unassessable(p: dict[str, Any], why: str) -> dict[str, Any]:
-    return {"priority_id": p["priority_id"], "place": p["label"], "ward": p["ward"],
-            "problem": p["problem"], "verdict": "not assessable",
-            "wording": f"not assessable: {why}"}  # fmt: skip
+    return {
+        "priority_id": p["priority_id"],
+        "place": p["label"],
+        "ward": p["ward"],
+        "problem": p["problem"],
+        "verdict": "not assessable",
+        "wording": f"not assessable: {why}",
+    }
 
 
 def close(
@@ -107,6 +126,7 @@ def close(
     """Assess the priority up to ``until`` and record its closing with the assessment."""
     lifecycle.check_transition(store, pid, "closed")
     result = assess(store, pid, until, before_months)
-    lifecycle.decide(store, pid, "closed", actor, month=until,
-                     details={"note": note, "assessment": result})  # fmt: skip
+    lifecycle.decide(
+        store, pid, "closed", actor, month=until, details={"note": note, "assessment": result}
+    )
     return result

@@ -55,7 +55,9 @@ class Weights:
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if not value >= 0:
-                raise InputError(f"--weight-{name.replace('_', '-')} {value}: expected a number >= 0")
+                raise InputError(
+                    f"--weight-{name.replace('_', '-')} {value}: expected a number >= 0"
+                )
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -85,14 +87,20 @@ def score_candidates(
     """
     if not recent:
         raise InputError("no recent months stored: nothing to propose from")
-    rated = crimes.join(harm_table(asb_harm_days=weights.asb_harm_days), on="crime_type", how="left").with_columns(
+    rated = crimes.join(
+        harm_table(asb_harm_days=weights.asb_harm_days), on="crime_type", how="left"
+    ).with_columns(
         pl.col("problem").fill_null("other"), pl.col("harm").fill_null(weights.asb_harm_days)
     )
-    now = rated.filter(pl.col("month").is_in(recent)).group_by(KEY).agg(
-        pl.len().alias("crimes_recent"), pl.col("harm").sum().alias("harm_recent")
+    now = (
+        rated.filter(pl.col("month").is_in(recent))
+        .group_by(KEY)
+        .agg(pl.len().alias("crimes_recent"), pl.col("harm").sum().alias("harm_recent"))
     )
-    before = rated.filter(pl.col("month").is_in(baseline)).group_by(KEY).agg(
-        pl.len().alias("crimes_baseline")
+    before = (
+        rated.filter(pl.col("month").is_in(baseline))
+        .group_by(KEY)
+        .agg(pl.len().alias("crimes_baseline"))
     )
     voiced = concerns.group_by(KEY).agg(
         pl.len().alias("concerns"),
@@ -102,14 +110,17 @@ def score_candidates(
     table = (
         now.join(voiced, on=KEY, how="full", coalesce=True)
         .join(before, on=KEY, how="left")
-        .join(forecasts.select("place_key", "problem", "forecast"), on=["place_key", "problem"],
-              how="left")
+        .join(
+            forecasts.select("place_key", "problem", "forecast"),
+            on=["place_key", "problem"],
+            how="left",
+        )
         .with_columns(
             pl.col("crimes_recent", "crimes_baseline", "concerns").fill_null(0),
             pl.col("harm_recent", "forecast").fill_null(0.0),
             pl.col("concern_problems", "concern_sources").fill_null([]),
         )
-    )  # fmt: skip
+    )
     table = _with_change(table, len(recent), len(baseline))
     n_recent = len(recent)
     table = table.with_columns(
@@ -165,9 +176,13 @@ def _scaled(expr: pl.Expr, weight: float) -> pl.Expr:
 def _origin() -> pl.Expr:
     """'data', 'residents', 'partners' or 'mix': where the evidence for a candidate came from."""
     sources = pl.concat_list(
-        pl.when(pl.col("crimes_recent") > 0).then(pl.lit(["data"])).otherwise(pl.lit([], pl.List(pl.Utf8))),
+        pl.when(pl.col("crimes_recent") > 0)
+        .then(pl.lit(["data"]))
+        .otherwise(pl.lit([], pl.List(pl.Utf8))),
         pl.col("concern_sources").list.eval(
-            pl.when(pl.element() == "partner").then(pl.lit("partners")).otherwise(pl.lit("residents"))
+            pl.when(pl.element() == "partner")
+            .then(pl.lit("partners"))
+            .otherwise(pl.lit("residents"))
         ),
     ).list.unique()
     return pl.when(sources.list.len() == 1).then(sources.list.first()).otherwise(pl.lit("mix"))
@@ -180,10 +195,12 @@ def top_per_ward(scored: pl.DataFrame, per_ward: int) -> pl.DataFrame:
     best = scored.group_by("ward").agg(pl.col("score").max().alias("ward_best"))
     return (
         scored.join(best, on="ward")
-        .sort(["ward_best", "ward", "score", "place", "problem"],
-              descending=[True, False, True, False, False])
+        .sort(
+            ["ward_best", "ward", "score", "place", "problem"],
+            descending=[True, False, True, False, False],
+        )
         .group_by("ward", maintain_order=True)
         .head(per_ward)
         .with_columns(pl.int_range(1, pl.len() + 1).over("ward").alias("rank"))
         .drop("ward_best")
-    )  # fmt: skip
+    )

@@ -67,15 +67,19 @@ def month_span(months: list[str]) -> str:
     return f"{first:%B}{'' if first.year == last.year else f' {first.year}'} to {last:%B %Y}"
 
 
-def public_reason(problem: str, origin: str, figures: dict[str, Any] | None,
-                  recent_months: list[str] | None) -> str:  # fmt: skip
+def public_reason(
+    problem: str, origin: str, figures: dict[str, Any] | None, recent_months: list[str] | None
+) -> str:
     """Why a priority was chosen, in a resident's words: the recent level and its change
     (a rise or fall only when the test said so when it was proposed) and how often residents
     raised it. A priority raised at a meeting rather than from data says who raised it."""
     label = problem_label(problem)
     if not figures or not recent_months:
-        return {"residents": "Raised by residents.", "partners": "Raised by partner agencies.",
-                "mix": "Raised by residents and partners."}.get(origin, "Chosen by the team.")  # fmt: skip
+        return {
+            "residents": "Raised by residents.",
+            "partners": "Raised by partner agencies.",
+            "mix": "Raised by residents and partners.",
+        }.get(origin, "Chosen by the team.")
     span = month_span(recent_months)
     now, before = _per_month(figures["per_month_recent"]), _per_month(figures["per_month_baseline"])
     direction = figures["change_direction"]
@@ -83,14 +87,20 @@ def public_reason(problem: str, origin: str, figures: dict[str, Any] | None,
     if not figures["crimes_recent"]:
         sentences.append(f"No {label} recorded here in {span}.")
     elif direction == "rise":
-        sentences.append(f"{label.capitalize()} here rose from about {before} to {now} a month in {span}.")
+        sentences.append(
+            f"{label.capitalize()} here rose from about {before} to {now} a month in {span}."
+        )
     elif direction == "fall":
-        sentences.append(f"{label.capitalize()} here fell from about {before} to {now} a month in {span}.")
+        sentences.append(
+            f"{label.capitalize()} here fell from about {before} to {now} a month in {span}."
+        )
     elif direction == "no baseline":
         sentences.append(f"{label.capitalize()} here: about {now} a month in {span}.")
     else:
-        sentences.append(f"{label.capitalize()} here: about {now} a month in {span}, no clear "
-                         "change on the year before.")  # fmt: skip
+        sentences.append(
+            f"{label.capitalize()} here: about {now} a month in {span}, no clear "
+            "change on the year before."
+        )
     n = figures.get("concerns") or 0
     if n:
         sentences.append(f"It was raised with us {'once' if n == 1 else f'{n} times'}.")
@@ -111,14 +121,19 @@ def plain_assessment(
         return f"We cannot measure this one from police data ({why})."
     before = assessment["treated_before"] / assessment["months_before"]
     during = assessment["treated_during"] / assessment["months_during"]
+
     def level(x: float) -> str:
         return "none" if x == 0 else f"about {_per_month(round(x, 1))} a month"
 
     figures = f"{level(during)} while it was a priority, {level(before)} before"
     if verdict == "fell more":
-        return (f"{label.capitalize()} here fell by more than in the rest of {ward}: {figures}, "
-                f"against about {assessment['expected_during']:.1f} expected from the rest of the ward.")
+        return (
+            f"{label.capitalize()} here fell by more than in the rest of {ward}: {figures}, "
+            f"against about {assessment['expected_during']:.1f} expected from the rest of the ward."
+        )
     if verdict == "rose more":
-        return (f"{label.capitalize()} here rose by more than in the rest of {ward}: {figures}, "
-                f"against about {assessment['expected_during']:.1f} expected from the rest of the ward.")
+        return (
+            f"{label.capitalize()} here rose by more than in the rest of {ward}: {figures}, "
+            f"against about {assessment['expected_during']:.1f} expected from the rest of the ward."
+        )
     return f"No clear difference from the rest of {ward}{'' if final else ' so far'}: {figures}."

@@ -39,16 +39,23 @@ def _data_uri(png: bytes) -> str:
 def _pictures(store: Store, ev: Evidence, c: dict[str, Any]) -> dict[str, str]:
     """Trend chart and map of one proposed priority."""
     ward = ev.crimes.filter(
-        (pl.col("ward") == c["ward"]) & (pl.col("problem") == c["problem"])
+        (pl.col("ward") == c["ward"])
+        & (pl.col("problem") == c["problem"])
         & pl.col("month").is_in(ev.recent)
-    )  # fmt: skip
+    )
     codes = frozenset(ward["lsoa_code"].drop_nulls().unique().to_list())
-    outline = q.area_shape(store, Area(c["ward"], "custom", None, "", lsoa_codes=codes)) if codes else None
+    outline = (
+        q.area_shape(store, Area(c["ward"], "custom", None, "", lsoa_codes=codes))
+        if codes
+        else None
+    )
     crimes = list(zip(ward["longitude"].to_list(), ward["latitude"].to_list(), strict=True))
     place = [(s["longitude"], s["latitude"]) for s in c["snap_points"]]
     title = f"{c['problem_label']}, {c['ward']}, recent months"
     return {
-        "trend": _data_uri(trend_chart(c["evidence"]["months"], f"{c['place']}: {c['problem_label']} a month")),
+        "trend": _data_uri(
+            trend_chart(c["evidence"]["months"], f"{c['place']}: {c['problem_label']} a month")
+        ),
         "map": _data_uri(place_map(outline, crimes, place, title)),
     }
 
@@ -60,7 +67,9 @@ def _running(store: Store, area_ref: str, cutoff: dt.date) -> list[dict[str, Any
         if p["status"] not in ("adopted", "continued"):
             continue
         start = lifecycle.adopted_month(store, p["priority_id"])
-        so_far = review.assess(store, p["priority_id"], cutoff) if start and start <= cutoff else None
+        so_far = (
+            review.assess(store, p["priority_id"], cutoff) if start and start <= cutoff else None
+        )
         rows.append({**p, "adopted_month": start, "assessment": so_far})
     return rows
 
@@ -72,8 +81,13 @@ def _closed(store: Store, area_ref: str, cutoff: dt.date) -> list[dict[str, Any]
     for p in lifecycle.list_priorities(store, area=area_ref, status="closed"):
         closing = p["events"][-1]
         if closing["month"] is not None and since <= closing["month"] <= cutoff:
-            rows.append({**p, "closed_month": closing["month"],
-                         "assessment": closing["details"].get("assessment")})  # fmt: skip
+            rows.append(
+                {
+                    **p,
+                    "closed_month": closing["month"],
+                    "assessment": closing["details"].get("assessment"),
+                }
+            )
     return rows
 
 
@@ -83,9 +97,10 @@ def _open_concerns(store: Store, area: Area, cutoff: dt.date) -> dict[str, Any]:
     frame = concerns_in(store, area, months_back(cutoff, 12)[0], end, status="open")
     by_place = (
         frame.filter(pl.col("place").is_not_null())
-        .group_by("place", "problem_label").agg(pl.len().alias("concerns"))
+        .group_by("place", "problem_label")
+        .agg(pl.len().alias("concerns"))
         .sort(["concerns", "place"], descending=[True, False])
-    )  # fmt: skip
+    )
     return {
         "total": frame.height,
         "unmatched": frame.filter(pl.col("place").is_null()).height,
@@ -127,16 +142,23 @@ def build(
 def _operations(store: Store, area: Area, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """Roll-ups of the operations that ran in the recent months and share ground with the area."""
     return [
-        {"name": r["operation"], "starts": r["from"], "ends": r["to"],
-         "sentences": [t for m in r["measures"] for t in m["text"]]}
+        {
+            "name": r["operation"],
+            "starts": r["from"],
+            "ends": r["to"],
+            "sentences": [t for m in r["measures"] for t in m["text"]],
+        }
         for r in operations.operations_report(store, area, start, end)
-    ]  # fmt: skip
+    ]
 
 
 def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> str:
     """The pack as one self-contained HTML page (charts embedded as data URIs)."""
-    env = Environment(loader=PackageLoader("beatbook.publish", "templates"),
-                      undefined=StrictUndefined, autoescape=True)  # fmt: skip
+    env = Environment(
+        loader=PackageLoader("beatbook.publish", "templates"),
+        undefined=StrictUndefined,
+        autoescape=True,
+    )
     return env.get_template("jag.html.j2").render(**pack, pictures=pictures)
 
 
@@ -152,13 +174,19 @@ def pack_html(
     pack, ev = build(store, area_name, month, per_ward=per_ward, method=method)
     pictures = {
         f"{c['place_key']}#{c['problem']}": _pictures(store, ev, c)
-        for ward in pack["proposal"]["wards"] for c in ward["priorities"]
+        for ward in pack["proposal"]["wards"]
+        for c in ward["priorities"]
     }
     return render_html(pack, pictures), pack
 
 
 def write(
-    store: Store, area_name: str, month: str, out: Path, *, per_ward: int = PER_WARD,
+    store: Store,
+    area_name: str,
+    month: str,
+    out: Path,
+    *,
+    per_ward: int = PER_WARD,
     method: str = FORECAST_METHOD,
 ) -> tuple[Path, Path, dict[str, Any]]:
     """Write the pack beside ``out`` as .html and .pdf (WeasyPrint); returns both and the pack."""

@@ -24,8 +24,12 @@ from beatbook.publish import team_content
 from beatbook.publish import update as update_mod
 from beatbook.store import Store
 
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",
-                 ".txt": "text/plain; charset=utf-8", ".png": "image/png"}  # fmt: skip
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain; charset=utf-8",
+    ".png": "image/png",
+}
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,20 @@ class Publication:
     files: dict[str, bytes]
 
 
-def _build(store: Store, area_name: str, month: str, settings: team_content.Settings | None
-           ) -> tuple[Area, str, dt.date, update_mod.Update]:  # fmt: skip
+def _build(
+    store: Store, area_name: str, month: str, settings: team_content.Settings | None
+) -> tuple[Area, str, dt.date, update_mod.Update]:
     """The update with the area's stored text and (unless given) its stored settings."""
     target = parse_month(month, "--month")
     area = areas_mod.resolve(store, area_name)
     ref = areas_mod.reference(area)
-    built = update_mod.build(store, ref, month, settings=settings or team_content.stored_settings(store, ref),
-                             sections=team_content.stored_sections(store, ref, target))  # fmt: skip
+    built = update_mod.build(
+        store,
+        ref,
+        month,
+        settings=settings or team_content.stored_settings(store, ref),
+        sections=team_content.stored_sections(store, ref, target),
+    )
     return area, ref, target, built
 
 
@@ -73,15 +83,25 @@ def store_publication(store: Store, publication: Publication, by: str) -> dict[s
     by = _check_by(by)
     ref, target = publication.area, publication.month
     with store.transaction() as con:
-        con.execute("DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target])
+        con.execute(
+            "DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target]
+        )
         con.execute("DELETE FROM published_updates WHERE area = ? AND month = ?", [ref, target])
-        con.execute("INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
-                    [ref, publication.area_name, target, publication.title, by])  # fmt: skip
+        con.execute(
+            "INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
+            [ref, publication.area_name, target, publication.title, by],
+        )
         for name, data in publication.files.items():
-            con.execute("INSERT INTO published_update_files VALUES (?, ?, ?, ?)",
-                        [ref, target, name, data])  # fmt: skip
-    return {"area": ref, "area_name": publication.area_name, "month": f"{target:%Y-%m}",
-            "title": publication.title, "files": sorted(publication.files)}  # fmt: skip
+            con.execute(
+                "INSERT INTO published_update_files VALUES (?, ?, ?, ?)", [ref, target, name, data]
+            )
+    return {
+        "area": ref,
+        "area_name": publication.area_name,
+        "month": f"{target:%Y-%m}",
+        "title": publication.title,
+        "files": sorted(publication.files),
+    }
 
 
 def _check_by(by: str) -> str:
@@ -102,7 +122,9 @@ def publish_update(
 ) -> dict[str, Any]:
     """Build the update with the team's stored text and store its files as published."""
     _check_by(by)
-    publication = render_publication(store, area_name, month, settings=settings, template_dir=template_dir)
+    publication = render_publication(
+        store, area_name, month, settings=settings, template_dir=template_dir
+    )
     return store_publication(store, publication, by)
 
 
@@ -118,8 +140,10 @@ def preview_update(
     its pictures embedded (data URIs): for the desk's preview. Stores nothing."""
     built = _build(store, area_name, month, settings)[3]
     facts = copy.deepcopy(built.facts)
-    inline = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-              for name, png in built.images.items()}  # fmt: skip
+    inline = {
+        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        for name, png in built.images.items()
+    }
     if facts.get("map"):
         facts["map"]["image"] = inline.get(facts["map"]["image"], facts["map"]["image"])
     for trend in facts.get("trends", []):
@@ -153,6 +177,8 @@ def published_file(store: Store, area: str, month: str, name: str) -> tuple[byte
 
 
 def published_month(store: Store, area: str, month: dt.date) -> bool:
-    return bool(store.scalar(
-        "SELECT count(*) FROM published_updates WHERE area = ? AND month = ?", [area, month]
-    ))  # fmt: skip
+    return bool(
+        store.scalar(
+            "SELECT count(*) FROM published_updates WHERE area = ? AND month = ?", [area, month]
+        )
+    )

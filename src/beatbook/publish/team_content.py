@@ -33,9 +33,17 @@ class Channel:
 # UK-wide numbers, true for every force; a team adds its own web form in its settings.
 DEFAULT_CHANNELS = (
     Channel("In an emergency", "Call 999 when a crime is happening or someone is in danger."),
-    Channel("Not an emergency", "Call 101, or report online through police.uk or your force's website."),
-    Channel("Anonymously", "Crimestoppers: 0800 555 111 or crimestoppers-uk.org. You do not give your name."),
-    Channel("Deaf, hard of hearing or speech-impaired", "Relay UK: 18000 in an emergency, 18001 101 otherwise."),
+    Channel(
+        "Not an emergency", "Call 101, or report online through police.uk or your force's website."
+    ),
+    Channel(
+        "Anonymously",
+        "Crimestoppers: 0800 555 111 or crimestoppers-uk.org. You do not give your name.",
+    ),
+    Channel(
+        "Deaf, hard of hearing or speech-impaired",
+        "Relay UK: 18000 in an emergency, 18001 101 otherwise.",
+    ),
 )
 SETTINGS_KEYS = {"team", "contact", "reporting"}
 
@@ -98,17 +106,26 @@ def parse_settings(text: str, source: str) -> Settings:
         raise InputError(f"{source}: not valid TOML ({exc})") from exc
     unknown = set(data) - SETTINGS_KEYS
     if unknown:
-        raise InputError(f"{source}: unknown setting {sorted(unknown)[0]!r}; expected {', '.join(sorted(SETTINGS_KEYS))}")
+        raise InputError(
+            f"{source}: unknown setting {sorted(unknown)[0]!r}; expected {', '.join(sorted(SETTINGS_KEYS))}"
+        )
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS
     if "reporting" in data:
         rows = data["reporting"]
         if not isinstance(rows, list) or not rows:
             raise InputError(f"{source}: reporting: expected one or more [[reporting]] tables")
         channels = tuple(
-            Channel(_text(r.get("label") if isinstance(r, dict) else None, f"{source}: reporting {i} label"),
-                    _text(r.get("how") if isinstance(r, dict) else None, f"{source}: reporting {i} how"))
+            Channel(
+                _text(
+                    r.get("label") if isinstance(r, dict) else None,
+                    f"{source}: reporting {i} label",
+                ),
+                _text(
+                    r.get("how") if isinstance(r, dict) else None, f"{source}: reporting {i} how"
+                ),
+            )
             for i, r in enumerate(rows, start=1)
-        )  # fmt: skip
+        )
     return Settings(
         team=_text(data["team"], f"{source}: team") if "team" in data else None,
         contact=_text(data["contact"], f"{source}: contact") if "contact" in data else None,
@@ -141,7 +158,9 @@ def stored_settings(store: Store, area_ref: str) -> Settings:
 
 def to_html(text: str) -> str:
     """Markdown to HTML with any raw HTML escaped, so the team's text can never run script."""
-    return md.markdown(html.escape(text, quote=False).replace("&gt;", ">"), extensions=["sane_lists"])
+    return md.markdown(
+        html.escape(text, quote=False).replace("&gt;", ">"), extensions=["sane_lists"]
+    )
 
 
 HEADING = re.compile(r"^##\s+(\S.*?)\s*#*\s*$")
@@ -160,12 +179,16 @@ def parse_sections(text: str, source: str) -> list[Section]:
                 raise InputError(f"{source}, line {number}: section '{heading}' appears twice")
             sections.append((heading, number, []))
         elif re.match(r"^#\s", line):
-            raise InputError(f"{source}, line {number}: use '## Heading' sections; the update "
-                             "prints its own title")  # fmt: skip
+            raise InputError(
+                f"{source}, line {number}: use '## Heading' sections; the update "
+                "prints its own title"
+            )
         elif not sections:
             if line.strip():
-                raise InputError(f"{source}, line {number}: text before the first '## Heading'; "
-                                 "start each section with a '## ' heading")  # fmt: skip
+                raise InputError(
+                    f"{source}, line {number}: text before the first '## Heading'; "
+                    "start each section with a '## ' heading"
+                )
         else:
             sections[-1][2].append(line)
     if not sections:
@@ -200,8 +223,9 @@ def save_text(store: Store, area_ref: str, month: dt.date, path: Path) -> list[S
 MAX_TEXT = 100_000  # characters of the team's text for one update
 
 
-def save_text_string(store: Store, area_ref: str, month: dt.date, text: str, source: str
-                     ) -> list[Section]:  # fmt: skip
+def save_text_string(
+    store: Store, area_ref: str, month: dt.date, text: str, source: str
+) -> list[Section]:
     """:func:`save_text` for text typed in (the web desk): the same checks, then kept as the
     text of this area's update for the month; ``source`` says where it came from (e.g.
     'web desk, by NAME'). Text that fails a check replaces nothing."""
@@ -211,8 +235,9 @@ def save_text_string(store: Store, area_ref: str, month: dt.date, text: str, sou
     sections = parse_sections(text, source)
     with store.transaction() as con:
         con.execute("DELETE FROM update_texts WHERE area = ? AND month = ?", [area_ref, month])
-        con.execute("INSERT INTO update_texts VALUES (?, ?, ?, ?, now())",
-                    [area_ref, month, text, source])  # fmt: skip
+        con.execute(
+            "INSERT INTO update_texts VALUES (?, ?, ?, ?, now())", [area_ref, month, text, source]
+        )
     return sections
 
 

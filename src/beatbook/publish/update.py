@@ -93,11 +93,22 @@ def gather(
     until = target + dt.timedelta(days=7 * weeks - 1)
     engagements = list_engagements(store, area=ref, start=target, end=until)
     return UpdateInputs(
-        area=area, reference=ref, month=target, data_to=data_to, priorities=tuple(priorities),
-        current=tuple(current), assessments=assessments, trends=trends, wards=tuple(wards),
-        operations=tuple(reports), shares_ground=shares, engagements=tuple(engagements),
-        weeks=weeks, settings=settings, sections=tuple(sections),
-    )  # fmt: skip
+        area=area,
+        reference=ref,
+        month=target,
+        data_to=data_to,
+        priorities=tuple(priorities),
+        current=tuple(current),
+        assessments=assessments,
+        trends=trends,
+        wards=tuple(wards),
+        operations=tuple(reports),
+        shares_ground=shares,
+        engagements=tuple(engagements),
+        weeks=weeks,
+        settings=settings,
+        sections=tuple(sections),
+    )
 
 
 def _shares_ground(store: Store, area: Area, ref: str) -> bool:
@@ -119,14 +130,18 @@ def _trend_counts(store: Store, area: Area, data_to: dt.date) -> TrendCounts:
     )
     problems = harm_table(asb_harm_days=ASB_HARM_DAYS).select("crime_type", "problem")
     counted = (
-        crimes.join(wards, on="lsoa_code", how="left").join(problems, on="crime_type", how="left")
-        .group_by("ward", "problem", "month").agg(pl.len().alias("n"))
-    )  # fmt: skip
+        crimes.join(wards, on="lsoa_code", how="left")
+        .join(problems, on="crime_type", how="left")
+        .group_by("ward", "problem", "month")
+        .agg(pl.len().alias("n"))
+    )
     return TrendCounts(
-        months=tuple(months), recent=tuple(months[-RECENT_MONTHS:]), stored=frozenset(stored),
+        months=tuple(months),
+        recent=tuple(months[-RECENT_MONTHS:]),
+        stored=frozenset(stored),
         recorded=frozenset(problems["problem"].to_list()),
         counts={(w, p, m): n for w, p, m, n in counted.iter_rows()},
-    )  # fmt: skip
+    )
 
 
 def build(
@@ -168,8 +183,10 @@ def _render_one(env: Environment, name: str, directory: Path, facts: dict[str, A
     try:
         return env.get_template(name).render(u=facts)
     except TemplateNotFound as exc:
-        raise InputError(f"template {where} not found: a template folder needs "
-                         f"{' and '.join(TEMPLATE_FILES)} (copy them from {TEMPLATES})") from exc  # fmt: skip
+        raise InputError(
+            f"template {where} not found: a template folder needs "
+            f"{' and '.join(TEMPLATE_FILES)} (copy them from {TEMPLATES})"
+        ) from exc
     except TemplateSyntaxError as exc:
         raise InputError(
             f"template {exc.filename or where}, line {exc.lineno}: {exc.message}"
@@ -183,8 +200,12 @@ def _render_one(env: Environment, name: str, directory: Path, facts: dict[str, A
 
 
 def _wrap(text: str, width: int = 72, indent: str = "") -> str:
-    return textwrap.fill(" ".join(str(text).split()), width=width, initial_indent=indent,
-                         subsequent_indent=" " * len(indent))  # fmt: skip
+    return textwrap.fill(
+        " ".join(str(text).split()),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=" " * len(indent),
+    )
 
 
 def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:

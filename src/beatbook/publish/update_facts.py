@@ -87,8 +87,11 @@ def to_assess(
 ) -> list[int]:
     """Ids of last month's priorities still open and begun by ``data_to``: those whose
     assessment to ``data_to`` "you said, we did" reports (a closed one has its own)."""
-    return [p["priority_id"] for p, running in _last_months(priorities, month)
-            if p["status"] != "closed" and running[0] <= data_to]  # fmt: skip
+    return [
+        p["priority_id"]
+        for p, running in _last_months(priorities, month)
+        if p["status"] != "closed" and running[0] <= data_to
+    ]
 
 
 def said_and_done(inputs: UpdateInputs) -> list[dict[str, Any]]:
@@ -102,17 +105,27 @@ def said_and_done(inputs: UpdateInputs) -> list[dict[str, Any]]:
             status = f"Closed at the end of {p['events'][-1]['month']:%B %Y}."
         else:
             assessment = inputs.assessments.get(p["priority_id"])
-            status = (f"It stays a priority in {month:%B}." if month in running
-                      else "The team will review it at its next meeting.")  # fmt: skip
+            status = (
+                f"It stays a priority in {month:%B}."
+                if month in running
+                else "The team will review it at its next meeting."
+            )
         label = problem_label(p["problem"])
-        rows.append({
-            "id": p["priority_id"], "ward": p["ward"], "place": p["label"], "problem": p["problem"],
-            "you_said": f"{SAID.get(p['origin'], SAID['data'])} {label} at {p['label']}.",
-            "status": status,
-            "result": plain_assessment(assessment, p["ward"], p["problem"], final=p["status"] == "closed"),
-            "verdict": assessment.get("verdict") if assessment else None,
-            "assessed_to": assessment.get("during_months", [None])[-1] if assessment else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": p["priority_id"],
+                "ward": p["ward"],
+                "place": p["label"],
+                "problem": p["problem"],
+                "you_said": f"{SAID.get(p['origin'], SAID['data'])} {label} at {p['label']}.",
+                "status": status,
+                "result": plain_assessment(
+                    assessment, p["ward"], p["problem"], final=p["status"] == "closed"
+                ),
+                "verdict": assessment.get("verdict") if assessment else None,
+                "assessed_to": assessment.get("during_months", [None])[-1] if assessment else None,
+            }
+        )
     rows.sort(key=lambda r: (r["ward"], r["place"], r["problem"]))
     return rows
 
@@ -135,12 +148,22 @@ def operations(inputs: UpdateInputs) -> list[dict[str, Any]]:
                 lines.append(
                     f"{measure['total']:,} {many if measure['total'] != 1 else one} in all"
                 )
-            lines += [r["text"] for r in measure["areas"]
-                      if r["reference"] != WHOLE and inputs.shares_ground[r["reference"]]]  # fmt: skip
+            lines += [
+                r["text"]
+                for r in measure["areas"]
+                if r["reference"] != WHOLE and inputs.shares_ground[r["reference"]]
+            ]
         if lines:
-            rows.append({"name": op["operation"], "from": op["from"], "to": op["to"],
-                         "dates": _dates(op["from"], op["to"]), "description": op.get("description"),
-                         "results": lines})  # fmt: skip
+            rows.append(
+                {
+                    "name": op["operation"],
+                    "from": op["from"],
+                    "to": op["to"],
+                    "dates": _dates(op["from"], op["to"]),
+                    "description": op.get("description"),
+                    "results": lines,
+                }
+            )
     return rows
 
 
@@ -154,12 +177,25 @@ def engagements(inputs: UpdateInputs) -> list[dict[str, Any]]:
     rows = []
     for e in inputs.engagements:
         same_day = e.ends.date() == e.starts.date()
-        time = (f"{e.starts:%H:%M}" if e.ends == e.starts else
-                f"{e.starts:%H:%M} to {e.ends:%H:%M}" if same_day else
-                f"{e.starts:%H:%M} to {e.ends:%a %-d %b %H:%M}")  # fmt: skip
-        rows.append({"date": f"{e.starts:%A %-d %B}", "time": time, "start": e.starts.isoformat(timespec="minutes"),
-                     "kind": KINDS[e.kind], "title": e.summary, "place": e.place,
-                     "area": e.area_name, "notes": e.notes})  # fmt: skip
+        time = (
+            f"{e.starts:%H:%M}"
+            if e.ends == e.starts
+            else f"{e.starts:%H:%M} to {e.ends:%H:%M}"
+            if same_day
+            else f"{e.starts:%H:%M} to {e.ends:%a %-d %b %H:%M}"
+        )
+        rows.append(
+            {
+                "date": f"{e.starts:%A %-d %B}",
+                "time": time,
+                "start": e.starts.isoformat(timespec="minutes"),
+                "kind": KINDS[e.kind],
+                "title": e.summary,
+                "place": e.place,
+                "area": e.area_name,
+                "notes": e.notes,
+            }
+        )
     return rows
 
 
@@ -194,14 +230,27 @@ def ward_trends(inputs: UpdateInputs) -> tuple[list[dict[str, Any]], dict[str, b
         name = f"trend-{_slug(ward)}.png"
         labels = [f"{m:%Y-%m}" for m in months]
         images[name] = charts.ward_trend_chart(ward, labels, series)
-        rows.append({"ward": ward, "image": name, "alt": charts.trend_alt(ward, labels, series),
-                     "months": labels, "series": [{"label": s.label, "counts": list(s.counts)} for s in series],
-                     "notes": notes})  # fmt: skip
+        rows.append(
+            {
+                "ward": ward,
+                "image": name,
+                "alt": charts.trend_alt(ward, labels, series),
+                "months": labels,
+                "series": [{"label": s.label, "counts": list(s.counts)} for s in series],
+                "notes": notes,
+            }
+        )
     return rows, images
 
 
-def _trend_sentence(ward: str, label: str, counts: Mapping[tuple[Any, ...], int], problem: str,
-                    recent: list[dt.date], stored: frozenset[dt.date]) -> str:  # fmt: skip
+def _trend_sentence(
+    ward: str,
+    label: str,
+    counts: Mapping[tuple[Any, ...], int],
+    problem: str,
+    recent: list[dt.date],
+    stored: frozenset[dt.date],
+) -> str:
     """The last three months against the same months a year before (or, where those are not
     published, the three months before), by the exact test for two Poisson counts."""
     now = sum(counts.get((ward, problem, m), 0) for m in recent)
@@ -209,8 +258,10 @@ def _trend_sentence(ward: str, label: str, counts: Mapping[tuple[Any, ...], int]
     what = f"{label.capitalize()} in {ward}, {span}"
     year_ago = months_back(add_months(recent[-1], -12), len(recent))
     just_before = months_back(add_months(recent[0], -1), len(recent))
-    for earlier, against in ((year_ago, "the same months a year before"),
-                             (just_before, "the three months before")):  # fmt: skip
+    for earlier, against in (
+        (year_ago, "the same months a year before"),
+        (just_before, "the three months before"),
+    ):
         if all(m in stored for m in recent + earlier):
             before = sum(counts.get((ward, problem, m), 0) for m in earlier)
             change = compare_counts(before, now)
@@ -227,8 +278,11 @@ def team_map(inputs: UpdateInputs) -> tuple[dict[str, Any] | None, dict[str, byt
     if not inputs.wards:
         return None, {}
     area = inputs.area
-    places = [charts.Place(c["number"], c["place"], c["longitude"], c["latitude"])
-              for c in inputs.current if c["longitude"] is not None]  # fmt: skip
+    places = [
+        charts.Place(c["number"], c["place"], c["longitude"], c["latitude"])
+        for c in inputs.current
+        if c["longitude"] is not None
+    ]
     names = [w for w, _ in inputs.wards]
     image = charts.team_map(area.name, list(inputs.wards), places)
     alt = charts.map_alt(area.name, names, places)

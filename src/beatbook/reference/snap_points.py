@@ -15,19 +15,35 @@ PREFIX = "On or near "
 # published data; the list is police.uk's, not BeatBook's choice).
 GENERIC_KINDS = frozenset(
     {
-        "Supermarket", "Parking Area", "Petrol Station", "Sports/Recreation Area",
-        "Shopping Area", "Park/Open Space", "Nightclub", "Pedestrian Subway",
-        "Police Station", "Further/Higher Educational Building", "Hospital",
-        "Conference/Exhibition Centre", "Theatre/Concert Hall", "Motorway Service Area",
-        "Bus/Coach Station", "Prison", "Airport/Airfield", "Theme/Adventure Park",
-        "Train Station", "Underground Station", "Ferry Terminal", "Marina",
+        "Supermarket",
+        "Parking Area",
+        "Petrol Station",
+        "Sports/Recreation Area",
+        "Shopping Area",
+        "Park/Open Space",
+        "Nightclub",
+        "Pedestrian Subway",
+        "Police Station",
+        "Further/Higher Educational Building",
+        "Hospital",
+        "Conference/Exhibition Centre",
+        "Theatre/Concert Hall",
+        "Motorway Service Area",
+        "Bus/Coach Station",
+        "Prison",
+        "Airport/Airfield",
+        "Theme/Adventure Park",
+        "Train Station",
+        "Underground Station",
+        "Ferry Terminal",
+        "Marina",
     }
-)  # fmt: skip
+)
 
 
 def point_name(location: str) -> str:
     """'On or near Elm Close' -> 'Elm Close' (a name without the prefix is kept whole)."""
-    return location[len(PREFIX):] if location.startswith(PREFIX) else location
+    return location[len(PREFIX) :] if location.startswith(PREFIX) else location
 
 
 def is_generic(location: str) -> bool:

@@ -47,8 +47,12 @@ def create_app(
     """The app over one store. ``secret`` signs sessions (random per start if not given:
     everyone signs in again after a restart); ``tile_url`` an optional map tile server
     (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it."""
-    app = FastAPI(title="BeatBook", summary="Public data of a neighbourhood policing team.",
-                  docs_url=None, redoc_url=None)  # /docs: routes/docs.py  # fmt: skip
+    app = FastAPI(
+        title="BeatBook",
+        summary="Public data of a neighbourhood policing team.",
+        docs_url=None,
+        redoc_url=None,
+    )  # /docs: routes/docs.py
     app.state.db = Database(Path(store_path))
     app.state.signer = Signer(secret or secrets.token_urlsafe(32))
     app.state.secure_cookies = secure_cookies
@@ -62,8 +66,16 @@ def create_app(
     app.include_router(report.router)
     app.include_router(api.router)
     app.include_router(docs.router)
-    for module in (desk, desk_priorities, desk_operations, desk_engagements, desk_concerns,
-                   desk_updates, desk_users, desk_settings):
+    for module in (
+        desk,
+        desk_priorities,
+        desk_operations,
+        desk_engagements,
+        desk_concerns,
+        desk_updates,
+        desk_users,
+        desk_settings,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
@@ -82,6 +94,8 @@ def create_app(
         the API and FastAPI's own answers stay JSON."""
         if request.url.path.startswith(("/api/", "/openapi")) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        return render(request, "error.html.j2", {"message": str(exc.detail)}, status_code=exc.status_code)
+        return render(
+            request, "error.html.j2", {"message": str(exc.detail)}, status_code=exc.status_code
+        )
 
     return app

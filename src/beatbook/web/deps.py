@@ -19,8 +19,11 @@ from beatbook.web.security import ANON_COOKIE, SESSION_COOKIE, Signer
 
 # autoescape=True for every template: starlette's default escapes only names ending in .html,
 # and ours end in .html.j2.
-templates = Jinja2Templates(env=Environment(
-    loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True))
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True
+    )
+)
 
 
 def database(request: Request) -> Database:
@@ -80,14 +83,19 @@ def csrf_nonce(request: Request) -> str | None:
 def check_csrf(request: Request, csrf_token: str = Form("")) -> None:
     """Refuse a state-changing form whose token does not match this session."""
     if not signer(request).check_csrf(csrf_nonce(request), csrf_token):
-        raise HTTPException(403, "the form has expired or did not come from this site: reload the page and try again")
+        raise HTTPException(
+            403,
+            "the form has expired or did not come from this site: reload the page and try again",
+        )
 
 
 def secure(request: Request) -> bool:
     return request.url.scheme == "https" or bool(request.app.state.secure_cookies)
 
 
-def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     """A page from ``web/templates`` with the user and a CSRF token for its forms. A visitor
     without a session gets a signed anonymous cookie that public forms' tokens bind to."""
     nonce = csrf_nonce(request)
@@ -96,10 +104,23 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
         new_anon = signer(request).anon_value()
         nonce = signer(request).read_anon(new_anon)
     page = templates.TemplateResponse(
-        request, name, {**context, "user": optional_user(request),
-                        "csrf_token": signer(request).csrf_token(nonce or "")},
+        request,
+        name,
+        {
+            **context,
+            "user": optional_user(request),
+            "csrf_token": signer(request).csrf_token(nonce or ""),
+        },
         status_code=status_code,
-    )  # fmt: skip
+    )
     if new_anon:
-        page.set_cookie(ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=secure(request))
+        page.set_cookie(
+            ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=secure(request)
+        )
     return page
+
+
+#: A read-only cursor on the store for this request, as a route parameter type.
+ReadStore = Annotated[Store, Depends(reader)]
+#: The signed-in user, who must be allowed to view the desk.
+Viewer = Annotated[User, require("view")]

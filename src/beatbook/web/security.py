@@ -65,7 +65,9 @@ class Signer:
         return hmac.new(self._secret, f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
 
     def check_csrf(self, nonce: str | None, token: str | None) -> bool:
-        return bool(nonce and token) and hmac.compare_digest(self.csrf_token(nonce or ""), token or "")
+        return bool(nonce and token) and hmac.compare_digest(
+            self.csrf_token(nonce or ""), token or ""
+        )
 
 
 class RateLimiter:
@@ -94,9 +96,11 @@ def csp(tile_url: str | None) -> str:
     if tile_url:
         scheme_host = "/".join(tile_url.split("/")[:3]).replace("{s}.", "*.")
         images += f" {scheme_host}"
-    return (f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {images}; object-src 'none'; base-uri 'self'; form-action 'self'; "
-            "frame-ancestors 'none'")  # fmt: skip
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

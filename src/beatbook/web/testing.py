@@ -20,13 +20,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serving(app: Any, host: str = "127.0.0.1", port: int | None = None,
-            timeout: float = 20.0) -> Iterator[str]:  # fmt: skip
+def serving(
+    app: Any, host: str = "127.0.0.1", port: int | None = None, timeout: float = 20.0
+) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields its base URL (``http://host:port``)."""
     port = port or free_port(host)
     # lifespan off: the caller owns the app and its store, and closes them itself.
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,20 +21,20 @@ from beatbook.figures import stats as figures
 from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published
 from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
-from beatbook.store import Store
-from beatbook.web.deps import reader
+from beatbook.web.deps import ReadStore
 from beatbook.web.routes.public import event_window, public_areas, update_url
 
 router = APIRouter(prefix="/api", tags=["public data"])
-StoreDep = Annotated[Store, Depends(reader)]
 
 
 class ErrorBody(BaseModel):
     error: str = Field(description="What was wrong, in one line.")
 
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such area."},
-             400: {"model": ErrorBody, "description": "A bad parameter."}}  # fmt: skip
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such area."},
+    400: {"model": ErrorBody, "description": "A bad parameter."},
+}
 
 
 def _no_area(area: str | None) -> JSONResponse:
@@ -58,21 +58,29 @@ class PublishedRef(BaseModel):
 
 
 class Area(BaseModel):
-    reference: str = Field(description="What names the area in URLs and ?area= (URL-encode it): "
-                           "'custom:West', a ward code, 'local authority:Leicester'.")  # fmt: skip
+    reference: str = Field(
+        description="What names the area in URLs and ?area= (URL-encode it): "
+        "'custom:West', a ward code, 'local authority:Leicester'."
+    )
     name: str
-    kind: str = Field(description="custom (a team area), ward, local authority, force area, "
-                      "or unknown (no longer defined; its published updates stand).")  # fmt: skip
+    kind: str = Field(
+        description="custom (a team area), ward, local authority, force area, "
+        "or unknown (no longer defined; its published updates stand)."
+    )
     wards: list[Ward] = Field(description="For a team area: the wards wholly inside it.")
-    updates: list[PublishedRef] = Field(description="Its published community updates, newest first.")
-    priorities_month: str | None = Field(description="The month (YYYY-MM) of its current priorities.")
+    updates: list[PublishedRef] = Field(
+        description="Its published community updates, newest first."
+    )
+    priorities_month: str | None = Field(
+        description="The month (YYYY-MM) of its current priorities."
+    )
     priorities_count: int
     priorities_url: str | None
     stats_url: str | None
 
 
 @router.get("/areas", response_model=list[Area])
-def areas(store: StoreDep) -> list[dict[str, object]]:
+def areas(store: ReadStore) -> list[dict[str, object]]:
     """The team's areas and every area with a published update or current priorities."""
     return public_areas(store)
 
@@ -87,7 +95,9 @@ class Priority(BaseModel):
     place: str = Field(description="The place's label, e.g. 'Elm Close'.")
     problem: str = Field(description="Problem slug, e.g. 'drugs', 'asb', 'street-drinking'.")
     problem_label: str
-    why: str = Field(description="Why it was chosen, in plain words (a rise or fall only when a test said so).")
+    why: str = Field(
+        description="Why it was chosen, in plain words (a rise or fall only when a test said so)."
+    )
     origin: str = Field(description="Who pointed to it: data, residents, partners or mix.")
     since: str = Field(description="The month (YYYY-MM) it became a priority.")
     continuing: bool = Field(description="Whether it was a priority before this month.")
@@ -103,14 +113,16 @@ class WardPriorities(BaseModel):
 class AreaPriorities(BaseModel):
     area: str = Field(description="The area's reference.")
     area_name: str
-    month: str = Field(description="The latest month (YYYY-MM) with priorities adopted or continued.")
+    month: str = Field(
+        description="The latest month (YYYY-MM) with priorities adopted or continued."
+    )
     month_label: str
     count: int
     wards: list[WardPriorities]
 
 
 @router.get("/priorities", response_model=list[AreaPriorities], responses=NOT_FOUND)
-def priorities(store: StoreDep, area: str | None = None) -> object:
+def priorities(store: ReadStore, area: str | None = None) -> object:
     """Each area's current priorities (adopted or continued for its latest month with any),
     ward by ward. Never scores."""
     try:
@@ -133,11 +145,16 @@ class Update(BaseModel):
 
 
 @router.get("/updates", response_model=list[Update])
-def updates(store: StoreDep) -> list[dict[str, object]]:
+def updates(store: ReadStore) -> list[dict[str, object]]:
     """Published community updates, newest month first."""
-    return [{**u, "url": update_url(u["area"], u["month"]),
-             "pdf_url": update_url(u["area"], u["month"], "update.pdf")}
-            for u in list_published(store)]  # fmt: skip
+    return [
+        {
+            **u,
+            "url": update_url(u["area"], u["month"]),
+            "pdf_url": update_url(u["area"], u["month"], "update.pdf"),
+        }
+        for u in list_published(store)
+    ]
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -167,9 +184,13 @@ class Events(BaseModel):
 
 @router.get("/events", response_model=Events, responses=NOT_FOUND)
 def events(
-    store: StoreDep,
-    area: Annotated[str | None, Query(description="Only this area and the areas inside it.")] = None,
-    from_: Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")] = None,
+    store: ReadStore,
+    area: Annotated[
+        str | None, Query(description="Only this area and the areas inside it.")
+    ] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")
+    ] = None,
     weeks: Annotated[int, Query(description=f"How many weeks ({WEEKS_RANGE}).")] = UPCOMING_WEEKS,
 ) -> object:
     """Engagements (street surveys, surgeries, meetings...) in a window of weeks. The same as
@@ -179,8 +200,12 @@ def events(
         items = list_engagements(store, area, first, last)
     except UnknownAreaError:
         return _no_area(area)
-    return {"from": first.isoformat(), "to": last.isoformat(), "area": area,
-            "events": [{**e.to_dict(), "kind_label": KINDS[e.kind]} for e in items]}  # fmt: skip
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "area": area,
+        "events": [{**e.to_dict(), "kind_label": KINDS[e.kind]} for e in items],
+    }
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -194,7 +219,9 @@ class Trend(BaseModel):
     p_value: float | None
     method: str
     significant: bool
-    direction: str = Field(description="rise or fall only when significant, else 'no clear change'.")
+    direction: str = Field(
+        description="rise or fall only when significant, else 'no clear change'."
+    )
 
 
 class Stats(BaseModel):
@@ -220,8 +247,11 @@ class Stats(BaseModel):
 
 
 @router.get("/stats/{area}", response_model=Stats, responses=NOT_FOUND)
-def stats(store: StoreDep, area: str,
-          to: Annotated[str | None, Query(description="Last month, YYYY-MM.")] = None) -> object:  # fmt: skip
+def stats(
+    store: ReadStore,
+    area: str,
+    to: Annotated[str | None, Query(description="Last month, YYYY-MM.")] = None,
+) -> object:
     """An area's figures for its latest twelve months: count, rate per 1,000 residents with
     its interval and population year, and the trend worded by its test."""
     try:

@@ -26,22 +26,39 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)])
-def login(request: Request, username: str = Form(""), password: str = Form(""),
-          next: str = Form("/desk")) -> Response:  # fmt: skip
+def login(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/desk")
+) -> Response:
     client = request.client.host if request.client else "unknown"
     limiter = request.app.state.login_limiter
     if not (limiter.allow(f"ip:{client}") and limiter.allow(f"user:{username.strip().lower()}")):
-        return render(request, "login.html.j2", {"next": _safe_next(next),
-                      "error": "Too many attempts: wait a few minutes and try again."}, 429)  # fmt: skip
+        return render(
+            request,
+            "login.html.j2",
+            {
+                "next": _safe_next(next),
+                "error": "Too many attempts: wait a few minutes and try again.",
+            },
+            429,
+        )
     with database(request).read() as store:
         user = authenticate(store, username, password)
     if user is None:
-        return render(request, "login.html.j2", {"next": _safe_next(next),
-                      "error": "Wrong username or password."}, 401)  # fmt: skip
+        return render(
+            request,
+            "login.html.j2",
+            {"next": _safe_next(next), "error": "Wrong username or password."},
+            401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, signer(request).session_value(user.username),
-                        max_age=SESSION_SECONDS, httponly=True, samesite="lax",
-                        secure=secure(request))  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        signer(request).session_value(user.username),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+    )
     return response
 
 

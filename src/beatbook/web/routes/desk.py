@@ -3,17 +3,13 @@ chart /desk/chart/trend.png and the map layers /desk/api/map/{layer} (GeoJSON)."
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
 from beatbook.figures import dashboard, map_layers
-from beatbook.store import Store
-from beatbook.users import User
-from beatbook.web.deps import reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, render
 from beatbook.web.routes.desk_common import flash, select
 
 router = APIRouter()
@@ -23,8 +19,8 @@ PRIVATE = {"Cache-Control": "private, max-age=300"}
 @router.get("/desk")
 def dashboard_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str | None = None,
     month: str | None = None,
 ) -> Response:
@@ -35,16 +31,25 @@ def dashboard_page(
             summary = dashboard.summary(store, sel.area, sel.month)
         except BeatBookError as exc:
             error = str(exc)
-    return render(request, "desk_dashboard.html.j2", {
-        "tab": "dashboard", "sel": sel, "summary": summary, "error": error, "flash": flash(request),
-        "tile_url": request.app.state.tile_url or "", "layers": map_layers.LAYERS,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_dashboard.html.j2",
+        {
+            "tab": "dashboard",
+            "sel": sel,
+            "summary": summary,
+            "error": error,
+            "flash": flash(request),
+            "tile_url": request.app.state.tile_url or "",
+            "layers": map_layers.LAYERS,
+        },
+    )
 
 
 @router.get("/desk/chart/trend.png")
 def trend_chart(
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str,
     month: str,
 ) -> Response:
@@ -55,8 +60,8 @@ def trend_chart(
 
 @router.get("/desk/api/map/{layer}")
 def map_layer(
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     layer: str,
     area: str,
     month: str,

@@ -51,7 +51,9 @@ def previous_month(month: str) -> str:
     return f"{add_months(m, -1):%Y-%m}"
 
 
-def select(store: Store, area: str | None, month: str | None, *, after_data: bool = False) -> Selection:
+def select(
+    store: Store, area: str | None, month: str | None, *, after_data: bool = False
+) -> Selection:
     """The page's area (default: the first team area) and month (default: the latest month of
     data, or with ``after_data`` the month after it: what priorities and updates are for)."""
     choices = dashboard.area_choices(store)
@@ -75,8 +77,9 @@ def _signature(request: Request, message: str, kind: str) -> str:
     return signer(request).csrf_token(f"flash|{kind}|{message}")[:24]
 
 
-def back(request: Request, path: str, message: str, *, error: bool = False,
-         **params: Any) -> RedirectResponse:  # fmt: skip
+def back(
+    request: Request, path: str, message: str, *, error: bool = False, **params: Any
+) -> RedirectResponse:
     """303 to ``path`` with ``params`` and a signed message."""
     kind = "error" if error else "ok"
     text = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"

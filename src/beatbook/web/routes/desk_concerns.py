@@ -13,9 +13,8 @@ from starlette.responses import Response
 from beatbook.concerns import records as concerns
 from beatbook.errors import BeatBookError
 from beatbook.reference import concern_problems
-from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
 
 router = APIRouter()
@@ -26,21 +25,31 @@ CSRF = [Depends(check_csrf)]
 @router.get(PAGE)
 def concerns_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str | None = None,
 ) -> Response:
     labels = {p.slug: p.label for p in concern_problems()}
     rows: list[dict[str, Any]] = []
     error = None
     try:
-        rows = [{**r, "problem_label": labels.get(r["problem"], r["problem"])}
-                for r in concerns.unmatched(store, area=area or None)]  # fmt: skip
+        rows = [
+            {**r, "problem_label": labels.get(r["problem"], r["problem"])}
+            for r in concerns.unmatched(store, area=area or None)
+        ]
     except BeatBookError as exc:
         error = str(exc)
-    return render(request, "desk_concerns.html.j2", {
-        "tab": "concerns", "rows": rows, "area": area or "", "flash": flash(request), "error": error,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_concerns.html.j2",
+        {
+            "tab": "concerns",
+            "rows": rows,
+            "area": area or "",
+            "flash": flash(request),
+            "error": error,
+        },
+    )
 
 
 @router.post(PAGE + "/{concern_id}/match", dependencies=CSRF)

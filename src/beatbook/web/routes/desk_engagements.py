@@ -14,9 +14,8 @@ from starlette.responses import Response
 from beatbook import engagements
 from beatbook.errors import BeatBookError
 from beatbook.months import parse_month
-from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
 
 router = APIRouter()
@@ -27,8 +26,8 @@ CSRF = [Depends(check_csrf)]
 @router.get(PAGE)
 def engagements_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     month: str | None = None,
     area: str | None = None,
 ) -> Response:
@@ -40,10 +39,19 @@ def engagements_page(
         days = [(day, list(items)) for day, items in groupby(found, key=lambda e: e.starts.date())]
     except BeatBookError as exc:
         error = str(exc)
-    return render(request, "desk_engagements.html.j2", {
-        "tab": "engagements", "days": days, "month": month or "", "area": area or "",
-        "kinds": engagements.KINDS, "flash": flash(request), "error": error,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_engagements.html.j2",
+        {
+            "tab": "engagements",
+            "days": days,
+            "month": month or "",
+            "area": area or "",
+            "kinds": engagements.KINDS,
+            "flash": flash(request),
+            "error": error,
+        },
+    )
 
 
 @router.post(PAGE + "/add", dependencies=CSRF)
@@ -61,11 +69,21 @@ def add_engagement(
     try:
         with database(request).write() as store:
             item, status = engagements.add_engagement(
-                store, when=when, until=until.strip() or None, place=place, kind=kind, area=area,
-                title=title.strip() or None, notes=notes.strip() or None,
-            )  # fmt: skip
+                store,
+                when=when,
+                until=until.strip() or None,
+                place=place,
+                kind=kind,
+                area=area,
+                title=title.strip() or None,
+                notes=notes.strip() or None,
+            )
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True)
     day: dt.date = item.starts.date()
-    return back(request, PAGE, f"{item.summary}, {item.starts:%Y-%m-%d %H:%M}: {status}.",
-                month=f"{day:%Y-%m}")  # fmt: skip
+    return back(
+        request,
+        PAGE,
+        f"{item.summary}, {item.starts:%Y-%m-%d %H:%M}: {status}.",
+        month=f"{day:%Y-%m}",
+    )

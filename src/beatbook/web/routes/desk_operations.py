@@ -12,9 +12,8 @@ from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
 from beatbook.operations import records as operations
-from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
 
 router = APIRouter()
@@ -25,8 +24,8 @@ CSRF = [Depends(check_csrf)]
 @router.get(PAGE)
 def operations_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
 ) -> Response:
     rows: list[dict[str, Any]] = []
     error = None
@@ -35,10 +34,17 @@ def operations_page(
             rows.append({**op, "rollup": operations.rollup(store, str(op["operation"]))})
     except BeatBookError as exc:
         error = str(exc)
-    return render(request, "desk_operations.html.j2", {
-        "tab": "operations", "operations": rows, "measures": list(operations.MEASURES),
-        "flash": flash(request), "error": error,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_operations.html.j2",
+        {
+            "tab": "operations",
+            "operations": rows,
+            "measures": list(operations.MEASURES),
+            "flash": flash(request),
+            "error": error,
+        },
+    )
 
 
 def _area_list(text: str) -> list[str]:
@@ -78,8 +84,9 @@ def record_result(
     try:
         number = operations.parse_count(count)
         with database(request).write() as store:
-            changed = operations.record_result(store, operation, area.strip() or None, measure,
-                                               number, user.username)  # fmt: skip
+            changed = operations.record_result(
+                store, operation, area.strip() or None, measure, number, user.username
+            )
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True)
     where = area.strip() or "the whole operation"

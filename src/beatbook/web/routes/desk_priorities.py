@@ -22,7 +22,7 @@ from beatbook.settings import BEFORE_MONTHS, FORECAST_METHOD, PER_WARD, PER_WARD
 from beatbook.stats import format_p
 from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash, next_month, previous_month, select
 
 router = APIRouter()
@@ -35,17 +35,23 @@ def _record(p: dict[str, Any], notes_of: dict[int, list[dict[str, Any]]]) -> dic
     figures = first.get("figures")
     change_p = figures.get("change_p") if figures else None
     running = [f"{m:%Y-%m}" for m in running_months(p)]
-    return {**p, "problem_label": problem_label(p["problem"]), "figures": figures,
-            "change_p": format_p(change_p) if isinstance(change_p, float) else None,
-            "recent_months": first.get("recent_months"), "notes": notes_of.get(p["priority_id"], []),
-            "running": running, "next_month": next_month(running[-1]) if running else ""}  # fmt: skip
+    return {
+        **p,
+        "problem_label": problem_label(p["problem"]),
+        "figures": figures,
+        "change_p": format_p(change_p) if isinstance(change_p, float) else None,
+        "recent_months": first.get("recent_months"),
+        "notes": notes_of.get(p["priority_id"], []),
+        "running": running,
+        "next_month": next_month(running[-1]) if running else "",
+    }
 
 
 @router.get(PAGE)
 def priorities_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str | None = None,
     month: str | None = None,
 ) -> Response:
@@ -60,16 +66,30 @@ def priorities_page(
             every = lifecycle.list_priorities(store, area=ref)
             notes_of = notes.notes_for(store, [p["priority_id"] for p in every])
             proposed = [_record(p, notes_of) for p in every if p["proposed_for"] == when]
-            running = [_record(p, notes_of) for p in every
-                       if p["proposed_for"] != when and when in running_months(p)]  # fmt: skip
+            running = [
+                _record(p, notes_of)
+                for p in every
+                if p["proposed_for"] != when and when in running_months(p)
+            ]
         except BeatBookError as exc:
             error = str(exc)
-    return render(request, "desk_priorities.html.j2", {
-        "tab": "priorities", "sel": sel, "proposed": proposed, "running": running,
-        "error": error, "flash": flash(request), "data_month": previous_month(sel.month),
-        "methods": FORECAST_METHODS, "default_method": FORECAST_METHOD,
-        "per_ward": PER_WARD, "per_ward_range": PER_WARD_RANGE,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_priorities.html.j2",
+        {
+            "tab": "priorities",
+            "sel": sel,
+            "proposed": proposed,
+            "running": running,
+            "error": error,
+            "flash": flash(request),
+            "data_month": previous_month(sel.month),
+            "methods": FORECAST_METHODS,
+            "default_method": FORECAST_METHOD,
+            "per_ward": PER_WARD,
+            "per_ward_range": PER_WARD_RANGE,
+        },
+    )
 
 
 def _decide(request: Request, area: str, month: str, do: Any) -> Response:
@@ -99,8 +119,10 @@ def propose_and_save(
             ids = lifecycle.save_proposals(store, result, actor=user.username)
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True, area=area)
-    message = (f"{len(ids)} proposed priorities for {result['for_month']} saved "
-               f"(data to {result['month']}; ids {', '.join(map(str, ids)) or 'none'}).")  # fmt: skip
+    message = (
+        f"{len(ids)} proposed priorities for {result['for_month']} saved "
+        f"(data to {result['month']}; ids {', '.join(map(str, ids)) or 'none'})."
+    )
     return back(request, PAGE, message, area=area, month=result["for_month"])
 
 
@@ -152,8 +174,14 @@ def continue_(
 ) -> Response:
     def do(store: Store) -> str:
         when = parse_month(into, "month")
-        lifecycle.decide(store, pid, "continued", user.username, month=when,
-                         details={"note": note.strip()} if note.strip() else {})  # fmt: skip
+        lifecycle.decide(
+            store,
+            pid,
+            "continued",
+            user.username,
+            month=when,
+            details={"note": note.strip()} if note.strip() else {},
+        )
         return f"Priority {pid} continued into {when:%Y-%m}."
 
     return _decide(request, area, month, do)
@@ -170,8 +198,14 @@ def close(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     def do(store: Store) -> str:
-        result = review.close(store, pid, user.username, parse_month(last, "month"),
-                              BEFORE_MONTHS, note.strip() or None)  # fmt: skip
+        result = review.close(
+            store,
+            pid,
+            user.username,
+            parse_month(last, "month"),
+            BEFORE_MONTHS,
+            note.strip() or None,
+        )
         return f"Priority {pid} closed: {result['wording']}"
 
     return _decide(request, area, month, do)
@@ -195,7 +229,7 @@ def add_note(
 
 @router.get("/desk/jag")
 def jag_pack(
-    store: Annotated[Store, Depends(reader)],
+    store: ReadStore,
     user: Annotated[User, require("read_jag")],
     area: str,
     month: str,

@@ -12,26 +12,25 @@ from starlette.responses import Response
 from beatbook import areas as areas_mod
 from beatbook.errors import BeatBookError
 from beatbook.publish import team_content
-from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash, select
 
 router = APIRouter()
 PAGE = "/desk/settings"
-EXAMPLE = '''team = "West Leicester Neighbourhood Policing Team"
+EXAMPLE = """team = "West Leicester Neighbourhood Policing Team"
 contact = "westleicester.npt@example.police.uk"
 
 [[reporting]]
 label = "Not an emergency"
 how = "Call 101, or report online at your force's website."
-'''
+"""
 
 
 @router.get(PAGE)
 def settings_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
+    store: ReadStore,
     user: Annotated[User, require("manage_settings")],
     area: str | None = None,
 ) -> Response:
@@ -39,13 +38,24 @@ def settings_page(
     text, error = None, sel.error
     if sel.area:
         try:
-            text = team_content.stored_settings_text(store, areas_mod.reference(areas_mod.resolve(store, sel.area)))
+            text = team_content.stored_settings_text(
+                store, areas_mod.reference(areas_mod.resolve(store, sel.area))
+            )
         except BeatBookError as exc:
             error = str(exc)
-    return render(request, "desk_settings.html.j2", {
-        "tab": "settings", "sel": sel, "text": text, "example": EXAMPLE,
-        "defaults": team_content.DEFAULT_CHANNELS, "flash": flash(request), "error": error,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_settings.html.j2",
+        {
+            "tab": "settings",
+            "sel": sel,
+            "text": text,
+            "example": EXAMPLE,
+            "defaults": team_content.DEFAULT_CHANNELS,
+            "flash": flash(request),
+            "error": error,
+        },
+    )
 
 
 @router.post(PAGE, dependencies=[Depends(check_csrf)])

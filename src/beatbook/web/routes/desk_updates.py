@@ -14,9 +14,8 @@ from beatbook import areas as areas_mod
 from beatbook.errors import BeatBookError
 from beatbook.months import parse_month
 from beatbook.publish import published, team_content
-from beatbook.store import Store
 from beatbook.users import User
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash, select
 from beatbook.web.routes.public import update_url
 
@@ -28,8 +27,8 @@ CSRF = [Depends(check_csrf)]
 @router.get(PAGE)
 def updates_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str | None = None,
     month: str | None = None,
 ) -> Response:
@@ -42,20 +41,32 @@ def updates_page(
             found = team_content.stored_text(store, ref, parse_month(sel.month, "month"))
             if found:
                 text, source = found
-            done = [{**p, "url": update_url(p["area"], p["month"])}
-                    for p in published.list_published(store) if p["area"] == ref]  # fmt: skip
+            done = [
+                {**p, "url": update_url(p["area"], p["month"])}
+                for p in published.list_published(store)
+                if p["area"] == ref
+            ]
         except BeatBookError as exc:
             error = str(exc)
-    return render(request, "desk_updates.html.j2", {
-        "tab": "updates", "sel": sel, "text": text, "source": source, "published": done,
-        "flash": flash(request), "error": error,
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_updates.html.j2",
+        {
+            "tab": "updates",
+            "sel": sel,
+            "text": text,
+            "source": source,
+            "published": done,
+            "flash": flash(request),
+            "error": error,
+        },
+    )
 
 
 @router.get(PAGE + "/preview")
 def preview(
-    store: Annotated[Store, Depends(reader)],
-    user: Annotated[User, require("view")],
+    store: ReadStore,
+    user: Viewer,
     area: str,
     month: str,
 ) -> Response:
@@ -76,12 +87,15 @@ def save_text(
     try:
         with database(request).write() as store:
             ref = areas_mod.reference(areas_mod.resolve(store, area))
-            sections = team_content.save_text_string(store, ref, parse_month(month, "month"), text,
-                                                     f"web desk, {user.username}")  # fmt: skip
+            sections = team_content.save_text_string(
+                store, ref, parse_month(month, "month"), text, f"web desk, {user.username}"
+            )
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True, area=area, month=month)
     headings = ", ".join(s.heading for s in sections)
-    return back(request, PAGE, f"Text saved: {len(sections)} sections ({headings}).", area=area, month=month)
+    return back(
+        request, PAGE, f"Text saved: {len(sections)} sections ({headings}).", area=area, month=month
+    )
 
 
 @router.post(PAGE + "/publish", dependencies=CSRF)

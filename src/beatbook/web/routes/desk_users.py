@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
-from beatbook.store import Store
 from beatbook.users import ROLES, User, add_user, list_users
-from beatbook.web.deps import check_csrf, database, reader, render, require
+from beatbook.web.deps import ReadStore, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
 
 router = APIRouter()
@@ -21,12 +20,19 @@ PAGE = "/desk/users"
 @router.get(PAGE)
 def users_page(
     request: Request,
-    store: Annotated[Store, Depends(reader)],
+    store: ReadStore,
     user: Annotated[User, require("manage_users")],
 ) -> Response:
-    return render(request, "desk_users.html.j2", {
-        "tab": "users", "users": list_users(store), "roles": ROLES, "flash": flash(request),
-    })  # fmt: skip
+    return render(
+        request,
+        "desk_users.html.j2",
+        {
+            "tab": "users",
+            "users": list_users(store),
+            "roles": ROLES,
+            "flash": flash(request),
+        },
+    )
 
 
 @router.post(PAGE + "/add", dependencies=[Depends(check_csrf)])

@@ -16,7 +16,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
@@ -28,11 +28,13 @@ from beatbook.months import parse_month
 from beatbook.publish.published import list_published, published_file
 from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.store import Store
-from beatbook.web.deps import reader, render
+from beatbook.web.deps import ReadStore, render
 
 router = APIRouter()
-StoreDep = Annotated[Store, Depends(reader)]
-FromDay = Annotated[str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")]
+StoreDep = ReadStore
+FromDay = Annotated[
+    str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")
+]
 Weeks = Annotated[int, Query(description=f"How many weeks from the first day ({WEEKS_RANGE}).")]
 
 
@@ -69,23 +71,37 @@ def public_areas(store: Store) -> list[dict[str, Any]]:
     def entry(reference: str, name: str) -> dict[str, Any]:
         if reference not in found:
             area = _area_of(store, reference)
-            found[reference] = {"reference": reference, "name": area.name if area else name,
-                                "kind": area.kind if area else "unknown", "wards": [],
-                                "updates": [], "priorities_month": None, "priorities_count": 0,
-                                "stats_url": stats_url(reference) if area else None}  # fmt: skip
+            found[reference] = {
+                "reference": reference,
+                "name": area.name if area else name,
+                "kind": area.kind if area else "unknown",
+                "wards": [],
+                "updates": [],
+                "priorities_month": None,
+                "priorities_count": 0,
+                "stats_url": stats_url(reference) if area else None,
+            }
         return found[reference]
 
     for team in areas_mod.team_areas(store):
         ref = areas_mod.reference(team)
         entry(ref, team.name)["wards"] = [
-            {"reference": areas_mod.reference(w), "name": w.name, "stats_url": stats_url(areas_mod.reference(w))}
+            {
+                "reference": areas_mod.reference(w),
+                "name": w.name,
+                "stats_url": stats_url(areas_mod.reference(w)),
+            }
             for w in areas_mod.wards_within(store, team)
-        ]  # fmt: skip
+        ]
     for update in list_published(store):
         entry(update["area"], update["area_name"])["updates"].append(
-            {"month": update["month"], "title": update["title"],
-             "url": update_url(update["area"], update["month"]),
-             "pdf_url": update_url(update["area"], update["month"], "update.pdf")})  # fmt: skip
+            {
+                "month": update["month"],
+                "title": update["title"],
+                "url": update_url(update["area"], update["month"]),
+                "pdf_url": update_url(update["area"], update["month"], "update.pdf"),
+            }
+        )
     for block in current_by_area(store):
         row = entry(block["area"], block["area_name"])
         row["priorities_month"], row["priorities_count"] = block["month"], block["count"]
@@ -120,9 +136,14 @@ def priorities(request: Request, store: StoreDep, area: str | None = None) -> Re
 
 @router.get("/updates")
 def updates(request: Request, store: StoreDep) -> Response:
-    rows = [{**u, "url": update_url(u["area"], u["month"]),
-             "pdf_url": update_url(u["area"], u["month"], "update.pdf")}
-            for u in list_published(store)]  # fmt: skip
+    rows = [
+        {
+            **u,
+            "url": update_url(u["area"], u["month"]),
+            "pdf_url": update_url(u["area"], u["month"], "update.pdf"),
+        }
+        for u in list_published(store)
+    ]
     return render(request, "public_updates.html.j2", {"updates": rows})
 
 
@@ -137,14 +158,17 @@ def _with_links(document: str, base: str, pdf: str) -> str:
     """The stored update page with a <base> so its pictures load from the update's folder,
     and a line linking to its PDF and the list of updates; otherwise as published."""
     base_tag = f'<base href="{html.escape(base)}">'
-    bar = (f'<p class="bb-published" style="font-size:.9rem"><a href="{html.escape(pdf)}">'
-           'Download this update as a PDF</a> · <a href="/updates">All community updates</a>'
-           ' · <a href="/">BeatBook home</a></p>')  # fmt: skip
+    bar = (
+        f'<p class="bb-published" style="font-size:.9rem"><a href="{html.escape(pdf)}">'
+        'Download this update as a PDF</a> · <a href="/updates">All community updates</a>'
+        ' · <a href="/">BeatBook home</a></p>'
+    )
     head = re.search(r"<head[^>]*>", document, flags=re.I)
-    document = (document[: head.end()] + base_tag + document[head.end():] if head
-                else base_tag + document)  # fmt: skip
+    document = (
+        document[: head.end()] + base_tag + document[head.end() :] if head else base_tag + document
+    )
     body = re.search(r"<body[^>]*>", document, flags=re.I)
-    return document[: body.end()] + bar + document[body.end():] if body else bar + document
+    return document[: body.end()] + bar + document[body.end() :] if body else bar + document
 
 
 @router.get("/updates/{area}/{month}")
@@ -187,28 +211,61 @@ def _time(e: Engagement) -> str:
 
 
 @router.get("/events")
-def events(request: Request, store: StoreDep, area: str | None = None, from_: FromDay = None,
-           weeks: Weeks = UPCOMING_WEEKS) -> Response:  # fmt: skip
+def events(
+    request: Request,
+    store: StoreDep,
+    area: str | None = None,
+    from_: FromDay = None,
+    weeks: Weeks = UPCOMING_WEEKS,
+) -> Response:
     first, last = event_window(from_, weeks)
     items = list_engagements(store, area, first, last)
-    days = [{"date": day, "label": f"{day:%A %-d %B %Y}",
-             "events": [{"time": _time(e), "kind": KINDS[e.kind], "title": e.summary,
-                         "place": e.place, "area": e.area_name, "notes": e.notes} for e in group]}
-            for day, group in itertools.groupby(items, key=lambda e: e.starts.date())]  # fmt: skip
-    query = {k: v for k, v in (("from", first.isoformat()), ("weeks", str(weeks)), ("area", area)) if v}
-    return render(request, "public_events.html.j2", {
-        "days": days, "first": first, "last": last, "area": area,
-        "ics_url": "/events.ics?" + urlencode(query)})  # fmt: skip
+    days = [
+        {
+            "date": day,
+            "label": f"{day:%A %-d %B %Y}",
+            "events": [
+                {
+                    "time": _time(e),
+                    "kind": KINDS[e.kind],
+                    "title": e.summary,
+                    "place": e.place,
+                    "area": e.area_name,
+                    "notes": e.notes,
+                }
+                for e in group
+            ],
+        }
+        for day, group in itertools.groupby(items, key=lambda e: e.starts.date())
+    ]
+    query = {
+        k: v for k, v in (("from", first.isoformat()), ("weeks", str(weeks)), ("area", area)) if v
+    }
+    return render(
+        request,
+        "public_events.html.j2",
+        {
+            "days": days,
+            "first": first,
+            "last": last,
+            "area": area,
+            "ics_url": "/events.ics?" + urlencode(query),
+        },
+    )
 
 
 @router.get("/events.ics")
-def events_ics(store: StoreDep, area: str | None = None, from_: FromDay = None,
-               weeks: Weeks = UPCOMING_WEEKS) -> Response:  # fmt: skip
+def events_ics(
+    store: StoreDep, area: str | None = None, from_: FromDay = None, weeks: Weeks = UPCOMING_WEEKS
+) -> Response:
     first, last = event_window(from_, weeks)
     items = list_engagements(store, area, first, last)
     name = "BeatBook engagements" + (f": {areas_mod.resolve(store, area).name}" if area else "")
-    return Response(to_ical(items, name), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'inline; filename="beatbook-events.ics"'})  # fmt: skip
+    return Response(
+        to_ical(items, name),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="beatbook-events.ics"'},
+    )
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -222,4 +279,6 @@ def stats(request: Request, store: StoreDep, area: str, to: str | None = None) -
         summary = figures.area_summary(store, area, to=to)
     except UnknownAreaError:
         return not_found(request, f"BeatBook knows no area called {area!r}.")
-    return render(request, "public_stats.html.j2", {"s": summary, "area": area, "latest": to is None})
+    return render(
+        request, "public_stats.html.j2", {"s": summary, "area": area, "latest": to is None}
+    )

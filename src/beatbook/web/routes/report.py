@@ -28,14 +28,21 @@ from beatbook.concerns.csv_import import record_concern
 from beatbook.errors import ConcernFieldError, InputError
 from beatbook.reference import concern_problems
 from beatbook.store import Store
-from beatbook.web.deps import check_csrf, database, reader, render
+from beatbook.web.deps import ReadStore, check_csrf, database, render
 
 router = APIRouter()
 SOURCE = "online"
 CHOICES_SECONDS = 60.0
 # record_concern's field names -> the form's labels
-LABELS = {"date": "Date", "where": "Place", "latitude": "Latitude", "longitude": "Longitude",
-          "problem": "Problem", "contact": "Contact", "area": "Area"}  # fmt: skip
+LABELS = {
+    "date": "Date",
+    "where": "Place",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "problem": "Problem",
+    "contact": "Contact",
+    "area": "Area",
+}
 
 
 def area_choices(store: Store) -> list[dict[str, Any]]:
@@ -49,8 +56,12 @@ def area_choices(store: Store) -> list[dict[str, Any]]:
         groups.append({"label": team.name, "options": options})
     if not groups:
         local = [a for a in areas_mod.list_areas(store) if a.kind == "local authority"]
-        groups.append({"label": "Local authorities",
-                       "options": [(areas_mod.reference(a), a.name) for a in local]})  # fmt: skip
+        groups.append(
+            {
+                "label": "Local authorities",
+                "options": [(areas_mod.reference(a), a.name) for a in local],
+            }
+        )
     return groups
 
 
@@ -66,23 +77,39 @@ def _choices(request: Request, store: Store) -> list[dict[str, Any]]:
     return choices
 
 
-def _form(request: Request, store: Store, *, values: dict[str, str] | None = None,
-          errors: dict[str, str] | None = None, message: str | None = None,
-          had_contact: bool = False, status_code: int = 200) -> Response:  # fmt: skip
+def _form(
+    request: Request,
+    store: Store,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    had_contact: bool = False,
+    status_code: int = 200,
+) -> Response:
     values = dict(values or {})
     values.pop("contact", None)  # never sent back: the resident types it again
     values.setdefault("submission_id", str(uuid.uuid4()))
     limiter = request.app.state.report_limiter
-    return render(request, "report_form.html.j2", {
-        "choices": _choices(request, store), "problems": concern_problems(), "values": values,
-        "errors": errors or {}, "message": message, "today": dt.date.today().isoformat(),
-        "had_contact": had_contact,
-        "limit_minutes": max(1, math.ceil(limiter.window / 60)),
-    }, status_code=status_code)  # fmt: skip
+    return render(
+        request,
+        "report_form.html.j2",
+        {
+            "choices": _choices(request, store),
+            "problems": concern_problems(),
+            "values": values,
+            "errors": errors or {},
+            "message": message,
+            "today": dt.date.today().isoformat(),
+            "had_contact": had_contact,
+            "limit_minutes": max(1, math.ceil(limiter.window / 60)),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/report")
-def report_form(request: Request, store: Annotated[Store, Depends(reader)]) -> Response:
+def report_form(request: Request, store: ReadStore) -> Response:
     return _form(request, store)
 
 
@@ -99,37 +126,69 @@ def report(
     website: Annotated[str, Form()] = "",
     submission_id: Annotated[str, Form()] = "",
 ) -> Response:
-    values = {"area": area, "where": where, "latitude": latitude, "longitude": longitude,
-              "problem": problem, "date": date, "submission_id": submission_id}  # fmt: skip
+    values = {
+        "area": area,
+        "where": where,
+        "latitude": latitude,
+        "longitude": longitude,
+        "problem": problem,
+        "date": date,
+        "submission_id": submission_id,
+    }
 
-    def again(store: Store, status_code: int, *, errors: dict[str, str] | None = None,
-              message: str | None = None) -> Response:  # fmt: skip
+    def again(
+        store: Store,
+        status_code: int,
+        *,
+        errors: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> Response:
         """The form once more, with what was typed (never the contact) and what was wrong."""
-        return _form(request, store, values=values, errors=errors, message=message,
-                     had_contact=bool(contact.strip()), status_code=status_code)  # fmt: skip
+        return _form(
+            request,
+            store,
+            values=values,
+            errors=errors,
+            message=message,
+            had_contact=bool(contact.strip()),
+            status_code=status_code,
+        )
 
     problem_name = next((p.label for p in concern_problems() if p.slug == problem), problem)
     db = database(request)
     client = request.client.host if request.client else "unknown"
     if not request.app.state.report_limiter.allow(f"report:{client}"):
         with db.read() as store:
-            return again(store, 429, message=(
-                "We have had several reports from your connection in the last few minutes. "
-                "Please wait a little and send it again, or call 101."))  # fmt: skip
+            return again(
+                store,
+                429,
+                message=(
+                    "We have had several reports from your connection in the last few minutes. "
+                    "Please wait a little and send it again, or call 101."
+                ),
+            )
     if website.strip():  # only a robot fills in the hidden field: looks accepted, stores nothing
         return _thanks(request, secrets.randbelow(900_000) + 100_000, values, problem_name)
     with db.read() as store:
         allowed = {ref for group in _choices(request, store) for ref, _ in group["options"]}
         if area not in allowed:
-            return again(store, 400, errors={"area": "Area: choose the area the problem is in from the list"})
+            return again(
+                store, 400, errors={"area": "Area: choose the area the problem is in from the list"}
+            )
     try:
         with db.write() as store:
             concern_id = record_concern(
-                store, area=area, reported_on=date, problem=problem, source=SOURCE,
-                where=where.strip() or None, latitude=latitude.strip() or None,
-                longitude=longitude.strip() or None, contact=contact.strip() or None,
+                store,
+                area=area,
+                reported_on=date,
+                problem=problem,
+                source=SOURCE,
+                where=where.strip() or None,
+                latitude=latitude.strip() or None,
+                longitude=longitude.strip() or None,
+                contact=contact.strip() or None,
                 submission_id=submission_id.strip() or None,
-            )  # fmt: skip
+            )
     except ConcernFieldError as exc:
         errors: dict[str, str] = {}
         for column, problem_text in exc.errors:
@@ -145,8 +204,14 @@ def report(
 
 
 def _thanks(request: Request, reference: int, values: dict[str, str], problem: str) -> Response:
-    return render(request, "report_thanks.html.j2", {
-        "reference": reference, "where": values["where"].strip(),
-        "coordinates": (values["latitude"].strip(), values["longitude"].strip()),
-        "date": values["date"], "problem": problem,
-    })  # fmt: skip
+    return render(
+        request,
+        "report_thanks.html.j2",
+        {
+            "reference": reference,
+            "where": values["where"].strip(),
+            "coordinates": (values["latitude"].strip(), values["longitude"].strip()),
+            "date": values["date"],
+            "problem": problem,
+        },
+    )
