@@ -3,7 +3,8 @@
 * ``--update-golden`` regenerates the golden report files under ``tests/golden/``
   instead of comparing against them.
 * The real-store fixtures (``sample_store``, ``sample_store_path``, ``writable_store``,
-  ``raw_db``) live in ``tests/fixtures_store.py`` and are re-exported here.
+  ``raw_db``) live in ``tests/support/fixtures_store.py`` and ``tests/support/two_forces.py`` (two
+  forces in one store, with months missing for one) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,8 +12,17 @@ from __future__ import annotations
 import pytest
 
 from support.fixtures_store import raw_db, sample_store, sample_store_path, writable_store
+from support.two_forces import two_force_raw, two_force_store, two_force_store_path
 
-__all__ = ["raw_db", "sample_store", "sample_store_path", "writable_store"]
+__all__ = [
+    "raw_db",
+    "sample_store",
+    "sample_store_path",
+    "two_force_raw",
+    "two_force_store",
+    "two_force_store_path",
+    "writable_store",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
