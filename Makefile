@@ -59,6 +59,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/priorities.py $(STORE)
+	$(BIN)/python benchmarks/placebo.py $(STORE)
 	$(BIN)/python benchmarks/web.py $(STORE)
 
 clean:

@@ -145,6 +145,7 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
 OWNERS: dict[str, set[str]] = {
     "beatbook.ingest.policeuk_csv": {
         "street_crimes",
+        "crime_repeats",
         "outcomes",
         "stop_searches",
         "partitions",
@@ -168,8 +169,9 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.users": {"users"},
 }
 READERS: dict[str, set[str]] = {
-    # Areas are defined by the ONS geography and, for force areas, by where a force's
-    # crimes fall; queries.py builds on areas, so areas reads these itself.
+    # Areas are defined by the ONS geography and the district names in the crimes' LSOA
+    # names (a force area: its districts, by the names the store knows); queries.py builds
+    # on areas, so areas reads these itself.
     "beatbook.areas": {
         "lsoa_lookup",
         "lsoa_bridge",

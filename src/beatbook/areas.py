@@ -2,11 +2,13 @@
 
 An area is one of
 
-* a **force area** (``Leicestershire``): the local authorities a police
-  force covers, found from the data — a district belongs to the force area
-  when the force's crimes fall in at least half of its LSOAs (so the handful
-  of crimes a force records in, say, Birmingham do not make Birmingham part of
-  Leicestershire);
+* a **force area** (``Leicestershire``): the local authority districts the force
+  polices, from the shipped table ``reference/lad_forces.csv`` (never from where its
+  crimes fall, so it does not change with the months or forces stored). Its crimes are
+  every row of the force's own files: those with no location and those it recorded in
+  other forces' districts included (both are reported). Its residents are those of its
+  districts. A force not in the table (British Transport Police, a test force) has no
+  known districts: its crimes are counted, and rates say why there are none;
 * a **local authority** (``Leicester``): crimes whose LSOA name starts with
   it (police.uk LSOA names are ``<district> <3 digits><letter>``), so it works
   before any lookup is imported;
@@ -37,10 +39,10 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from beatbook import reference as reference_data
 from beatbook.errors import AmbiguousAreaError, InputError, UnknownAreaError
 from beatbook.store import Store
 
-FORCE_AREA_MIN_LSOA_SHARE = 0.5
 CONTAINMENT_TOLERANCE = 0.01  # share of a surface allowed outside the area it lies "inside"
 
 
@@ -66,6 +68,9 @@ class Area:
     polygon_wkt: str | None = None
     parent: str | None = None  # force area or local authority it lies in, for peers
     excluded: str | None = None  # for 'A excluding B': a reference to B, its natural comparison
+    # A force area: the police.uk force whose rows are its crimes (all of them, located or
+    # not); its local_authorities are the districts it polices (residents, maps, peers).
+    force: str | None = None
 
     @property
     def by_local_authority(self) -> bool:
@@ -81,34 +86,23 @@ class Area:
         }
 
 
-def _lads_of_force(store: Store, force: str) -> list[str]:
-    """Local authorities of a force area: those with the force's crimes in >= half their LSOAs."""
-    has_lookup = store.scalar("SELECT count(*) FROM lsoa_lookup") > 0
-    if has_lookup:
-        rows = store.rows(
-            """
-            WITH seen AS (SELECT DISTINCT lsoa_code FROM street_crimes
-                          WHERE force = ? AND lsoa_code IS NOT NULL),
-                 lads AS (SELECT lad_name, lsoa_code FROM lsoa_lookup
-                          WHERE lad_name IS NOT NULL)
-            SELECT lad_name FROM lads LEFT JOIN seen USING (lsoa_code)
-            GROUP BY lad_name
-            HAVING count(seen.lsoa_code) >= ? * count(*)
-            ORDER BY lad_name
-            """,
-            [force, FORCE_AREA_MIN_LSOA_SHARE],
-        )
-    else:  # without a lookup: districts holding at least 1% of the force's located crimes
-        rows = store.rows(
-            """
-            SELECT local_authority FROM street_crimes
-            WHERE force = ? AND local_authority IS NOT NULL
-            GROUP BY 1 HAVING count(*) >= 0.01 * sum(count(*)) OVER ()
-            ORDER BY 1
-            """,
-            [force],
-        )
-    return [r[0] for r in rows]
+def _lads_of_force(store: Store, force: str) -> list[str] | None:
+    """The districts ``force`` polices (``reference/lad_forces.csv``), under the names this
+    store knows them by: the district part of the force's LSOA names and the ONS lookups'
+    district names (both code vintages, so 'Aylesbury Vale' and 'Buckinghamshire' alike).
+
+    None when the force is not in the table: its districts are unknown. Where its crimes
+    fall, and how many months are stored, play no part.
+    """
+    if not reference_data.districts_of_force(force):
+        return None
+    rows = store.rows(
+        "SELECT DISTINCT local_authority FROM street_crimes "
+        "WHERE force = ? AND local_authority IS NOT NULL "
+        "UNION SELECT DISTINCT lad_name FROM lsoa_lookup WHERE lad_name IS NOT NULL",
+        [force],
+    )
+    return sorted(n for (n,) in rows if reference_data.force_of_district(n) == force)
 
 
 def _force_name(force: str) -> str:
@@ -129,14 +123,25 @@ def _force_areas(store: Store, named: str | None = None) -> list[Area]:
             "SELECT any_value(falls_within) FROM street_crimes WHERE force = ?", [force]
         )
         lads = _lads_of_force(store, force)
+        counted = "counts every crime in the force's files, located anywhere or not"
+        if lads is None:
+            description = (
+                f"{falls_within or force}: not one of the 43 territorial forces in BeatBook's "
+                f"table of force areas, so its districts and residents are unknown; {counted}"
+            )
+        else:
+            description = (
+                f"{falls_within or force} area: {len(lads)} local authorities "
+                f"({', '.join(lads)}); {counted}"
+            )
         result.append(
             Area(
                 name=name,
                 kind="force area",
                 code=force,
-                description=f"{falls_within or force} area: {len(lads)} local authorities "
-                f"({', '.join(lads)})",
-                local_authorities=frozenset(lads),
+                description=description,
+                local_authorities=frozenset(lads or ()),
+                force=force,
             )
         )
     return result

@@ -2,8 +2,11 @@
 
 These are the only queries behind every published figure, so each figure
 can be traced to one function here and its inputs (area, months, year).
-Crimes with no location (police.uk's ``No Location`` rows) belong to no
-area; they are counted by :func:`unlocated_count` and reported apart.
+Every count is of the store's ``crimes`` view: a Crime ID counts once in a month
+(docs/statistics.md, counting rules); :func:`repeats_folded` says how many rows
+that folded. Crimes with no location (police.uk's ``No Location`` rows) belong to
+no area but their force's force area (which counts every row of the force's files); they
+are counted by :func:`unlocated_count` and reported apart.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from beatbook import geo
 from beatbook.areas import Area, lsoas_of
 from beatbook.errors import DataMissingError, InputError
 from beatbook.months import month_range, months_between
+from beatbook.reference import district_forces, force_of_district
 from beatbook.store import Store
 
 GROUPABLE = ("month", "crime_type", "local_authority", "lsoa_code", "force")
@@ -29,12 +33,35 @@ GROUPABLE = ("month", "crime_type", "local_authority", "lsoa_code", "force")
 
 def _area_filter(area: Area) -> tuple[str, list[object]]:
     """SQL predicate over street_crimes selecting the area (polygons: by bounding box only)."""
+    if area.force:  # a force area: every row of the force's files, located anywhere or not
+        return "force = ?", [area.force]
+    policed, params = _policed_here(area)
     if area.polygon_wkt:
         minx, miny, maxx, maxy = shapely_wkt.loads(area.polygon_wkt).bounds
-        return ("longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?", [minx, maxx, miny, maxy])
+        where = "longitude BETWEEN ? AND ? AND latitude BETWEEN ? AND ?"
+        return f"{where} AND {policed}", [minx, maxx, miny, maxy, *params]
     if area.by_local_authority:
-        return "local_authority IN (SELECT unnest(?::VARCHAR[]))", [sorted(area.local_authorities)]
-    return "lsoa_code IN (SELECT unnest(?::VARCHAR[]))", [sorted(area.lsoa_codes)]
+        where = "local_authority IN (SELECT unnest(?::VARCHAR[]))"
+        return f"{where} AND {policed}", [sorted(area.local_authorities), *params]
+    where = "lsoa_code IN (SELECT unnest(?::VARCHAR[]))"
+    return f"{where} AND {policed}", [sorted(area.lsoa_codes), *params]
+
+
+def _policed_here(area: Area) -> tuple[str, list[object]]:
+    """SQL predicate: a located crime counts for a district (and its wards, LSOAs and any
+    area drawn over it) only when the force that polices the district recorded it. A crime
+    a force records in another force's district counts for its own force area, reported
+    there as outside its districts, so no crime counts in two forces' areas and a second
+    force's files change no figure of the first's. Districts not in the reference table
+    (reference/lad_forces.csv) keep every force's crimes."""
+    names = area.local_authorities if area.by_local_authority else None
+    known = [d for d in district_forces() if names is None or d.lad_name in names]
+    pairs = sorted({f"{d.lad_name}|{d.force}" for d in known})
+    return (
+        "(local_authority IS NULL OR NOT list_contains(?, local_authority) "
+        "OR list_contains(?, local_authority || '|' || force))",
+        [sorted({d.lad_name for d in known}), pairs],
+    )
 
 
 def _crimes_filter(
@@ -57,8 +84,15 @@ def crime_counts(
     end: dt.date,
     by: Sequence[str] = (),
     crime_types: Sequence[str] | None = None,
+    *,
+    table: str = "crimes",
 ) -> pl.DataFrame:
-    """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``."""
+    """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``.
+
+    ``table="street_crimes"`` counts every stored row instead, repeats included (only
+    :func:`repeats_folded` wants that)."""
+    if table not in ("crimes", "street_crimes"):
+        raise ValueError(f"table={table!r}: expected 'crimes' or 'street_crimes'")
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
         raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
@@ -67,8 +101,7 @@ def crime_counts(
         rows = _inside_polygon(
             area,
             store.frame(
-                f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM street_crimes "
-                f"WHERE {where}",
+                f"SELECT {', '.join([*by, 'longitude', 'latitude'])} FROM {table} WHERE {where}",
                 params,
             ),
         )
@@ -76,7 +109,7 @@ def crime_counts(
             return pl.DataFrame({"count": [rows.height]})
         return rows.group_by(list(by)).agg(pl.len().alias("count")).sort(list(by))
     group = ", ".join(by)
-    sql = f"SELECT {group + ', ' if by else ''}count(*) AS count FROM street_crimes WHERE {where}"
+    sql = f"SELECT {group + ', ' if by else ''}count(*) AS count FROM {table} WHERE {where}"
     if by:
         sql += f" GROUP BY {group} ORDER BY {group}"
     return store.frame(sql, params)
@@ -106,10 +139,13 @@ def incidents(
     last_outcome with ``with_outcome``).
     """
     where, params = _crimes_filter(area, start, end, crime_types)
+    if area.force and area.local_authorities:  # a force area's map is its own districts
+        where += " AND local_authority IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(sorted(area.local_authorities))
     outcome = ", last_outcome" if with_outcome else ""
     rows = store.frame(
         f"SELECT month, crime_type, location, longitude, latitude, lsoa_code{outcome} "
-        "FROM street_crimes "
+        "FROM crimes "
         f"WHERE {where} AND longitude IS NOT NULL",
         params,
     )
@@ -185,28 +221,81 @@ def lsoa_wards(store: Store, codes: Sequence[str]) -> pl.DataFrame:
     return frame.with_columns(pl.col("ward_name").fill_null("unknown ward"))
 
 
+def repeats_folded(
+    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None = None
+) -> int:
+    """Stored rows of the area and months that repeat a Crime ID already counted in their
+    month (kept in the store, not counted: the figure's methods say how many)."""
+    raw = crime_counts(store, area, start, end, crime_types=crime_types, table="street_crimes")
+    return int(raw["count"][0]) - crime_total(store, area, start, end, crime_types)
+
+
 def crime_total(
     store: Store, area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None = None
 ) -> int:
     return int(crime_counts(store, area, start, end, crime_types=crime_types)["count"][0])
 
 
-def unlocated_count(store: Store, start: dt.date, end: dt.date) -> int:
-    """Crimes with no coordinates or LSOA in the period: in no area's count."""
-    return int(
-        store.scalar(
-            "SELECT count(*) FROM street_crimes WHERE lsoa_code IS NULL AND month BETWEEN ? AND ?",
-            [start, end],
-        )
-    )
+def unlocated_count(
+    store: Store, start: dt.date, end: dt.date, forces: Sequence[str] | None = None
+) -> int:
+    """Crimes with no coordinates or LSOA in the period (of these forces' files): in no
+    local authority's or ward's count."""
+    where = "lsoa_code IS NULL AND month BETWEEN ? AND ?"
+    params: list[object] = [start, end]
+    if forces:
+        where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(forces))
+    return int(store.scalar(f"SELECT count(*) FROM crimes WHERE {where}", params))
 
 
-def months_with_data(store: Store, start: dt.date, end: dt.date) -> list[dt.date]:
-    """Months in the period for which street data is stored (missing months are not zeros)."""
+# A force whose files hold fewer of an area's crimes than this share does not police it:
+# its months don't decide the area's (Leicestershire records a few crimes in Nottingham).
+MIN_FORCE_SHARE = 0.05
+
+
+def forces_of(store: Store, area: Area, start: dt.date, end: dt.date) -> list[str]:
+    """The forces whose months an area's figures depend on: a force area's own force; for
+    any other area the forces that police its districts (reference/lad_forces.csv), or,
+    for districts not in that table, the forces holding at least
+    :data:`MIN_FORCE_SHARE` of its crimes. Months are per force: a month counts for the
+    area only when each of these forces has published it."""
+    if area.force:
+        return [area.force]
+    everything = (dt.date(1900, 1, 1), dt.date(9999, 12, 1))
+    districts = set(area.local_authorities) or {
+        str(d)
+        for d in crime_counts(store, area, *everything, by=["local_authority"])["local_authority"]
+        if d is not None
+    }
+    policing = {force_of_district(d) for d in districts}
+    if policing and None not in policing:
+        return sorted(f for f in policing if f is not None)
+    for first, last in ((start, end), everything):
+        counts = crime_counts(store, area, first, last, by=["force"])
+        total = int(counts["count"].sum()) if counts.height else 0
+        if total:
+            return sorted(
+                str(force) for force, n in counts.iter_rows() if n >= MIN_FORCE_SHARE * total
+            )
+    return []
+
+
+def months_with_data(
+    store: Store, start: dt.date, end: dt.date, forces: Sequence[str] | None = None
+) -> list[dt.date]:
+    """Months in the period with street data stored (missing months are not zeros): with
+    ``forces``, the months every one of them has published; else those any force has."""
+    where = "kind = 'street' AND month BETWEEN ? AND ?"
+    params: list[object] = [start, end]
+    having = ""
+    if forces:
+        where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(forces))
+        having = f" HAVING count(DISTINCT force) = {len(set(forces))}"
     rows = store.rows(
-        "SELECT DISTINCT month FROM partitions WHERE kind = 'street' AND month BETWEEN ? AND ? "
-        "ORDER BY month",
-        [start, end],
+        f"SELECT month FROM partitions WHERE {where} GROUP BY month{having} ORDER BY month",
+        params,
     )
     return [r[0] for r in rows]
 
@@ -241,7 +330,8 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
     if not years:
         raise DataMissingError(
             "no population estimates in the store: run 'beatbook areas import-population FILE "
-            "--year YYYY' (rates need residents)"
+            "--year YYYY' and 'beatbook areas import-lookup FILE' (rates need residents: ONS "
+            "population estimates and an LSOA lookup; counts work without them)"
         )
     middle = start.year + (start.month - 1) / 12 + (months_between(start, end) + 1) / 24
     return min(years, key=lambda y: (abs(y + 0.5 - middle), y))
@@ -255,6 +345,8 @@ def population(store: Store, area: Area, year: int) -> Population:
             "count for it; define it with --lsoa or --ward to get rates"
         )
     codes = lsoas_of(store, area)
+    if area.force and not area.local_authorities:
+        raise DataMissingError(f"no residents for {area.name!r}: {area.description}")
     if not codes:
         raise DataMissingError(
             f"no LSOAs known for {area.name!r}: import an ONS lookup "
@@ -302,30 +394,50 @@ def year_matching_codes(store: Store, area: Area, start: dt.date, end: dt.date) 
     return max(scores, key=lambda ys: (ys[1], -abs(ys[0] - nearest)))[0]
 
 
-def period_coverage(store: Store, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """How many of the months from ``start`` to ``end`` have street-level data, and which are missing."""
+def period_coverage(
+    store: Store, start: dt.date, end: dt.date, forces: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Which of the months from ``start`` to ``end`` have street-level data: with
+    ``forces``, the months all of them published (``months_used``), and each force's own
+    missing months (``months_missing_by_force``)."""
     wanted = month_range(start, end)
-    present = months_with_data(store, start, end)
+    present = months_with_data(store, start, end, forces)
     if not present:
+        whose = f" by {', '.join(forces)}" if forces else ""
         raise DataMissingError(
-            f"no street-level crime data stored for {start:%Y-%m} to {end:%Y-%m}: "
+            f"no street-level crime data stored{whose} for {start:%Y-%m} to {end:%Y-%m}: "
             "run 'beatbook ingest' with those months"
         )
     missing = [m for m in wanted if m not in present]
-    return {
+    coverage: dict[str, Any] = {
         "months": len(present),
         "months_missing": [f"{m:%Y-%m}" for m in missing],
+        "months_used": [f"{m:%Y-%m}" for m in present],
     }
+    if forces:
+        coverage["forces"] = list(forces)
+        coverage["months_missing_by_force"] = {
+            force: [f"{m:%Y-%m}" for m in wanted if m not in months_with_data(store, m, m, [force])]
+            for force in forces
+        }
+    return coverage
 
 
-def area_grid(store: Store, area: Area, cell_size: int) -> tuple[geo.Grid, str]:
-    """The area's grid, and what bounds it: its boundary, or the cells it had crime in."""
+def area_grid(store: Store, area: Area, cell_size: int, up_to: dt.date) -> tuple[geo.Grid, str]:
+    """The area's grid, and what bounds it: its boundary, or the cells it had crime in
+    in the months up to ``up_to`` (never later ones: a forecast's grid must not know
+    where crime happened after its cutoff; boundaries are fixed, so they use no months)."""
     shape = area_shape(store, area)
     if shape is not None:
         return geo.grid_over(geo.shape_to_bng(shape), cell_size), "area boundary"
-    everything = incidents(store, area, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
-    x, y = geo.to_bng(everything["longitude"].to_numpy(), everything["latitude"].to_numpy())
-    return geo.grid_over_points(x, y, cell_size), "cells with any stored crime"
+    seen = incidents(store, area, dt.date(1900, 1, 1), up_to)
+    if seen.is_empty():
+        raise DataMissingError(
+            f"no located crimes in {area.name} up to {up_to:%Y-%m}: cannot lay a grid over it "
+            "without its LSOA boundaries ('beatbook areas import-boundaries')"
+        )
+    x, y = geo.to_bng(seen["longitude"].to_numpy(), seen["latitude"].to_numpy())
+    return geo.grid_over_points(x, y, cell_size), f"cells with crime up to {up_to:%Y-%m}"
 
 
 def ward_labels(store: Store, codes: list[str]) -> pl.DataFrame:
@@ -356,14 +468,20 @@ def lsoas_in_local_authorities(store: Store, names: Iterable[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def sources(store: Store, months: list[dt.date]) -> list[dict[str, Any]]:
-    """The police.uk street files behind these months: force, month, file, rows stored and
-    quarantined, and the day each was imported (the brief's methods line)."""
+def sources(
+    store: Store, months: list[dt.date], forces: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The police.uk street files behind these months (of these forces): force, month, file,
+    rows stored and quarantined, and the day each was imported (the brief's methods line)."""
+    where = "kind = 'street' AND month IN (SELECT unnest(?::DATE[]))"
+    params: list[object] = [months]
+    if forces:
+        where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(forces))
     rows = store.rows(
         "SELECT force, strftime(month, '%Y-%m'), source_file, rows_stored, rows_quarantined, "
-        "strftime(ingested_at, '%Y-%m-%d') FROM partitions WHERE kind = 'street' "
-        "AND month IN (SELECT unnest(?::DATE[])) ORDER BY month",
-        [months],
+        f"strftime(ingested_at, '%Y-%m-%d') FROM partitions WHERE {where} ORDER BY month, force",
+        params,
     )
     return [
         dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))

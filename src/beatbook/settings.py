@@ -86,8 +86,9 @@ WEIGHT_CONCERNS = 1.0
 # score weighs "public fear, alarm or distress" 7.58, the same order).
 ASB_HARM_DAYS = 10.0
 
-# Stored months before adoption that a priority's assessment compares with (difference in
-# differences, docs/statistics.md): half a year evens out one month's noise; up to two years.
+# Stored months a priority's assessment compares with, before the months the proposal was
+# selected on (those are kept apart: regression to the mean; difference in differences,
+# docs/statistics.md): half a year evens out one month's noise; up to two years.
 BEFORE_MONTHS = 6
 BEFORE_MONTHS_RANGE = Bound(1, 24)
 
@@ -96,6 +97,12 @@ BEFORE_MONTHS_RANGE = Bound(1, 24)
 # A monthly trend is fitted only on at least this many months with data: fewer and the
 # quasi-Poisson slope is mostly noise (stats/trend.py refuses fewer too).
 MIN_TREND_MONTHS = 6
+
+# A change, comparison or rank allows for over-dispersion estimated from the monthly counts
+# only with at least this many residual degrees of freedom (6 months matched each side);
+# fewer, and the estimate is mostly noise: the exact Poisson test is used, and says so
+# (stats/overdispersed.py, docs/statistics.md).
+MIN_DISPERSION_DF = 5
 
 # Months in a trend chart (the desk dashboard, the community update): a year and the month,
 # so the latest month and the same month a year before both show.

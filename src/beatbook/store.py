@@ -26,7 +26,7 @@ from beatbook.errors import StoreError
 
 DEFAULT_STORE = "beatbook.duckdb"
 STORE_ENV = "BEATBOOK_STORE"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: crime_repeats and the crimes view (issue 16)
 
 # Table per police.uk file kind; the columns after the partition key follow the CSV.
 SCHEMA = """
@@ -50,6 +50,24 @@ CREATE TABLE IF NOT EXISTS street_crimes (
     source_file VARCHAR NOT NULL,
     source_line INTEGER NOT NULL
 );
+
+-- The counting unit (docs/statistics.md): a crime is one Crime ID in one month of a force's
+-- file. police.uk repeats IDs (exact copies, or copies that differ in the outcome or the
+-- location); every row is kept in street_crimes, and each later row of an ID already seen
+-- in that month is listed here with the row that counts (the first in file order, whose
+-- type and place the crime takes). ASB rows have no ID and each counts.
+CREATE TABLE IF NOT EXISTS crime_repeats (
+    force VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    source_line INTEGER NOT NULL,      -- the repeated row
+    first_line INTEGER NOT NULL        -- the row of the same Crime ID that counts
+);
+
+-- The crimes every figure counts: street_crimes without the repeated rows.
+CREATE OR REPLACE VIEW crimes AS
+SELECT s.* FROM street_crimes s
+ANTI JOIN crime_repeats r
+    ON s.force = r.force AND s.month = r.month AND s.source_line = r.source_line;
 
 CREATE TABLE IF NOT EXISTS outcomes (
     force VARCHAR NOT NULL,
@@ -345,6 +363,23 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 
+# The repeated rows of some (force, month) partitions of street_crimes (see crime_repeats).
+REPEATS_SQL = """
+INSERT INTO crime_repeats
+SELECT force, month, source_line, first_line FROM (
+    SELECT force, month, source_line,
+           min(source_line) OVER (PARTITION BY force, month, crime_id) AS first_line
+    FROM street_crimes
+    WHERE crime_id IS NOT NULL AND (force, month) IN ({partitions})
+) WHERE source_line > first_line
+"""
+
+
+def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'")
+    return bool((found.fetchone() or (0,))[0])
+
+
 #: Query parameters: positional (``?``) or named (``$name``).
 Params = list[object] | dict[str, object] | None
 
@@ -370,14 +405,36 @@ class Store:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        if not read_only:
+        if read_only:
+            self._check_version()
+        else:
             self._migrate()
 
     def _migrate(self) -> None:
         with self.transaction() as con:
+            found = (
+                con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if _has_meta(con)
+                else None
+            )
             con.execute(SCHEMA)
+            if found is not None and int(found[0]) < 2:  # repeats of rows stored before v2
+                con.execute(REPEATS_SQL.format(partitions="SELECT force, month FROM partitions"))
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def _check_version(self) -> None:
+        """A read-only store must already have this version's tables and views."""
+        found = (
+            self.first("SELECT value FROM meta WHERE key = 'schema_version'")
+            if _has_meta(self._con)
+            else None
+        )
+        if found is None or int(found[0]) < SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} was made by an older BeatBook: open it once for writing "
+                "(any import, e.g. 'beatbook ingest' of a month already stored) to upgrade it"
             )
 
     @contextmanager

@@ -2,8 +2,8 @@
 
 Counts come from the raw police.uk files (a separate DuckDB connection, and the ``csv``
 module for the headline count), populations from the raw ONS files, intervals and tests
-from scipy's distributions, Holm from its definition. Nothing expected is read from
-BeatBook.
+from scipy's distributions and statsmodels' GLM (the over-dispersed change test of
+``support.quasi``), Holm from its definition. Nothing expected is read from BeatBook.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from support.fixtures_store import (
     raw_scalar,
     raw_street_rows,
 )
+from support.quasi import change_p, monthly_by_type
 
 LEICESTER_LSOA = re.compile(r"^Leicester [0-9]{3}[A-Z]$")
 OTHERS = (*DISTRICTS, "Rutland")  # the force area without Leicester
@@ -172,13 +173,24 @@ def test_force_area_and_partial_period_with_chosen_population_year(
         sample_store, "Leicestershire", "2021-01", "2021-06", population_year=2019
     )
     assert isinstance(result, dict)
-    count = sum(raw_by_type(raw_db, FORCE_AREA, "2021-01", "2021-06").values())
+    # A force area counts every row of its files (issue 16): located in its districts, with
+    # no location, or in other forces' districts; its residents are its districts'.
+    located = sum(raw_by_type(raw_db, FORCE_AREA, "2021-01", "2021-06").values())
+    period = ["2021-01", "2021-06"]
+    count = raw_scalar(raw_db, "SELECT count(*) FROM street WHERE month BETWEEN ? AND ?", period)
+    unlocated = raw_scalar(
+        raw_db,
+        'SELECT count(*) FROM street WHERE month BETWEEN ? AND ? AND "LSOA code" IS NULL',
+        period,
+    )
     population = raw_lad_population(raw_db, FORCE_AREA, 2019)
     assert (result["count"], result["population"], result["population_year"]) == (
         count,
         population,
         2019,
     )
+    assert result["unlocated"] == unlocated > 0
+    assert result["outside_force_districts"] == count - located - unlocated > 0
     assert result["months"] == 6
     assert result["rate_per_1000_per_year"] == pytest.approx(count / population * 1000 * 2)
 
@@ -251,10 +263,11 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
     rows = {c["crime_type"]: c for c in result["categories"]}
     assert rows.keys() == count_a.keys() | count_b.keys()
     types = sorted(rows)
-    p_values = [
-        stats.binomtest(count_a[t], count_a[t] + count_b[t], pop_a / (pop_a + pop_b)).pvalue
-        for t in types
-    ]
+    # The over-dispersed test on the two areas' monthly counts (support.quasi).
+    months = months_between("2021-01", "2021-12")
+    monthly_a = monthly_by_type(raw_db, ("Leicester",), months)
+    monthly_b = monthly_by_type(raw_db, OTHERS, months)
+    p_values = [change_p(monthly_b[t], monthly_a[t], pop_b, pop_a) for t in types]
     for t, p, p_adj in zip(types, p_values, holm(p_values), strict=True):
         row = rows[t]
         assert (row["count_a"], row["count_b"]) == (count_a[t], count_b[t])
@@ -270,11 +283,21 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
         assert row["verdict"] == want
 
 
-def _independent_changes(before: dict[str, int], after: dict[str, int]) -> dict[str, str]:
-    """Direction per type: same residents and 12 months in both years, so p0 = 1/2."""
+def _independent_changes(
+    raw_db: duckdb.DuckDBPyConnection, districts: tuple[str, ...]
+) -> dict[str, str]:
+    """Direction per type, 2021 against 2020: same residents and 12 months in both years, so
+    only the monthly counts matter (the over-dispersed test of support.quasi), Holm over all."""
+    months0, months1 = months_between("2020-01", "2020-12"), months_between("2021-01", "2021-12")
+    monthly0 = monthly_by_type(raw_db, districts, months0)
+    monthly1 = monthly_by_type(raw_db, districts, months1)
+    before = {t: sum(n.values()) for t, n in monthly0.items()}
+    after = {t: sum(n.values()) for t, n in monthly1.items()}
     types = sorted(before.keys() | after.keys())
     p = [
-        stats.binomtest(after.get(t, 0), before.get(t, 0) + after.get(t, 0), 0.5).pvalue
+        change_p(
+            monthly0.get(t, dict.fromkeys(months0, 0)), monthly1.get(t, dict.fromkeys(months1, 0))
+        )
         for t in types
     ]
     out = {}
@@ -294,7 +317,7 @@ def test_compare_changes_and_every_category_claims(
     for key, districts in (("area", ("Leicester",)), ("against", OTHERS)):
         before = raw_by_type(raw_db, districts, "2020-01", "2020-12")
         after = raw_by_type(raw_db, districts, "2021-01", "2021-12")
-        directions = _independent_changes(before, after)
+        directions = _independent_changes(raw_db, districts)
         got = {c["crime_type"]: c for c in result["changes"][key]}
         assert {t: (c["count_before"], c["count_after"]) for t, c in got.items()} == {
             t: (before.get(t, 0), after.get(t, 0)) for t in directions

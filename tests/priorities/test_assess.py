@@ -1,9 +1,12 @@
-"""Did a priority work? Difference-in-differences on four counts, then from the real store.
+"""Did a priority work? Difference-in-differences on monthly counts, then from the real store.
 
-The saturated log-linear model ``count ~ group * period`` with offset ``log(months)``
-has the log ratio of rate ratios as its interaction coefficient, so statsmodels' Poisson
-GLM gives the reference estimate, Wald interval and p-value. On the real store, the four
-counts of a closed priority are checked against DuckDB queries over the raw files.
+The reference is statsmodels, fitted here independently: a quasi-Poisson GLM of the monthly
+counts with ``group x period`` (place / comparison x before / selection / during), the
+dispersion the Pearson chi-square over its residual degrees of freedom floored at 1, and
+Wald t intervals of the two contrasts (during vs before, during vs selection). On the real
+store the monthly counts are checked against DuckDB queries over the raw files, the months
+compared are checked to leave out the months the proposal was selected on, and a real spike
+(a place proposed because it just spiked, with no action) is no longer called a fall.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import doctest
 import json
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,61 +27,161 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from priorities_support import AREA, problem_crime_types, raw_counts_at, ward_lsoas
+from scipy import stats
 
 from beatbook.errors import DataMissingError, InputError
 from beatbook.priorities import assess as assess_mod
 from beatbook.priorities import lifecycle, review
-from beatbook.priorities.assess import difference_in_differences
+from beatbook.priorities.assess import POISSON, QUASI_POISSON, difference_in_differences
 from beatbook.priorities.propose import propose
 from beatbook.store import Store
-from support.fixtures_store import months_between, raw_scalar
+from support.fixtures_store import months_between
 
 
-def glm_interaction(
-    tb: float, td: float, cb: float, cd: float, mb: int, md: int
-) -> tuple[float, float, float, float]:
-    """exp(coef), CI low, CI high and p-value of the group x period term of a Poisson GLM."""
-    counts = np.array([cb, cd, tb, td], dtype=float)
-    group = np.array([0, 0, 1, 1])
-    period = np.array([0, 1, 0, 1])
-    exog = np.column_stack([np.ones(4), group, period, group * period])
-    offset = np.log(np.array([mb, md, mb, md], dtype=float))
-    with warnings.catch_warnings():  # a saturated fit: statsmodels warns about the scale
+def glm(
+    tb: Sequence[float],
+    td: Sequence[float],
+    cb: Sequence[float],
+    cd: Sequence[float],
+    ts: Sequence[float] = (),
+    cs: Sequence[float] = (),
+    *,
+    quasi: bool = True,
+) -> dict[str, Any]:
+    """statsmodels' fit of ``count ~ group * period`` on the monthly counts: the dispersion
+    used, the residual df, and (ratio, low, high, p) of during vs before and vs selection."""
+    periods = [("b", tb, cb), ("d", td, cd)] + ([("s", ts, cs)] if len(ts) else [])
+    y, rows = [], []
+    for period, place, comparison in periods:
+        for group, counts in ((1, place), (0, comparison)):
+            for c in counts:
+                y.append(c)
+                s, d = float(period == "s"), float(period == "d")
+                rows.append([1.0, group, s, d, group * s, group * d])
+    exog = np.array(rows)
+    if not len(ts):
+        exog = exog[:, [0, 1, 3, 5]]
+    model = sm.GLM(np.array(y, dtype=float), exog, family=sm.families.Poisson())
+    with warnings.catch_warnings():  # zero cells: statsmodels warns about perfect fits
         warnings.simplefilter("ignore")
-        fit = sm.GLM(counts, exog, family=sm.families.Poisson(), offset=offset).fit(
-            tol=1e-14, maxiter=500
-        )
-    low, high = fit.conf_int(alpha=0.05)[3]
-    return math.exp(fit.params[3]), math.exp(low), math.exp(high), float(fit.pvalues[3])
+        pearson = model.fit(scale="X2", tol=1e-14, maxiter=500)
+        phi = max(1.0, pearson.scale) if quasi else 1.0
+        fit = model.fit(scale=phi, use_t=quasi, tol=1e-14, maxiter=500)
+    k = exog.shape[1]
+    out: dict[str, Any] = {"dispersion": phi, "df": int(fit.df_resid)}
+    contrasts = {"before": np.eye(k)[k - 1]}
+    if len(ts):
+        contrasts["selection"] = np.eye(k)[5] - np.eye(k)[4]  # (g x d) - (g x s)
+    for name, c in contrasts.items():
+        t = fit.t_test(c)
+        low, high = np.asarray(t.conf_int(alpha=0.05)).ravel()
+        est = float(np.asarray(t.effect).ravel()[0])
+        out[name] = (math.exp(est), math.exp(low), math.exp(high), float(np.asarray(t.pvalue)))
+    return out
 
 
-@pytest.mark.parametrize(
-    "counts",
-    [
-        (30, 10, 100, 100, 6, 6),
-        (12, 19, 240, 230, 6, 3),
-        (5, 4, 60, 55, 12, 4),
-        (40, 70, 300, 310, 6, 6),
-        (1, 1, 1, 1, 1, 1),
-    ],
-)
-def test_ratio_and_interval_agree_with_a_poisson_glm(counts: tuple[int, ...]) -> None:
-    a = difference_in_differences(*counts)
-    ratio, low, high, p = glm_interaction(*counts)
-    assert a.ratio == pytest.approx(ratio, abs=1e-6)
-    assert a.ci_low == pytest.approx(low, abs=1e-6)
-    assert a.ci_high == pytest.approx(high, abs=1e-6)
-    assert a.p_value == pytest.approx(p, abs=1e-6)
-    assert not a.corrected
-    assert (a.treated_before, a.treated_during, a.comparison_before, a.comparison_during) == counts[
-        :4
-    ]
+SERIES = [
+    # (place before, during, comparison before, during, place selection, comparison selection)
+    (
+        [5, 6, 4, 5, 6, 4],
+        [1, 2, 2],
+        [100, 98, 103, 99, 101, 100],
+        [99, 101, 100],
+        [9, 11, 10],
+        [100, 102, 98],
+    ),
+    (
+        [2, 0, 1, 4, 3, 2],
+        [3, 1, 2],
+        [40, 61, 35, 70, 52, 45],
+        [66, 38, 58],
+        [6, 9, 5],
+        [48, 71, 40],
+    ),
+    (
+        [12, 3, 8, 1, 9, 7],
+        [2, 9, 1, 4],
+        [210, 260, 190, 300, 240, 220],
+        [230, 280, 205, 250],
+        [15, 2, 13],
+        [250, 200, 270],
+    ),
+    (
+        [1, 1, 2, 1, 0, 1],
+        [1, 0, 1],
+        [30, 31, 29, 30, 32, 28],
+        [30, 29, 31],
+        [3, 4, 2],
+        [30, 31, 30],
+    ),
+    ([3, 4, 2, 5, 3, 4], [7, 9, 8], [80, 120, 60, 140, 90, 110], [100, 95, 105], [], []),
+]
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_quasi_poisson_agrees_with_a_statsmodels_glm(series: tuple[list[int], ...]) -> None:
+    tb, td, cb, cd, ts, cs = series
+    a = difference_in_differences(tb, td, cb, cd, treated_selection=ts, comparison_selection=cs)
+    ref = glm(tb, td, cb, cd, ts, cs)
+    assert a.test == QUASI_POISSON and not a.corrected
+    assert a.dispersion == pytest.approx(ref["dispersion"], rel=1e-9)
+    assert a.residual_df == ref["df"]
+    ratio, low, high, p = ref["before"]
+    assert (a.ratio, a.ci_low, a.ci_high, a.p_value) == pytest.approx(
+        (ratio, low, high, p), rel=1e-6
+    )
+    if ts:
+        assert (
+            a.selection_ratio,
+            a.selection_ci_low,
+            a.selection_ci_high,
+            a.selection_p_value,
+        ) == pytest.approx(ref["selection"], rel=1e-6)
+    else:
+        assert a.months_selection == 0 and math.isnan(a.selection_ratio)
+    assert (a.treated_before, a.treated_during, a.comparison_before, a.comparison_during) == (
+        sum(tb),
+        sum(td),
+        sum(cb),
+        sum(cd),
+    )
+    assert (a.treated_selection, a.comparison_selection, a.months_selection) == (
+        sum(ts),
+        sum(cs),
+        len(ts),
+    )
+
+
+def test_month_to_month_variation_widens_the_interval() -> None:
+    # The same totals; in the second the comparison places swing from month to month.
+    steady = difference_in_differences([6] * 6, [2] * 3, [100] * 6, [100] * 3)
+    swinging = difference_in_differences(
+        [6] * 6, [2] * 3, [40, 160, 60, 140, 30, 170], [20, 180, 100]
+    )
+    assert steady.dispersion == 1.0 and swinging.dispersion > 10
+    assert steady.ratio == pytest.approx(swinging.ratio)
+    assert swinging.ci_high > steady.ci_high and swinging.ci_low < steady.ci_low
+    assert steady.verdict == "fell more" and swinging.verdict == "no clear difference"
+
+
+def test_poisson_test_is_the_old_wald_test_on_the_totals() -> None:
+    tb, td, cb, cd = [12, 10, 15, 9, 14, 12], [3, 2, 4], [40] * 6, [30] * 3
+    a = difference_in_differences(tb, td, cb, cd, test="poisson")
+    ref = glm([sum(tb)], [sum(td)], [sum(cb)], [sum(cd)], quasi=False)  # one row per total
+    assert a.test == POISSON and a.dispersion == 1.0
+    assert (a.ratio, a.ci_low, a.ci_high, a.p_value) == pytest.approx(ref["before"], rel=1e-6)
+
+
+def test_too_few_months_to_estimate_the_dispersion_says_so() -> None:
+    a = difference_in_differences([3, 5], [1], [50, 70], [40])  # 6 counts, 4 parameters: df 2
+    assert a.residual_df == 2 and a.dispersion == 1.0
+    assert a.test.startswith(POISSON) and "too few months" in a.test
 
 
 def test_expected_and_difference_by_hand() -> None:
     # 12 a month before at the place (72 in 6), 3 a month during (9 in 3); comparison places
     # went from 40 to 30 a month, so 12 x 30/40 = 9 a month was expected: 6 fewer than that.
-    a = difference_in_differences(72, 9, 240, 90, 6, 3)
+    a = difference_in_differences([12] * 6, [3] * 3, [40] * 6, [30] * 3)
     assert a.expected_during == pytest.approx(9.0)
     assert a.difference_per_month == pytest.approx(3 - 9)
     assert a.ratio == pytest.approx((9 / 72) / (90 / 240))
@@ -91,117 +194,214 @@ def test_expected_and_difference_by_hand() -> None:
 
 
 @pytest.mark.parametrize("zero_at", range(4))
-def test_a_zero_count_adds_one_half_to_every_count(zero_at: int) -> None:
-    counts = [8, 6, 50, 45]
-    counts[zero_at] = 0
-    a = difference_in_differences(*counts, 6, 6)
-    tb, td, cb, cd = (c + 0.5 for c in counts)
+def test_a_zero_total_adds_one_half_to_every_total(zero_at: int) -> None:
+    months = [[2, 1, 2, 1, 1, 1], [2, 2, 2], [8, 9, 7, 9, 8, 9], [15, 15, 15]]
+    months[zero_at] = [0] * len(months[zero_at])
+    a = difference_in_differences(*months)
+    tb, td, cb, cd = (sum(m) + 0.5 for m in months)
     assert a.corrected
     assert a.ratio == pytest.approx((td / tb) / (cd / cb), rel=1e-12)
-    se = math.sqrt(1 / tb + 1 / td + 1 / cb + 1 / cd)
-    assert a.ci_low == pytest.approx(a.ratio * math.exp(-1.959963984540054 * se), rel=1e-9)
-    assert a.ci_high == pytest.approx(a.ratio * math.exp(1.959963984540054 * se), rel=1e-9)
-    # The same as the GLM on the corrected counts.
-    ratio, low, high, _ = glm_interaction(tb, td, cb, cd, 6, 6)
-    assert (a.ratio, a.ci_low, a.ci_high) == pytest.approx((ratio, low, high), rel=1e-6)
+    se = math.sqrt(a.dispersion * (1 / tb + 1 / td + 1 / cb + 1 / cd))
+    q = stats.t.ppf(0.975, a.residual_df)
+    assert (a.ci_low, a.ci_high) == pytest.approx(
+        (a.ratio * math.exp(-q * se), a.ratio * math.exp(q * se)), rel=1e-9
+    )
     assert a.treated_before + a.treated_during + a.comparison_before + a.comparison_during == sum(
-        counts
+        map(sum, months)
     )
 
 
-@pytest.mark.parametrize(
-    ("counts", "verdict", "text"),
-    [
-        ((60, 20, 300, 300), "fell more", "fell more than at comparison places"),
-        ((20, 60, 300, 300), "rose more", "rose more than at comparison places"),
-        ((10, 9, 100, 95), "no clear difference", "no clear difference from comparison places"),
-    ],
-)
-def test_verdict_follows_the_interval(counts: tuple[int, ...], verdict: str, text: str) -> None:
-    a = difference_in_differences(*counts, 6, 6)
-    assert a.verdict == verdict and a.wording.startswith(text + ":")
-    if verdict == "fell more":
-        assert a.ci_high < 1
-    elif verdict == "rose more":
-        assert a.ci_low > 1
-    else:
-        assert a.ci_low <= 1 <= a.ci_high
+def test_the_selection_months_are_compared_apart() -> None:
+    # A spike that persists: 2 a month before, 8 when it was proposed, 8 during; the rest of
+    # the ward flat. Against "before" alone it rose more, but it only stayed where it was
+    # when it was picked out, so nothing is claimed.
+    flat = [100] * 6, [100] * 3, [100] * 3
+    a = difference_in_differences(
+        [2] * 6, [8] * 3, flat[0], flat[1], treated_selection=[8] * 3, comparison_selection=flat[2]
+    )
+    assert a.ci_low > 1 and a.selection_ci_low < 1 < a.selection_ci_high
+    assert a.verdict == "no clear difference"
+    assert a.wording.startswith("no clear difference from comparison places")
+    assert "8.0 a month in the 3 months it was proposed on" in a.wording
+    # A spike that went back to where it was: nothing claimed either.
+    back = difference_in_differences(
+        [2] * 6, [2] * 3, flat[0], flat[1], treated_selection=[8] * 3, comparison_selection=flat[2]
+    )
+    assert back.selection_ci_high < 1 and back.verdict == "no clear difference"
+    # Below where it was before the spike: a fall against both.
+    below = difference_in_differences(
+        [6] * 6, [1] * 3, flat[0], flat[1], treated_selection=[8] * 3, comparison_selection=flat[2]
+    )
+    assert below.ci_high < 1 and below.selection_ci_high < 1 and below.verdict == "fell more"
+    # Without selection months (a priority raised by residents with nothing stored before it)
+    # the verdict is the before contrast's.
+    alone = difference_in_differences([2] * 6, [8] * 3, flat[0], flat[1])
+    assert alone.months_selection == 0 and alone.verdict == "rose more"
 
 
 def test_a_wider_confidence_level_can_turn_a_result_into_no_clear_difference() -> None:
-    counts = (60, 30, 600, 600, 6, 6)  # z = 3.0, p = 0.0027
+    counts = ([10] * 6, [5] * 6, [100] * 6, [100] * 6)
     assert difference_in_differences(*counts).verdict == "fell more"
     strict = difference_in_differences(*counts, alpha=0.001)
     assert strict.verdict == "no clear difference" and "99.9% CI" in strict.wording
 
 
-@pytest.mark.parametrize("counts", [(0, 0, 50, 40), (7, 3, 0, 0), (0, 0, 0, 0)])
-def test_not_assessable_without_crimes_on_one_side(counts: tuple[int, ...]) -> None:
-    a = difference_in_differences(*counts, 6, 3)
+@pytest.mark.parametrize(
+    "series",
+    [
+        ([0] * 6, [0] * 3, [8] * 6, [7] * 3),
+        ([1] * 6, [1] * 3, [0] * 6, [0] * 3),
+        ([0], [0], [0], [0]),
+    ],
+)
+def test_not_assessable_without_crimes_on_one_side(series: tuple[list[int], ...]) -> None:
+    a = difference_in_differences(*series)
     assert a.verdict == "not assessable"
     assert a.wording.startswith("not assessable: no crimes")
     assert math.isnan(a.ratio) and math.isnan(a.ci_low) and math.isnan(a.p_value)
     assert a.to_dict()["ratio"] is None  # JSON-safe
 
 
+def test_crimes_only_in_the_selection_months_are_assessable() -> None:
+    # It spiked from nothing and went back to nothing: no clear difference, not "no crimes".
+    a = difference_in_differences(
+        [0] * 6,
+        [0] * 3,
+        [20] * 6,
+        [20] * 3,
+        treated_selection=[3, 4, 2],
+        comparison_selection=[20] * 3,
+    )
+    assert a.corrected and a.verdict == "no clear difference"
+
+
 @pytest.mark.parametrize(
-    "args", [(-1, 3, 4, 5, 6, 6), (1, 3, 4, -5, 6, 6), (1, 3, 4, 5, 0, 6), (1, 3, 4, 5, 6, 0)]
+    ("args", "kwargs", "message"),
+    [
+        (([-1], [3], [4], [5]), {}, "must be zero or more"),
+        (([1], [3], [4], [1.5]), {}, "whole number"),
+        (([], [3], [], [5]), {}, "at least one month before and during"),
+        (([1], [], [4], []), {}, "at least one month before and during"),
+        (([1, 2], [3], [4], [5]), {}, "before: the place has 2 months"),
+        (([1], [3], [4], [5]), {"treated_selection": [1]}, "selection: the place has 1 months"),
+        (([1], [3], [4], [5]), {"test": "exact"}, "test 'exact'"),
+        (([1], [3], [4], [5]), {"alpha": 1.5}, "alpha"),
+    ],
 )
-def test_bad_counts_or_months_are_refused(args: tuple[int, ...]) -> None:
-    with pytest.raises(InputError, match="counts >= 0 and at least one month"):
-        difference_in_differences(*args)
+def test_bad_counts_or_months_are_refused(
+    args: tuple[list[int], ...], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        difference_in_differences(*args, **kwargs)
 
 
 def test_doctest_example() -> None:
     result = doctest.testmod(assess_mod, verbose=False)
     assert result.attempted >= 1 and result.failed == 0
+    result = doctest.testmod(review, verbose=False)
+    assert result.attempted >= 1 and result.failed == 0
+
+
+ASSESSMENT_FIELDS = {
+    "treated_before",
+    "treated_during",
+    "comparison_before",
+    "comparison_during",
+    "months_before",
+    "months_during",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "expected_during",
+    "difference_per_month",
+    "corrected",
+    "treated_selection",
+    "comparison_selection",
+    "months_selection",
+    "selection_ratio",
+    "selection_ci_low",
+    "selection_ci_high",
+    "selection_p_value",
+    "test",
+    "dispersion",
+    "residual_df",
+    "verdict",
+    "wording",
+}
 
 
 def test_to_dict_has_the_documented_fields() -> None:
-    assert set(difference_in_differences(30, 10, 100, 100, 6, 6).to_dict()) == {
-        "treated_before",
-        "treated_during",
-        "comparison_before",
-        "comparison_during",
-        "months_before",
-        "months_during",
-        "ratio",
-        "ci_low",
-        "ci_high",
-        "p_value",
-        "expected_during",
-        "difference_per_month",
-        "corrected",
-        "verdict",
-        "wording",
-    }
+    assert set(difference_in_differences(*SERIES[0][:4]).to_dict()) == ASSESSMENT_FIELDS
 
 
-count = st.integers(min_value=0, max_value=2000)
+month_counts = st.lists(st.integers(0, 200), min_size=1, max_size=8)
 
 
 @settings(max_examples=200, deadline=None)
-@given(count, count, count, count, st.integers(1, 24), st.integers(1, 24))
+@given(st.data(), st.integers(1, 8), st.integers(0, 3), st.integers(1, 6))
 def test_swapping_treated_and_comparison_inverts_the_ratio(
-    tb: int, td: int, cb: int, cd: int, mb: int, md: int
+    data: st.DataObject, nb: int, ns: int, nd: int
 ) -> None:
-    a = difference_in_differences(tb, td, cb, cd, mb, md)
-    b = difference_in_differences(cb, cd, tb, td, mb, md)
-    assert (a.verdict == "not assessable") == (b.verdict == "not assessable")
-    if a.verdict == "not assessable":
+    def draw(n: int) -> list[int]:
+        return data.draw(st.lists(st.integers(0, 200), min_size=n, max_size=n))
+
+    tb, ts, td, cb, cs, cd = draw(nb), draw(ns), draw(nd), draw(nb), draw(ns), draw(nd)
+    a = difference_in_differences(tb, td, cb, cd, treated_selection=ts, comparison_selection=cs)
+    b = difference_in_differences(cb, cd, tb, td, treated_selection=cs, comparison_selection=ts)
+    if a.verdict == "not assessable" or b.verdict == "not assessable":
         return
     assert a.ratio * b.ratio == pytest.approx(1.0, rel=1e-9)
     assert a.ci_low * b.ci_high == pytest.approx(1.0, rel=1e-9)
     assert a.p_value == pytest.approx(b.p_value, rel=1e-9)
+    assert a.dispersion == pytest.approx(b.dispersion, rel=1e-9)
     swapped = {"fell more": "rose more", "rose more": "fell more"}
     assert b.verdict == swapped.get(a.verdict, a.verdict)
     assert a.ci_low <= a.ratio <= a.ci_high
+    # A claim needs both contrasts; the interval of each is at least as wide as Poisson's.
+    if a.verdict == "fell more":
+        assert a.ci_high < 1 and (not ns or a.selection_ci_high < 1)
+    poisson = difference_in_differences(
+        tb, td, cb, cd, treated_selection=ts, comparison_selection=cs, test="poisson"
+    )
+    assert a.ci_low <= poisson.ci_low * (1 + 1e-12) and a.ci_high >= poisson.ci_high * (1 - 1e-12)
+
+
+def test_false_claims_stay_within_alpha_on_overdispersed_counts() -> None:
+    """Seeded negative-binomial months (variance 3x the mean at the place, month effects
+    shared with the ward), no effect: the quasi-Poisson test claims a fall or a rise about
+    alpha/2 of the time each; the Poisson test, which ignores the variation, far more."""
+    rng = np.random.default_rng(20261204)
+    claims = {"quasi-poisson": 0, "poisson": 0}
+    runs = 1000
+    for _ in range(runs):
+        month = rng.gamma(20, 1 / 20, size=12)  # shared month-to-month swings
+
+        def nb(mean: np.ndarray, size: float) -> list[int]:
+            return [int(x) for x in rng.negative_binomial(size, size / (size + mean))]
+
+        place = nb(3 * month, 1.5)
+        ward = nb(60 * month, 20)
+        for test in claims:
+            a = difference_in_differences(
+                place[:6],
+                place[9:],
+                ward[:6],
+                ward[9:],
+                treated_selection=place[6:9],
+                comparison_selection=ward[6:9],
+                test=test,
+            )
+            claims[test] += a.verdict in ("fell more", "rose more")
+    assert claims["quasi-poisson"] / runs <= 0.05
+    assert claims["poisson"] / runs > 2 * claims["quasi-poisson"] / runs
 
 
 # --- review: a priority assessed from the real store -----------------------------------------
 
 APRIL, SEPTEMBER = dt.date(2021, 4, 1), dt.date(2021, 9, 1)
-BEFORE = months_between("2020-10", "2021-03")
+SELECTION = months_between("2021-01", "2021-03")  # the proposal for April: data to March
+BEFORE = months_between("2020-07", "2020-12")
 DURING = months_between("2021-04", "2021-09")
 
 
@@ -246,47 +446,78 @@ def running(
         yield store, {"A": a, "B": b, "C": c, "D": d}
 
 
+def raw_ward_counts(raw_db: Any, lsoas: set[str], types: list[str], months: list[str]) -> list[int]:
+    """Located crimes of these types in these LSOAs, month by month, from the raw files."""
+    rows = dict(
+        raw_db.execute(
+            'SELECT month, count(*) FROM street WHERE "LSOA code" IN (SELECT unnest(?::VARCHAR[])) '
+            'AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) '
+            'AND month IN (SELECT unnest(?::VARCHAR[])) AND "Longitude" IS NOT NULL GROUP BY 1',
+            [sorted(lsoas), types, months],
+        ).fetchall()
+    )
+    return [rows.get(m, 0) for m in months]
+
+
 def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
     store, p = running
     a = p["A"]
     lsoas, types = ward_lsoas()[a["ward"]], problem_crime_types()[a["problem"]]
 
-    def at(points: list[dict], months: list[str]) -> int:
-        return sum(raw_counts_at(raw_db, points, lsoas, types, months).values())
+    def at(points: list[dict], months: list[str]) -> list[int]:
+        counts = raw_counts_at(raw_db, points, lsoas, types, months)
+        return [counts[m] for m in months]
 
-    def in_ward(months: list[str]) -> int:
-        return raw_scalar(
-            raw_db,
-            'SELECT count(*) FROM street WHERE "LSOA code" IN (SELECT unnest(?::VARCHAR[])) '
-            'AND "Crime type" IN (SELECT unnest(?::VARCHAR[])) '
-            'AND month IN (SELECT unnest(?::VARCHAR[])) AND "Longitude" IS NOT NULL',
-            [sorted(lsoas), types, months],
+    def comparison(months: list[str]) -> list[int]:
+        # The ward's crimes of the problem minus A's and B's (adopted in the same months);
+        # C (rejected) and D (adopted only later) stay in the comparison.
+        ward, own, other = (
+            raw_ward_counts(raw_db, lsoas, types, months),
+            at(a["snap_points"], months),
+            at(p["B"]["snap_points"], months),
         )
+        return [w - x - y for w, x, y in zip(ward, own, other, strict=True)]
 
-    # Comparison: the ward's crimes of the problem minus A's and B's (adopted in the same
-    # months); C (rejected) and D (adopted only later) stay in the comparison.
-    expected = {
-        "treated_before": at(a["snap_points"], BEFORE),
-        "treated_during": at(a["snap_points"], DURING),
-        "comparison_before": in_ward(BEFORE)
-        - at(a["snap_points"], BEFORE)
-        - at(p["B"]["snap_points"], BEFORE),
-        "comparison_during": in_ward(DURING)
-        - at(a["snap_points"], DURING)
-        - at(p["B"]["snap_points"], DURING),
-    }
     # Each of B, C and D had crimes in these months, so leaving one in or out would show.
-    assert all(at(p[x]["snap_points"], BEFORE + DURING) > 0 for x in "BCD")
+    assert all(sum(at(p[x]["snap_points"], BEFORE + SELECTION + DURING)) > 0 for x in "BCD")
     events_before = store.scalar("SELECT count(*) FROM priority_events")
     result = review.close(store, a["priority_id"], "Insp. Patel", SEPTEMBER, note="patrols ended")
-    assert {k: result[k] for k in expected} == expected
+    # The months: the three it was proposed on are not "before".
+    assert result["selection_months"] == SELECTION
     assert result["before_months"] == BEFORE and result["during_months"] == DURING
-    assert (result["months_before"], result["months_during"]) == (6, 6)
-    reference = difference_in_differences(*expected.values(), 6, 6)
-    assert (
-        result["ratio"] == pytest.approx(reference.ratio) and result["verdict"] == reference.verdict
+    assert not set(result["before_months"]) & set(SELECTION)
+    assert (result["months_before"], result["months_selection"], result["months_during"]) == (
+        6,
+        3,
+        6,
     )
-    assert result["wording"] == reference.wording
+    series = {
+        "tb": at(a["snap_points"], BEFORE),
+        "td": at(a["snap_points"], DURING),
+        "cb": comparison(BEFORE),
+        "cd": comparison(DURING),
+        "ts": at(a["snap_points"], SELECTION),
+        "cs": comparison(SELECTION),
+    }
+    assert (
+        result["treated_before"],
+        result["treated_during"],
+        result["comparison_before"],
+        result["comparison_during"],
+        result["treated_selection"],
+        result["comparison_selection"],
+    ) == tuple(sum(v) for v in series.values())
+    ref = glm(*series.values())
+    assert result["test"] == QUASI_POISSON
+    assert result["dispersion"] == pytest.approx(ref["dispersion"], rel=1e-9)
+    assert (result["ratio"], result["ci_low"], result["ci_high"]) == pytest.approx(
+        ref["before"][:3], rel=1e-6
+    )
+    assert (
+        result["selection_ratio"],
+        result["selection_ci_low"],
+        result["selection_ci_high"],
+    ) == pytest.approx(ref["selection"][:3], rel=1e-6)
     assert (result["ward"], result["problem"], result["place"]) == (
         a["ward"],
         a["problem"],
@@ -312,9 +543,17 @@ def test_assess_so_far_changes_nothing(running) -> None:
     assert so_far["months_during"] == 3
     assert store.first("SELECT count(*) FROM priority_events") == before
     assert lifecycle.priority(store, p["A"]["priority_id"])["status"] == "continued"
-    # Fewer months before: the before window shrinks to the months just before adoption.
+    # Fewer months before: the before window shrinks to the months just before the selection.
     short = review.assess(store, p["A"]["priority_id"], dt.date(2021, 6, 1), before_months=2)
-    assert short["before_months"] == ["2021-02", "2021-03"]
+    assert short["before_months"] == ["2020-11", "2020-12"]
+    assert short["selection_months"] == SELECTION
+
+
+def test_months_between_the_proposal_and_a_later_adoption_are_in_no_window(running) -> None:
+    store, p = running
+    late = review.assess(store, p["D"]["priority_id"], dt.date(2021, 12, 1))
+    assert late["selection_months"] == SELECTION and late["before_months"] == BEFORE
+    assert late["during_months"] == ["2021-12"]
 
 
 def test_refusals(running) -> None:
@@ -356,3 +595,59 @@ def test_a_problem_police_uk_does_not_record_is_not_assessable(running) -> None:
     assert result["verdict"] == "not assessable"
     assert result["wording"] == "not assessable: speeding is not recorded in police.uk data"
     assert lifecycle.priority(store, pid)["status"] == "closed"
+
+
+# --- regression to the mean: a real spike, no action -------------------------------------------
+
+# Thirlmere Street, Saffron: violence and weapons offences went 0, 0, 1, 2, 3, 5 a month
+# (May-October 2020), then 10, 8, 6 (November 2020 - January 2021), so BeatBook proposed it
+# for February 2021 (a significant rise). Nothing was done; it had 0, 1, 1 in February-April.
+# The old assessment took the 6 months before adoption as "before" (Aug 2020 - Jan 2021: the
+# spike) and a Poisson test, and called that "fell more than at comparison places".
+SPIKE = {"ward": "Saffron", "place": "Thirlmere Street", "problem": "violence-weapons"}
+
+
+@pytest.fixture
+def spike(wards_store_copy: Path) -> Iterator[tuple[Store, int, dict[str, Any]]]:
+    """January 2021's proposals saved; Thirlmere Street's adopted for February, nothing else."""
+    with Store(wards_store_copy) as store:
+        result = propose(store, AREA, "2021-01", per_ward=4, method="mean-3")
+        ids = lifecycle.save_proposals(store, result)
+        flat = [c for w in result["wards"] for c in w["priorities"]]
+        pid, c = next(
+            (pid, c) for pid, c in zip(ids, flat, strict=True) if {k: c[k] for k in SPIKE} == SPIKE
+        )
+        assert c["figures"]["change_direction"] == "rise"
+        lifecycle.decide(store, pid, "adopted", "Insp. Patel")
+        yield store, pid, c
+
+
+def test_a_spike_that_falls_back_is_not_called_a_fall(spike, raw_db) -> None:
+    store, pid, c = spike
+    lsoas, types = ward_lsoas()["Saffron"], problem_crime_types()["violence-weapons"]
+    months = months_between("2020-05", "2021-04")
+    at = raw_counts_at(raw_db, c["snap_points"], lsoas, types, months)
+    ward = dict(zip(months, raw_ward_counts(raw_db, lsoas, types, months), strict=True))
+    place = [at[m] for m in months]
+    assert place == [0, 0, 1, 2, 3, 5, 10, 8, 6, 0, 1, 1]
+    rest = [ward[m] - at[m] for m in months]
+
+    # What the old code said: before = the 6 months before adoption, Poisson on the totals.
+    old = glm([sum(place[3:9])], [sum(place[9:])], [sum(rest[3:9])], [sum(rest[9:])], quasi=False)
+    assert old["before"][2] < 1  # its interval was below 1: "fell more than at comparison places"
+
+    result = review.assess(store, pid, dt.date(2021, 4, 1))
+    assert result["selection_months"] == ["2020-11", "2020-12", "2021-01"]
+    assert result["before_months"] == months_between("2020-05", "2020-10")
+    assert result["during_months"] == ["2021-02", "2021-03", "2021-04"]
+    assert (result["treated_before"], result["treated_selection"], result["treated_during"]) == (
+        11,
+        24,
+        2,
+    )
+    assert result["verdict"] == "no clear difference"
+    assert result["wording"].startswith("no clear difference from comparison places")
+    ref = glm(place[:6], place[9:], rest[:6], rest[9:], place[6:9], rest[6:9])
+    assert (result["ratio"], result["ci_low"], result["ci_high"]) == pytest.approx(
+        ref["before"][:3], rel=1e-6
+    )

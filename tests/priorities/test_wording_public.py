@@ -13,19 +13,37 @@ from beatbook.priorities.assess import difference_in_differences
 from beatbook.priorities.wording import plain_assessment, public_reason
 from support.problem_words import PROBLEM_WORDS
 
-counts = st.integers(min_value=0, max_value=300)
+
+def months(n: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(0, 60), min_size=n, max_size=n)
 
 
 @settings(max_examples=300, deadline=None)
-@given(counts, counts, counts, counts, st.integers(1, 12), st.integers(1, 12), st.booleans())
-def test_plain_assessment_claims_a_difference_only_when_the_interval_does(
-    tb: int, td: int, cb: int, cd: int, months_before: int, months_during: int, final: bool
+@given(st.data(), st.integers(1, 12), st.integers(0, 3), st.integers(1, 12), st.booleans())
+def test_plain_assessment_claims_a_difference_only_when_the_intervals_do(
+    data: st.DataObject, months_before: int, months_selection: int, months_during: int, final: bool
 ) -> None:
-    a = difference_in_differences(tb, td, cb, cd, months_before, months_during).to_dict()
+    tb, td, cb, cd, ts, cs = (
+        data.draw(months(n))
+        for n in (
+            months_before,
+            months_during,
+            months_before,
+            months_during,
+            months_selection,
+            months_selection,
+        )
+    )
+    a = difference_in_differences(
+        tb, td, cb, cd, treated_selection=ts, comparison_selection=cs
+    ).to_dict()
     text = plain_assessment(a, "Fosse", "drugs", final=final)
     assessable = a["ci_low"] is not None and not math.isnan(a["ci_low"])
-    fell = assessable and a["ci_high"] < 1
-    rose = assessable and a["ci_low"] > 1
+    # a fall or rise is claimed only when it holds against the months before and against the
+    # months the priority was proposed on (when there were any)
+    apart = a["months_selection"] > 0
+    fell = assessable and a["ci_high"] < 1 and (not apart or a["selection_ci_high"] < 1)
+    rose = assessable and a["ci_low"] > 1 and (not apart or a["selection_ci_low"] > 1)
     assert ("fell by more" in text) is fell
     assert ("rose by more" in text) is rose
     if not (fell or rose):

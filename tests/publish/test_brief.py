@@ -1,8 +1,9 @@
 """The statistics brief: every number equals one computed from the raw files, and a golden file.
 
 Expected numbers come from the raw police.uk and ONS files (a separate DuckDB connection)
-and from scipy (Garwood interval, exact binomial test, Holm written out), never from
-BeatBook. ``pytest --update-golden`` rewrites ``tests/golden/brief-leicester-2021.md``.
+and from scipy and statsmodels (Garwood interval, the quasi-Poisson change test on the
+monthly counts of ``support.quasi``, Holm written out), never from BeatBook.
+``pytest --update-golden`` rewrites ``tests/golden/brief-leicester-2021.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from support.fixtures_store import (
     holm,
     raw_scalar,
 )
+from support.quasi import change_p, monthly_by_type
 
 ASB = "Anti-social behaviour"
 GOLDEN = Path(__file__).parents[1] / "golden" / "brief-leicester-2021.md"
@@ -59,6 +61,30 @@ def independent_directions(before: dict[str, int], after: dict[str, int]) -> dic
     }
 
 
+def independent_monthly_directions(
+    con: duckdb.DuckDBPyConnection, districts: tuple[str, ...], before: int, after: int
+) -> dict[str, str]:
+    """Per type: the over-dispersed test on the monthly counts (same months and residents in
+    both years, so only the months' counts matter), Holm over all types."""
+    months0 = [f"{before}-{m:02d}" for m in range(1, 13)]
+    months1 = [f"{after}-{m:02d}" for m in range(1, 13)]
+    counts0 = monthly_by_type(con, districts, months0)
+    counts1 = monthly_by_type(con, districts, months1)
+    types = sorted(counts0.keys() | counts1.keys())
+    zero0, zero1 = dict.fromkeys(months0, 0), dict.fromkeys(months1, 0)
+    p = [change_p(counts0.get(t, zero0), counts1.get(t, zero1)) for t in types]
+    return {
+        t: "no clear change"
+        if p_adj >= 0.05
+        else (
+            "rise"
+            if sum(counts1.get(t, zero1).values()) > sum(counts0.get(t, zero0).values())
+            else "fall"
+        )
+        for t, p_adj in zip(types, holm(p), strict=True)
+    }
+
+
 @pytest.fixture(scope="module")
 def leicester(sample_store: Store, tmp_path_factory: pytest.TempPathFactory) -> brief.Brief:
     out = tmp_path_factory.mktemp("brief")
@@ -80,14 +106,24 @@ def truth(raw_db: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     )
     crimes = sum(n for t, n in after.items() if t != ASB)
     crimes0 = sum(n for t, n in before.items() if t != ASB)
+    monthly = {
+        year: {
+            month: sum(n[month] for t, n in by_type.items() if t != ASB)
+            for month in next(iter(by_type.values()))
+        }
+        for year, by_type in (
+            (y, monthly_by_type(raw_db, ("Leicester",), [f"{y}-{m:02d}" for m in range(1, 13)]))
+            for y in (2020, 2021)
+        )
+    }
     return {
         "after": after,
         "before": before,
         "population": population,
         "crimes": crimes,
         "crimes0": crimes0,
-        "change_p": stats.binomtest(crimes, crimes + crimes0, 0.5).pvalue,
-        "directions": independent_directions(before, after),
+        "change_p": change_p(monthly[2020], monthly[2021]),
+        "directions": independent_monthly_directions(raw_db, ("Leicester",), 2020, 2021),
     }
 
 
@@ -184,7 +220,7 @@ def test_rank_and_versus_the_rest_of_the_county(
         t: (truth["after"][t], count_b[t]) for t in count_b if t != ASB
     }
     # The rest of the county, 2021 vs 2020, on the same residents in both years.
-    directions = independent_directions(raw_by_type(raw_db, others, 2020), count_b)
+    directions = independent_monthly_directions(raw_db, others, 2020, 2021)
     rises = [t for t, d in directions.items() if d == "rise" and t != ASB]
     assert v["against_n_rising"] == len(rises)
     assert v["against_rising_in_every_category"] is (len(rises) == 13)
@@ -236,7 +272,8 @@ def test_golden_markdown(leicester: brief.Brief, update_golden: bool) -> None:
 
 
 def _tripled(month: str, as_month: str, folder: Path) -> Path:
-    """The real street file for ``month``, every row written three times as ``as_month``."""
+    """The real street file for ``month``, every row written three times as ``as_month``
+    (three distinct crimes: each copy gets its own Crime ID)."""
     source = POLICE / f"{month}-leicestershire-street.csv.gz"
     with gzip.open(source, "rt", encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
@@ -245,8 +282,10 @@ def _tripled(month: str, as_month: str, folder: Path) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows * 3:
-        writer.writerow([as_month if i == 1 else v for i, v in enumerate(row)])
+    for copy in range(3):  # each copy a distinct crime: its own Crime ID (ASB rows have none)
+        for row in rows:
+            crime_id = f"{row[0]}-{copy}" if row[0] else ""
+            writer.writerow([crime_id, as_month, *row[2:]])
     path = folder / f"{as_month}-leicestershire-street.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path

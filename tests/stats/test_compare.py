@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
@@ -12,6 +15,7 @@ from beatbook.stats import (
     claim_every_category,
     compare_areas_by_category,
     compare_counts,
+    compare_monthly_counts,
     holm,
 )
 from support.fixtures_store import holm as _holm_by_hand
@@ -107,8 +111,10 @@ YEAR_ON_YEAR = pl.DataFrame(
 
 def test_changes_by_category_fields_and_adjustment() -> None:
     out = changes_by_category(YEAR_ON_YEAR)
-    expected = {"category", "p_adjusted"} | set(compare_counts(1, 2).to_dict())
+    expected = {"category", "p_adjusted", "correction"} | set(compare_counts(1, 2).to_dict())
     assert set(out.columns) == expected
+    assert out["correction"].to_list() == ["Holm over 3 categories"] * 3
+    assert out["dispersion"].to_list() == [1.0] * 3  # no monthly counts: the exact test
     assert out["p_adjusted"].to_list() == pytest.approx(_holm_by_hand(out["p_value"].to_list()))
     robbery = out.row(1, named=True)
     direct = compare_counts(300, 400, 12, 12)
@@ -168,3 +174,129 @@ def test_claim_every_category() -> None:
         claim_every_category(rising, "no clear change")
     with pytest.raises(InputError, match="changes_by_category"):
         claim_every_category(rising.drop("direction"), "rise")
+
+
+# --- with monthly counts: over-dispersion allowed for ------------------------------------------
+
+BEFORE_MONTHS = [dt.date(2020, m, 1) for m in range(1, 13)]
+AFTER_MONTHS = [dt.date(2021, m, 1) for m in range(1, 13)]
+
+
+def _monthly_rows(totals: dict[str, int], months: list[dt.date], spread: float, seed: int) -> list:
+    """Each category's total spread over the months, unevenly (Dirichlet with ``spread``)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for category, total in totals.items():
+        shares = rng.dirichlet([spread] * len(months))
+        counts = rng.multinomial(total, shares)
+        rows += [
+            {"category": category, "month": m, "count": int(n)}
+            for m, n in zip(months, counts, strict=True)
+            if n  # absent rows count 0
+        ]
+    return rows
+
+
+def _year_on_year_monthly(spread: float) -> pl.DataFrame:
+    before = dict(zip(YEAR_ON_YEAR["category"], YEAR_ON_YEAR["count_before"], strict=True))
+    after = dict(zip(YEAR_ON_YEAR["category"], YEAR_ON_YEAR["count_after"], strict=True))
+    return pl.DataFrame(
+        _monthly_rows(before, BEFORE_MONTHS, spread, 1)
+        + _monthly_rows(after, AFTER_MONTHS, spread, 2)
+    )
+
+
+def test_changes_by_category_with_monthly_counts_use_the_over_dispersed_test() -> None:
+    monthly = _year_on_year_monthly(spread=8.0)  # far more uneven than Poisson
+    out = changes_by_category(
+        YEAR_ON_YEAR,
+        monthly=monthly,
+        months_before=BEFORE_MONTHS,
+        months_after=AFTER_MONTHS,
+        family="crime types",
+    )
+    for row in out.to_dicts():
+        own = monthly.filter(pl.col("category") == row["category"])
+        counts = dict(zip(own["month"], own["count"], strict=True))
+        direct = compare_monthly_counts(
+            {m: counts.get(m, 0) for m in BEFORE_MONTHS},
+            {m: counts.get(m, 0) for m in AFTER_MONTHS},
+            exposure_before=12.0,
+            exposure_after=12.0,
+        )
+        assert (row["p_value"], row["dispersion"], row["test"]) == (
+            direct.p_value,
+            direct.dispersion,
+            direct.test,
+        )
+        assert row["dispersion"] > 1
+        assert row["p_value"] > compare_counts(row["count_before"], row["count_after"]).p_value
+    assert out["p_adjusted"].to_list() == pytest.approx(_holm_by_hand(out["p_value"].to_list()))
+    assert out["correction"].to_list() == ["Holm over 3 crime types"] * 3
+    # Poisson would call burglary and robbery significant rises; month-to-month swings this
+    # large leave the burglary rise at most.
+    assert changes_by_category(YEAR_ON_YEAR)["direction"].to_list()[:2] == ["rise", "rise"]
+    assert out["direction"].to_list()[1:] == ["no clear change", "no clear change"]
+
+
+def test_monthly_counts_must_add_up_and_name_known_months() -> None:
+    monthly = _year_on_year_monthly(spread=50.0)
+    kwargs = {"months_before": BEFORE_MONTHS, "months_after": AFTER_MONTHS}
+    short = monthly.filter(
+        ~((pl.col("category") == "Drugs") & (pl.col("month") == AFTER_MONTHS[0]))
+    )
+    with pytest.raises(InputError, match="'Drugs': the monthly counts add up to"):
+        changes_by_category(YEAR_ON_YEAR, monthly=short, **kwargs)
+    with pytest.raises(InputError, match="not a month with data"):
+        changes_by_category(
+            YEAR_ON_YEAR,
+            monthly=monthly,
+            months_before=BEFORE_MONTHS[:6],
+            months_after=AFTER_MONTHS,
+        )
+    with pytest.raises(InputError, match="overlap"):
+        changes_by_category(
+            YEAR_ON_YEAR, monthly=monthly, months_before=BEFORE_MONTHS, months_after=BEFORE_MONTHS
+        )
+    with pytest.raises(InputError, match="months_after"):
+        changes_by_category(YEAR_ON_YEAR, monthly=monthly, months_before=BEFORE_MONTHS)
+
+
+def test_area_comparison_with_monthly_counts() -> None:
+    frame = pl.DataFrame(
+        {"category": ["Burglary", "Drugs"], "count_a": [1800, 120], "count_b": [2100, 260]}
+    )
+    rng = np.random.default_rng(9)
+    rows = []
+    for category, count_a, count_b in frame.iter_rows():
+        common = rng.dirichlet([20.0] * 12)  # both areas share the seasons...
+        a = rng.multinomial(count_a, common)
+        b = rng.multinomial(count_b, rng.dirichlet(200 * common))  # ...with scatter of their own
+        rows += [
+            {"category": category, "month": m, "count_a": int(x), "count_b": int(y)}
+            for m, x, y in zip(AFTER_MONTHS, a, b, strict=True)
+        ]
+    monthly = pl.DataFrame(rows)
+    out = compare_areas_by_category(
+        frame, CITY, COUNTY, monthly=monthly, months=AFTER_MONTHS, family="crime types"
+    )
+    for row in out.to_dicts():
+        own = monthly.filter(pl.col("category") == row["category"])
+        direct = compare_monthly_counts(
+            dict(zip(own["month"], own["count_b"], strict=True)),
+            dict(zip(own["month"], own["count_a"], strict=True)),
+            exposure_before=COUNTY,
+            exposure_after=CITY,
+        )
+        assert (row["p_value"], row["test"], row["dispersion"]) == (
+            direct.p_value,
+            direct.test,
+            direct.dispersion,
+        )
+        assert row["rate_ratio"] == pytest.approx(
+            (row["count_a"] / CITY) / (row["count_b"] / COUNTY)
+        )
+    assert out["correction"].to_list() == ["Holm over 2 crime types"] * 2
+    plain = compare_areas_by_category(frame, CITY, COUNTY)
+    assert plain["test"].to_list() == [compare_counts(1, 2).test] * 2
+    assert plain["dispersion"].to_list() == [1.0, 1.0]

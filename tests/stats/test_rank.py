@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
+import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -11,6 +13,7 @@ from scipy import stats
 
 from beatbook.errors import InputError
 from beatbook.stats import rank_rates
+from beatbook.stats.rank import RANK_FEW_MONTHS, RANK_OVERDISPERSED, RANK_POISSON
 
 NAMES = ["Blaby", "Charnwood", "Harborough", "Leicester", "Melton"]
 COUNTS = [5200, 9800, 5100, 38000, 2900]
@@ -28,9 +31,13 @@ def test_columns_types_and_order() -> None:
         "rank_low",
         "rank_high",
         "n_peers",
+        "dispersion",
+        "method",
     ]
     assert table.schema["rank"] == pl.Int64 and table.schema["rate"] == pl.Float64
     assert table["n_peers"].to_list() == [5] * 5
+    assert table["dispersion"].to_list() == [1.0] * 5  # no monthly counts: Poisson
+    assert table["method"].to_list() == [RANK_POISSON] * 5
     assert table["rank"].to_list() == sorted(table["rank"].to_list())
     rates = {n: c / p * 1000 for n, c, p in zip(NAMES, COUNTS, POPULATIONS, strict=True)}
     assert table["rate"].to_list() == pytest.approx([rates[n] for n in table["name"]])
@@ -154,3 +161,88 @@ def test_rank_interval_contains_point_rank_when_counts_are_large(
     table = rank_rates(names, counts, populations, seed=seed, n_sim=2000)
     assert (table["rank_low"] <= table["rank"]).all()
     assert (table["rank"] <= table["rank_high"]).all()
+
+
+# --- with monthly counts: each peer's over-dispersion --------------------------------------------
+
+
+def _monthly(seed: int, size: float | None) -> list[list[int]]:
+    """Twelve months of each peer: a shared season, then Poisson (size None) or negative
+    binomial scatter (variance mean + mean^2 / size)."""
+    rng = np.random.default_rng(seed)
+    season = 1 + 0.3 * np.sin(np.arange(12) / 12 * 2 * np.pi)
+    rows = []
+    for count in COUNTS:
+        mean = count / 12 * season
+        draws = (
+            rng.poisson(mean) if size is None else rng.negative_binomial(size, size / (size + mean))
+        )
+        rows.append([int(x) for x in draws])
+    return rows
+
+
+def _reference_dispersions(monthly: list[list[int]]) -> list[float]:
+    """statsmodels: Poisson GLM peers + months; each peer's Pearson chi2 over its df share."""
+    n, months = len(monthly), len(monthly[0])
+    y = np.array(monthly, dtype=float).ravel()
+    peer = np.repeat(np.arange(n), months)
+    month = np.tile(np.arange(months), n)
+    exog = np.column_stack(
+        [np.ones(n * months)]
+        + [(peer == i).astype(float) for i in range(1, n)]
+        + [(month == j).astype(float) for j in range(1, months)]
+    )
+    fit = sm.GLM(y, exog, family=sm.families.Poisson()).fit()
+    assert fit.df_resid == (n - 1) * (months - 1)
+    share = fit.df_resid / n
+    return [max(1.0, float(np.sum(fit.resid_pearson[peer == i] ** 2)) / share) for i in range(n)]
+
+
+def test_monthly_dispersion_matches_statsmodels_and_widens_the_intervals() -> None:
+    monthly = _monthly(1, size=8.0)
+    counts = [sum(row) for row in monthly]
+    table = rank_rates(NAMES, counts, POPULATIONS, n_sim=4000, seed=2, monthly=monthly)
+    plain = rank_rates(NAMES, counts, POPULATIONS, n_sim=4000, seed=2)
+    expected = dict(zip(NAMES, _reference_dispersions(monthly), strict=True))
+    got = dict(zip(table["name"], table["dispersion"], strict=True))
+    assert got == {k: pytest.approx(v, rel=1e-6) for k, v in expected.items()}
+    assert max(got.values()) > 10  # Leicester's monthly counts swing far beyond Poisson
+    assert table["method"].to_list() == [RANK_OVERDISPERSED] * 5
+    assert table["rank"].to_list() == plain["rank"].to_list()
+    assert (
+        (table["rank_high"] - table["rank_low"]) >= (plain["rank_high"] - plain["rank_low"])
+    ).all()
+    assert (table["rank_high"] - table["rank_low"]).sum() > (
+        plain["rank_high"] - plain["rank_low"]
+    ).sum()
+
+
+def test_monthly_dispersion_one_gives_the_poisson_draws() -> None:
+    # Every peer's months exactly in proportion to the month totals: X2 = 0, dispersion 1.
+    monthly = [[c // 12] * 12 for c in [1200, 2400, 600]]
+    counts = [sum(row) for row in monthly]
+    names, pops = ["a", "b", "c"], [10_000.0, 20_000.0, 5_000.0]
+    table = rank_rates(names, counts, pops, seed=4, n_sim=3000, monthly=monthly)
+    plain = rank_rates(names, counts, pops, seed=4, n_sim=3000)
+    assert table["dispersion"].to_list() == [1.0] * 3
+    assert table["method"].to_list() == [RANK_OVERDISPERSED] * 3
+    assert_frame_equal(table.drop("method"), plain.drop("method"))
+
+
+def test_too_few_months_keep_poisson_and_say_so() -> None:
+    monthly = [row[:3] for row in _monthly(2, size=4.0)]
+    counts = [sum(row) for row in monthly]
+    table = rank_rates(NAMES, counts, POPULATIONS, n_sim=500, monthly=monthly)
+    assert table["method"].to_list() == [RANK_FEW_MONTHS] * 5
+    assert table["dispersion"].to_list() == [1.0] * 5
+
+
+def test_monthly_counts_must_fit_the_areas() -> None:
+    monthly = _monthly(3, size=None)
+    counts = [sum(row) for row in monthly]
+    with pytest.raises(InputError, match="4 rows but there are 5 areas"):
+        rank_rates(NAMES, counts, POPULATIONS, monthly=monthly[:4])
+    with pytest.raises(InputError, match="same months"):
+        rank_rates(NAMES, counts, POPULATIONS, monthly=[*monthly[:4], monthly[4][:6]])
+    with pytest.raises(InputError, match="do not add up to the count for: Blaby"):
+        rank_rates(NAMES, [counts[0] + 1, *counts[1:]], POPULATIONS, monthly=monthly)

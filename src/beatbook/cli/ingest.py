@@ -67,7 +67,13 @@ def ingest(
         )
     out.print(table)
     total_q = sum(r.rows_quarantined for r in results)
+    repeated = sum(r.rows_repeated for r in results)
     out.print(
         f"{sum(r.rows_stored for r in results):,} rows stored, {total_q:,} quarantined"
         + (" (see the quarantine table for file, line and reason)" if total_q else "")
     )
+    if repeated:
+        out.print(
+            f"{repeated:,} stored rows repeat a Crime ID already in their month: kept, and "
+            "counted once (docs/statistics.md, counting rules)"
+        )

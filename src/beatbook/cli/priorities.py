@@ -202,7 +202,10 @@ def close(
     ],
     store: StoreOpt = None,
     before_months: Annotated[
-        int, typer.Option(help="Months before adoption to compare with.")
+        int,
+        typer.Option(
+            help="Months before the 3 months the proposal was selected on, to compare with."
+        ),
     ] = BEFORE_MONTHS,
     note: Annotated[str | None, typer.Option(help="Closing note.")] = None,
     json_out: JsonOpt = False,
@@ -232,7 +235,10 @@ def assess(
     month: Annotated[str, typer.Option(help="Assess up to this month, YYYY-MM.")],
     store: StoreOpt = None,
     before_months: Annotated[
-        int, typer.Option(help="Months before adoption to compare with.")
+        int,
+        typer.Option(
+            help="Months before the 3 months the proposal was selected on, to compare with."
+        ),
     ] = BEFORE_MONTHS,
     json_out: JsonOpt = False,
 ) -> None:

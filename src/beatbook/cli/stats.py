@@ -160,7 +160,7 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
         return
     first = records[0]
     residents = (
-        "no resident count for a polygon area: counts only"
+        first.get("rate_unavailable") or "no resident count: counts only"
         if first["population"] is None
         else f"population {first['population']:,.0f} (ONS mid-{first['population_year']} estimate)"
     )
@@ -185,6 +185,12 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
             row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")
         table.add_row(*row)
     out.print(table)
+    if first.get("unlocated") is not None:
+        outside = sum(r["outside_force_districts"] or 0 for r in records)
+        out.print(
+            f"Counted for the force area: {sum(r['unlocated'] for r in records):,} with no "
+            f"location and {outside:,} in other forces' districts."
+        )
     trend = first.get("trend")
     if trend:
         from beatbook.stats import Trend, describe_trend
@@ -198,10 +204,13 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
 
 
 def _print_compare(r: dict[str, Any]) -> None:
+    from beatbook.stats import format_p
+
     out.print(
         f"[bold]{r['area']}[/bold] vs [bold]{r['against']}[/bold], {r['from']} to {r['to']} "
         f"({_coverage_note(r)}); rates per 1,000 residents, mid-{r['population_year']} "
-        "population; Holm-adjusted exact tests"
+        "population; tests on the monthly counts, allowing for their over-dispersion "
+        f"({r['categories'][0]['correction'] if r['categories'] else 'no tests'})"
     )
     table = Table()
     for col in ("crime type", r["area"], r["against"], "ratio", "95% CI", "p (adj.)", "verdict"):
@@ -213,7 +222,7 @@ def _print_compare(r: dict[str, Any]) -> None:
             _fmt(c["rate_b"], 2),
             _fmt(c["rate_ratio"], 2),
             f"{_fmt(c['ci_low'], 2)}–{_fmt(c['ci_high'], 2)}",
-            f"{c['p_adjusted']:.3g}",
+            format_p(c["p_adjusted"]).removeprefix("p "),
             c["verdict"],
         )
     out.print(table)

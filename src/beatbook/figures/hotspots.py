@@ -53,8 +53,8 @@ def hotspots(
     ``emerging`` > 0 the emerging-hotspot class of each cell over that many months.
 
     The grid is clipped to the area's LSOA boundaries when they are stored; without
-    them it covers only the cells where the area had crime in any stored month, and
-    says so (area shares are then not the area's true extent).
+    them it covers only the cells where the area had crime in the months up to
+    ``month``, and says so (area shares are then not the area's true extent).
     """
     when = parse_month(month, "--month")
     q.period_coverage(store, when, when)
@@ -65,7 +65,7 @@ def hotspots(
         EMERGING_RANGE.check(emerging, "--emerging", "or 0 for none")
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None
-    grid, extent = q.area_grid(store, area, cell_size)
+    grid, extent = q.area_grid(store, area, cell_size, when)
     previous = (when - dt.timedelta(days=1)).replace(day=1)
     window = months_back(when, max(emerging, 2))
     stored = q.months_with_data(store, window[0], when)
@@ -169,19 +169,26 @@ def hotspots(
 
 
 class History:
-    """An area's grid and every stored month up to ``last`` (gaps skipped, not zero-filled),
-    with the located crimes of the problem and their counts per cell and month."""
+    """Every stored month of an area up to ``last`` (gaps skipped, not zero-filled) with the
+    located crimes of the problem; :meth:`lay_grid` then counts them per cell and month."""
 
-    def __init__(
-        self, store: Store, area_name: str, last: dt.date, problem: str | None, cell_size: int
-    ) -> None:
+    grid: geo.Grid
+    extent: str
+    counts: np.ndarray
+
+    def __init__(self, store: Store, area_name: str, last: dt.date, problem: str | None) -> None:
+        self.store = store
         self.area = areas_mod.resolve(store, area_name)
         self.types = problem_crime_types(problem) if problem else None
-        self.grid, self.extent = q.area_grid(store, self.area, cell_size)
         self.months = q.months_with_data(store, dt.date(1900, 1, 1), last)
         if not self.months:
             raise DataMissingError(f"no street-level crime data stored up to {last:%Y-%m}")
         self.incidents = q.incidents(store, self.area, self.months[0], last, crime_types=self.types)
+
+    def lay_grid(self, cell_size: int, up_to: dt.date) -> None:
+        """The area's grid, knowing nothing after ``up_to`` (a forecast's cutoff, a
+        backtest's first cutoff), and the crimes counted on it."""
+        self.grid, self.extent = q.area_grid(self.store, self.area, cell_size, up_to)
         self.counts = cell_month_counts(self.incidents, self.grid, self.months)
 
 
@@ -202,12 +209,14 @@ def forecast_cells(
     """
     last = parse_month(cutoff, "--cutoff")
     check_method(method)
-    h = History(store, area_name, last, problem, cell_size)
-    area, grid, extent, months, counts = h.area, h.grid, h.extent, h.months, h.counts
-    if months[-1] != last:
+    geo.check_cell_size(cell_size)
+    h = History(store, area_name, last, problem)
+    if h.months[-1] != last:
         raise DataMissingError(
-            f"--cutoff {cutoff}: that month is not stored (latest before it: {months[-1]:%Y-%m})"
+            f"--cutoff {cutoff}: that month is not stored (latest before it: {h.months[-1]:%Y-%m})"
         )
+    h.lay_grid(cell_size, last)
+    area, grid, extent, months, counts = h.area, h.grid, h.extent, h.months, h.counts
     scores = forecast(method, counts, months, grid, last)
     centres = grid.centroids()
     lon, lat = geo.to_wgs84(centres[:, 0], centres[:, 1])
@@ -260,18 +269,13 @@ def evaluate_forecasts(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Rolling-origin backtest: each stored month from..to is forecast from the months
-    before it (its cutoff is the calendar month before, which must be stored)."""
+    before it (its cutoff is the calendar month before, which must be stored). Every fold
+    shares one grid, laid from what was known at the first cutoff."""
     start, end = period(from_, to)
     chosen = [check_method(m) for m in methods or list(METHODS)]
-    h = History(store, area_name, end, problem, cell_size)
-    area, types, grid, extent, months, counts = (
-        h.area,
-        h.types,
-        h.grid,
-        h.extent,
-        h.months,
-        h.counts,
-    )
+    geo.check_cell_size(cell_size)
+    h = History(store, area_name, end, problem)
+    area, types, months = h.area, h.types, h.months
     stored = set(months)
     wanted = month_range(start, end)
     targets = [m for m in wanted if m in stored and add_months(m, -1) in stored]
@@ -282,6 +286,8 @@ def evaluate_forecasts(
             f"no month from {start:%Y-%m} to {end:%Y-%m} is stored together with the month "
             "before it: nothing to backtest"
         )
+    h.lay_grid(cell_size, cutoffs[0])
+    grid, extent, counts = h.grid, h.extent, h.counts
     results = backtest(counts, months, grid, cutoffs, chosen, seed=seed)
     summary = summarise(results, seed=seed)
     at5 = summary.filter(pl.col("coverage") == 0.05)

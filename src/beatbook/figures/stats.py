@@ -7,6 +7,7 @@ The records use stable field names (documented in docs/cli.md) so that
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -46,6 +47,66 @@ def _population(
     return q.population(store, area, year or q.nearest_population_year(store, start, end))
 
 
+POLYGON_NO_RATE = "no rate: BeatBook has no resident count for an area drawn as a polygon"
+
+
+def _population_or_reason(
+    store: Store, area: Area, start: dt.date, end: dt.date, year: int | None
+) -> tuple[q.Population | None, str | None]:
+    """The area's residents, or None and why not: a polygon has no resident count, and a
+    store of police.uk files alone has no population or ONS lookup (counts still work)."""
+    if area.polygon_wkt:
+        return None, POLYGON_NO_RATE
+    try:
+        return _population(store, area, start, end, year), None
+    except DataMissingError as exc:
+        return None, f"no rate: {exc}"
+
+
+def force_area_counts(
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: list[str] | None = None,
+) -> dict[str | None, dict[str, int | None]]:
+    """Of a force area's counted crimes: ``unlocated`` (police.uk 'No Location' rows: no
+    LSOA) and ``outside_force_districts`` (located in districts the force does not police),
+    in all (key None) and by crime type. Both None for any other area, and the second for
+    a force whose districts are unknown."""
+    none: dict[str, int | None] = {"unlocated": None, "outside_force_districts": None}
+    if not area.force:
+        return {None: none}
+    rows = q.crime_counts(
+        store,
+        area,
+        start,
+        end,
+        by=["crime_type", "local_authority", "lsoa_code"],
+        crime_types=crime_types,
+    )
+    districts = sorted(area.local_authorities)
+    rows = rows.with_columns(
+        pl.col("lsoa_code").is_null().alias("unlocated"),
+        (
+            pl.col("lsoa_code").is_not_null()
+            & ~pl.col("local_authority").is_in(districts).fill_null(False)
+        ).alias("outside"),
+    )
+
+    def counts(part: pl.DataFrame) -> dict[str, int | None]:
+        outside = int(part.filter("outside")["count"].sum())
+        return {
+            "unlocated": int(part.filter("unlocated")["count"].sum()),
+            "outside_force_districts": outside if districts else None,
+        }
+
+    result: dict[str | None, dict[str, int | None]] = {None: counts(rows)}
+    for (crime_type,), part in rows.group_by(["crime_type"]):
+        result[str(crime_type)] = counts(part)
+    return result
+
+
 def _rate_fields(count: int, pop: q.Population | None, months: int) -> dict[str, Any]:
     """Rate per 1,000 residents over the period, and the same per year when months < 12.
 
@@ -80,19 +141,23 @@ def area_stats(
     """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area."""
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
-    coverage = q.period_coverage(store, start, end)
-    pop = None if area.polygon_wkt else _population(store, area, start, end, population_year)
+    forces = q.forces_of(store, area, start, end)
+    coverage = q.period_coverage(store, start, end, forces)
+    pop, no_rate = _population_or_reason(store, area, start, end, population_year)
     base = {
         "area": area.name,
         "area_kind": area.kind,
         "from": f"{start:%Y-%m}",
         "to": f"{end:%Y-%m}",
         **coverage,
+        "rate_unavailable": no_rate,
+        "repeats_folded": q.repeats_folded(store, area, start, end),
     }
+    extra = force_area_counts(store, area, start, end)
     if by is None:
         total = q.crime_total(store, area, start, end)
-        record = {**base, **_rate_fields(total, pop, coverage["months"])}
-        record.update(_trend_fields(store, area, start, end))
+        record = {**base, **_rate_fields(total, pop, coverage["months"]), **extra[None]}
+        record.update(_trend_fields(store, area, start, end, forces=forces))
         return record
     if by != "crime-type":
         raise InputError(f"--by {by!r}: expected 'crime-type'")
@@ -106,6 +171,7 @@ def area_stats(
                 **base,
                 "crime_type": crime_type,
                 **_rate_fields(int(count), pop, coverage["months"]),
+                **extra.get(crime_type, {"unlocated": 0, "outside_force_districts": 0}),
                 "share": s.share,
                 "share_base": total,
                 "share_ci_low": s.ci_low,
@@ -116,10 +182,16 @@ def area_stats(
 
 
 def _trend_fields(
-    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: list[str] | None = None
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: list[str] | None = None,
+    *,
+    forces: list[str] | None = None,
 ) -> dict[str, Any]:
     monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=crime_types)
-    present = q.months_with_data(store, start, end)
+    present = q.months_with_data(store, start, end, forces)
     if len(present) < MIN_TREND_MONTHS:
         return {"trend": None}
     by_month = dict(monthly.iter_rows())
@@ -157,9 +229,7 @@ def area_summary(
     if record["population"]:
         record["rate_text"] = describe_rate(rate(record["count"], record["population"]))
     else:
-        record["rate_text"] = (
-            "no rate: BeatBook has no resident count for an area drawn as a polygon"
-        )
+        record["rate_text"] = record["rate_unavailable"]
     if record["trend"] is None:
         record["trend_text"] = (
             f"no trend: {record['months']} of these months have data, and a "
@@ -205,17 +275,25 @@ def compare_areas(
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     other = areas_mod.resolve(store, against or default_comparison(store, area))
-    coverage = q.period_coverage(store, start, end)
+    forces = sorted({*q.forces_of(store, area, start, end), *q.forces_of(store, other, start, end)})
+    coverage = q.period_coverage(store, start, end, forces)
     year = q.nearest_population_year(store, start, end)
     pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
-    frame = (
-        _by_type(store, area, start, end, "count_a")
+    used = q.months_with_data(store, start, end, forces)
+    monthly = (
+        _by_type_and_month(store, area, start, end, used, "count_a")
         .join(
-            _by_type(store, other, start, end, "count_b"), on="category", how="full", coalesce=True
+            _by_type_and_month(store, other, start, end, used, "count_b"),
+            on=["category", "month"],
+            how="full",
+            coalesce=True,
         )
         .fill_null(0)
     )
-    compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
+    frame = monthly.group_by("category").agg(pl.col("count_a", "count_b").sum()).sort("category")
+    compared = compare_areas_by_category(
+        frame, pop_a.population, pop_b.population, monthly=monthly, months=used
+    )
     result: dict[str, Any] = {
         "area": area.name,
         "against": other.name,
@@ -234,7 +312,7 @@ def compare_areas(
         result["before"] = {
             "from": f"{b_start:%Y-%m}",
             "to": f"{b_end:%Y-%m}",
-            **q.period_coverage(store, b_start, b_end),
+            **q.period_coverage(store, b_start, b_end, forces),
         }
         result["changes"] = {}
         result["claims"] = {}
@@ -250,8 +328,13 @@ def compare_areas(
     return result
 
 
-def _by_type(store: Store, area: Area, start: dt.date, end: dt.date, name: str) -> pl.DataFrame:
-    counts = q.crime_counts(store, area, start, end, by=["crime_type"])
+def _by_type_and_month(
+    store: Store, area: Area, start: dt.date, end: dt.date, months: list[dt.date], name: str
+) -> pl.DataFrame:
+    """Counts by crime type and month (``category``, ``month``, ``name``) in these months
+    only: the monthly series the change tests estimate over-dispersion from."""
+    counts = q.crime_counts(store, area, start, end, by=["crime_type", "month"])
+    counts = counts.filter(pl.col("month").is_in(months))
     return counts.rename({"crime_type": "category", "count": name})
 
 
@@ -265,21 +348,32 @@ def category_changes(
     """
     pop = q.population(store, area, q.nearest_population_year(store, *after)).population
     rows = []
+    forces = q.forces_of(store, area, *after)
+    used: dict[str, list[dt.date]] = {}
+    monthly = []
     for (start, end), suffix in ((before, "before"), (after, "after")):
-        months = len(q.months_with_data(store, start, end))
+        used[suffix] = q.months_with_data(store, start, end, forces)
+        months = len(used[suffix])
+        by_month = _by_type_and_month(store, area, start, end, used[suffix], "count")
+        monthly.append(by_month)
         rows.append(
-            _by_type(store, area, start, end, f"count_{suffix}").with_columns(
-                pl.lit(months * pop).alias(f"exposure_{suffix}")
-            )
+            by_month.group_by("category")
+            .agg(pl.col("count").sum().alias(f"count_{suffix}"))
+            .with_columns(pl.lit(months * pop).alias(f"exposure_{suffix}"))
         )
-    frame = rows[0].join(rows[1], on="category", how="full", coalesce=True)
+    frame = rows[0].join(rows[1], on="category", how="full", coalesce=True).sort("category")
     frame = frame.with_columns(
         pl.col("count_before").fill_null(0),
         pl.col("count_after").fill_null(0),
         pl.col("exposure_before").fill_null(strategy="max"),
         pl.col("exposure_after").fill_null(strategy="max"),
     )
-    return changes_by_category(frame)
+    return changes_by_category(
+        frame,
+        monthly=pl.concat(monthly),
+        months_before=used["before"],
+        months_after=used["after"],
+    )
 
 
 def rank_area(
@@ -298,7 +392,7 @@ def rank_area(
     """
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
-    coverage = q.period_coverage(store, start, end)
+    coverage = q.period_coverage(store, start, end, q.forces_of(store, area, start, end))
     year = q.nearest_population_year(store, start, end)
     known = q.crime_types(store)
     for crime_type in crime_types or []:
@@ -311,22 +405,26 @@ def rank_area(
         group, peer_areas, label = _lsoa_peers(store, area, year)
     else:
         raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
-    counts = dict(
-        q.crime_counts(
+    # Each peer's count in each month used: the rank interval allows for its over-dispersion.
+    used = q.months_with_data(store, start, end, q.forces_of(store, area, start, end))
+    by_month = {
+        (name, month): int(n)
+        for name, month, n in q.crime_counts(
             store,
             group,
             start,
             end,
-            by=["local_authority" if peers == "local-authorities" else "lsoa_code"],
+            by=["local_authority" if peers == "local-authorities" else "lsoa_code", "month"],
             crime_types=crime_types,
         ).iter_rows()
-    )
-    names, cnts, pops = [], [], []
+    }
+    names, cnts, pops, monthly = [], [], [], []
     for name, pop in peer_areas:
         names.append(name)
-        cnts.append(int(counts.get(name, 0)))
+        monthly.append([by_month.get((name, m), 0) for m in used])
+        cnts.append(sum(monthly[-1]))
         pops.append(pop)
-    table = rank_rates(names, cnts, pops, seed=seed)
+    table = rank_rates(names, cnts, pops, seed=seed, monthly=monthly)
     focus = table.filter(pl.col("name") == area.name).to_dicts()
     return {
         "area": area.name,
@@ -338,6 +436,7 @@ def rank_area(
         "n_peers": len(names),
         "population_year": year,
         "seed": seed,
+        "method": table["method"][0],
         "rank": focus[0] if focus else None,
         "table": table.to_dicts(),
     }
@@ -349,11 +448,13 @@ def _local_authority_peers(
     force_areas = [a for a in areas_mod.list_areas(store) if a.kind == "force area"]
     for force in force_areas:
         if area.local_authorities and area.local_authorities <= force.local_authorities:
+            # Each district's count is its own (crimes located in it), not its force's rows.
+            districts = dataclasses.replace(force, force=None)
             peers = []
             for lad in sorted(force.local_authorities):
                 lad_area = areas_mod.resolve(store, f"local authority:{lad}")
                 peers.append((lad, q.population(store, lad_area, year).population))
-            return force, peers, f"local authorities in the {force.name} force area"
+            return districts, peers, f"local authorities in the {force.name} force area"
     raise InputError(f"{area.name!r} is not a local authority in a force area with data")
 
 

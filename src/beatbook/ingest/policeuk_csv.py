@@ -43,7 +43,7 @@ from beatbook.ingest.sources import (
     find_sources,
     read_header,
 )
-from beatbook.store import Store
+from beatbook.store import REPEATS_SQL, Params, Store
 
 FILE_NAME = re.compile(
     r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+?)-(?P<kind>street|outcomes|stop-and-search)"
@@ -66,6 +66,7 @@ class FileResult:
     months: list[str]
     rows_stored: int
     rows_quarantined: int
+    rows_repeated: int = 0  # rows repeating a Crime ID already in the month: kept, not counted
     status: str = "stored"  # 'stored' | 'unchanged' (same bytes already stored)
     replaced: list[str] = field(default_factory=list)  # partitions that existed before
 
@@ -77,6 +78,7 @@ class FileResult:
             "months": self.months,
             "rows_stored": self.rows_stored,
             "rows_quarantined": self.rows_quarantined,
+            "rows_repeated": self.rows_repeated,
             "status": self.status,
             "replaced": self.replaced,
         }
@@ -167,6 +169,7 @@ class _Batch:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, kind: FileKind, force: str | None) -> None:
         self.con, self.kind, self.force = con, kind, force
+        self.repeated: dict[tuple[str, str], int] = {}  # (force, month) -> repeated rows
 
     def run(self, sources: list[Source]) -> dict[Source, FileResult]:
         results: dict[Source, FileResult] = {}
@@ -262,6 +265,9 @@ class _Batch:
                 months=list(f.months),
                 rows_stored=sum(f.months.values()) - len(f.invalid),
                 rows_quarantined=len(f.invalid) + len(f.unparsed),
+                rows_repeated=sum(
+                    self.repeated.get((f.force, m), 0) for m in f.months if owner[(f.force, m)] is f
+                ),
                 replaced=[m for m in f.months if (f.force, m) in seen],
             )
             seen.update((f.force, m) for m in f.months)
@@ -294,7 +300,7 @@ class _Batch:
         rid = arrow_arrays.numbers(np.arange(table.num_rows, dtype=np.int64))
         self.staged = table.append_column("_rid", rid)
 
-    def rows(self, sql: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         """Every row of a query in this batch's transaction."""
         return self.con.execute(sql, params or []).fetchall()
 
@@ -456,11 +462,14 @@ class _Batch:
                 "INSERT INTO _replaced SELECT unnest($forces), unnest($days)::DATE",
                 {"forces": [f for f, _ in replaced], "days": [f"{m}-01" for _, m in replaced]},
             )
-            for table, by_kind in (
+            tables = [
                 (kind.table, ""),
                 ("quarantine", "AND kind = ?"),
                 ("partitions", "AND kind = ?"),
-            ):
+            ]
+            if kind.name == "street":
+                tables.append(("crime_repeats", ""))
+            for table, by_kind in tables:
                 con.execute(
                     f"DELETE FROM {table} USING _replaced "
                     f"WHERE {table}.force = _k_force AND {table}.month = _k_day {by_kind}",
@@ -474,6 +483,20 @@ class _Batch:
                 f"INSERT INTO {kind.table} SELECT _force, CAST({kind.month_sql} || '-01' AS DATE), "
                 f"{kind.select_sql}, _name, _line FROM _staged{' WHERE _keep' if keep else ''}"
             )
+            if kind.name == "street":
+                con.execute(
+                    REPEATS_SQL.format(partitions="SELECT unnest($forces), unnest($days)::DATE"),
+                    {"forces": [f for f, _ in owner], "days": [f"{m}-01" for _, m in owner]},
+                )
+                self.repeated = {
+                    (force, month): int(n)
+                    for force, month, n in self.rows(
+                        "SELECT force, strftime(month, '%Y-%m'), count(*) FROM crime_repeats "
+                        "WHERE (force, month) IN (SELECT unnest($forces), unnest($days)::DATE) "
+                        "GROUP BY ALL",
+                        {"forces": [f for f, _ in owner], "days": [f"{m}-01" for _, m in owner]},
+                    )
+                }
         quarantined: list[tuple[object, ...]] = []
         for f in stored:
             quarantined += [

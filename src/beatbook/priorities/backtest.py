@@ -57,22 +57,26 @@ def backtest(
     method: str = FORECAST_METHOD,
     weights: Weights | None = None,
 ) -> dict[str, Any]:
-    """Precision@N of BeatBook's proposals and of last month's count, month by month."""
+    """Precision@N of BeatBook's proposals and of last month's count, month by month.
+
+    Every month's forecast uses one grid, laid from what was known at the first cutoff."""
     weights = weights or Weights()
     area = areas_mod.resolve(store, area_name)
-    rows = []
+    folds = []
     for text in cutoffs:
         cutoff = parse_month(text, "--month")
         target = add_months(cutoff, 1)
-        stored = q.months_with_data(store, target, target)
-        if not stored:
-            continue
+        if q.months_with_data(store, target, target):
+            folds.append((cutoff, target))
+    first = min((cutoff for cutoff, _ in folds), default=None)
+    rows = []
+    for cutoff, target in folds:
         ev = gather(store, area, cutoff, with_concerns=False)
         nxt = gather(store, area, target, with_concerns=False).crimes.filter(
             pl.col("month") == target
         )
         problems = sorted(set(ev.crimes["problem"].unique().to_list()))
-        forecasts = place_forecasts(store, ev, problems, method, 150)
+        forecasts = place_forecasts(store, ev, problems, method, 150, grid_up_to=first)
         scored = score_candidates(
             ev.crimes, ev.concerns, forecasts, ev.recent, ev.baseline, weights
         )

@@ -133,12 +133,21 @@ def check_forecast_method(method: str) -> str:
 
 
 def place_forecasts(
-    store: Store, ev: Evidence, problems: list[str], method: str, cell_size: int
+    store: Store,
+    ev: Evidence,
+    problems: list[str],
+    method: str,
+    cell_size: int,
+    *,
+    grid_up_to: dt.date | None = None,
 ) -> pl.DataFrame:
     """Expected crimes next month per place and problem: a grid forecast per problem
-    group over every stored month, shared among each cell's places by recent crimes."""
+    group over every stored month, shared among each cell's places by recent crimes.
+
+    Without boundaries the grid is the cells with crime up to ``grid_up_to`` (default the
+    cutoff; a backtest passes its first cutoff so every fold shares one grid)."""
     check_forecast_method(method)
-    grid, _ = q.area_grid(store, ev.area, cell_size)
+    grid, _ = q.area_grid(store, ev.area, cell_size, grid_up_to or ev.cutoff)
     since = ev.history[max(0, len(ev.history) - 12)]
     frames = []
     for problem in problems:

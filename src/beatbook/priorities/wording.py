@@ -111,7 +111,8 @@ def plain_assessment(
     assessment: dict[str, Any] | None, ward: str, problem: str, *, final: bool = False
 ) -> str:
     """What an assessment (:mod:`beatbook.priorities.assess`) found, for residents. A fall or
-    rise is claimed only when its confidence interval says so; ``final`` for a closed one."""
+    rise is claimed only when its verdict says so (the intervals against the months before
+    and the months it was chosen on); ``final`` for a closed one."""
     label = problem_label(problem)
     if assessment is None:
         return "Too early to tell: police data for the months it ran is not published yet."
@@ -125,7 +126,15 @@ def plain_assessment(
     def level(x: float) -> str:
         return "none" if x == 0 else f"about {_per_month(round(x, 1))} a month"
 
-    figures = f"{level(during)} while it was a priority, {level(before)} before"
+    chosen = assessment.get("months_selection") or 0
+    if chosen:  # the months it was chosen on: a spike that falls back is no result
+        picked = assessment["treated_selection"] / chosen
+        figures = (
+            f"{level(during)} while it was a priority, {level(picked)} in the months it was "
+            f"chosen on and {level(before)} before that"
+        )
+    else:
+        figures = f"{level(during)} while it was a priority, {level(before)} before"
     if verdict == "fell more":
         return (
             f"{label.capitalize()} here fell by more than in the rest of {ward}: {figures}, "

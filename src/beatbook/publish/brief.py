@@ -36,7 +36,7 @@ from beatbook.stats import (
     changes_by_category,
     claim_every_category,
     compare_areas_by_category,
-    compare_counts,
+    compare_monthly_counts,
     describe_change,
     describe_rank,
     describe_rate,
@@ -46,7 +46,9 @@ from beatbook.stats import (
     monthly_trend,
     rate,
     share,
+    share_changes_by_category,
 )
+from beatbook.stats.rank import RANK_OVERDISPERSED
 from beatbook.store import Store
 
 ASB = "Anti-social behaviour"
@@ -62,8 +64,9 @@ class Brief:
     chart_paths: list[Path] = field(default_factory=list)
 
 
-def _months_of_year(store: Store, year: int) -> list[dt.date]:
-    return q.months_with_data(store, dt.date(year, 1, 1), dt.date(year, 12, 1))
+def _months_of_year(store: Store, year: int, forces: list[str]) -> list[dt.date]:
+    """The months of ``year`` that every one of the area's forces has published."""
+    return q.months_with_data(store, dt.date(year, 1, 1), dt.date(year, 12, 1), forces)
 
 
 def _crime_types(store: Store) -> list[str]:
@@ -80,13 +83,18 @@ def _monthly_counts(
 
 
 def _monthly(
-    store: Store, area: Area, years: list[int], types: list[str], population: float
+    store: Store,
+    area: Area,
+    years: list[int],
+    types: list[str],
+    population: float,
+    forces: list[str],
 ) -> list[dict[str, Any]]:
     """Rate per 1,000 in every stored month of these years (unstored months are left out:
     gaps, not zeros), all against the headline's residents, with Garwood intervals."""
     rows = []
     for year in sorted(set(years)):
-        stored = _months_of_year(store, year)
+        stored = _months_of_year(store, year, forces)
         if not stored:
             continue
         for month, count in _monthly_counts(store, area, stored, types).items():
@@ -101,6 +109,15 @@ def _monthly(
                 }
             )
     return rows
+
+
+def _by_type_and_month(store: Store, area: Area, months: list[dt.date]) -> Any:
+    """Counts by crime type (``category``) and month in exactly these months (a polars
+    frame): the monthly series the change tests estimate over-dispersion from."""
+    import polars as pl
+
+    frame = q.crime_counts(store, area, min(months), max(months), by=["crime_type", "month"])
+    return frame.filter(pl.col("month").is_in(months)).rename({"crime_type": "category"})
 
 
 def _counts_in(store: Store, area: Area, months: list[dt.date]) -> dict[str, int]:
@@ -119,11 +136,19 @@ def build_facts(
 ) -> dict[str, Any]:
     """Every figure in the brief, with its inputs, as one JSON-ready record."""
     area = areas_mod.resolve(store, area_name)
-    months = _months_of_year(store, year)
+    forces = q.forces_of(store, area, dt.date(year, 1, 1), dt.date(year, 12, 1))
+    months = _months_of_year(store, year, forces)
     if not months:
-        raise DataMissingError(f"no street-level data stored for {year}")
+        raise DataMissingError(
+            f"no street-level data stored for {year} by {', '.join(forces) or 'any force'}"
+        )
     if compare_year is not None:
-        earlier = {m.month for m in _months_of_year(store, compare_year)}
+        earlier = {m.month for m in _months_of_year(store, compare_year, forces)}
+        if not earlier:
+            raise DataMissingError(
+                f"--compare-year {compare_year}: no street-level data stored for it "
+                f"(from {', '.join(forces) or 'any force'}): import its months to compare"
+            )
         months = [m for m in months if m.month in earlier]
         if not months:
             raise DataMissingError(f"{year} and {compare_year} have no calendar month in common")
@@ -143,7 +168,8 @@ def build_facts(
         "asb": counts.get(ASB, 0),
         "rate": headline.to_dict(),
         "rate_text": describe_rate(headline),
-        "unlocated_force_wide": q.unlocated_count(store, start, end),
+        "forces": forces,
+        "unlocated_force_wide": q.unlocated_count(store, start, end, forces),
     }
     index = [months_between(start, m) for m in months]
     if len(months) >= MIN_TREND_MONTHS:
@@ -166,11 +192,16 @@ def build_facts(
         else None
     )
     facts["monthly"] = _monthly(
-        store, area, [year] if compare_year is None else [year, compare_year], types, pop.population
+        store,
+        area,
+        [year] if compare_year is None else [year, compare_year],
+        types,
+        pop.population,
+        forces,
     )
     facts["rank"] = _rank(store, area, start, end, types, seed)
     facts["versus"] = _versus(store, area, months, compare_year, types)
-    facts["sources"] = q.sources(store, months)
+    facts["sources"] = q.sources(store, months, forces)
     facts["charts"] = [c.to_dict() for c in brief_charts.chart_list(facts)]
     return facts
 
@@ -191,9 +222,23 @@ def _compare_years(
     counts0 = _counts_in(store, area, earlier)
     crimes0 = sum(n for t, n in counts0.items() if t != ASB)
     exposure, exposure0 = len(months) * pop.population, len(earlier) * pop0.population
-    total_change = compare_counts(crimes0, crimes, exposure0, exposure)
-    types = sorted(set(counts) | set(counts0))
     import polars as pl
+
+    # Monthly counts: every test allows for the month-to-month over-dispersion they show.
+    monthly = _by_type_and_month(store, area, [*earlier, *months])
+    crime_months = dict(
+        monthly.filter(pl.col("category") != ASB)
+        .group_by("month")
+        .agg(pl.col("count").sum())
+        .iter_rows()
+    )
+    total_change = compare_monthly_counts(
+        {m: int(crime_months.get(m, 0)) for m in earlier},
+        {m: int(crime_months.get(m, 0)) for m in months},
+        exposure_before=exposure0,
+        exposure_after=exposure,
+    )
+    types = sorted(set(counts) | set(counts0))
 
     frame = pl.DataFrame(
         {
@@ -204,23 +249,29 @@ def _compare_years(
             "exposure_after": [exposure] * len(types),
         }
     )
-    changes = changes_by_category(frame)
+    by_month = {"monthly": monthly, "months_before": earlier, "months_after": months}
+    changes = changes_by_category(frame, **by_month)
+    # Shares of crime: each type against the rest of crime (ASB is not crime), Holm-adjusted.
+    shares = share_changes_by_category(
+        frame.filter(pl.col("category") != ASB),
+        monthly=monthly.filter(pl.col("category") != ASB),
+        months_before=earlier,
+        months_after=months,
+        family="crime types",
+    )
+    share_rows = {r["category"]: r for r in shares.to_dicts()}
     rows = []
     for row in changes.to_dicts():
         t = row["category"]
-        share_change = (
-            compare_counts(counts0.get(t, 0), counts.get(t, 0), crimes0, crimes)
-            if t != ASB
-            else None
-        )
+        share_change = share_rows.get(t)
         rows.append(
             {
                 **row,
                 "crime_type": t,
                 "text": short_change(row),
                 "share_before": share(counts0.get(t, 0), crimes0).to_dict() if t != ASB else None,
-                "share_change": share_change.to_dict() if share_change else None,
-                "share_direction": share_change.direction if share_change else None,
+                "share_change": share_change,
+                "share_direction": share_change["direction"] if share_change else None,
             }
         )
     crime_rows = changes.filter(pl.col("category") != ASB)
@@ -233,6 +284,8 @@ def _compare_years(
         "change": total_change.to_dict(),
         "change_text": describe_change(total_change, "crimes"),
         "by_type": rows,
+        "correction": changes["correction"][0] if changes.height else None,
+        "share_correction": shares["correction"][0] if shares.height else None,
         "rising_in_every_category": claim_every_category(crime_rows, "rise"),
         "falling_in_every_category": claim_every_category(crime_rows, "fall"),
         "n_rising": int((crime_rows["direction"] == "rise").sum()),
@@ -281,6 +334,7 @@ def _rank(
         "population_year": result["population_year"],
         "seed": seed,
         **focus,
+        "overdispersed": result["method"] == RANK_OVERDISPERSED,
         "text": describe_rank(
             focus["rank"], focus["rank_low"], focus["rank_high"], result["n_peers"], result["peers"]
         ),
@@ -308,7 +362,26 @@ def _versus(
             "count_b": [cb.get(t, 0) for t in types],
         }
     )
-    compared = compare_areas_by_category(frame, pop_a.population, pop_b.population)
+    monthly = (
+        _by_type_and_month(store, area, months)
+        .rename({"count": "count_a"})
+        .join(
+            _by_type_and_month(store, other, months).rename({"count": "count_b"}),
+            on=["category", "month"],
+            how="full",
+            coalesce=True,
+        )
+        .filter(pl.col("category").is_in(types))
+        .fill_null(0)
+    )
+    compared = compare_areas_by_category(
+        frame,
+        pop_a.population,
+        pop_b.population,
+        monthly=monthly,
+        months=months,
+        family="crime types",
+    )
     categories = compared.rename({"category": "crime_type"}).to_dicts()
     for c in categories:  # each area's own rate interval, for the chart
         for key, population in (("a", pop_a.population), ("b", pop_b.population)):
@@ -322,6 +395,7 @@ def _versus(
         "categories": categories,
         "n_higher": int((compared["verdict"] == "higher").sum()),
         "n_lower": int((compared["verdict"] == "lower").sum()),
+        "correction": compared["correction"][0] if compared.height else None,
     }
     if compare_year is not None:
         earlier = [dt.date(compare_year, m.month, 1) for m in months]

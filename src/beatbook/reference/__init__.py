@@ -1,4 +1,5 @@
-"""Reference data shipped with BeatBook: police.uk crime types, problem groups, harm weights.
+"""Reference data shipped with BeatBook: police.uk crime types, problem groups, harm weights,
+the police force of each local authority district.
 
 The table and its sources are in ``reference/README.md``. Loaded once; pure lookups.
 """
@@ -116,3 +117,57 @@ def concern_problems() -> tuple[ConcernProblem, ...]:
 def problem_groups_of_concern_problems() -> dict[str, tuple[str, str | None, bool]]:
     """Concern problem slug -> (label, police.uk problem group or None, concern_only)."""
     return {p.slug: (p.label, p.problem_group, p.concern_only) for p in concern_problems()}
+
+
+@dataclass(frozen=True)
+class DistrictForce:
+    """One name of a local authority district and the police force that polices it."""
+
+    lad_code: str  # ONS code, e.g. 'E06000016'
+    lad_name: str  # the name in its vintage, e.g. 'Leicester', 'Aylesbury Vale'
+    vintage: str  # 'LAD19' | 'LAD22' (ONS names) | 'LSOA11' | 'LSOA21' (LSOA names' district)
+    force: str  # police.uk force id, e.g. 'leicestershire'
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@cache
+def district_forces() -> tuple[DistrictForce, ...]:
+    """Every district of England and Wales, under each name it has had, and its force
+    (``lad_forces.csv``: compiled from the statutory police areas, see reference/README.md)."""
+    text = resources.files(__package__).joinpath("lad_forces.csv").read_text("utf-8")
+    return tuple(
+        DistrictForce(
+            lad_code=row["lad_code"],
+            lad_name=row["lad_name"],
+            vintage=row["vintage"],
+            force=row["force"],
+        )
+        for row in csv.DictReader(text.splitlines())
+    )
+
+
+@cache
+def _forces_by_name() -> dict[str, str]:
+    return {_name_key(d.lad_name): d.force for d in district_forces()}
+
+
+def force_of_district(name: str) -> str | None:
+    """The police.uk force id policing the district called ``name`` (any vintage's name,
+    case and spacing aside), or None for a name not in the table."""
+    return _forces_by_name().get(_name_key(name))
+
+
+@cache
+def districts_of_force(force: str) -> tuple[str, ...]:
+    """Every name (all vintages) of the districts ``force`` polices, sorted; () for a force
+    not in the table (British Transport Police, a test force)."""
+    return tuple(sorted({d.lad_name for d in district_forces() if d.force == force}))
+
+
+@cache
+def territorial_forces() -> tuple[str, ...]:
+    """The police.uk ids of the 43 territorial forces of England and Wales, sorted."""
+    return tuple(sorted({d.force for d in district_forces()}))

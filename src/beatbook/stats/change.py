@@ -61,6 +61,11 @@ class Change:
         ``p_value < alpha``.
     direction : {"rise", "fall", "no clear change"}
         ``"rise"`` or ``"fall"`` only when ``significant``.
+    dispersion : float
+        Dispersion used for inference: 1 for the exact Poisson test (Poisson
+        assumed, or the monthly counts showed none), else the quasi-Poisson
+        estimate (> 1) from the monthly counts; see
+        :func:`beatbook.stats.overdispersed.compare_monthly_counts`.
     """
 
     count_before: int
@@ -76,6 +81,7 @@ class Change:
     alpha: float
     significant: bool
     direction: Direction
+    dispersion: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as JSON-safe Python values; ``inf``/``nan`` become ``None``."""

@@ -5,23 +5,37 @@ surroundings) be made category by category, on rates, over the same months,
 and that "rising in every category" be printed only when it is true. Testing
 many categories at once inflates the chance of a false alarm, so every
 function here applies Holm's step-down correction across the categories and
-decides significance on the adjusted p-value.
+decides significance on the adjusted p-value (:mod:`beatbook.stats.multiplicity`),
+and states the policy in a ``correction`` column ("Holm over 13 crime types").
+
+Given the monthly counts, the comparisons allow for over-dispersion
+(:func:`beatbook.stats.overdispersed.compare_monthly_counts`). Share changes are in
+:func:`beatbook.stats.shares.share_changes_by_category`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from statsmodels.stats.multitest import multipletests
 
 from beatbook.errors import InputError
 from beatbook.stats._common import check_positive, check_probability, direction_of
+from beatbook.stats._frames import check_present, monthly_series, months_with_data, require_columns
 from beatbook.stats.change import Change, compare_counts
+from beatbook.stats.multiplicity import holm, holm_correction
+from beatbook.stats.overdispersed import compare_monthly_counts
 
-__all__ = ["changes_by_category", "claim_every_category", "compare_areas_by_category"]
+__all__ = [
+    "changes_by_category",
+    "claim_every_category",
+    "compare_areas_by_category",
+    "holm",
+    "holm_correction",
+]
 
 _AREA_SCHEMA: dict[str, type[pl.DataType]] = {
     "category": pl.String,
@@ -36,6 +50,9 @@ _AREA_SCHEMA: dict[str, type[pl.DataType]] = {
     "p_adjusted": pl.Float64,
     "significant": pl.Boolean,
     "verdict": pl.String,
+    "test": pl.String,
+    "dispersion": pl.Float64,
+    "correction": pl.String,
 }
 
 _CHANGE_SCHEMA: dict[str, type[pl.DataType]] = {
@@ -54,49 +71,9 @@ _CHANGE_SCHEMA: dict[str, type[pl.DataType]] = {
     "alpha": pl.Float64,
     "significant": pl.Boolean,
     "direction": pl.String,
+    "dispersion": pl.Float64,
+    "correction": pl.String,
 }
-
-
-def _require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(frame, pl.DataFrame):
-        raise InputError(f"{what} needs a polars DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{what}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(columns)}, got {', '.join(frame.columns) or 'none'}"
-        )
-    if frame["category"].n_unique() != frame.height:
-        raise InputError(f"{what}: each category must appear once")
-
-
-def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[float]:
-    """Holm step-down adjusted p-values (family-wise error rate control).
-
-    Parameters
-    ----------
-    p_values : sequence of float
-        Unadjusted p-values, one per category.
-    alpha : float, default 0.05
-        Family-wise significance level (the adjustment does not depend on it).
-
-    Returns
-    -------
-    list of float
-        Adjusted p-values, in the input order, from
-        ``statsmodels.stats.multitest.multipletests(method="holm")``.
-
-    Notes
-    -----
-    Holm, S. (1979). "A simple sequentially rejective multiple test
-    procedure". *Scandinavian Journal of Statistics* 6(2), 65-70. Holm is
-    valid under any dependence between the tests and is uniformly more
-    powerful than Bonferroni.
-    """
-    if len(p_values) == 0:
-        return []
-    adjusted = multipletests(list(p_values), alpha=alpha, method="holm")[1]
-    return [float(p) for p in adjusted]
 
 
 def _verdict(significant: bool, ratio: float) -> str:
@@ -112,6 +89,10 @@ def compare_areas_by_category(
     population_a: float,
     population_b: float,
     alpha: float = 0.05,
+    *,
+    monthly: pl.DataFrame | None = None,
+    months: Sequence[dt.date] | None = None,
+    family: str = "categories",
 ) -> pl.DataFrame:
     """Compare area A with area B (e.g. a city and the rest of its county), category by category.
 
@@ -124,6 +105,15 @@ def compare_areas_by_category(
         Residents of each area (same population year for both).
     alpha : float, default 0.05
         Family-wise significance level across the categories.
+    monthly : polars.DataFrame, optional
+        Columns ``category``, ``month`` (date), ``count_a``, ``count_b``: the counts of
+        each month (absent rows count 0); with ``months``, the tests allow for
+        over-dispersion (:func:`~beatbook.stats.overdispersed.compare_monthly_counts`,
+        the two areas paired month by month).
+    months : sequence of datetime.date, optional
+        The months with data (the same for both areas).
+    family : str, default "categories"
+        What the categories are, for the ``correction`` text ("crime types").
 
     Returns
     -------
@@ -132,9 +122,10 @@ def compare_areas_by_category(
         ``rate_ratio`` (``rate_a / rate_b``), its exact interval ``ci_low``,
         ``ci_high`` (not adjusted for multiplicity), ``p_value`` (exact
         conditional binomial test, see :func:`beatbook.stats.change.compare_counts`),
-        ``p_adjusted`` (Holm), ``significant`` (``p_adjusted < alpha``) and
+        ``p_adjusted`` (Holm), ``significant`` (``p_adjusted < alpha``),
         ``verdict``: ``"higher"``, ``"lower"`` or ``"no clear difference"``,
-        decided on ``p_adjusted``. Rows keep the input order.
+        decided on ``p_adjusted``, and ``test``, ``dispersion`` (the test used) and
+        ``correction`` (the multiplicity policy). Rows keep the input order.
 
     Raises
     ------
@@ -150,16 +141,34 @@ def compare_areas_by_category(
     :func:`holm`) keeps the chance of *any* false "higher"/"lower" across
     all categories at most ``alpha``.
     """
-    _require_columns(frame, ["category", "count_a", "count_b"], "compare_areas_by_category")
+    require_columns(frame, ["category", "count_a", "count_b"], "compare_areas_by_category")
     pop_a = check_positive(population_a, "population_a")
     pop_b = check_positive(population_b, "population_b")
     level = check_probability(alpha, "alpha")
     rows = frame.select("category", "count_a", "count_b").to_dicts()
+    series = None
+    if monthly is not None:
+        when = months_with_data(months, "months")
+        series = monthly_series(
+            monthly,
+            [str(r["category"]) for r in rows],
+            {"a": ("count_a", when), "b": ("count_b", when)},
+            "compare_areas_by_category",
+        )
     changes: list[Change] = []
     for r in rows:
-        _check_present(r, ("count_a", "count_b"))
-        changes.append(compare_counts(r["count_b"], r["count_a"], pop_b, pop_a, level))
+        check_present(r, ("count_a", "count_b"))
+        if series is None:
+            changes.append(compare_counts(r["count_b"], r["count_a"], pop_b, pop_a, level))
+            continue
+        by_month = series[str(r["category"])]
+        change = compare_monthly_counts(
+            by_month["b"], by_month["a"], exposure_before=pop_b, exposure_after=pop_a, alpha=level
+        )
+        _check_totals(r, change, ("count_b", "count_a"))
+        changes.append(change)
     adjusted = holm([c.p_value for c in changes], level)
+    correction = holm_correction(len(changes), family)
     out = []
     for row, change, p_adj in zip(rows, changes, adjusted, strict=True):
         significant = p_adj < level
@@ -177,18 +186,34 @@ def compare_areas_by_category(
                 "p_adjusted": p_adj,
                 "significant": significant,
                 "verdict": _verdict(significant, change.rate_ratio),
+                "test": change.test,
+                "dispersion": change.dispersion,
+                "correction": correction,
             }
         )
     return pl.DataFrame(out, schema=_AREA_SCHEMA)
 
 
-def _check_present(row: dict[str, Any], columns: Sequence[str]) -> None:
-    for column in columns:
-        if row[column] is None:
-            raise InputError(f"category {row['category']!r}: {column} is missing")
+def _check_totals(row: dict[str, Any], change: Change, columns: tuple[str, str]) -> None:
+    """The monthly counts must add up to the frame's totals."""
+    got = (change.count_before, change.count_after)
+    want = (int(row[columns[0]]), int(row[columns[1]]))
+    if got != want:
+        raise InputError(
+            f"category {row['category']!r}: the monthly counts add up to {got[0]:,} and "
+            f"{got[1]:,}, but {columns[0]} and {columns[1]} are {want[0]:,} and {want[1]:,}"
+        )
 
 
-def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFrame:
+def changes_by_category(
+    frame: pl.DataFrame,
+    alpha: float = 0.05,
+    *,
+    monthly: pl.DataFrame | None = None,
+    months_before: Sequence[dt.date] | None = None,
+    months_after: Sequence[dt.date] | None = None,
+    family: str = "categories",
+) -> pl.DataFrame:
     """Before/after change for each category, with Holm-adjusted significance.
 
     Parameters
@@ -199,12 +224,24 @@ def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFram
         periods of equal length in the same area).
     alpha : float, default 0.05
         Family-wise significance level across the categories.
+    monthly : polars.DataFrame, optional
+        Columns ``category``, ``month`` (date), ``count``: each category's count in each
+        month (absent rows count 0). With ``months_before`` and ``months_after`` (the
+        months with data of each period, disjoint), the tests allow for over-dispersion
+        (:func:`~beatbook.stats.overdispersed.compare_monthly_counts`; the exposures are
+        then each period's total, spread over its months).
+    months_before, months_after : sequence of datetime.date, optional
+        The months with data in each period.
+    family : str, default "categories"
+        What the categories are, for the ``correction`` text ("crime types").
 
     Returns
     -------
     polars.DataFrame
         One row per category (input order) with ``category``, every field of
-        :class:`~beatbook.stats.change.Change` and ``p_adjusted`` (Holm).
+        :class:`~beatbook.stats.change.Change` (``test`` and ``dispersion`` say which
+        test was used), ``p_adjusted`` (Holm) and ``correction`` (the policy, e.g.
+        "Holm over 14 categories").
         ``significant`` is ``p_adjusted < alpha`` and ``direction`` is
         ``"rise"``/``"fall"`` only when that adjusted test is significant;
         ``p_value``, ``ci_low`` and ``ci_high`` are the per-category
@@ -218,21 +255,53 @@ def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFram
 
     Notes
     -----
-    The test is :func:`~beatbook.stats.change.compare_counts`; the
-    correction is Holm (1979), see :func:`holm`.
+    The test is :func:`~beatbook.stats.change.compare_counts`, or with monthly counts
+    :func:`~beatbook.stats.overdispersed.compare_monthly_counts`; the correction is Holm
+    (1979), see :func:`holm`.
     """
-    _require_columns(frame, ["category", "count_before", "count_after"], "changes_by_category")
+    require_columns(frame, ["category", "count_before", "count_after"], "changes_by_category")
     level = check_probability(alpha, "alpha")
+    records = frame.to_dicts()
+    series = None
+    if monthly is not None:
+        before, after = (
+            months_with_data(months_before, "months_before"),
+            months_with_data(months_after, "months_after"),
+        )
+        if set(before) & set(after):
+            raise InputError("months_before and months_after overlap: a month is in both periods")
+        series = monthly_series(
+            monthly,
+            [str(r["category"]) for r in records],
+            {"before": ("count", before), "after": ("count", after)},
+            "changes_by_category",
+        )
     changes: list[tuple[str, Change]] = []
-    for r in frame.to_dicts():
+    for r in records:
         r.setdefault("exposure_before", 1.0)  # absent column: equal periods, same area
         r.setdefault("exposure_after", 1.0)
-        _check_present(r, ("count_before", "count_after", "exposure_before", "exposure_after"))
-        change = compare_counts(
-            r["count_before"], r["count_after"], r["exposure_before"], r["exposure_after"], level
-        )
+        check_present(r, ("count_before", "count_after", "exposure_before", "exposure_after"))
+        if series is None:
+            change = compare_counts(
+                r["count_before"],
+                r["count_after"],
+                r["exposure_before"],
+                r["exposure_after"],
+                level,
+            )
+        else:
+            by_month = series[str(r["category"])]
+            change = compare_monthly_counts(
+                by_month["before"],
+                by_month["after"],
+                exposure_before=r["exposure_before"],
+                exposure_after=r["exposure_after"],
+                alpha=level,
+            )
+            _check_totals(r, change, ("count_before", "count_after"))
         changes.append((str(r["category"]), change))
     adjusted = holm([c.p_value for _, c in changes], level)
+    correction = holm_correction(len(changes), family)
     out = []
     for (category, change), p_adj in zip(changes, adjusted, strict=True):
         significant = p_adj < level
@@ -241,6 +310,7 @@ def changes_by_category(frame: pl.DataFrame, alpha: float = 0.05) -> pl.DataFram
             p_adjusted=p_adj,
             significant=significant,
             direction=direction_of(significant, change.rate_ratio),
+            correction=correction,
         )
         out.append(row)
     return pl.DataFrame(out, schema=_CHANGE_SCHEMA)

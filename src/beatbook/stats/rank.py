@@ -13,12 +13,26 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 from scipy import stats
 
 from beatbook.errors import InputError
+from beatbook.settings import MIN_DISPERSION_DF
 from beatbook.stats._common import check_count, check_per, check_positive, check_probability
+from beatbook.stats.overdispersed import pearson_dispersion
 
-__all__ = ["rank_rates"]
+__all__ = ["RANK_FEW_MONTHS", "RANK_OVERDISPERSED", "RANK_POISSON", "rank_rates"]
+
+RANK_POISSON = "each rate drawn from its Jeffreys posterior for a Poisson count"
+RANK_OVERDISPERSED = (
+    "each rate drawn from its Jeffreys posterior widened by the peer's over-dispersion in the "
+    "monthly counts (peers x months quasi-Poisson model with month effects; Pearson chi2 over "
+    "the peer's share of the residual df, floored at 1)"
+)
+RANK_FEW_MONTHS = (
+    f"{RANK_POISSON}: too few months to estimate the over-dispersion (fewer than "
+    f"{MIN_DISPERSION_DF} residual degrees of freedom a peer), so Poisson variation is assumed"
+)
 
 #: Draws simulated at once; bounds memory at about ``_CHUNK_CELLS`` floats per chunk.
 _CHUNK_CELLS = 2_000_000
@@ -33,6 +47,7 @@ def rank_rates(
     n_sim: int = 10_000,
     conf: float = 0.95,
     per: int = 1000,
+    monthly: Sequence[Sequence[int]] | None = None,
 ) -> pl.DataFrame:
     """Rank peer areas by rate (1 = highest) with a simulated interval for each rank.
 
@@ -53,6 +68,10 @@ def rank_rates(
         Level of the rank interval.
     per : int, default 1000
         Multiplier for the published rate.
+    monthly : sequence of sequences of int, optional
+        Each area's counts in each month with data (the same months, in the same order, for
+        every area; each row adds up to the area's count). With them, each area's draws
+        allow for its over-dispersion; without, Poisson variation (today's behaviour).
 
     Returns
     -------
@@ -61,7 +80,8 @@ def rank_rates(
         ``name``, ``count``, ``population``, ``rate`` (per ``per``),
         ``rank`` (1 = highest rate; ties share the smallest rank, "min"
         method), ``rank_low``, ``rank_high`` (the ``conf`` interval of the
-        rank) and ``n_peers``.
+        rank), ``n_peers``, ``dispersion`` (the area's, used in the draws; 1 for
+        Poisson) and ``method`` (how the rates were drawn, and why).
 
     Raises
     ------
@@ -84,6 +104,20 @@ def rank_rates(
     Spiegelhalter, D. J. (1998). *BMJ* 316, 1701-1704. The point rank uses
     the observed rates, so with very small counts it can fall outside the
     interval. Memory grows as ``n_sim * len(names)``.
+
+    With ``monthly``, the counts are allowed to be more variable than Poisson. The
+    peers x months table is fitted by the quasi-Poisson model ``log E[y] = peer + month``
+    (closed form: ``row total x column total / grand total``; the month effects take up
+    the seasonality and the shocks the peers share), and each peer's dispersion is
+    ``phi_i = max(1, X2_i / df_i)``: its Pearson chi-square over its share of the residual
+    degrees of freedom, ``df_i = (T - 1)(n - 1) / n`` for ``T`` months and ``n`` peers
+    (a city's monthly counts vary far more than Poisson, a village's barely, so one
+    common dispersion would misstate both). Its rate is then drawn from
+    ``Gamma(count / phi_i + 0.5, scale=phi_i) / population``: the Jeffreys posterior of the
+    quasi-likelihood (the Poisson likelihood raised to ``1 / phi_i``), with variance about
+    ``phi_i`` times the Poisson one. With ``phi_i = 1`` the draws are exactly the Poisson
+    ones. With ``df_i < MIN_DISPERSION_DF`` (too few months) Poisson is kept and ``method``
+    says so.
 
     Examples
     --------
@@ -112,6 +146,8 @@ def rank_rates(
     level = check_probability(conf, "conf")
     multiplier = check_per(per)
 
+    phi, method = _dispersions(monthly, k, name_list)
+
     rates = k / pop * multiplier
     point_rank = stats.rankdata(-rates, method="min").astype(np.int64)
 
@@ -120,7 +156,7 @@ def rank_rates(
     chunk = max(1, _CHUNK_CELLS // n)
     for start in range(0, int(n_sim), chunk):
         stop = min(int(n_sim), start + chunk)
-        draws = rng.gamma(shape=k + 0.5, scale=1.0, size=(stop - start, n)) / pop
+        draws = rng.gamma(shape=k / phi + 0.5, scale=phi, size=(stop - start, n)) / pop
         order = np.argsort(-draws, axis=1, kind="stable")
         rows = np.arange(stop - start)[:, None]
         sim_ranks[start:stop][rows, order] = np.arange(1, n + 1, dtype=np.int32)
@@ -138,6 +174,8 @@ def rank_rates(
             "rank_low": rank_low,
             "rank_high": rank_high,
             "n_peers": np.full(n, n, dtype=np.int64),
+            "dispersion": phi,
+            "method": [method] * n,
         },
         schema={
             "name": pl.String,
@@ -148,5 +186,44 @@ def rank_rates(
             "rank_low": pl.Int64,
             "rank_high": pl.Int64,
             "n_peers": pl.Int64,
+            "dispersion": pl.Float64,
+            "method": pl.String,
         },
     ).sort(["rank", "name"])
+
+
+def _dispersions(
+    monthly: Sequence[Sequence[int]] | None, counts: NDArray[np.int64], names: list[str]
+) -> tuple[NDArray[np.float64], str]:
+    """Each peer's dispersion (floored at 1) and the method text; ones without ``monthly``."""
+    n = len(names)
+    ones = np.ones(n, dtype=np.float64)
+    if monthly is None:
+        return ones, RANK_POISSON
+    if len(monthly) != n:
+        raise InputError(f"monthly has {len(monthly)} rows but there are {n} areas")
+    widths = {len(row) for row in monthly}
+    if len(widths) != 1 or 0 in widths:
+        raise InputError("monthly must give every area the same months, at least one")
+    table = np.array(
+        [
+            [check_count(c, f"monthly[{i}] ({names[i]})") for c in row]
+            for i, row in enumerate(monthly)
+        ],
+        dtype=np.float64,
+    )
+    sums = table.sum(axis=1)
+    wrong = [names[i] for i in range(n) if sums[i] != counts[i]]
+    if wrong:
+        raise InputError(f"monthly counts do not add up to the count for: {', '.join(wrong)}")
+    months = table.shape[1]
+    share_df = (months - 1) * (n - 1) / n
+    grand = float(sums.sum())
+    if share_df < MIN_DISPERSION_DF or grand == 0:
+        return ones, RANK_FEW_MONTHS
+    fitted = np.outer(sums, table.sum(axis=0)) / grand
+    phi = np.array(
+        [max(1.0, pearson_dispersion(table[i], fitted[i], 1) / share_df) for i in range(n)],
+        dtype=np.float64,
+    )
+    return phi, RANK_OVERDISPERSED
