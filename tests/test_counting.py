@@ -18,7 +18,7 @@ from beatbook.errors import StoreError
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.months import parse_month
 from beatbook.store import Store
-from support.two_forces import NOTTS_FILES, NOTTS_MONTHS
+from support.two_forces import NOTTS_DISTRICTS, NOTTS_FILES, NOTTS_MONTHS
 
 # MANIFEST.md section 1b: "extra rows on a repeated Crime ID", 2025-01 … 2025-06.
 PUBLISHED_REPEATS = {
@@ -80,16 +80,7 @@ def test_repeats_folded_is_the_difference(
 ) -> None:
     first, last = parse_month("2025-01"), parse_month("2025-06")
     folded = 0
-    for district in (
-        "Nottingham",
-        "Ashfield",
-        "Bassetlaw",
-        "Broxtowe",
-        "Gedling",
-        "Mansfield",
-        "Newark and Sherwood",
-        "Rushcliffe",
-    ):
+    for district in NOTTS_DISTRICTS:
         area = areas.resolve(two_force_store, f"lad:{district}")
         folded += queries.repeats_folded(two_force_store, area, first, last)
     # Every repeat in these files falls in one of the force's districts or nowhere.

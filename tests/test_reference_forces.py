@@ -19,7 +19,8 @@ from beatbook.reference import (
     force_of_district,
     territorial_forces,
 )
-from support.fixtures_store import BRIDGE_LOOKUP, WARD_LOOKUP
+from support.fixtures_store import BRIDGE_LOOKUP, FORCE_AREA, WARD_LOOKUP
+from support.two_forces import NOTTS_DISTRICTS
 
 README = Path(__file__).resolve().parents[1] / "src" / "beatbook" / "reference" / "README.md"
 
@@ -70,27 +71,8 @@ FORCES_43 = [
 ]
 
 # Districts of the 2022 ONS list per force, from the statutory police areas.
-LEICESTERSHIRE = {
-    "Leicester",
-    "Blaby",
-    "Charnwood",
-    "Harborough",
-    "Hinckley and Bosworth",
-    "Melton",
-    "North West Leicestershire",
-    "Oadby and Wigston",
-    "Rutland",
-}
-NOTTINGHAMSHIRE = {
-    "Nottingham",
-    "Ashfield",
-    "Bassetlaw",
-    "Broxtowe",
-    "Gedling",
-    "Mansfield",
-    "Newark and Sherwood",
-    "Rushcliffe",
-}
+LEICESTERSHIRE = set(FORCE_AREA)
+NOTTINGHAMSHIRE = set(NOTTS_DISTRICTS)
 WALES = {
     "north-wales": {
         "Isle of Anglesey",
