@@ -10,8 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shlex
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +18,10 @@ from typing import Any
 
 import duckdb
 import pytest
-from typer.main import get_command
-from typer.testing import CliRunner
 
-from beatbook.cli.main import app
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import STORE_ENV, Store
-from support.fixtures_store import POLICE, ROOT, STREET_FILES
+from support.fixtures_store import POLICE, STREET_FILES
 
 GOLDEN_BRIEF = Path(__file__).parents[1] / "golden" / "brief-leicester-2021.md"
 STATS_2020 = ["stats", "--area", "Leicester", "--from", "2020-01", "--to", "2020-12", "--json"]
@@ -409,134 +404,6 @@ def test_brief_command_writes_the_golden_brief(runs: dict[str, Any]) -> None:
     if GOLDEN_BRIEF.exists():
         assert text == GOLDEN_BRIEF.read_text(encoding="utf-8")
     assert text.startswith("# Leicester: crime in 2021")
-
-
-# --- help, examples and the CLI manual, docs/cli.md (in-process) --------------------------------
-
-
-def _commands() -> list[tuple[tuple[str, ...], Any]]:
-    found = []
-
-    def walk(command: Any, path: tuple[str, ...]) -> None:
-        subs = getattr(command, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, (*path, name))
-        else:
-            found.append((path, command))
-
-    walk(get_command(app), ())
-    return found
-
-
-COMMANDS = _commands()
-COMMAND_PATHS = [" ".join(path) for path, _ in COMMANDS]
-
-
-def test_every_command_is_covered() -> None:
-    assert set(COMMAND_PATHS) == {
-        "ingest",
-        "stats",
-        "compare",
-        "rank",
-        "brief",
-        "hotspots",
-        "forecast",
-        "evaluate",
-        "places",
-        "areas import-lookup",
-        "areas import-population",
-        "areas import-boundaries",
-        "areas add",
-        "areas list",
-        "concerns import",
-        "concerns list",
-        "concerns unmatched",
-        "concerns match",
-        "concerns close",
-        "ops add",
-        "ops record",
-        "ops import",
-        "ops show",
-        "ops list",
-        "engagements add",
-        "engagements import",
-        "engagements import-api",
-        "engagements list",
-        "engagements ical",
-        "priorities propose",
-        "priorities adopt",
-        "priorities reject",
-        "priorities continue",
-        "priorities close",
-        "priorities assess",
-        "priorities list",
-        "jag",
-        "update",
-        "serve",
-        "users add",
-        "users list",
-    }
-
-
-def _help(path: str) -> str:
-    result = CliRunner().invoke(
-        app, [*path.split(), "--help"], env={"COLUMNS": "250", STORE_ENV: None}
-    )
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-@pytest.mark.parametrize("path", COMMAND_PATHS)
-def test_help_has_an_example(path: str) -> None:
-    text = _help(path)
-    examples = [line for line in text.splitlines() if line.strip().startswith("Example:")]
-    assert examples, text
-    assert f"beatbook {path}" in examples[0]
-    assert "[bold]" not in text
-
-
-READ_ONLY_EXAMPLES = [
-    "stats",
-    "compare",
-    "rank",
-    "areas list",
-    "hotspots",
-    "forecast",
-    "evaluate",
-    "places",
-]
-
-
-@pytest.mark.parametrize("path", [*READ_ONLY_EXAMPLES, "areas add", "brief"])
-def test_help_example_runs_on_the_sample(
-    path: str, sample_store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    line = next(x for x in _help(path).splitlines() if x.strip().startswith("Example:"))
-    words = shlex.split(line.split("Example:", 1)[1])
-    assert words[0] == "beatbook"
-    store = sample_store_path
-    if path not in READ_ONLY_EXAMPLES:
-        store = tmp_path / "copy.duckdb"
-        shutil.copyfile(sample_store_path, store)
-    monkeypatch.chdir(tmp_path)  # the brief example writes to brief/
-    result = CliRunner().invoke(
-        app, ["--store", str(store), *words[1:]], env={"COLUMNS": "200", STORE_ENV: None}
-    )
-    assert result.exit_code == 0, (result.output, result.exception)
-
-
-def test_cli_manual_mentions_every_command_and_option() -> None:
-    manual = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    missing = [f"beatbook {path}" for path in COMMAND_PATHS if f"beatbook {path}" not in manual]
-    skip = {"--help", "--install-completion", "--show-completion"}
-    params = [p for _, command in COMMANDS for p in command.params]
-    params += list(get_command(app).params)
-    for param in params:
-        for opt in param.opts:
-            if opt.startswith("--") and opt not in skip and opt not in manual:
-                missing.append(opt)
-    assert not missing, f"docs/cli.md does not mention: {', '.join(sorted(set(missing)))}"
 
 
 def test_hotspots_json(runs: dict[str, Any], raw_db) -> None:

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import statsmodels.api as sm
 
 from support.fixtures_store import ROOT, WARD_LOOKUP
 
@@ -61,3 +68,45 @@ def raw_counts_at(
         ],
     ).fetchall()
     return {m: 0 for m in months} | dict(rows)
+
+
+def glm(
+    tb: Sequence[float],
+    td: Sequence[float],
+    cb: Sequence[float],
+    cd: Sequence[float],
+    ts: Sequence[float] = (),
+    cs: Sequence[float] = (),
+    *,
+    quasi: bool = True,
+) -> dict[str, Any]:
+    """statsmodels' fit of ``count ~ group * period`` on the monthly counts: the dispersion
+    used, the residual df, and (ratio, low, high, p) of during vs before and vs selection."""
+    periods = [("b", tb, cb), ("d", td, cd)] + ([("s", ts, cs)] if len(ts) else [])
+    y, rows = [], []
+    for period, place, comparison in periods:
+        for group, counts in ((1, place), (0, comparison)):
+            for c in counts:
+                y.append(c)
+                s, d = float(period == "s"), float(period == "d")
+                rows.append([1.0, group, s, d, group * s, group * d])
+    exog = np.array(rows)
+    if not len(ts):
+        exog = exog[:, [0, 1, 3, 5]]
+    model = sm.GLM(np.array(y, dtype=float), exog, family=sm.families.Poisson())
+    with warnings.catch_warnings():  # zero cells: statsmodels warns about perfect fits
+        warnings.simplefilter("ignore")
+        pearson = model.fit(scale="X2", tol=1e-14, maxiter=500)
+        phi = max(1.0, pearson.scale) if quasi else 1.0
+        fit = model.fit(scale=phi, use_t=quasi, tol=1e-14, maxiter=500)
+    k = exog.shape[1]
+    out: dict[str, Any] = {"dispersion": phi, "df": int(fit.df_resid)}
+    contrasts = {"before": np.eye(k)[k - 1]}
+    if len(ts):
+        contrasts["selection"] = np.eye(k)[5] - np.eye(k)[4]  # (g x d) - (g x s)
+    for name, c in contrasts.items():
+        t = fit.t_test(c)
+        low, high = np.asarray(t.conf_int(alpha=0.05)).ravel()
+        est = float(np.asarray(t.effect).ravel()[0])
+        out[name] = (math.exp(est), math.exp(low), math.exp(high), float(np.asarray(t.pvalue)))
+    return out
