@@ -416,9 +416,9 @@ def period_coverage(
     }
     if forces:
         coverage["forces"] = list(forces)
+        published = {force: set(months_with_data(store, start, end, [force])) for force in forces}
         coverage["months_missing_by_force"] = {
-            force: [f"{m:%Y-%m}" for m in wanted if m not in months_with_data(store, m, m, [force])]
-            for force in forces
+            force: [f"{m:%Y-%m}" for m in wanted if m not in published[force]] for force in forces
         }
     return coverage
 
