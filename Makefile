@@ -56,6 +56,8 @@ lint: $(BIN)/.installed
 check: lint test
 
 bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/overdispersion.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/priorities.py $(STORE)
