@@ -54,7 +54,8 @@ MONTHS = {"leicestershire": LEICS_MONTHS, "nottinghamshire": NOTTS_MONTHS}
 def _raw_force_counts(
     raw: duckdb.DuckDBPyConnection, force: str, first: str, last: str
 ) -> dict[str | None, dict[str, int]]:
-    """count, unlocated and outside_force_districts of a force's rows, in all and by type."""
+    """count, unlocated and outside_force_districts of a force's rows, in all (crimes: ASB
+    is counted apart) and by type."""
     rows = raw.execute(
         f"""
         SELECT "Crime type", count(*),
@@ -69,8 +70,12 @@ def _raw_force_counts(
     result: dict[str | None, dict[str, int]] = {
         t: dict(zip(keys, n, strict=True)) for t, *n in rows
     }
-    result[None] = {k: sum(v[k] for v in result.values()) for k in keys}
+    crimes = [v for t, v in result.items() if t != "Anti-social behaviour"]
+    result[None] = {k: sum(v[k] for v in crimes) for k in keys}
     return result
+
+
+CRIME = "\"Crime type\" <> 'Anti-social behaviour'"  # crimes; ASB is counted apart
 
 
 # --- which districts --------------------------------------------------------------------------
@@ -182,8 +187,12 @@ def test_the_force_area_counts_every_row_of_its_force(
     by_type = figures.area_stats(two_force_store, name, first, last, by="crime-type")
     assert isinstance(by_type, list)
     assert {r["crime_type"]: {k: r[k] for k in fields} for r in by_type} == {
-        t: v for t, v in expected.items() if t is not None
+        t: v for t, v in expected.items() if t not in (None, "Anti-social behaviour")
     }
+    asb = figures.area_stats(two_force_store, name, first, last, measure="asb")
+    assert isinstance(asb, dict)
+    assert {k: asb[k] for k in fields} == expected["Anti-social behaviour"]
+    assert total["asb_incidents"] == asb["count"]
     # Its residents are those of its districts alone.
     residents = raw_scalar(
         two_force_raw,
@@ -229,12 +238,13 @@ def test_a_local_authority_leaves_unlocated_crimes_out(
         by_district[name] = record["count"]
         assert record["count"] == raw_scalar(
             raw_db,
-            "SELECT count(*) FROM street WHERE district = ? AND month BETWEEN ? AND ?",
+            f"SELECT count(*) FROM street WHERE district = ? AND month BETWEEN ? AND ? AND {CRIME}",
             [name, *period],
         )
     unlocated = raw_scalar(
         raw_db,
-        'SELECT count(*) FROM street WHERE "LSOA code" IS NULL AND month BETWEEN ? AND ?',
+        'SELECT count(*) FROM street WHERE "LSOA code" IS NULL AND month BETWEEN ? AND ? '
+        f"AND {CRIME}",
         period,
     )
     assert unlocated > 0 and force["unlocated"] == unlocated
@@ -262,8 +272,9 @@ def test_a_force_not_in_the_table_is_counted_but_has_no_districts(tmp_path: Path
         assert "districts and residents are unknown" in area.description
         record = figures.area_stats(s, "btp", "2025-01", "2025-01")
         assert isinstance(record, dict)
-        assert record["count"] == len(rows)
-        assert record["unlocated"] == sum(1 for r in rows if not r["LSOA code"])
+        crimes = [r for r in rows if r["Crime type"] != "Anti-social behaviour"]
+        assert record["count"] == len(crimes)
+        assert record["unlocated"] == sum(1 for r in crimes if not r["LSOA code"])
         assert record["outside_force_districts"] is None and record["rate_per_1000"] is None
         assert "not one of the 43 territorial forces" in record["rate_unavailable"]
         with pytest.raises(DataMissingError, match="districts and residents are unknown"):

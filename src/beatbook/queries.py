@@ -25,7 +25,7 @@ from beatbook import geo
 from beatbook.areas import Area, lsoas_of
 from beatbook.errors import DataMissingError, InputError
 from beatbook.months import month_range, months_between
-from beatbook.reference import district_forces, force_of_district
+from beatbook.reference import ASB, check_measure, district_forces, force_of_district
 from beatbook.store import Store
 
 GROUPABLE = ("month", "crime_type", "local_authority", "lsoa_code", "force")
@@ -64,17 +64,30 @@ def _policed_here(area: Area) -> tuple[str, list[object]]:
     )
 
 
+def _measure_filter(measure: str | None) -> tuple[str, list[object]]:
+    """SQL predicate: crimes (every type but ASB), ASB incidents, or (None) every row."""
+    if measure is None:
+        return "TRUE", []
+    return ("crime_type <> ?" if check_measure(measure) == "crime" else "crime_type = ?"), [ASB]
+
+
 def _crimes_filter(
-    area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: Sequence[str] | None,
+    measure: str | None = None,
 ) -> tuple[str, list[object]]:
-    """SQL predicate over street_crimes: the area, months start..end, optionally some types."""
+    """SQL predicate over street_crimes: the area, months start..end, optionally some types
+    or one measure ('crime' or 'asb')."""
     where, params = _area_filter(area)
     where += " AND month BETWEEN ? AND ?"
     params += [start, end]
     if crime_types:
         where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(crime_types))
-    return where, params
+    measured, more = _measure_filter(measure)
+    return f"{where} AND {measured}", params + more
 
 
 def crime_counts(
@@ -85,9 +98,11 @@ def crime_counts(
     by: Sequence[str] = (),
     crime_types: Sequence[str] | None = None,
     *,
+    measure: str | None = None,
     table: str = "crimes",
 ) -> pl.DataFrame:
-    """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``.
+    """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``:
+    ``measure`` 'crime' (ASB excluded) or 'asb' keeps one of the two.
 
     ``table="street_crimes"`` counts every stored row instead, repeats included (only
     :func:`repeats_folded` wants that)."""
@@ -96,7 +111,7 @@ def crime_counts(
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
         raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
-    where, params = _crimes_filter(area, start, end, crime_types)
+    where, params = _crimes_filter(area, start, end, crime_types, measure)
     if area.polygon_wkt:
         rows = _inside_polygon(
             area,
@@ -222,27 +237,48 @@ def lsoa_wards(store: Store, codes: Sequence[str]) -> pl.DataFrame:
 
 
 def repeats_folded(
-    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None = None
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: Sequence[str] | None = None,
+    *,
+    measure: str | None = None,
 ) -> int:
     """Stored rows of the area and months that repeat a Crime ID already counted in their
     month (kept in the store, not counted: the figure's methods say how many)."""
-    raw = crime_counts(store, area, start, end, crime_types=crime_types, table="street_crimes")
-    return int(raw["count"][0]) - crime_total(store, area, start, end, crime_types)
+    raw = crime_counts(
+        store, area, start, end, crime_types=crime_types, measure=measure, table="street_crimes"
+    )
+    return int(raw["count"][0]) - crime_total(store, area, start, end, crime_types, measure=measure)
 
 
 def crime_total(
-    store: Store, area: Area, start: dt.date, end: dt.date, crime_types: Sequence[str] | None = None
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    crime_types: Sequence[str] | None = None,
+    *,
+    measure: str | None = None,
 ) -> int:
-    return int(crime_counts(store, area, start, end, crime_types=crime_types)["count"][0])
+    counts = crime_counts(store, area, start, end, crime_types=crime_types, measure=measure)
+    return int(counts["count"][0])
 
 
 def unlocated_count(
-    store: Store, start: dt.date, end: dt.date, forces: Sequence[str] | None = None
+    store: Store,
+    start: dt.date,
+    end: dt.date,
+    forces: Sequence[str] | None = None,
+    *,
+    measure: str | None = None,
 ) -> int:
     """Crimes with no coordinates or LSOA in the period (of these forces' files): in no
     local authority's or ward's count."""
-    where = "lsoa_code IS NULL AND month BETWEEN ? AND ?"
-    params: list[object] = [start, end]
+    measured, params = _measure_filter(measure)
+    where = f"lsoa_code IS NULL AND month BETWEEN ? AND ? AND {measured}"
+    params = [start, end, *params]
     if forces:
         where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(forces))
@@ -306,17 +342,20 @@ def crime_types(store: Store) -> list[str]:
 
 @dataclass(frozen=True)
 class Population:
-    """Residents of an area in one mid-year estimate, and how much of the area it covers."""
+    """Residents of an area in one mid-year estimate: how many of the estimate's LSOAs were
+    summed, and how many of those were reached through the ONS 2011 <-> 2021 lookup."""
 
     population: float
     year: int
     lsoas_found: int
+    lsoas_bridged: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {
             "population": self.population,
             "population_year": self.year,
             "population_lsoas": self.lsoas_found,
+            "population_lsoas_bridged": self.lsoas_bridged,
         }
 
 
@@ -338,7 +377,8 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
 
 
 def population(store: Store, area: Area, year: int) -> Population:
-    """Residents of ``area`` in the mid-``year`` estimate (sum over its LSOAs)."""
+    """Residents of ``area`` in the mid-``year`` estimate, over the whole area or refused
+    (:func:`_residents`; docs/statistics.md, population)."""
     if area.polygon_wkt:
         raise DataMissingError(
             f"area {area.name!r} is a polygon: BeatBook counts its crimes but has no resident "
@@ -352,18 +392,84 @@ def population(store: Store, area: Area, year: int) -> Population:
             f"no LSOAs known for {area.name!r}: import an ONS lookup "
             "('beatbook areas import-lookup FILE') so residents can be counted"
         )
-    total, found = store.row(
-        "SELECT sum(population), count(*) FROM population WHERE year = ? "
-        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-        [year, sorted(codes)],
-    )
+    total, found, bridged, gaps = _residents(store, codes, year)
+    years = population_years(store)
     if not found:
-        years = population_years(store)
         raise DataMissingError(
             f"no mid-{year} population for the LSOAs of {area.name!r} "
             f"(years in the store: {', '.join(map(str, years)) or 'none'})"
         )
-    return Population(float(total), year, int(found))
+    if gaps:
+        told = "; ".join(
+            f"{len(c)} of its LSOAs ({', '.join(c[:4])}{'...' * (len(c) > 4)}) {_WHY[r]}"
+            for r, c in gaps.items()
+        )
+        whole = [str(y) for y in years if y != year and not _residents(store, codes, y)[3]]
+        todo = "no estimate in the store covers the whole area"
+        if whole:
+            todo = f"use --population-year {' or '.join(whole)}, which covers the whole area"
+        if "unbridged" in gaps and not store.scalar("SELECT count(*) FROM lsoa_bridge"):
+            todo = f"import the ONS LSOA (2011) to LSOA (2021) lookup ({_LOOKUP}), or {todo}"
+        raise DataMissingError(
+            f"the mid-{year} estimate cannot count all residents of {area.name!r}: {told}; {todo}"
+        )
+    return Population(total, year, found, bridged)
+
+
+_LOOKUP = "'beatbook areas import-lookup FILE'"
+_WHY = {
+    "unbridged": "are neither in it nor in an ONS LSOA 2011 -> 2021 lookup",
+    "irregular": "changed irregularly between 2011 and 2021 (ONS change X)",
+    "missing": "map to LSOAs it lacks",
+    "beyond": "lie in its LSOAs that reach beyond the area (split or merged at the edge)",
+}
+
+
+def _residents(
+    store: Store, codes: frozenset[str], year: int
+) -> tuple[float, int, int, dict[str, list[str]]]:
+    """(residents, estimate LSOAs summed, of those bridged, area codes left out by why).
+
+    An area holds LSOA codes of both vintages, an estimate one. A code the estimate lacks
+    is covered through the ONS 2011 <-> 2021 lookup when the area holds some of its
+    counterparts, or else when they all lie wholly inside the area (a split LSOA's parts,
+    a merged one's parents), which are then summed. Nothing else is covered."""
+    rows = store.rows(
+        """
+        WITH est AS (SELECT lsoa_code, population FROM population WHERE year = $year),
+        pairs AS (
+            SELECT lsoa11_code AS code, lsoa21_code AS other, change FROM lsoa_bridge
+            UNION ALL SELECT lsoa21_code, lsoa11_code, change FROM lsoa_bridge
+        ),
+        around AS (SELECT code, list(other) AS others FROM pairs GROUP BY code)
+        SELECT a.code, any_value(e.population), list(p.other), list(coalesce(o.population, 0)),
+               bool_or(list_contains($codes, p.other) AND o.population IS NOT NULL),
+               bool_or(p.change = 'X'), bool_or(o.population IS NULL),
+               bool_or(NOT list_has_all($codes, r.others))
+        FROM (SELECT unnest($codes) AS code) a
+        LEFT JOIN est e ON e.lsoa_code = a.code
+        LEFT JOIN pairs p ON e.lsoa_code IS NULL AND p.code = a.code AND p.other <> a.code
+        LEFT JOIN est o ON o.lsoa_code = p.other
+        LEFT JOIN around r ON r.code = p.other
+        GROUP BY a.code ORDER BY a.code
+        """,
+        {"year": year, "codes": sorted(codes)},
+    )
+    direct = {code: pop for code, pop, *_ in rows if pop is not None}
+    added: dict[str, float] = {}
+    gaps: dict[str, list[str]] = {}
+    for code, pop, others, pops, held, irregular, lacking, beyond in rows:
+        if pop is not None or held:  # held: the area has this place in the estimate's codes
+            continue
+        others = [o for o in others if o is not None]
+        flags = (not others, irregular, lacking, beyond)
+        why = next((w for w, bad in zip(_WHY, flags, strict=True) if bad), "")
+        if why:
+            gaps.setdefault(why, []).append(code)
+        else:
+            added.update(zip(others, pops, strict=True))
+    total = sum(direct.values()) + sum(added.values())
+    return float(total), len(direct) + len(added), len(added), gaps
 
 
 def lsoa_populations(store: Store, codes: frozenset[str], year: int) -> list[tuple[str, float]]:

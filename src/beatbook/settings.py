@@ -111,6 +111,8 @@ TREND_MONTHS = 13
 # The public figures of an area (/stats/{area}, the dashboard's rate) cover the latest year,
 # so every season counts once; up to ten years.
 SUMMARY_MONTHS = 12
+# What stats, compare, rank and the pages count unless told: crimes, ASB reported apart.
+DEFAULT_MEASURE = "crime"
 SUMMARY_MONTHS_RANGE = Bound(1, 120)
 
 # Weeks of engagements the community update lists and the public calendar shows by

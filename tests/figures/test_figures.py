@@ -33,6 +33,7 @@ from support.quasi import change_p, monthly_by_type
 
 LEICESTER_LSOA = re.compile(r"^Leicester [0-9]{3}[A-Z]$")
 OTHERS = (*DISTRICTS, "Rutland")  # the force area without Leicester
+ASB = "Anti-social behaviour"  # police.uk's one category that is not a crime
 
 
 # --- independent computations --------------------------------------------------------------
@@ -47,6 +48,11 @@ def raw_by_type(
         [list(districts), first, last],
     ).fetchall()
     return {t: int(n) for t, n in rows}
+
+
+def crimes_only(by_type: dict[str, int]) -> dict[str, int]:
+    """The crime types of a count by type: anti-social behaviour is counted apart."""
+    return {t: n for t, n in by_type.items() if t != ASB}
 
 
 def raw_lad_population(con: duckdb.DuckDBPyConnection, lads: tuple[str, ...], year: int) -> float:
@@ -114,18 +120,26 @@ def test_leicester_2020_count_rate_and_interval(
     assert result.keys() >= STATS_FIELDS
     assert json.loads(json.dumps(result))["area"] == "Leicester"
 
-    by_csv = sum(
-        1
+    rows = [
+        row
         for row in raw_street_rows(months_between("2020-01", "2020-12"))
         if LEICESTER_LSOA.match(row["LSOA name"])
-    )
+    ]
+    by_csv = sum(row["Crime type"] != ASB for row in rows)
     by_sql = raw_scalar(
         raw_db,
         "SELECT count(*) FROM street WHERE regexp_full_match("
-        "\"LSOA name\", '^Leicester [0-9]{3}[A-Z]$') AND month LIKE '2020-%'",
+        "\"LSOA name\", '^Leicester [0-9]{3}[A-Z]$') AND month LIKE '2020-%' "
+        "AND \"Crime type\" <> 'Anti-social behaviour'",
     )
-    assert by_csv == by_sql
-    assert result["count"] == by_csv
+    assert by_csv == by_sql == 39_238
+    # Crimes only; anti-social behaviour is counted apart, never added in.
+    assert (result["measure"], result["unit"], result["count"]) == ("crime", "crimes", by_csv)
+    assert result["asb_incidents"] == sum(row["Crime type"] == ASB for row in rows) > 0
+    asb = figures.area_stats(sample_store, "Leicester", "2020-01", "2020-12", measure="asb")
+    assert isinstance(asb, dict)
+    assert (asb["unit"], asb["count"]) == ("ASB incidents", result["asb_incidents"])
+    assert "asb_incidents" not in asb
 
     assert nearest_estimate("2020-01", "2020-12") == 2019
     assert (result["population"], result["population_year"]) == (354_224, 2019)
@@ -147,9 +161,9 @@ def test_by_crime_type_has_shares_with_their_base(
 ) -> None:
     records = figures.area_stats(sample_store, "Leicester", "2020-01", "2020-12", by="crime-type")
     assert isinstance(records, list)
-    expected = raw_by_type(raw_db, ("Leicester",), "2020-01", "2020-12")
+    expected = crimes_only(raw_by_type(raw_db, ("Leicester",), "2020-01", "2020-12"))
     total = sum(expected.values())
-    assert len(expected) == 14
+    assert len(expected) == 13  # the crime types: shares are of crime, ASB is apart
     assert {r["crime_type"]: r["count"] for r in records} == expected
     assert len(records) == len(expected)
     assert [r["count"] for r in records] == sorted(expected.values(), reverse=True)
@@ -175,12 +189,16 @@ def test_force_area_and_partial_period_with_chosen_population_year(
     assert isinstance(result, dict)
     # A force area counts every row of its files (issue 16): located in its districts, with
     # no location, or in other forces' districts; its residents are its districts'.
-    located = sum(raw_by_type(raw_db, FORCE_AREA, "2021-01", "2021-06").values())
+    located = sum(crimes_only(raw_by_type(raw_db, FORCE_AREA, "2021-01", "2021-06")).values())
     period = ["2021-01", "2021-06"]
-    count = raw_scalar(raw_db, "SELECT count(*) FROM street WHERE month BETWEEN ? AND ?", period)
+    crime = "\"Crime type\" <> 'Anti-social behaviour'"
+    count = raw_scalar(
+        raw_db, f"SELECT count(*) FROM street WHERE month BETWEEN ? AND ? AND {crime}", period
+    )
     unlocated = raw_scalar(
         raw_db,
-        'SELECT count(*) FROM street WHERE month BETWEEN ? AND ? AND "LSOA code" IS NULL',
+        'SELECT count(*) FROM street WHERE month BETWEEN ? AND ? AND "LSOA code" IS NULL '
+        f"AND {crime}",
         period,
     )
     population = raw_lad_population(raw_db, FORCE_AREA, 2019)
@@ -203,7 +221,7 @@ def test_months_without_data_are_listed_not_zeroed(
     assert result["months_missing"] == months_between("2022-01", "2024-12")
     assert result["months"] == 9
     assert result["count"] == sum(
-        raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02").values()
+        crimes_only(raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02")).values()
     )
     assert nearest_estimate("2021-06", "2025-02") == result["population_year"] == 2022
 
@@ -235,7 +253,7 @@ def test_polygon_area_gets_a_count_but_no_rate(writable_store: Store, tmp_path: 
     result = figures.area_stats(writable_store, "Five", "2020-01", "2020-12")
     assert isinstance(result, dict)
     assert result["count"] == queries.crime_total(
-        writable_store, area, *(figures.period("2020-01", "2020-12"))
+        writable_store, area, *(figures.period("2020-01", "2020-12")), measure="crime"
     )
     assert result["count"] > 0
     assert result["population"] is None and result["rate_per_1000"] is None
@@ -258,10 +276,12 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
         pop_b,
     )
 
-    count_a = raw_by_type(raw_db, ("Leicester",), "2021-01", "2021-12")
-    count_b = raw_by_type(raw_db, OTHERS, "2021-01", "2021-12")
+    every_a = raw_by_type(raw_db, ("Leicester",), "2021-01", "2021-12")
+    every_b = raw_by_type(raw_db, OTHERS, "2021-01", "2021-12")
+    count_a, count_b = crimes_only(every_a), crimes_only(every_b)
     rows = {c["crime_type"]: c for c in result["categories"]}
     assert rows.keys() == count_a.keys() | count_b.keys()
+    assert len(rows) == 13  # one family: the crime types; ASB has its own test
     types = sorted(rows)
     # The over-dispersed test on the two areas' monthly counts (support.quasi).
     months = months_between("2021-01", "2021-12")
@@ -281,19 +301,24 @@ def test_compare_leicester_with_the_rest_of_the_force_area(
         ratio = row["rate_ratio"]
         want = "no clear difference" if p_adj >= 0.05 else ("higher" if ratio > 1 else "lower")
         assert row["verdict"] == want
+    asb = result["asb"]
+    assert (asb["count_a"], asb["count_b"]) == (every_a[ASB], every_b[ASB])
+    p_asb = change_p(monthly_b[ASB], monthly_a[ASB], pop_b, pop_a)
+    assert asb["p_value"] == asb["p_adjusted"] == pytest.approx(p_asb, rel=1e-9, abs=1e-300)
 
 
 def _independent_changes(
-    raw_db: duckdb.DuckDBPyConnection, districts: tuple[str, ...]
+    raw_db: duckdb.DuckDBPyConnection, districts: tuple[str, ...], *, crime: bool = True
 ) -> dict[str, str]:
     """Direction per type, 2021 against 2020: same residents and 12 months in both years, so
-    only the monthly counts matter (the over-dispersed test of support.quasi), Holm over all."""
+    only the monthly counts matter (the over-dispersed test of support.quasi), Holm over the
+    crime types (``crime``) or ASB alone."""
     months0, months1 = months_between("2020-01", "2020-12"), months_between("2021-01", "2021-12")
     monthly0 = monthly_by_type(raw_db, districts, months0)
     monthly1 = monthly_by_type(raw_db, districts, months1)
     before = {t: sum(n.values()) for t, n in monthly0.items()}
     after = {t: sum(n.values()) for t, n in monthly1.items()}
-    types = sorted(before.keys() | after.keys())
+    types = sorted((before.keys() | after.keys()) - {ASB}) if crime else [ASB]
     p = [
         change_p(
             monthly0.get(t, dict.fromkeys(months0, 0)), monthly1.get(t, dict.fromkeys(months1, 0))
@@ -318,6 +343,7 @@ def test_compare_changes_and_every_category_claims(
         before = raw_by_type(raw_db, districts, "2020-01", "2020-12")
         after = raw_by_type(raw_db, districts, "2021-01", "2021-12")
         directions = _independent_changes(raw_db, districts)
+        assert ASB not in directions and len(directions) == 13
         got = {c["crime_type"]: c for c in result["changes"][key]}
         assert {t: (c["count_before"], c["count_after"]) for t, c in got.items()} == {
             t: (before.get(t, 0), after.get(t, 0)) for t in directions
@@ -327,6 +353,9 @@ def test_compare_changes_and_every_category_claims(
         every_fall = all(d == "fall" for d in directions.values())
         assert result["claims"][f"{key}_rising_in_every_category"] is every_rise
         assert result["claims"][f"{key}_falling_in_every_category"] is every_fall
+        asb = result["asb_changes"][key]
+        assert (asb["count_before"], asb["count_after"]) == (before[ASB], after[ASB])
+        assert asb["direction"] == _independent_changes(raw_db, districts, crime=False)[ASB]
 
 
 def test_compare_over_the_gap_reports_missing_months(
@@ -335,7 +364,7 @@ def test_compare_over_the_gap_reports_missing_months(
     result = figures.compare_areas(sample_store, "Leicester", None, "2021-06", "2025-02")
     assert result["months_missing"] == months_between("2022-01", "2024-12")
     assert result["months"] == 9
-    count_a = raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02")
+    count_a = crimes_only(raw_by_type(raw_db, ("Leicester",), "2021-06", "2025-02"))
     assert {c["crime_type"]: c["count_a"] for c in result["categories"]} == count_a
 
 
@@ -347,14 +376,14 @@ def test_compare_a_local_authority_whose_name_is_also_a_ward(
     result = figures.compare_areas(sample_store, "E07000133", None, "2021-01", "2021-12")
     assert (result["area"], result["against"]) == ("Melton", "Leicestershire excluding Melton")
     rest = tuple(d for d in FORCE_AREA if d != "Melton")
-    count_b = raw_by_type(raw_db, rest, "2021-01", "2021-12")
+    count_b = crimes_only(raw_by_type(raw_db, rest, "2021-01", "2021-12"))
     assert {c["crime_type"]: c["count_b"] for c in result["categories"]} == count_b
 
 
 # --- rank --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("crime_types", [None, ["Drugs"]])
+@pytest.mark.parametrize("crime_types", [None, ["Drugs"], [ASB]])
 def test_rank_among_the_force_local_authorities(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection, crime_types: list[str] | None
 ) -> None:
@@ -367,7 +396,7 @@ def test_rank_among_the_force_local_authorities(
         lad: sum(
             n
             for t, n in raw_by_type(raw_db, (lad,), "2021-01", "2021-12").items()
-            if crime_types is None or t in crime_types
+            if (t != ASB if crime_types is None else t in crime_types)
         )
         for lad in FORCE_AREA
     }
@@ -386,6 +415,7 @@ def test_rank_among_the_force_local_authorities(
         assert row["rank_low"] <= row["rank"] <= row["rank_high"]
     assert result["rank"] == table["Leicester"]
     assert result["rank"]["rank"] == ranks["Leicester"] == 1
+    assert result["unit"] == ("ASB incidents" if crime_types == [ASB] else "crimes")
 
     again = figures.rank_area(
         sample_store, "Leicester", "2021-01", "2021-12", crime_types=crime_types, seed=7
@@ -400,7 +430,7 @@ def test_rank_lsoas_of_leicester(sample_store: Store, raw_db: duckdb.DuckDBPyCon
     counts = dict(
         raw_db.execute(
             "SELECT \"LSOA code\", count(*) FROM street WHERE district = 'Leicester' "
-            "AND month LIKE '2021-%' GROUP BY 1"
+            "AND month LIKE '2021-%' AND \"Crime type\" <> 'Anti-social behaviour' GROUP BY 1"
         ).fetchall()
     )
     pops = dict(
@@ -425,6 +455,16 @@ def test_rank_rejects_unknown_crime_type_and_peers(sample_store: Store) -> None:
         figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", crime_types=["Drugz"])
     with pytest.raises(InputError, match="--peers"):
         figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", peers="wards")
+    with pytest.raises(InputError, match="not a crime"):
+        figures.rank_area(
+            sample_store, "Leicester", "2021-01", "2021-12", crime_types=["Drugs", ASB]
+        )
+    period = {"from_": "2021-01", "to": "2021-12", "measure": "all"}
+    for call in (figures.rank_area, figures.area_stats):
+        with pytest.raises(InputError, match="--measure 'all'.*'crime'.*'asb'"):
+            call(sample_store, "Leicester", **period)
+    with pytest.raises(InputError, match="--measure 'all'"):
+        figures.compare_areas(sample_store, "Leicester", None, **period)
 
 
 def test_a_difference_is_compared_with_what_it_leaves_out(sample_store: Store) -> None:

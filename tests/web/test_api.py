@@ -26,6 +26,7 @@ from web_support import (
 
 from beatbook.web import create_app
 from support.problem_words import PROBLEM_WORDS
+from support.quasi import change_p
 
 WEST = quote(AREA, safe="")
 API_PATHS = ["/api/areas", "/api/priorities", "/api/updates", "/api/events", "/api/stats/{area}"]
@@ -172,14 +173,28 @@ def test_stats_match_the_store(client: TestClient, store_sql) -> None:
         pytest.approx(low, rel=1e-9),
         pytest.approx(high, rel=1e-9),
     )
-    trend = got["trend"]
-    assert trend["n_months"] == 12
-    assert trend["significant"] == (trend["p_value"] < 0.05)
-    if not trend["significant"]:
-        assert trend["direction"] == "no clear change" and got["trend_text"].startswith(
-            "no clear trend"
+    assert (got["measure"], got["unit"]) == ("crime", "crimes")
+    assert got["months_used"] == [f"2021-{m:02d}" for m in range(1, 13)]
+    assert got["forces"] == ["leicestershire"] and got["repeats_folded"] == 0
+    # Anti-social behaviour apart, from the same months.
+    asb = west_figures(store_sql, "2021-01-01", "2021-12-01", asb=True)
+    assert (got["asb"]["unit"], got["asb"]["count"]) == ("ASB incidents", asb["count"])
+    assert got["asb"]["rate_per_1000"] == pytest.approx(asb["count"] / population * 1000)
+    # Each against the same months of 2020, on the monthly counts (support.quasi).
+    for figures, part in ((fig, got), (asb, got["asb"])):
+        before = west_figures(store_sql, "2020-01-01", "2020-12-01", asb=part is got["asb"])
+        p = change_p(
+            {f"{m:%Y-%m}": n for m, n in before["months"]},
+            {f"{m:%Y-%m}": n for m, n in figures["months"]},
         )
-    assert got["count_includes_asb"] is True
+        change = part["change"]
+        assert (change["count_before"], change["count_after"]) == (
+            before["count"],
+            figures["count"],
+        )
+        assert change["p_value"] == pytest.approx(p, rel=1e-9)
+        assert change["significant"] == (p < 0.05)
+        assert part["change_text"].endswith("against the same months a year before")
 
 
 def test_errors_are_json(client: TestClient) -> None:
@@ -255,7 +270,13 @@ def test_openapi_documents_every_api_path(client: TestClient) -> None:
         "ci_low",
         "ci_high",
         "population_year",
-        "trend_text",
+        "measure",
+        "unit",
+        "months_used",
+        "months_missing_by_force",
+        "repeats_folded",
+        "change_text",
+        "asb",
     } <= set(stats)
 
 

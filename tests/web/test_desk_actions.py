@@ -544,26 +544,30 @@ def west_lsoas(db: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def test_the_dashboard_figures_agree_with_the_store(users, store_sql) -> None:
-    page = users["partner"].get(f"/desk?area={A}&month=2021-06").text
+    page = html.unescape(users["partner"].get(f"/desk?area={A}&month=2021-06").text)
     lsoas = west_lsoas(store_sql)
-    count = lambda m: store_sql.execute(  # noqa: E731
-        "SELECT count(*) FROM street_crimes WHERE month = ? AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-        [m, lsoas],
-    ).fetchone()[0]
-    june, june_before = count(dt.date(2021, 6, 1)), count(dt.date(2020, 6, 1))
-    assert f"June 2021: {june:,} crimes and anti-social behaviour incidents recorded" in page
-    assert f"from {june_before:,} to {june:,}" in page
-    twelve = store_sql.execute(
-        "SELECT count(*) FROM street_crimes WHERE month BETWEEN '2020-07-01' AND '2021-06-01' "
-        "AND lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-        [lsoas],
-    ).fetchone()[0]
-    assert f"Over the 12 months to June 2021: {twelve:,} recorded" in page
+
+    def count(first: dt.date, last: dt.date, which: str = "<>") -> int:
+        """Crimes (or, which '=', ASB incidents: apart) of the team area, straight from SQL."""
+        return store_sql.execute(
+            "SELECT count(*) FROM street_crimes WHERE month BETWEEN ? AND ? AND lsoa_code IN "
+            f"(SELECT unnest(?::VARCHAR[])) AND crime_type {which} 'Anti-social behaviour'",
+            [first, last, lsoas],
+        ).fetchone()[0]
+
+    june, june_before = dt.date(2021, 6, 1), dt.date(2020, 6, 1)
+    crimes, asb = count(june, june), count(june, june, "=")
+    assert f"June 2021: {crimes:,} crimes recorded" in page
+    assert f"from {count(june_before, june_before):,} to {crimes:,} crimes" in page
+    assert f"June 2021: {asb:,} ASB incidents recorded" in page
+    assert f"from {count(june_before, june_before, '='):,} to {asb:,} ASB incidents" in page
+    twelve = count(dt.date(2020, 7, 1), june)
+    assert f"Over the 12 months to June 2021: {twelve:,} crimes recorded" in page
     chart = users["partner"].get(f"/desk/chart/trend.png?area={A}&month=2021-06")
     assert chart.content.startswith(b"\x89PNG") and chart.headers["content-type"] == "image/png"
-    alt = html.unescape(re.search(r'<img class="chart"[^>]*alt="([^"]*)"', page)[1])
-    first = count(dt.date(2020, 6, 1))
-    assert f"{first} in Jun 20, {june} in Jun 21" in alt
+    alt = re.search(r'<img class="chart"[^>]*alt="([^"]*)"', page)[1]
+    assert f"{count(june_before, june_before)} in Jun 20, {crimes} in Jun 21" in alt
+    assert f"{count(june_before, june_before, '=')} in Jun 20, {asb} in Jun 21" in alt
 
 
 def test_a_message_in_a_link_made_elsewhere_is_not_shown(users) -> None:

@@ -104,10 +104,16 @@ def window(
     return [(u, s, t) for u, s, t, a in rows if area_refs is None or a in area_refs]
 
 
-def west_figures(db: duckdb.DuckDBPyConnection, first: str, last: str) -> dict[str, object]:
+def west_figures(
+    db: duckdb.DuckDBPyConnection, first: str, last: str, *, asb: bool = False
+) -> dict[str, object]:
+    """The team area's crimes (or, ``asb``, its anti-social behaviour incidents: counted
+    apart) in each stored month, their total and its residents, straight from the tables."""
     codes = west_lsoas(db)
+    which = "=" if asb else "<>"
     months = db.execute(
-        "SELECT month, count(*) FILTER (WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))) "
+        "SELECT month, count(*) FILTER (WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[])) "
+        f"AND crime_type {which} 'Anti-social behaviour') "
         "FROM street_crimes WHERE month BETWEEN ?::DATE AND ?::DATE GROUP BY month ORDER BY month",
         [codes, first, last],
     ).fetchall()

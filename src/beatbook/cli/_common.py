@@ -58,6 +58,15 @@ PopYearOpt = Annotated[
     ),
 ]
 
+MeasureOpt = Annotated[
+    str,
+    typer.Option(
+        "--measure",
+        help="'crime': every crime type, anti-social behaviour excluded; 'asb': anti-social "
+        "behaviour incidents. Never the two added together.",
+    ),
+]
+
 
 def print_json(payload: Any) -> None:
     """Print one JSON document (the shape each command documents in docs/cli.md)."""

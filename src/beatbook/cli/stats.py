@@ -12,6 +12,7 @@ from beatbook.cli._common import (
     AreaOpt,
     FromOpt,
     JsonOpt,
+    MeasureOpt,
     PopYearOpt,
     StoreOpt,
     ToOpt,
@@ -19,6 +20,7 @@ from beatbook.cli._common import (
     out,
     print_json,
 )
+from beatbook.settings import DEFAULT_MEASURE
 from beatbook.store import Store
 
 
@@ -30,16 +32,21 @@ def stats(
     store: StoreOpt = None,
     by: Annotated[str | None, typer.Option(help="Break down: 'crime-type'.")] = None,
     population_year: PopYearOpt = None,
+    measure: MeasureOpt = DEFAULT_MEASURE,
     json_out: JsonOpt = False,
 ) -> None:
     """Count, rate per 1,000 residents (exact Poisson 95% CI) and shares for an area.
+
+    Counts crimes (anti-social behaviour excluded, given apart) unless --measure asb.
 
     Example: [bold]beatbook stats --area Leicester --from 2020-01 --to 2020-12 --by crime-type[/bold]
     """
     from beatbook.figures import stats as figures
 
     with Store(store, read_only=True) as st:
-        result = figures.area_stats(st, area, from_, to, by=by, population_year=population_year)
+        result = figures.area_stats(
+            st, area, from_, to, by=by, population_year=population_year, measure=measure
+        )
     if json_out:
         print_json(result)
         return
@@ -59,6 +66,7 @@ def compare(
         str | None, typer.Option(help="Earlier period start (for change).")
     ] = None,
     before_to: Annotated[str | None, typer.Option(help="Earlier period end (for change).")] = None,
+    measure: MeasureOpt = DEFAULT_MEASURE,
     json_out: JsonOpt = False,
 ) -> None:
     """Compare an area with another, crime type by crime type, on rates over the same months.
@@ -70,7 +78,9 @@ def compare(
     from beatbook.figures import stats as figures
 
     with Store(store, read_only=True) as st:
-        result = figures.compare_areas(st, area, against, from_, to, before_from, before_to)
+        result = figures.compare_areas(
+            st, area, against, from_, to, before_from, before_to, measure=measure
+        )
     if json_out:
         print_json(result)
         return
@@ -91,6 +101,7 @@ def rank(
     ] = "local-authorities",
     crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    measure: MeasureOpt = DEFAULT_MEASURE,
     json_out: JsonOpt = False,
 ) -> None:
     """Rank an area among its peers on crime rate, with a simulated 95% rank interval.
@@ -108,6 +119,7 @@ def rank(
             peers=peers,
             crime_types=[crime_type] if crime_type else None,
             seed=seed,
+            measure=measure,
         )
     if json_out:
         print_json(result)
@@ -153,6 +165,12 @@ def _coverage_note(r: dict[str, Any]) -> str:
     return note + (f" (missing: {', '.join(missing)})" if missing else "")
 
 
+def _what(measure: str) -> str:
+    return (
+        "crime (anti-social behaviour excluded)" if measure == "crime" else "anti-social behaviour"
+    )
+
+
 def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
     records = result if isinstance(result, list) else [result]
     if not records:
@@ -169,14 +187,14 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
         + residents
     )
     table = Table()
-    columns = ["crime type", "count", "per 1,000 residents", "95% CI"]
+    columns = ["crime type", first["unit"], "per 1,000 residents", "95% CI"]
     if "share" in first:
-        columns.append("share of all crime")
+        columns.append("share of crime" if first["measure"] == "crime" else "share")
     for col in columns:
         table.add_column(col, justify="left" if col == "crime type" else "right")
     for r in records:
         row = [
-            r.get("crime_type", "all crime"),
+            r.get("crime_type", _what(r["measure"])),
             f"{r['count']:,}",
             "–" if r["rate_per_1000"] is None else _fmt(r["rate_per_1000"], 2),
             "–" if r["ci_low"] is None else f"{_fmt(r['ci_low'], 2)}–{_fmt(r['ci_high'], 2)}",
@@ -185,6 +203,16 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
             row.append(f"{r['share'] * 100:.1f}% ({r['count']:,} of {r['share_base']:,})")
         table.add_row(*row)
     out.print(table)
+    if first.get("asb_incidents") is not None:
+        out.print(
+            f"Anti-social behaviour, not a crime and counted apart: {first['asb_incidents']:,} "
+            "incidents in the same months (--measure asb for its figures)."
+        )
+    if first.get("repeats_folded"):
+        out.print(
+            f"{first['repeats_folded']:,} stored rows repeat a Crime ID already counted in "
+            "their month and are not counted again."
+        )
     if first.get("unlocated") is not None:
         outside = sum(r["outside_force_districts"] or 0 for r in records)
         out.print(
@@ -208,7 +236,7 @@ def _print_compare(r: dict[str, Any]) -> None:
 
     out.print(
         f"[bold]{r['area']}[/bold] vs [bold]{r['against']}[/bold], {r['from']} to {r['to']} "
-        f"({_coverage_note(r)}); rates per 1,000 residents, mid-{r['population_year']} "
+        f"({_coverage_note(r)}); {r['unit']} per 1,000 residents, mid-{r['population_year']} "
         "population; tests on the monthly counts, allowing for their over-dispersion "
         f"({r['categories'][0]['correction'] if r['categories'] else 'no tests'})"
     )
@@ -226,6 +254,14 @@ def _print_compare(r: dict[str, Any]) -> None:
             c["verdict"],
         )
     out.print(table)
+    asb = r.get("asb")
+    if asb:
+        out.print(
+            f"Anti-social behaviour (not a crime; its own test, outside the family): "
+            f"{_fmt(asb['rate_a'], 2)} vs {_fmt(asb['rate_b'], 2)} incidents per 1,000 "
+            f"residents, ratio {_fmt(asb['rate_ratio'], 2)}: {asb['verdict']} "
+            f"({format_p(asb['p_adjusted'])})"
+        )
     for key, claim in r.get("claims", {}).items():
         if claim:
             out.print(f"[bold]{key.replace('_', ' ')}[/bold]: true (every change significant)")
@@ -239,12 +275,19 @@ def _print_compare(r: dict[str, Any]) -> None:
                 f"significant falls in {', '.join(downs) or 'no category'}; "
                 "no clear change in the rest"
             )
+    for key, asb_change in r.get("asb_changes", {}).items():
+        if asb_change:
+            name = r["area"] if key == "area" else r["against"]
+            out.print(
+                f"{name}, anti-social behaviour (apart): {asb_change['direction']} "
+                f"({asb_change['pct_change']:+.1f}%, {format_p(asb_change['p_adjusted'])})"
+            )
 
 
 def _print_rank(r: dict[str, Any]) -> None:
     from beatbook.stats import describe_rank
 
-    what = "all crime and ASB" if r["crime_types"] == "all" else ", ".join(r["crime_types"])
+    what = _what(r["measure"]) if r["crime_types"] == "all" else ", ".join(r["crime_types"])
     out.print(
         f"[bold]{what}[/bold], {r['from']} to {r['to']}: {r['peers']}, "
         f"mid-{r['population_year']} population, rank interval from 10,000 draws "

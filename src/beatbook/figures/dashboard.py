@@ -1,7 +1,7 @@
 """What the web desk's dashboard shows: the areas to choose from, an area's month in honest
 sentences, and its 13-month trend.
 
-Every number comes from the same functions as ``beatbook stats`` (:func:`figures.area_stats`)
+Every number comes from the same functions as ``beatbook stats`` (:func:`area_stats`)
 and is worded by :mod:`beatbook.stats.wording`: a change is a rise or fall only when its
 test says so, a rate carries its interval and population year, a share its base.
 """
@@ -15,10 +15,12 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.charts import update as update_charts
 from beatbook.errors import DataMissingError
-from beatbook.figures import stats as figures
-from beatbook.months import months_back, parse_month
+from beatbook.figures.stats import area_stats
+from beatbook.figures.summary import area_summary, year_before_change
+from beatbook.months import add_months, months_back, parse_month
+from beatbook.reference import MEASURE_UNITS
 from beatbook.settings import TREND_MONTHS
-from beatbook.stats import compare_counts, describe_change, describe_share, share
+from beatbook.stats import describe_share, share
 from beatbook.store import Store
 
 __all__ = ["area_choices", "month_choices", "summary", "trend", "trend_png"]
@@ -71,32 +73,34 @@ def _ym(month: dt.date) -> str:
 def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
     """An area's month for the dashboard, as figures and sentences.
 
-    ``sentences``: the month's count and the same month a year before (exact test for two
-    Poisson counts); the rate per 1,000 residents over the 12 months to ``month`` with its
-    95% interval and population year, and the monthly trend over them
-    (:func:`figures.area_summary`: no rate for a polygon area). ``types``: the month's
-    largest crime types with their shares and bases.
+    ``sentences``: the month's crimes and, apart, its anti-social behaviour incidents, each
+    against the same month a year before; over the 12 months to ``month``, the crime rate
+    per 1,000 residents with its 95% interval and population year, and both against the
+    same months a year before (:func:`summary.area_summary`: no rate for a polygon area).
+    ``types``: the month's largest crime types with their shares of crime and bases.
     """
     when = parse_month(month, "month")
     if when not in q.months_with_data(store, when, when):
         raise DataMissingError(f"month {month}: no street-level crime stored for it")
     area = areas_mod.resolve(store, area_name)
     ref = areas_mod.reference(area)
-    twelve = figures.area_summary(store, ref, to=month)
-    by_type = figures.area_stats(store, ref, month, month, by="crime-type")
+    twelve = area_summary(store, ref, to=month)
+    by_type = area_stats(store, ref, month, month, by="crime-type")
     assert isinstance(by_type, list)
     total = int(sum(r["count"] for r in by_type))
     label = f"{when:%B %Y}"
-    noun = "crimes and anti-social behaviour incidents"
-    sentences = [f"{label}: {total:,} {noun} recorded (police.uk street-level data)."]
-    year_before = months_back(when, 13)[0]
-    if year_before in q.months_with_data(store, year_before, year_before):
-        change = compare_counts(q.crime_total(store, area, year_before, year_before), total)
-        sentences.append(f"Against {year_before:%B %Y}: {describe_change(change, noun)}.")
-    else:
-        sentences.append(
-            f"{year_before:%B %Y} is not stored, so there is no year-before comparison."
-        )
+    forces = twelve.get("forces")
+    sentences = []
+    asb = q.crime_total(store, area, when, when, measure="asb")
+    for measure, count in (("crime", total), ("asb", asb)):
+        unit = MEASURE_UNITS[measure]
+        sentence = f"{label}: {count:,} {unit} recorded (police.uk street-level data)"
+        change = year_before_change(store, area, [when], measure, forces)
+        if change is None:
+            sentence += f"; {add_months(when, -12):%B %Y} is not stored, so no comparison"
+        else:
+            sentence += f"; against {add_months(when, -12):%B %Y}: {change['text']}"
+        sentences.append(sentence + ".")
     missing = twelve["months_missing"]
     span = (
         f"the 12 months to {label}"
@@ -117,9 +121,10 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
         else ""
     )
     sentences.append(
-        f"Over {span}: {twelve['count']:,} recorded, {twelve['rate_text']}{per}{yearly}."
+        f"Over {span}: {twelve['count']:,} crimes recorded, {twelve['rate_text']}{per}{yearly}."
     )
-    sentences.append(f"Monthly trend over those months: {twelve['trend_text']}.")
+    sentences.append(f"Crime over those months: {twelve['change_text']}.")
+    sentences.append(f"Anti-social behaviour over those months: {twelve['asb']['change_text']}.")
     types = [
         {
             "crime_type": r["crime_type"],
@@ -147,28 +152,32 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
 
 
 def trend(store: Store, area_name: str, month: str, n: int = TREND_MONTHS) -> dict[str, Any]:
-    """Monthly counts of the ``n`` months to ``month``: None for a month not stored."""
+    """Monthly crimes and, apart, ASB incidents of the ``n`` months to ``month``: None for a
+    month not stored by every force of the area."""
     when = parse_month(month, "month")
     area = areas_mod.resolve(store, area_name)
     months = months_back(when, n)
-    stored = set(q.months_with_data(store, months[0], when))
-    counts = q.crime_counts(store, area, months[0], when, by=["month"])
-    by_month = {m: int(c) for m, c in counts.iter_rows()}
-    return {
-        "area": area.name,
-        "months": [_ym(m) for m in months],
-        "counts": [by_month.get(m, 0) if m in stored else None for m in months],
-    }
+    forces = q.forces_of(store, area, months[0], when)
+    stored = set(q.months_with_data(store, months[0], when, forces or None))
+    series: dict[str, Any] = {"area": area.name, "months": [_ym(m) for m in months]}
+    for measure, key in (("crime", "counts"), ("asb", "asb_counts")):
+        counts = q.crime_counts(store, area, months[0], when, by=["month"], measure=measure)
+        by_month = {m: int(c) for m, c in counts.iter_rows()}
+        series[key] = [by_month.get(m, 0) if m in stored else None for m in months]
+    return series
 
 
 def _series(t: dict[str, Any]) -> list[update_charts.Series]:
-    return [update_charts.Series("All crime and ASB", tuple(t["counts"]))]
+    return [
+        update_charts.Series("Crimes", tuple(t["counts"])),
+        update_charts.Series("Anti-social behaviour incidents", tuple(t["asb_counts"])),
+    ]
 
 
 def trend_png(store: Store, area_name: str, month: str) -> tuple[bytes, str]:
     """The 13-month trend as a PNG line chart, and its alt text (which gives the numbers)."""
     t = trend(store, area_name, month)
     series = _series(t)
-    title = f"{t['area']}: crime and ASB recorded each month"
+    title = f"{t['area']}: crimes and anti-social behaviour recorded each month"
     png = update_charts.ward_trend_chart(t["area"], t["months"], series, title=title)
     return png, update_charts.trend_alt(t["area"], t["months"], series)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from typing import Any
 
 import polars as pl
@@ -18,15 +17,16 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
-from beatbook.months import add_months, month_range, months_between, parse_month
-from beatbook.settings import MIN_TREND_MONTHS, SUMMARY_MONTHS, SUMMARY_MONTHS_RANGE
+from beatbook.months import month_range, months_between, parse_month
+from beatbook.reference import MEASURE_UNITS, check_measure, measure_of
+from beatbook.settings import (
+    DEFAULT_MEASURE,
+    MIN_TREND_MONTHS,
+)
 from beatbook.stats import (
-    Trend,
     changes_by_category,
     claim_every_category,
     compare_areas_by_category,
-    describe_rate,
-    describe_trend,
     monthly_trend,
     rank_rates,
     rate,
@@ -69,6 +69,8 @@ def force_area_counts(
     start: dt.date,
     end: dt.date,
     crime_types: list[str] | None = None,
+    *,
+    measure: str | None = None,
 ) -> dict[str | None, dict[str, int | None]]:
     """Of a force area's counted crimes: ``unlocated`` (police.uk 'No Location' rows: no
     LSOA) and ``outside_force_districts`` (located in districts the force does not police),
@@ -84,6 +86,7 @@ def force_area_counts(
         end,
         by=["crime_type", "local_authority", "lsoa_code"],
         crime_types=crime_types,
+        measure=measure,
     )
     districts = sorted(area.local_authorities)
     rows = rows.with_columns(
@@ -137,8 +140,13 @@ def area_stats(
     *,
     by: str | None = None,
     population_year: int | None = None,
+    measure: str = DEFAULT_MEASURE,
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area."""
+    """Count, rate (exact Poisson CI), trend and, ``by='crime-type'``, shares of an area.
+
+    ``measure`` 'crime' counts crimes (ASB excluded; the record gives ``asb_incidents``
+    apart) and 'asb' anti-social behaviour incidents: never the two added together."""
+    check_measure(measure)
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     forces = q.forces_of(store, area, start, end)
@@ -151,17 +159,20 @@ def area_stats(
         "to": f"{end:%Y-%m}",
         **coverage,
         "rate_unavailable": no_rate,
-        "repeats_folded": q.repeats_folded(store, area, start, end),
+        "repeats_folded": q.repeats_folded(store, area, start, end, measure=measure),
+        **_measure_fields(store, area, start, end, measure),
     }
-    extra = force_area_counts(store, area, start, end)
+    extra = force_area_counts(store, area, start, end, measure=measure)
     if by is None:
-        total = q.crime_total(store, area, start, end)
+        total = q.crime_total(store, area, start, end, measure=measure)
         record = {**base, **_rate_fields(total, pop, coverage["months"]), **extra[None]}
-        record.update(_trend_fields(store, area, start, end, forces=forces))
+        record.update(_trend_fields(store, area, start, end, forces=forces, measure=measure))
         return record
     if by != "crime-type":
         raise InputError(f"--by {by!r}: expected 'crime-type'")
-    counts = q.crime_counts(store, area, start, end, by=["crime_type"])
+    counts = q.crime_counts(store, area, start, end, by=["crime_type"], measure=measure)
+    # A force area's type with no such crimes has 0 of them; any other area has no figure.
+    none_of_type = {k: None if v is None else 0 for k, v in extra[None].items()}
     total = int(counts["count"].sum())
     records = []
     for crime_type, count in counts.sort("count", descending=True).iter_rows():
@@ -171,7 +182,7 @@ def area_stats(
                 **base,
                 "crime_type": crime_type,
                 **_rate_fields(int(count), pop, coverage["months"]),
-                **extra.get(crime_type, {"unlocated": 0, "outside_force_districts": 0}),
+                **extra.get(crime_type, none_of_type),
                 "share": s.share,
                 "share_base": total,
                 "share_ci_low": s.ci_low,
@@ -179,6 +190,17 @@ def area_stats(
             }
         )
     return records
+
+
+def _measure_fields(
+    store: Store, area: Area, start: dt.date, end: dt.date, measure: str
+) -> dict[str, Any]:
+    """What a record counts (``measure``, ``unit``) and, for crime, the area's ASB
+    incidents in the same months, reported apart (not part of any crime figure)."""
+    fields: dict[str, Any] = {"measure": measure, "unit": MEASURE_UNITS[measure]}
+    if measure == "crime":
+        fields["asb_incidents"] = q.crime_total(store, area, start, end, measure="asb")
+    return fields
 
 
 def _trend_fields(
@@ -189,8 +211,11 @@ def _trend_fields(
     crime_types: list[str] | None = None,
     *,
     forces: list[str] | None = None,
+    measure: str | None = None,
 ) -> dict[str, Any]:
-    monthly = q.crime_counts(store, area, start, end, by=["month"], crime_types=crime_types)
+    monthly = q.crime_counts(
+        store, area, start, end, by=["month"], crime_types=crime_types, measure=measure
+    )
     present = q.months_with_data(store, start, end, forces)
     if len(present) < MIN_TREND_MONTHS:
         return {"trend": None}
@@ -198,50 +223,6 @@ def _trend_fields(
     index = [months_between(start, m) for m in present]
     t = monthly_trend([int(by_month.get(m, 0)) for m in present], index)
     return {"trend": t.to_dict()}
-
-
-def latest_period(
-    store: Store, to: str | None = None, months: int = SUMMARY_MONTHS
-) -> tuple[dt.date, dt.date]:
-    """The ``months`` calendar months ending with ``to`` (YYYY-MM), by default with the latest
-    month of street-level data stored."""
-    SUMMARY_MONTHS_RANGE.check(months, "months")
-    if to:
-        end = parse_month(to, "to")
-    else:
-        stored = q.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
-        if not stored:
-            raise DataMissingError("no street-level crime data stored: run 'beatbook ingest'")
-        end = stored[-1]
-    return add_months(end, 1 - months), end
-
-
-def area_summary(
-    store: Store, area_name: str, *, to: str | None = None, months: int = SUMMARY_MONTHS
-) -> dict[str, Any]:
-    """An area's figures for residents: :func:`area_stats` over :func:`latest_period`, with
-    the rate and the trend in words (``rate_text``, ``trend_text``; a rise or fall only when
-    the test says so) and ``count_includes_asb`` (true: the count is every street-level
-    record, anti-social behaviour included)."""
-    start, end = latest_period(store, to, months)
-    record = area_stats(store, area_name, f"{start:%Y-%m}", f"{end:%Y-%m}")
-    assert isinstance(record, dict)
-    if record["population"]:
-        record["rate_text"] = describe_rate(rate(record["count"], record["population"]))
-    else:
-        record["rate_text"] = record["rate_unavailable"]
-    if record["trend"] is None:
-        record["trend_text"] = (
-            f"no trend: {record['months']} of these months have data, and a "
-            f"trend needs at least {MIN_TREND_MONTHS}"
-        )
-    else:
-        values: dict[str, Any] = {
-            k: math.nan if v is None else v for k, v in record["trend"].items()
-        }
-        record["trend_text"] = describe_trend(Trend(**values), noun="crimes and incidents")
-    record["count_includes_asb"] = True
-    return record
 
 
 def default_comparison(store: Store, area: Area) -> str:
@@ -270,8 +251,14 @@ def compare_areas(
     to: str,
     before_from: str | None = None,
     before_to: str | None = None,
+    *,
+    measure: str = DEFAULT_MEASURE,
 ) -> dict[str, Any]:
-    """Area vs another area, crime type by crime type, on rates over the same months."""
+    """Area vs another area, crime type by crime type, on rates over the same months.
+
+    ``measure`` 'crime': the crime types, one family of tests (Holm), and anti-social
+    behaviour apart in ``asb`` (its own test, not in the family); 'asb': ASB alone."""
+    check_measure(measure)
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     other = areas_mod.resolve(store, against or default_comparison(store, area))
@@ -280,31 +267,40 @@ def compare_areas(
     year = q.nearest_population_year(store, start, end)
     pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
     used = q.months_with_data(store, start, end, forces)
-    monthly = (
-        _by_type_and_month(store, area, start, end, used, "count_a")
-        .join(
-            _by_type_and_month(store, other, start, end, used, "count_b"),
-            on=["category", "month"],
-            how="full",
-            coalesce=True,
+
+    def by_category(which: str) -> list[dict[str, Any]]:
+        monthly = (
+            _by_type_and_month(store, area, start, end, used, "count_a", which)
+            .join(
+                _by_type_and_month(store, other, start, end, used, "count_b", which),
+                on=["category", "month"],
+                how="full",
+                coalesce=True,
+            )
+            .fill_null(0)
         )
-        .fill_null(0)
-    )
-    frame = monthly.group_by("category").agg(pl.col("count_a", "count_b").sum()).sort("category")
-    compared = compare_areas_by_category(
-        frame, pop_a.population, pop_b.population, monthly=monthly, months=used
-    )
+        frame = monthly.group_by("category").agg(pl.col("count_a", "count_b").sum())
+        compared = compare_areas_by_category(
+            frame.sort("category"), pop_a.population, pop_b.population, monthly=monthly, months=used
+        )
+        return compared.rename({"category": "crime_type"}).to_dicts()
+
     result: dict[str, Any] = {
         "area": area.name,
         "against": other.name,
         "from": f"{start:%Y-%m}",
         "to": f"{end:%Y-%m}",
         **coverage,
+        "measure": measure,
+        "unit": MEASURE_UNITS[measure],
         "population_year": year,
         "population_area": pop_a.population,
         "population_against": pop_b.population,
-        "categories": compared.rename({"category": "crime_type"}).to_dicts(),
+        "categories": by_category(measure),
     }
+    if measure == "crime":
+        asb = by_category("asb")
+        result["asb"] = asb[0] if asb else None
     if (before_from is None) != (before_to is None):
         raise InputError("give both --before-from and --before-to, or neither")
     if before_from and before_to:
@@ -317,7 +313,9 @@ def compare_areas(
         result["changes"] = {}
         result["claims"] = {}
         for key, which in (("area", area), ("against", other)):
-            changes = category_changes(store, which, (b_start, b_end), (start, end))
+            changes = category_changes(
+                store, which, (b_start, b_end), (start, end), measure=measure
+            )
             result["changes"][key] = changes.rename({"category": "crime_type"}).to_dicts()
             result["claims"][f"{key}_rising_in_every_category"] = claim_every_category(
                 changes, "rise"
@@ -325,23 +323,42 @@ def compare_areas(
             result["claims"][f"{key}_falling_in_every_category"] = claim_every_category(
                 changes, "fall"
             )
+            if measure == "crime":  # ASB's own change, apart from the crime family
+                apart = category_changes(
+                    store, which, (b_start, b_end), (start, end), measure="asb"
+                ).rename({"category": "crime_type"})
+                result.setdefault("asb_changes", {})[key] = (
+                    apart.to_dicts()[0] if apart.height else None
+                )
     return result
 
 
 def _by_type_and_month(
-    store: Store, area: Area, start: dt.date, end: dt.date, months: list[dt.date], name: str
+    store: Store,
+    area: Area,
+    start: dt.date,
+    end: dt.date,
+    months: list[dt.date],
+    name: str,
+    measure: str,
 ) -> pl.DataFrame:
     """Counts by crime type and month (``category``, ``month``, ``name``) in these months
     only: the monthly series the change tests estimate over-dispersion from."""
-    counts = q.crime_counts(store, area, start, end, by=["crime_type", "month"])
+    counts = q.crime_counts(store, area, start, end, by=["crime_type", "month"], measure=measure)
     counts = counts.filter(pl.col("month").is_in(months))
     return counts.rename({"crime_type": "category", "count": name})
 
 
 def category_changes(
-    store: Store, area: Area, before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date]
+    store: Store,
+    area: Area,
+    before: tuple[dt.date, dt.date],
+    after: tuple[dt.date, dt.date],
+    *,
+    measure: str = DEFAULT_MEASURE,
 ) -> pl.DataFrame:
-    """Per crime type: count before vs after, exposure = months with data x residents.
+    """Per crime type of ``measure``: count before vs after, exposure = months with data x
+    residents (one family of tests: the crime types, or ASB alone).
 
     Both periods use the same residents (the estimate nearest the later period, as the
     brief does): estimates years apart would turn population drift into a spurious change.
@@ -354,7 +371,7 @@ def category_changes(
     for (start, end), suffix in ((before, "before"), (after, "after")):
         used[suffix] = q.months_with_data(store, start, end, forces)
         months = len(used[suffix])
-        by_month = _by_type_and_month(store, area, start, end, used[suffix], "count")
+        by_month = _by_type_and_month(store, area, start, end, used[suffix], "count", measure)
         monthly.append(by_month)
         rows.append(
             by_month.group_by("category")
@@ -385,15 +402,25 @@ def rank_area(
     peers: str = "local-authorities",
     crime_types: list[str] | None = None,
     seed: int = 0,
+    measure: str = DEFAULT_MEASURE,
+    months: list[dt.date] | None = None,
+    population_year: int | None = None,
 ) -> dict[str, Any]:
     """Rank an area among its peers on rate, with a simulated rank interval.
 
-    ``crime_types`` limits the count to those types (default: every row, ASB included).
+    ``months`` (the brief's matched months), when given, replaces the months used;
+    ``population_year``, when given, replaces the estimate nearest the period.
+
+    ``measure`` 'crime' ranks on crimes (ASB excluded), 'asb' on anti-social behaviour;
+    ``crime_types`` limits the count to those types (ASB alone, or crime types only).
     """
+    check_measure(measure)
+    if crime_types:
+        measure = measure_of(crime_types)
     start, end = period(from_, to)
     area = areas_mod.resolve(store, area_name)
     coverage = q.period_coverage(store, start, end, q.forces_of(store, area, start, end))
-    year = q.nearest_population_year(store, start, end)
+    year = population_year or q.nearest_population_year(store, start, end)
     known = q.crime_types(store)
     for crime_type in crime_types or []:
         if crime_type not in known:
@@ -407,6 +434,9 @@ def rank_area(
         raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
     # Each peer's count in each month used: the rank interval allows for its over-dispersion.
     used = q.months_with_data(store, start, end, q.forces_of(store, area, start, end))
+    if months is not None:  # exactly the caller's months (the brief's, same in every figure)
+        used = sorted(months)
+        coverage = {**coverage, "months": len(used), "months_used": [f"{m:%Y-%m}" for m in used]}
     by_month = {
         (name, month): int(n)
         for name, month, n in q.crime_counts(
@@ -416,6 +446,7 @@ def rank_area(
             end,
             by=["local_authority" if peers == "local-authorities" else "lsoa_code", "month"],
             crime_types=crime_types,
+            measure=measure,
         ).iter_rows()
     }
     names, cnts, pops, monthly = [], [], [], []
@@ -431,6 +462,8 @@ def rank_area(
         "from": f"{start:%Y-%m}",
         "to": f"{end:%Y-%m}",
         **coverage,
+        "measure": measure,
+        "unit": MEASURE_UNITS[measure],
         "crime_types": crime_types or "all",
         "peers": label,
         "n_peers": len(names),

@@ -15,6 +15,31 @@ import polars as pl
 
 from beatbook.errors import InputError
 
+ASB = "Anti-social behaviour"  # police.uk's name for its one non-crime category
+
+# What a figure counts, and the unit it is given in. Anti-social behaviour is not a crime:
+# every figure counts crimes or ASB incidents, never the two added together.
+MEASURE_UNITS = {"crime": "crimes", "asb": "ASB incidents"}
+
+
+def check_measure(measure: str, option: str = "--measure") -> str:
+    """``measure`` if it is one BeatBook counts ('crime' or 'asb'), else a clear InputError."""
+    if measure not in MEASURE_UNITS:
+        raise InputError(
+            f"{option} {measure!r}: expected 'crime' (every police.uk crime type, anti-social "
+            "behaviour excluded) or 'asb' (anti-social behaviour incidents)"
+        )
+    return measure
+
+
+def measure_of(crime_types: list[str]) -> str:
+    """The measure a list of police.uk categories belongs to; ASB cannot be mixed with crime."""
+    if ASB in crime_types and len(set(crime_types)) > 1:
+        raise InputError(
+            "anti-social behaviour is not a crime: count it on its own, not with crime types"
+        )
+    return "asb" if ASB in crime_types else "crime"
+
 
 @dataclass(frozen=True)
 class CrimeType:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from beatbook.engagements import KINDS, list_engagements
 from beatbook.errors import UnknownAreaError
-from beatbook.figures import stats as figures
+from beatbook.figures import summary
 from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published
 from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
@@ -211,17 +211,32 @@ def events(
 # --- figures ------------------------------------------------------------------------------------
 
 
-class Trend(BaseModel):
-    n_months: int
-    pct_per_year: float | None
+class Change(BaseModel):
+    count_before: int
+    count_after: int
+    rate_ratio: float | None
     ci_low: float | None
     ci_high: float | None
+    pct_change: float | None
     p_value: float | None
-    method: str
+    test: str = Field(description="The test used, and why (over-dispersion allowed for or not).")
+    dispersion: float
     significant: bool
     direction: str = Field(
         description="rise or fall only when significant, else 'no clear change'."
     )
+
+
+class AsbFigures(BaseModel):
+    measure: str
+    unit: str = Field(description="'ASB incidents': anti-social behaviour is not a crime.")
+    count: int
+    rate_per_1000: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rate_text: str
+    change: Change | None
+    change_text: str
 
 
 class Stats(BaseModel):
@@ -233,8 +248,15 @@ class Stats(BaseModel):
     to: str = Field(description="Last month, YYYY-MM: the latest stored unless ?to= is given.")
     months: int = Field(description="Months of the twelve with data stored.")
     months_missing: list[str]
-    count: int = Field(description="Street-level records: crimes and anti-social behaviour.")
-    count_includes_asb: bool
+    months_used: list[str] = Field(description="The months every figure here counts.")
+    forces: list[str] = Field(
+        default_factory=list, description="The forces whose files cover the area."
+    )
+    months_missing_by_force: dict[str, list[str]] = Field(default_factory=dict)
+    measure: str = Field(description="'crime': what ``count`` counts (ASB excluded).")
+    unit: str = Field(description="'crimes'.")
+    count: int = Field(description="Crimes, one per Crime ID and month; ASB is in ``asb``.")
+    repeats_folded: int = Field(description="Stored rows repeating a Crime ID, not counted.")
     population: float | None
     population_year: int | None = Field(description="The ONS mid-year estimate used.")
     rate_per_1000: float | None = Field(description="Over the months with data.")
@@ -242,8 +264,11 @@ class Stats(BaseModel):
     ci_high: float | None
     rate_per_1000_per_year: float | None = None
     rate_text: str
-    trend: Trend | None = Field(description="Monthly trend (needs 6 months or more).")
-    trend_text: str
+    change: Change | None = Field(
+        description="Against the same months a year before (None when not stored)."
+    )
+    change_text: str
+    asb: AsbFigures = Field(description="Anti-social behaviour incidents, counted apart.")
 
 
 @router.get("/stats/{area}", response_model=Stats, responses=NOT_FOUND)
@@ -252,9 +277,10 @@ def stats(
     area: str,
     to: Annotated[str | None, Query(description="Last month, YYYY-MM.")] = None,
 ) -> object:
-    """An area's figures for its latest twelve months: count, rate per 1,000 residents with
-    its interval and population year, and the trend worded by its test."""
+    """An area's figures for its latest twelve months: crimes and, apart, anti-social
+    behaviour incidents, each with its rate per 1,000 residents (interval, population year)
+    and its change against the same months a year before, worded by its test."""
     try:
-        return figures.area_summary(store, area, to=to)
+        return summary.area_summary(store, area, to=to)
     except UnknownAreaError:
         return _no_area(area)

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from beatbook import areas as areas_mod
 from beatbook.engagements import KINDS, Engagement, list_engagements, to_ical
 from beatbook.errors import InputError, UnknownAreaError
-from beatbook.figures import stats as figures
+from beatbook.figures import summary
 from beatbook.figures.public import current_by_area
 from beatbook.months import parse_month
 from beatbook.publish.published import list_published, published_file
@@ -276,9 +276,9 @@ def stats(request: Request, store: StoreDep, area: str, to: str | None = None) -
     if to is not None:
         parse_month(to, "to")  # a clear 400 before any work
     try:
-        summary = figures.area_summary(store, area, to=to)
+        figures = summary.area_summary(store, area, to=to)
     except UnknownAreaError:
         return not_found(request, f"BeatBook knows no area called {area!r}.")
     return render(
-        request, "public_stats.html.j2", {"s": summary, "area": area, "latest": to is None}
+        request, "public_stats.html.j2", {"s": figures, "area": area, "latest": to is None}
     )
