@@ -77,12 +77,16 @@ def _crimes_filter(
     end: dt.date,
     crime_types: Sequence[str] | None,
     measure: str | None = None,
+    months: Sequence[dt.date] | None = None,
 ) -> tuple[str, list[object]]:
-    """SQL predicate over street_crimes: the area, months start..end, optionally some types
-    or one measure ('crime' or 'asb')."""
+    """SQL predicate over street_crimes: the area, months start..end (only ``months`` of
+    them when given), optionally some types or one measure ('crime' or 'asb')."""
     where, params = _area_filter(area)
     where += " AND month BETWEEN ? AND ?"
     params += [start, end]
+    if months is not None:
+        where += " AND month IN (SELECT unnest(?::DATE[]))"
+        params.append(list(months))
     if crime_types:
         where += " AND crime_type IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(crime_types))
@@ -99,10 +103,12 @@ def crime_counts(
     crime_types: Sequence[str] | None = None,
     *,
     measure: str | None = None,
+    months: Sequence[dt.date] | None = None,
     table: str = "crimes",
 ) -> pl.DataFrame:
     """Street-level crimes (and ASB) in ``area``, months start..end, counted by ``by``:
-    ``measure`` 'crime' (ASB excluded) or 'asb' keeps one of the two.
+    ``measure`` 'crime' (ASB excluded) or 'asb' keeps one of the two; ``months`` keeps
+    those months alone (the months every force of a figure published).
 
     ``table="street_crimes"`` counts every stored row instead, repeats included (only
     :func:`repeats_folded` wants that)."""
@@ -111,7 +117,7 @@ def crime_counts(
     unknown = [b for b in by if b not in GROUPABLE]
     if unknown:
         raise InputError(f"cannot group by {unknown[0]!r}; expected one of {', '.join(GROUPABLE)}")
-    where, params = _crimes_filter(area, start, end, crime_types, measure)
+    where, params = _crimes_filter(area, start, end, crime_types, measure, months)
     if area.polygon_wkt:
         rows = _inside_polygon(
             area,
@@ -244,13 +250,22 @@ def repeats_folded(
     crime_types: Sequence[str] | None = None,
     *,
     measure: str | None = None,
+    months: Sequence[dt.date] | None = None,
 ) -> int:
     """Stored rows of the area and months that repeat a Crime ID already counted in their
     month (kept in the store, not counted: the figure's methods say how many)."""
     raw = crime_counts(
-        store, area, start, end, crime_types=crime_types, measure=measure, table="street_crimes"
+        store,
+        area,
+        start,
+        end,
+        crime_types=crime_types,
+        measure=measure,
+        months=months,
+        table="street_crimes",
     )
-    return int(raw["count"][0]) - crime_total(store, area, start, end, crime_types, measure=measure)
+    counted = crime_total(store, area, start, end, crime_types, measure=measure, months=months)
+    return int(raw["count"][0]) - counted
 
 
 def crime_total(
@@ -261,8 +276,11 @@ def crime_total(
     crime_types: Sequence[str] | None = None,
     *,
     measure: str | None = None,
+    months: Sequence[dt.date] | None = None,
 ) -> int:
-    counts = crime_counts(store, area, start, end, crime_types=crime_types, measure=measure)
+    counts = crime_counts(
+        store, area, start, end, crime_types=crime_types, measure=measure, months=months
+    )
     return int(counts["count"][0])
 
 

@@ -3,6 +3,7 @@ missing, reports each area's months from the forces that police it, never the ot
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,42 @@ def test_a_compare_year_without_data_says_so(two_force_store: Store) -> None:
 
     with pytest.raises(DataMissingError, match="--compare-year 2024: no street-level data"):
         brief.build_facts(two_force_store, "lad:Leicester", 2025, 2024)
+
+
+def test_an_area_across_two_forces_counts_only_the_months_both_published(
+    two_force_store_path: Path, tmp_path: Path
+) -> None:
+    """A team area of three Leicester and three Nottingham LSOAs: Leicestershire has not
+    published 2025-02/03, so those months count for neither half (not Nottingham alone)."""
+    rows = {f: counted_rows(f) for f in ("leicestershire", "nottinghamshire")}
+    codes = {
+        force: sorted({r["LSOA code"] for r in rows[force] if r["LSOA name"].startswith(town)})[:3]
+        for force, town in (("leicestershire", "Leicester "), ("nottinghamshire", "Nottingham "))
+    }
+    path = tmp_path / "beatbook.duckdb"
+    shutil.copy(two_force_store_path, path)
+    with Store(path) as st:
+        areas.add_area(
+            st,
+            "Both",
+            lsoas=[*codes["leicestershire"], *codes["nottinghamshire"]],
+            wards=[],
+            geojson=None,
+        )
+        result = figures.area_stats(st, "Both", "2025-01", "2025-06")
+    assert isinstance(result, dict)
+    assert result["forces"] == ["leicestershire", "nottinghamshire"]
+    assert result["months_used"] == LEICS_MONTHS
+    assert result["months_missing_by_force"] == {
+        "leicestershire": LEICS_MISSING,
+        "nottinghamshire": [],
+    }
+    counted = [
+        r
+        for force, kept in rows.items()
+        for r in kept
+        if r["LSOA code"] in codes[force] and r["Month"] in LEICS_MONTHS
+    ]
+    crimes = sum(r["Crime type"] != "Anti-social behaviour" for r in counted)
+    assert result["count"] == crimes > 0
+    assert result["asb_incidents"] == len(counted) - crimes

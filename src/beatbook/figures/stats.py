@@ -71,6 +71,7 @@ def force_area_counts(
     crime_types: list[str] | None = None,
     *,
     measure: str | None = None,
+    months: list[dt.date] | None = None,
 ) -> dict[str | None, dict[str, int | None]]:
     """Of a force area's counted crimes: ``unlocated`` (police.uk 'No Location' rows: no
     LSOA) and ``outside_force_districts`` (located in districts the force does not police),
@@ -87,6 +88,7 @@ def force_area_counts(
         by=["crime_type", "local_authority", "lsoa_code"],
         crime_types=crime_types,
         measure=measure,
+        months=months,
     )
     districts = sorted(area.local_authorities)
     rows = rows.with_columns(
@@ -151,6 +153,9 @@ def area_stats(
     area = areas_mod.resolve(store, area_name)
     forces = q.forces_of(store, area, start, end)
     coverage = q.period_coverage(store, start, end, forces)
+    # Only the months every force of the area published: a month one of them has not
+    # published would count part of the area as nothing.
+    used = [parse_month(m, "month") for m in coverage["months_used"]]
     pop, no_rate = _population_or_reason(store, area, start, end, population_year)
     base = {
         "area": area.name,
@@ -159,18 +164,20 @@ def area_stats(
         "to": f"{end:%Y-%m}",
         **coverage,
         "rate_unavailable": no_rate,
-        "repeats_folded": q.repeats_folded(store, area, start, end, measure=measure),
-        **_measure_fields(store, area, start, end, measure),
+        "repeats_folded": q.repeats_folded(store, area, start, end, measure=measure, months=used),
+        **_measure_fields(store, area, start, end, measure, used),
     }
-    extra = force_area_counts(store, area, start, end, measure=measure)
+    extra = force_area_counts(store, area, start, end, measure=measure, months=used)
     if by is None:
-        total = q.crime_total(store, area, start, end, measure=measure)
+        total = q.crime_total(store, area, start, end, measure=measure, months=used)
         record = {**base, **_rate_fields(total, pop, coverage["months"]), **extra[None]}
         record.update(_trend_fields(store, area, start, end, forces=forces, measure=measure))
         return record
     if by != "crime-type":
         raise InputError(f"--by {by!r}: expected 'crime-type'")
-    counts = q.crime_counts(store, area, start, end, by=["crime_type"], measure=measure)
+    counts = q.crime_counts(
+        store, area, start, end, by=["crime_type"], measure=measure, months=used
+    )
     # A force area's type with no such crimes has 0 of them; any other area has no figure.
     none_of_type = {k: None if v is None else 0 for k, v in extra[None].items()}
     total = int(counts["count"].sum())
@@ -193,13 +200,15 @@ def area_stats(
 
 
 def _measure_fields(
-    store: Store, area: Area, start: dt.date, end: dt.date, measure: str
+    store: Store, area: Area, start: dt.date, end: dt.date, measure: str, months: list[dt.date]
 ) -> dict[str, Any]:
     """What a record counts (``measure``, ``unit``) and, for crime, the area's ASB
     incidents in the same months, reported apart (not part of any crime figure)."""
     fields: dict[str, Any] = {"measure": measure, "unit": MEASURE_UNITS[measure]}
     if measure == "crime":
-        fields["asb_incidents"] = q.crime_total(store, area, start, end, measure="asb")
+        fields["asb_incidents"] = q.crime_total(
+            store, area, start, end, measure="asb", months=months
+        )
     return fields
 
 
