@@ -23,7 +23,7 @@ from beatbook.months import add_months, months_back
 from beatbook.operations.records import WHOLE, measure_nouns
 from beatbook.priorities.wording import month_span, plain_assessment, problem_label
 from beatbook.publish.team_content import Section, Settings
-from beatbook.stats import compare_counts, describe_change
+from beatbook.stats import compare_monthly_counts, describe_change
 
 
 @dataclass
@@ -252,7 +252,9 @@ def _trend_sentence(
     stored: frozenset[dt.date],
 ) -> str:
     """The last three months against the same months a year before (or, where those are not
-    published, the three months before), by the exact test for two Poisson counts."""
+    published, the three months before), tested on the monthly counts
+    (:func:`~beatbook.stats.compare_monthly_counts`: three months a side are too few to
+    estimate over-dispersion, so it is the exact test for two Poisson counts, and says so)."""
     now = sum(counts.get((ward, problem, m), 0) for m in recent)
     span = month_span([f"{recent[0]:%Y-%m}", f"{recent[-1]:%Y-%m}"])
     what = f"{label.capitalize()} in {ward}, {span}"
@@ -263,8 +265,10 @@ def _trend_sentence(
         (just_before, "the three months before"),
     ):
         if all(m in stored for m in recent + earlier):
-            before = sum(counts.get((ward, problem, m), 0) for m in earlier)
-            change = compare_counts(before, now)
+            change = compare_monthly_counts(
+                {m: counts.get((ward, problem, m), 0) for m in earlier},
+                {m: counts.get((ward, problem, m), 0) for m in recent},
+            )
             return f"{what}, against {against}: {describe_change(change, 'recorded')}."
     return f"{what}: {now} recorded; earlier months to compare with are not published."
 
