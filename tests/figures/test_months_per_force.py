@@ -109,6 +109,24 @@ def test_a_second_force_changes_no_figure_of_the_first(
     assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
 
 
+@pytest.mark.parametrize("measure", ["crime", "asb"])
+def test_a_second_force_changes_no_comparison_or_rank_of_the_first(
+    two_force_store: Store, leics_only: Path, measure: str
+) -> None:
+    def figures_of(store: Store) -> tuple[object, ...]:
+        period = {"from_": "2025-01", "to": "2025-06", "measure": measure}
+        return (
+            figures.compare_areas(store, "lad:Leicester", None, **period),
+            figures.rank_area(store, "lad:Leicester", **period),
+            figures.rank_area(store, "lad:Leicester", peers="lsoas", **period),
+            figures.area_stats(store, "Leicestershire", by="crime-type", **period),
+        )
+
+    with Store(leics_only, read_only=True) as alone:
+        before = figures_of(alone)
+    assert figures_of(two_force_store) == before
+
+
 def test_sources_name_only_the_areas_forces(two_force_store: Store) -> None:
     months = [parse_month(m) for m in NOTTS_MONTHS]
     listed = queries.sources(two_force_store, months, ["leicestershire"])
