@@ -47,15 +47,18 @@ LABELS = {
 
 def area_choices(store: Store) -> list[dict[str, Any]]:
     """What the form offers: each team area and the wards inside it (or, before any team area
-    is defined, the local authorities with data), as [{label, options: [(reference, name)]}]."""
+    is defined, the local authorities the stored forces police), as [{label, options:
+    [(reference, name)]}]."""
     groups: list[dict[str, Any]] = []
     for team in areas_mod.team_areas(store):
         wards = areas_mod.wards_within(store, team)
         options = [(areas_mod.reference(team), f"{team.name} (anywhere in the area)")]
         options += [(areas_mod.reference(w), w.name) for w in wards]
         groups.append({"label": team.name, "options": options})
-    if not groups:
-        local = [a for a in areas_mod.list_areas(store) if a.kind == "local authority"]
+    if not groups:  # the districts the stored forces police, not those crimes stray into
+        every = areas_mod.list_areas(store)
+        policed = {d for a in every if a.kind == "force area" for d in a.local_authorities}
+        local = [a for a in every if a.kind == "local authority" and a.name in policed]
         groups.append(
             {
                 "label": "Local authorities",
