@@ -77,6 +77,10 @@ def test_metrics_by_hand() -> None:
     # The perfect forecast at 20%: densities 0.1, 0.05, 0.025 -> cells 0 and 2: 15 of 20.
     assert m["pai_ceiling"] == pytest.approx(0.75 / 0.2)
     assert m["pei"] == pytest.approx(2.5 / 3.75)
+    # 20 more crimes that month fell in cells the grid lacks: misses, in the base.
+    off = score_forecast(scores, actual, area, 0.2, np.random.default_rng(0), total=40.0)
+    assert (off["hit_rate"], off["pai"]) == pytest.approx((0.25, 1.25))
+    assert off["pai_ceiling"] == pytest.approx(15 / 40 / 0.2)
     # Cells are added until the coverage is reached: 15% needs cells 0 and 1.
     assert top_cells(scores, area, 0.15, rng).tolist() == [True, True, False, False, False, False]
 

@@ -127,6 +127,38 @@ def test_backtest_grid_is_the_first_cutoffs(sample_store: Store) -> None:
     }
 
 
+def raw_target_cells(files: list[Path], district: str, month: str) -> list[tuple[int, int]]:
+    """The 150 m cell of each located crime of ``district`` in ``month``, from the raw CSVs."""
+    listed = ", ".join(f"'{p}'" for p in files)
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""
+        SELECT CAST("Longitude" AS DOUBLE), CAST("Latitude" AS DOUBLE)
+        FROM read_csv([{listed}], header = true, all_varchar = true, delim = ',', quote = '"')
+        WHERE {RAW_DISTRICT} = ? AND "Month" = ? AND coalesce("Longitude", '') <> ''
+        """,
+        [district, month],
+    ).fetchall()
+    con.close()
+    x, y = TO_BNG.transform(*np.array(rows).T)
+    return [(int(a // SIZE * SIZE), int(b // SIZE * SIZE)) for a, b in zip(x, y, strict=True)]
+
+
+def test_a_backtest_counts_crimes_off_the_grid_as_misses(sample_store: Store) -> None:
+    """The targets' crimes in cells the first cutoff's grid lacks are in each month's base."""
+    r = hotspot_figures.evaluate_forecasts(
+        sample_store, DISTRICT, "2021-10", "2021-12", methods=["mean-3"]
+    )
+    files = _files(months_between("2020-01", "2021-12"))
+    grid = raw_cells(files, DISTRICT, "2021-09")
+    for row in r["months"]:
+        crimes = raw_target_cells(files, DISTRICT, row["target"])
+        off = sum(cell not in grid for cell in crimes)
+        assert (row["crimes"], row["crimes_off_grid"]) == (len(crimes), off)
+        assert row["hit_rate"] * row["crimes"] <= row["crimes"] - off + 1e-9
+    assert sum(row["crimes_off_grid"] for row in r["months"]) > 0
+
+
 def test_results_do_not_depend_on_months_stored_after_them(
     early_store: Store, later_store: Store
 ) -> None:

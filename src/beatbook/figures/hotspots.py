@@ -175,12 +175,14 @@ class History:
     grid: geo.Grid
     extent: str
     counts: np.ndarray
+    totals: np.ndarray
 
     def __init__(self, store: Store, area_name: str, last: dt.date, problem: str | None) -> None:
         self.store = store
         self.area = areas_mod.resolve(store, area_name)
         self.types = problem_crime_types(problem) if problem else None
-        self.months = q.months_with_data(store, dt.date(1900, 1, 1), last)
+        forces = q.forces_of(store, self.area, dt.date(1900, 1, 1), last)
+        self.months = q.months_with_data(store, dt.date(1900, 1, 1), last, forces or None)
         if not self.months:
             raise DataMissingError(f"no street-level crime data stored up to {last:%Y-%m}")
         self.incidents = q.incidents(store, self.area, self.months[0], last, crime_types=self.types)
@@ -190,6 +192,10 @@ class History:
         backtest's first cutoff), and the crimes counted on it."""
         self.grid, self.extent = q.area_grid(self.store, self.area, cell_size, up_to)
         self.counts = cell_month_counts(self.incidents, self.grid, self.months)
+        # Each month's located crimes, on the grid or not: a backtest's hit-rate base.
+        per_month = self.incidents.group_by("month").len()
+        by_month = dict(zip(per_month["month"], per_month["len"], strict=True))
+        self.totals = np.array([by_month.get(m, 0) for m in self.months], dtype=np.int64)
 
 
 def forecast_cells(
@@ -288,7 +294,7 @@ def evaluate_forecasts(
         )
     h.lay_grid(cell_size, cutoffs[0])
     grid, extent, counts = h.grid, h.extent, h.counts
-    results = backtest(counts, months, grid, cutoffs, chosen, seed=seed)
+    results = backtest(counts, months, grid, cutoffs, chosen, seed=seed, totals=h.totals)
     summary = summarise(results, seed=seed)
     at5 = summary.filter(pl.col("coverage") == 0.05)
     pai5 = {r["method"]: r["pai"] for r in at5.to_dicts()}

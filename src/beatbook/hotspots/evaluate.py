@@ -4,7 +4,8 @@ For each cutoff month, every method forecasts the month after it from the months
 up to the cutoff only; the cells it ranks highest, taken until they cover c% of
 the area, are scored against what happened:
 
-- hit rate = share of next month's crimes inside those cells;
+- hit rate = share of next month's crimes inside those cells, out of all the area's
+  located crimes that month (a crime in a cell the grid lacks is a miss, not left out);
 - PAI (predictive accuracy index, Chainey, Tompson & Uhlig 2008) = hit rate / area share;
 - the ceiling = the PAI of a perfect forecast (cells ranked by next month's own crime
   density), the best any method could do at that coverage;
@@ -48,11 +49,16 @@ def score_forecast(
     area: NDArray[np.float64],
     coverage: float,
     rng: np.random.Generator,
+    total: float | None = None,
 ) -> dict[str, float]:
-    """Hit rate, area share, PAI, ceiling PAI and PEI of one forecast at one coverage."""
+    """Hit rate, area share, PAI, ceiling PAI and PEI of one forecast at one coverage.
+
+    ``total``: the month's crimes, those in no cell of the grid included (default: the
+    grid's own, ``actual.sum()``)."""
     chosen = top_cells(scores, area, coverage, rng)
     best = top_cells(actual / area, area, coverage, rng)
-    total, whole = actual.sum(), area.sum()
+    total = float(actual.sum()) if total is None else total
+    whole = area.sum()
     share, best_share = area[chosen].sum() / whole, area[best].sum() / whole
     hit = actual[chosen].sum() / total if total else float("nan")
     ceiling = (actual[best].sum() / total) / best_share if total else float("nan")
@@ -74,15 +80,19 @@ def backtest(
     methods: list[str],
     coverages: tuple[float, ...] = COVERAGES,
     seed: int = 0,
+    totals: NDArray[np.int64] | None = None,
 ) -> pl.DataFrame:
     """One row per cutoff x method x coverage. ``counts`` holds every month (cells x months);
-    each forecast is given only the columns up to its cutoff."""
+    each forecast is given only the columns up to its cutoff. ``totals``: each month's
+    crimes in the area, on the grid or not (default: the grid's), so a crime in a cell the
+    grid lacks counts as a miss (``crimes_off_grid`` says how many)."""
     rows = []
     for cutoff in cutoffs:
         k = months.index(cutoff)
         if k + 1 >= len(months):
             raise ValueError(f"no month after the cutoff {cutoff:%Y-%m} to score against")
         actual = counts[:, k + 1].astype(float)
+        total = float(actual.sum() if totals is None else totals[k + 1])
         for method in methods:
             scores = forecast(method, counts[:, : k + 1], months[: k + 1], grid, cutoff)
             for coverage in coverages:
@@ -93,8 +103,9 @@ def backtest(
                         "target": months[k + 1],
                         "method": method,
                         "coverage": coverage,
-                        "crimes": int(actual.sum()),
-                        **score_forecast(scores, actual, grid.area, coverage, rng),
+                        "crimes": int(total),
+                        "crimes_off_grid": int(total - actual.sum()),
+                        **score_forecast(scores, actual, grid.area, coverage, rng, total),
                     }
                 )
     return pl.DataFrame(rows)
