@@ -4,8 +4,9 @@ Four charts, each drawn only from numbers already in the facts (so ``beatbook br
 carries everything behind every picture):
 
 * ``rate``: the monthly crime rate per 1,000 residents with its exact Poisson (Garwood) 95%
-  band, for every stored month of the year and of the compare year (``facts["monthly"]``);
-  months with no stored data are gaps, not zeros;
+  band, for each of the brief's months of the year and of the compare year
+  (``facts["monthly"]``); months with no stored data, or left out because the other year
+  has none for the same month, are gaps, not zeros;
 * ``share``: each crime type's share of crime, labelled "n of N" (``facts["types"]``);
 * ``rank``: the area among its peer local authorities, each rank with its 95% plausible range
   (``facts["rank"]["table"]``), only when the area is ranked;
@@ -78,8 +79,8 @@ class ChartSpec:
 
 
 def _period(facts: dict[str, Any]) -> str:
-    months = facts["months"]
-    return months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    """The brief's months of its year, in runs ('2021-01 to 2021-09'; gaps named)."""
+    return month_ranges(facts["months"])
 
 
 def _years(facts: dict[str, Any]) -> list[int]:
@@ -105,6 +106,13 @@ def _missing_months(facts: dict[str, Any]) -> list[str]:
         for m in range(1, 13)
         if f"{y}-{m:02d}" not in stored
     ]
+
+
+def _left_out(facts: dict[str, Any]) -> set[str]:
+    """Months stored but left out of the brief: the other year has no data for them."""
+    left = set(facts.get("coverage", {}).get("months_left_out", []))
+    compare = facts.get("compare") or {}
+    return left | set(compare.get("coverage", {}).get("months_left_out", []))
 
 
 def month_ranges(months: list[str]) -> str:
@@ -143,9 +151,17 @@ def rate_alt(facts: dict[str, Any]) -> str:
                     f"{year}: {len(mine)} months, lowest {low['rate']:.{d}f} ({low['month']}), "
                     f"highest {high['rate']:.{d}f} ({high['month']})"
                 )
-    missing = _missing_months(facts)
+    gaps = _missing_months(facts)
+    left_out = _left_out(facts)
+    missing = [m for m in gaps if m not in left_out]
     if missing:
         parts.append(f"no data stored for {month_ranges(missing)} (gaps)")
+    dropped = [m for m in gaps if m in left_out]
+    if dropped:
+        parts.append(
+            f"left out, as the other year has no data for the same months: "
+            f"{month_ranges(dropped)} (gaps)"
+        )
     parts.append(f"shaded: {CI_NOTE}")
     return "; ".join(parts) + "."
 
@@ -284,7 +300,15 @@ def rate_chart(facts: dict[str, Any], title: str) -> bytes:
     ax.set_xticks(x, MONTH_NAMES)
     ax.set_xlim(0.5, 12.5)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("month" + (" (gaps: no data stored)" if _missing_months(facts) else ""))
+    gaps = _missing_months(facts)
+    gap_note = ""
+    if gaps:
+        gap_note = (
+            " (gaps: not in this brief)"
+            if set(gaps) & _left_out(facts)
+            else " (gaps: no data stored)"
+        )
+    ax.set_xlabel("month" + gap_note)
     ax.set_ylabel(
         "crimes per 1,000 residents\n"
         f"per month, mid-{facts['population']['population_year']} population"

@@ -3,10 +3,16 @@
 Re-exported by :mod:`beatbook.stats.change`. A trend is called a rise or a
 fall only when its test is significant (DESIGN.md, "Statistics that must be
 right").
+
+:func:`monthly_trend` fits the slope alone. Within one year that slope is mostly the
+seasons (and one-off shocks such as the 2020 lockdowns), not a trend: a yearly growth rate
+from 12 months is meaningless. :func:`seasonal_trend` fits the slope with month-of-year
+effects and needs at least :data:`MIN_SEASONAL_MONTHS` months; publications use it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
 from collections.abc import Sequence
@@ -28,7 +34,16 @@ from beatbook.stats._common import (
     direction_of,
 )
 
-__all__ = ["MIN_MONTHS", "NOT_ESTIMABLE_METHOD", "NO_CRIMES_METHOD", "Trend", "monthly_trend"]
+__all__ = [
+    "MIN_MONTHS",
+    "MIN_SEASONAL_MONTHS",
+    "NOT_ESTIMABLE_METHOD",
+    "NO_CRIMES_METHOD",
+    "SEASONAL_TREND_METHOD",
+    "Trend",
+    "monthly_trend",
+    "seasonal_trend",
+]
 
 TREND_METHOD = (
     "log-linear quasi-Poisson GLM (Pearson chi2/df dispersion, floored at 1; "
@@ -37,6 +52,13 @@ TREND_METHOD = (
 NO_CRIMES_METHOD = "no crimes in any month: no trend to estimate"
 NOT_ESTIMABLE_METHOD = "not estimable: every crime fell in the first or last month"
 MIN_MONTHS = MIN_TREND_MONTHS
+SEASONAL_TREND_METHOD = (
+    "log-linear quasi-Poisson GLM with month-of-year effects (Pearson chi2/df dispersion, "
+    "floored at 1; Wald t-test on the monthly slope)"
+)
+# Two full years: fewer, and the slope cannot be told apart from the month effects well
+# enough to call it a trend (12 months cannot separate them at all).
+MIN_SEASONAL_MONTHS = 24
 
 
 @dataclass(frozen=True)
@@ -169,56 +191,145 @@ def monthly_trend(
     y, t = _months(counts, month_index)
     level = check_probability(alpha, "alpha")
     n = len(y)
-
-    def flat(pct: float, method: str) -> Trend:
-        return Trend(
-            n_months=n,
-            pct_per_year=pct,
-            ci_low=math.nan,
-            ci_high=math.nan,
-            p_value=1.0,
-            method=method,
-            dispersion=math.nan,
-            alpha=level,
-            significant=False,
-            direction="no clear change",
-        )
-
     positive = t[y > 0]
     if positive.size == 0:
-        return flat(0.0, NO_CRIMES_METHOD)
+        return _flat(n, 0.0, NO_CRIMES_METHOD, level)
     if positive.min() == positive.max() and positive[0] in (t.min(), t.max()):
-        return flat(math.nan, NOT_ESTIMABLE_METHOD)
-
+        return _flat(n, math.nan, NOT_ESTIMABLE_METHOD, level)
     exog = np.column_stack([np.ones(n), t - t.mean()])
+    return _fit(y, exog, n, level, TREND_METHOD)
+
+
+def _flat(n: int, pct: float, method: str, level: float) -> Trend:
+    """A trend with nothing to estimate: no crimes, or a slope that is not estimable."""
+    return Trend(
+        n_months=n,
+        pct_per_year=pct,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        p_value=1.0,
+        method=method,
+        dispersion=math.nan,
+        alpha=level,
+        significant=False,
+        direction="no clear change",
+    )
+
+
+def _pct(slope: float) -> float:
+    """Yearly percentage of a monthly log slope (exp overflows above ~709: unbounded)."""
+    return math.expm1(12.0 * slope) * 100.0 if 12.0 * slope < 700 else math.inf
+
+
+def _fit(
+    y: NDArray[np.float64], exog: NDArray[np.float64], n: int, level: float, method: str
+) -> Trend:
+    """Quasi-Poisson fit whose last column is the centred month number: the slope's test."""
     with warnings.catch_warnings():
         # statsmodels warns "perfect separation or prediction" whenever fitted values equal
-        # the counts (e.g. a constant series); the one real non-existence case (all crimes in
-        # an end month) is handled above, and IRLS convergence is checked below.
+        # the counts (e.g. a constant series); the real non-existence cases (the slope's MLE
+        # infinite) are handled by the callers, and IRLS convergence is checked below.
         warnings.simplefilter("ignore")
         poisson = GLM(y, exog, family=families.Poisson()).fit()
         dispersion = max(1.0, float(poisson.pearson_chi2) / float(poisson.df_resid))
         fit = GLM(y, exog, family=families.Poisson()).fit(scale=dispersion, use_t=True)
     if not (poisson.converged and fit.converged):  # pragma: no cover - not seen in practice
         raise InputError("the monthly trend model did not converge for these counts")
-    beta = float(fit.params[1])
-    p_value = float(fit.pvalues[1])
-    beta_low, beta_high = (float(b) for b in fit.conf_int(alpha=level)[1])
-
-    def pct(slope: float) -> float:
-        # exp overflows above ~709: a slope that steep is an unbounded percentage.
-        return math.expm1(12.0 * slope) * 100.0 if 12.0 * slope < 700 else math.inf
-
+    beta = float(fit.params[-1])
+    p_value = float(fit.pvalues[-1])
+    beta_low, beta_high = (float(b) for b in fit.conf_int(alpha=level)[-1])
     significant = bool(p_value < level)
     return Trend(
         n_months=n,
-        pct_per_year=pct(beta),
-        ci_low=pct(beta_low),
-        ci_high=pct(beta_high),
+        pct_per_year=_pct(beta),
+        ci_low=_pct(beta_low),
+        ci_high=_pct(beta_high),
         p_value=p_value,
-        method=TREND_METHOD,
+        method=method,
         dispersion=dispersion,
         alpha=level,
         significant=significant,
         direction=direction_of(significant, math.exp(beta)),
     )
+
+
+def seasonal_trend(counts: Sequence[int], months: Sequence[dt.date], alpha: float = 0.05) -> Trend:
+    """Log-linear trend of monthly counts with month-of-year effects, robust to overdispersion.
+
+    The trend a publication may print: the seasons (and the shocks that recur in the same
+    calendar month) are taken by the month effects, so only change between the same months
+    of different years makes the slope. With two years of matched months the yearly rate is
+    exactly the ratio of the two years' totals (the same-months change, put per year).
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Count for each month with data, ``>= 0``.
+    months : sequence of datetime.date
+        The month (first day) of each count; gaps are missing months, not zeros.
+    alpha : float, default 0.05
+        Significance level; the interval is at level ``1 - alpha``.
+
+    Raises
+    ------
+    InputError
+        With fewer than :data:`MIN_SEASONAL_MONTHS` months, repeated months, negative
+        counts, or ``months`` of the wrong length.
+
+    Notes
+    -----
+    ``log E[y_t] = a_{month of year(t)} + beta * t``, a Poisson GLM with quasi-Poisson
+    inference as in :func:`monthly_trend` (dispersion = Pearson chi2 / residual df, floored
+    at 1; t-test on the residual df). Calendar months with no crimes in any year are left
+    out (with a free month effect they say nothing about the slope). When every calendar
+    month's crimes all fall in its latest (or all in its earliest) year, the slope's MLE is
+    infinite and the trend is reported not estimable.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> months = [dt.date(2020 + i // 12, i % 12 + 1, 1) for i in range(24)]
+    >>> t = seasonal_trend([100] * 12 + [110] * 12, months)
+    >>> round(t.pct_per_year, 6)
+    10.0
+    """
+    if len(months) != len(counts):
+        raise InputError(
+            f"months has {len(months)} entries but counts has {len(counts)}; "
+            "give one month per count"
+        )
+    index = []
+    for i, m in enumerate(months):
+        if not isinstance(m, dt.date):
+            raise InputError(f"months[{i}] must be a date, got {m!r}")
+        index.append(m.year * 12 + m.month - 1)
+    if len(set(index)) != len(index):
+        raise InputError("months has repeated months; each month may appear once")
+    if len(index) < MIN_SEASONAL_MONTHS:
+        raise InputError(
+            f"a trend with month-of-year effects needs at least {MIN_SEASONAL_MONTHS} months, "
+            f"got {len(index)}"
+        )
+    y = np.array([check_count(c, f"counts[{i}]") for i, c in enumerate(counts)], dtype=float)
+    t = np.array(index, dtype=float)
+    calendar = np.array([i % 12 for i in index])
+    level = check_probability(alpha, "alpha")
+    n = len(y)
+    if not (y > 0).any():
+        return _flat(n, 0.0, NO_CRIMES_METHOD, level)
+    used = np.isin(calendar, np.unique(calendar[y > 0]))
+    y, t, calendar = y[used], t[used], calendar[used]
+    # The slope's MLE is infinite when, in every calendar month seen in two years or more,
+    # the crimes all fall in its latest year (or all in its earliest).
+    repeated = [c for c in np.unique(calendar) if (calendar == c).sum() > 1]
+    if not repeated:
+        return _flat(n, math.nan, NOT_ESTIMABLE_METHOD, level)
+    for end in (np.max, np.min):
+        if all(set(t[(calendar == c) & (y > 0)]) == {end(t[calendar == c])} for c in repeated):
+            return _flat(n, math.nan, NOT_ESTIMABLE_METHOD, level)
+    levels = np.unique(calendar)
+    dummies = [(calendar == c).astype(float) for c in levels[1:]]
+    exog = np.column_stack([np.ones(len(y)), *dummies, t - t.mean()])
+    if len(y) - exog.shape[1] < 1:  # pragma: no cover - 24 distinct months leave 11 df
+        return _flat(n, math.nan, NOT_ESTIMABLE_METHOD, level)
+    return _fit(y, exog, n, level, SEASONAL_TREND_METHOD)

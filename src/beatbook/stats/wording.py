@@ -10,8 +10,10 @@ two significant figures ("p = 0.048").
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
+from collections.abc import Sequence
 
 from beatbook.errors import InputError
 from beatbook.stats.change import Change
@@ -20,6 +22,7 @@ from beatbook.stats.trend import NO_CRIMES_METHOD, NOT_ESTIMABLE_METHOD, Trend
 
 __all__ = [
     "describe_change",
+    "describe_months",
     "describe_rank",
     "describe_rate",
     "describe_share",
@@ -178,6 +181,40 @@ def describe_rank(rank: int, low: int, high: int, n: int, peers: str) -> str:
     position = "highest" if rank == 1 else f"{ordinal(rank)} highest"
     spread = f"{ordinal(low)} only" if low == high else f"{ordinal(low)}–{ordinal(high)}"
     return f"{position} of {n:,} {peers} (plausible range {spread})"
+
+
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def describe_months(months: Sequence[dt.date]) -> str:
+    """Name a set of months in runs: ``"Jan–Sep"``, ``"Jan, Apr–Dec"`` (one year), or with
+    their years when they span several (``"Nov 2020–Feb 2021, Apr 2021"``).
+
+    The label of a partial year in a title ("Crime in 2021 (9 months: Jan–Sep)").
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> describe_months([dt.date(2021, m, 1) for m in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12)])
+    'Jan, Apr–Dec'
+    >>> describe_months([dt.date(2020, 11, 1), dt.date(2020, 12, 1), dt.date(2021, 1, 1)])
+    'Nov 2020–Jan 2021'
+    """
+    index = sorted({m.year * 12 + m.month - 1 for m in months})
+    if not index:
+        raise InputError("describe_months needs at least one month")
+    one_year = index[0] // 12 == index[-1] // 12
+
+    def name(i: int) -> str:
+        return MONTH_NAMES[i % 12] if one_year else f"{MONTH_NAMES[i % 12]} {i // 12}"
+
+    runs: list[list[int]] = []
+    for i in index:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(name(r[0]) if len(r) == 1 else f"{name(r[0])}–{name(r[-1])}" for r in runs)
 
 
 def describe_trend(t: Trend, noun: str = "crimes") -> str:
