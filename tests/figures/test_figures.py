@@ -156,6 +156,26 @@ def test_leicester_2020_count_rate_and_interval(
     )
 
 
+def test_a_trend_needs_two_years_and_is_fitted_with_month_effects(
+    sample_store: Store, raw_db: duckdb.DuckDBPyConnection
+) -> None:
+    """Over two whole years, the month-effects slope is the same-months change put per year:
+    2021's crimes over 2020's, counted from the raw rows."""
+    two_years = figures.area_stats(sample_store, "Leicester", "2020-01", "2021-12")
+    assert isinstance(two_years, dict) and two_years["trend_unavailable"] is None
+    counts = [
+        sum(crimes_only(raw_by_type(raw_db, ("Leicester",), f"{y}-01", f"{y}-12")).values())
+        for y in (2020, 2021)
+    ]
+    assert two_years["trend"]["n_months"] == 24
+    assert two_years["trend"]["pct_per_year"] == pytest.approx(
+        (counts[1] / counts[0] - 1) * 100, rel=1e-6
+    )
+    one_year = figures.area_stats(sample_store, "Leicester", "2021-01", "2021-12")
+    assert isinstance(one_year, dict) and one_year["trend"] is None
+    assert "12 months with data" in one_year["trend_unavailable"]
+
+
 def test_by_crime_type_has_shares_with_their_base(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection
 ) -> None:

@@ -45,7 +45,7 @@ def test_a_district_of_the_force_with_gaps_reports_its_own_months(two_force_stor
     assert result["months_used"] == LEICS_MONTHS
     assert result["forces"] == ["leicestershire"]
     assert result["months_missing_by_force"] == {"leicestershire": LEICS_MISSING}
-    assert result["trend"] is None  # 4 months: too few for a trend, not 6 with two zeros
+    assert result["trend"] is None and "4 months with data" in result["trend_unavailable"]
 
 
 def test_the_other_force_has_all_its_months(two_force_store: Store) -> None:
@@ -54,7 +54,8 @@ def test_the_other_force_has_all_its_months(two_force_store: Store) -> None:
     assert (result["months"], result["months_missing"]) == (6, [])
     assert result["months_used"] == NOTTS_MONTHS
     assert result["forces"] == ["nottinghamshire"]
-    assert result["trend"] is not None
+    # Six months: a slope would be the seasons; a trend needs two years with month effects.
+    assert result["trend"] is None and "at least 24" in result["trend_unavailable"]
 
 
 @pytest.mark.parametrize(

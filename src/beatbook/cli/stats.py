@@ -219,6 +219,8 @@ def _print_stats(result: dict[str, Any] | list[dict[str, Any]]) -> None:
             f"Counted for the force area: {sum(r['unlocated'] for r in records):,} with no "
             f"location and {outside:,} in other forces' districts."
         )
+    if first.get("trend_unavailable"):
+        out.print(f"Trend: {first['trend_unavailable']}.")
     trend = first.get("trend")
     if trend:
         from beatbook.stats import Trend, describe_trend

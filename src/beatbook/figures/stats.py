@@ -17,21 +17,20 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
-from beatbook.months import month_range, months_between, parse_month
+from beatbook.months import month_range, parse_month
 from beatbook.reference import MEASURE_UNITS, check_measure, measure_of
 from beatbook.settings import (
     DEFAULT_MEASURE,
-    MIN_TREND_MONTHS,
 )
 from beatbook.stats import (
     changes_by_category,
     claim_every_category,
     compare_areas_by_category,
-    monthly_trend,
     rank_rates,
     rate,
     share,
 )
+from beatbook.stats.trend import MIN_SEASONAL_MONTHS, seasonal_trend
 from beatbook.store import Store
 
 
@@ -217,21 +216,27 @@ def _trend_fields(
     area: Area,
     start: dt.date,
     end: dt.date,
-    crime_types: list[str] | None = None,
     *,
     forces: list[str] | None = None,
     measure: str | None = None,
 ) -> dict[str, Any]:
-    monthly = q.crime_counts(
-        store, area, start, end, by=["month"], crime_types=crime_types, measure=measure
-    )
+    """The trend over the months with data, fitted with month-of-year effects, or None and
+    why: with fewer than 24 months a slope is mostly the seasons (and one-off shocks such as
+    the 2020 lockdowns), not a trend."""
     present = q.months_with_data(store, start, end, forces)
-    if len(present) < MIN_TREND_MONTHS:
-        return {"trend": None}
+    if len(present) < MIN_SEASONAL_MONTHS:
+        return {
+            "trend": None,
+            "trend_unavailable": (
+                f"no trend: {len(present)} months with data, and a trend needs at least "
+                f"{MIN_SEASONAL_MONTHS}, fitted with month-of-year effects (over fewer, the "
+                "seasons would pass for a trend); compare the same months of two years instead"
+            ),
+        }
+    monthly = q.crime_counts(store, area, start, end, by=["month"], measure=measure)
     by_month = dict(monthly.iter_rows())
-    index = [months_between(start, m) for m in present]
-    t = monthly_trend([int(by_month.get(m, 0)) for m in present], index)
-    return {"trend": t.to_dict()}
+    t = seasonal_trend([int(by_month.get(m, 0)) for m in present], present)
+    return {"trend": t.to_dict(), "trend_unavailable": None}
 
 
 def default_comparison(store: Store, area: Area) -> str:
