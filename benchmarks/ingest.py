@@ -275,12 +275,12 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
 
     steps = {  # (owner, attribute): label
         (policeuk_csv, "read_header"): "read headers (python gzip)",
-        (policeuk_csv._Batch, "_stored_by_sha"): "sha256 lookups (unchanged files)",
+        (policeuk_csv._Kind, "_stored_by_sha"): "sha256 lookups (unchanged files)",
         (policeuk_csv, "file_sha256"): "sha256 of file bytes",
+        (policeuk_csv._Kind, "_scan"): "scan: each file's text once, bounded (python zlib)",
         (policeuk_csv._Batch, "_stage"): "stage: read_csv of the batch, once, to Arrow",
         (policeuk_csv._Batch, "_read_rejects"): "rejected lines",
-        (policeuk_csv._Batch, "_tally"): "tally: rows per file and month, byte check",
-        (policeuk_csv, "empty_lines"): "search for empty lines (only if bytes do not add up)",
+        (policeuk_csv._Batch, "_tally"): "tally: rows per file and month, every line counted",
         (policeuk_csv._Batch, "_force_for"): "force of each file",
         (policeuk_csv._Batch, "_replace"): "replace: delete old partitions, INSERT, bookkeeping",
         (

@@ -165,8 +165,9 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.priorities.lifecycle": {"priorities", "priority_events"},
     "beatbook.priorities.notes": {"priority_notes"},
     "beatbook.publish.team_content": {"update_texts", "team_settings"},
+    "beatbook.publish.team_images": {"update_images"},
     "beatbook.publish.published": {"published_updates", "published_update_files"},
-    "beatbook.users": {"users"},
+    "beatbook.users": {"users", "sessions"},
 }
 READERS: dict[str, set[str]] = {
     # Areas are defined by the ONS geography and the district names in the crimes' LSOA

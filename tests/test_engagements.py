@@ -27,6 +27,7 @@ from beatbook.cli.main import app
 from beatbook.engagements import KINDS, parse_local_time
 from beatbook.errors import InputError, PoliceUkApiError
 from beatbook.ingest.policeuk_api import PoliceUkApi
+from beatbook.months import day_bounds
 from beatbook.store import STORE_ENV, Store
 from support.fixtures_store import ROOT
 from support.policeuk_server import Server
@@ -76,9 +77,10 @@ def server():  # type: ignore[no-untyped-def]
 
 
 @given(
-    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 12, 31)).map(
-        lambda t: t.replace(second=0, microsecond=0)
-    )
+    st.datetimes(  # the days a person may give: settings.FIRST_DAY to YEARS_AHEAD ahead
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime.combine(day_bounds()[1], dt.time(23, 59)),
+    ).map(lambda t: t.replace(second=0, microsecond=0))
 )
 def test_every_existing_local_time_parses_to_itself(moment: dt.datetime) -> None:
     text = f"{moment:%Y-%m-%d %H:%M}"

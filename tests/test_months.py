@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -11,10 +12,13 @@ from hypothesis import strategies as st
 from beatbook.errors import InputError
 from beatbook.months import (
     add_months,
+    check_month,
+    day_bounds,
     month_end,
     month_range,
     months_back,
     months_between,
+    parse_day,
     parse_month,
 )
 
@@ -69,3 +73,74 @@ def test_parse_month_names_the_option(text: str) -> None:
 def test_a_backwards_range_is_refused() -> None:
     with pytest.raises(InputError, match="ends \\(2021-01\\) before it starts \\(2021-02\\)"):
         month_range(dt.date(2021, 2, 1), dt.date(2021, 1, 1))
+
+
+# --- the edges of the calendar and the months a person may give (issue 17) ----------------------
+
+every_month = st.builds(lambda y, m: dt.date(y, m, 1), st.integers(1, 9999), st.integers(1, 12))
+
+
+@given(every_month, st.integers(-200_000, 200_000))
+def test_month_arithmetic_never_overflows(month: dt.date, n: int) -> None:
+    """Any month of the calendar, any step: a month, or an InputError naming the calendar
+    (never ValueError or OverflowError, which a page would answer with a 500)."""
+    try:
+        moved = add_months(month, n)
+    except InputError as exc:
+        assert "outside the calendar (0001-01 to 9999-12)" in str(exc)
+        assert not 1 <= (month.year * 12 + month.month - 1 + n) // 12 <= 9999
+        return
+    assert months_between(month, moved) == n
+    assert month_end(moved).replace(day=1) == moved
+
+
+def test_the_last_month_of_the_calendar() -> None:
+    assert add_months(dt.date(9999, 11, 1), 1) == dt.date(9999, 12, 1)
+    assert month_end(dt.date(9999, 12, 1)) == dt.date(9999, 12, 31)
+    with pytest.raises(InputError, match="9999-12 \\+ 1 month is outside the calendar"):
+        add_months(dt.date(9999, 12, 1), 1)
+    with pytest.raises(InputError, match="0001-01 - 12 months is outside the calendar"):
+        add_months(dt.date(1, 1, 1), -12)
+
+
+STORED = [dt.date(2020, m, 1) for m in range(1, 13)] + [dt.date(2021, 1, 1)]
+
+
+@pytest.mark.parametrize("month", ["2020-01", "2021-01", "2021-07"])
+def test_a_month_of_the_data_or_up_to_six_after_it_is_taken(month: str) -> None:
+    assert parse_month(month, "--month", STORED) == dt.date.fromisoformat(month + "-01")
+
+
+@pytest.mark.parametrize("month", ["2019-12", "2021-08", "9999-12", "0001-01"])
+def test_a_month_outside_the_data_window_is_refused_saying_which_are_taken(month: str) -> None:
+    with pytest.raises(InputError) as refused:
+        parse_month(month, "--month", STORED)
+    assert str(refused.value) == (
+        f"--month {month}: expected a month from 2020-01 to 2021-07 (police.uk data are "
+        "stored from 2020-01 to 2021-01; a month may be up to 6 after them)"
+    )
+
+
+def test_without_data_a_month_is_kept_to_the_calendar_of_days() -> None:
+    today = dt.date(2026, 12, 5)
+    assert check_month(dt.date(2031, 12, 1), "--to", [], today) == dt.date(2031, 12, 1)
+    with pytest.raises(InputError, match="--to 2032-01: expected a month from 2000-01 to 2031-12"):
+        check_month(dt.date(2032, 1, 1), "--to", [], today)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("9999-12-31", "expected a day from 2000-01-01 to 2031-12-31"),
+        ("0001-01-01", "expected a day from 2000-01-01 to 2031-12-31"),
+        ("1999-12-31", "expected a day from 2000-01-01 to 2031-12-31"),
+        ("2021-02-29", "expected a date as YYYY-MM-DD"),
+        ("2021-7-1", "expected a date as YYYY-MM-DD"),
+        ("", "expected a date as YYYY-MM-DD"),
+    ],
+)
+def test_a_day_is_a_real_date_from_2000_to_five_years_ahead(text: str, problem: str) -> None:
+    with pytest.raises(InputError, match=f"--from '?{re.escape(text)}'?: {problem}"):
+        parse_day(text, "--from", today=dt.date(2026, 12, 5))
+    assert parse_day("2031-12-31", "--from", dt.date(2026, 12, 5)) == dt.date(2031, 12, 31)
+    assert day_bounds(dt.date(2026, 12, 5)) == (dt.date(2000, 1, 1), dt.date(2031, 12, 31))

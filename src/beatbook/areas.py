@@ -174,7 +174,9 @@ def _local_authorities(store: Store, named: str | None = None) -> list[Area]:
 
 
 def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
-    """Add the other vintage's codes for the same places (best fit for merged LSOAs)."""
+    """Add the other vintage's codes for the same places: a 2011 LSOA brings the 2021 LSOAs
+    it was split into or is the first parent of (best fit for merged LSOAs); a 2021 LSOA
+    brings the 2011 LSOA it was split from or the ones merged into it."""
     if not codes:
         return frozenset()
     rows = store.rows(
@@ -184,7 +186,7 @@ def _bridged(store: Store, codes: set[str]) -> frozenset[str]:
         ) WHERE first_parent IN (SELECT unnest(?::VARCHAR[]))
         UNION
         SELECT lsoa11_code FROM lsoa_bridge WHERE lsoa21_code IN (SELECT unnest(?::VARCHAR[]))
-          AND change IN ('U', 'S')
+          AND change IN ('U', 'S', 'M')
         """,
         [sorted(codes), sorted(codes)],
     )

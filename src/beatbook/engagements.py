@@ -9,6 +9,10 @@ An engagement is identified by its start, place and kind (or by the ``id`` a CSV
 gives), hashed into a stable iCalendar UID: adding or importing it again updates it,
 and a calendar that re-reads the export updates the event instead of duplicating it.
 Each change increments the event's SEQUENCE and sets its DTSTAMP (RFC 5545 3.8.7.4).
+
+Days lie within :func:`beatbook.months.day_bounds` (2000 to a few years ahead); title,
+place and notes fit the printed calendar (:mod:`beatbook.settings`: a CSV row or the desk
+over the limit is refused; a police.uk event's longer text is cut, with an ellipsis).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from zoneinfo import ZoneInfo
 from beatbook import areas
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.sources import read_table
+from beatbook.months import check_day, parse_day
+from beatbook.settings import DESCRIPTION, ENGAGEMENT_TITLE, PLACE, WEEKS_RANGE, Length
 from beatbook.store import Store
 
 if TYPE_CHECKING:
@@ -124,6 +130,7 @@ def parse_local_time(text: str, what: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
         raise InputError(f"{what} {text!r}: not a real date and time") from None
+    check_day(moment.date(), what)
     back = moment.replace(tzinfo=TIMEZONE).astimezone(dt.UTC).astimezone(TIMEZONE)
     if back.replace(tzinfo=None) != moment:
         raise InputError(
@@ -154,9 +161,10 @@ def parse_end(text: str, starts: dt.datetime, what: str) -> dt.datetime:
     return ends
 
 
-def check_public(text: str | None, what: str) -> str | None:
-    """Refuse an email address or phone number in text that the calendar publishes."""
-    value = " ".join((text or "").split()) or None
+def check_public(text: str | None, what: str, limit: Length = DESCRIPTION) -> str | None:
+    """Refuse an email address or phone number in text that the calendar publishes, and
+    text longer than ``limit``."""
+    value = limit.check(text, what)
     if value and _CONTACT.search(value):
         raise InputError(
             f"{what}: looks like an email address or phone number; engagements "
@@ -186,6 +194,22 @@ def _plain(text: str | None) -> str | None:
     if not text:
         return None
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split()) or None
+
+
+def _cut(text: str | None, limit: Length) -> str | None:
+    """police.uk's text within ``limit``: longer text is cut at a space, with an ellipsis."""
+    value = " ".join((text or "").split()) or None
+    if value is None or len(value) <= limit.high:
+        return value
+    return value[: limit.high - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def window(start: str | None, weeks: int, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The days from ``start`` (YYYY-MM-DD, default ``today``) for ``weeks`` weeks
+    (settings.WEEKS_RANGE); ``start`` within :func:`beatbook.months.day_bounds`."""
+    WEEKS_RANGE.check(weeks, "weeks")
+    first = parse_day(start, "from") if start else (today or dt.date.today())
+    return first, first + dt.timedelta(days=7 * weeks - 1)
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -256,7 +280,7 @@ def add_engagement(
         if until is not None
         else _after(starts, minutes or DEFAULT_MINUTES)
     )
-    place_text = check_public(place, "--place")
+    place_text = check_public(place, "--place", PLACE)
     if not place_text:
         raise InputError("--place: say where it is (an address, school or street)")
     kind = parse_kind(kind)
@@ -267,7 +291,7 @@ def add_engagement(
         kind,
         place_text,
         *_area(store, area),
-        title=check_public(title, "--title"),
+        title=check_public(title, "--title", ENGAGEMENT_TITLE),
         notes=check_public(notes, "--notes"),
     )
     if item.area is None:
@@ -336,7 +360,7 @@ def _csv_engagement(
         column = "kind"
         kind = parse_kind(value["kind"])
         column = "place"
-        place = check_public(value["place"], "place")
+        place = check_public(value["place"], "place", PLACE)
         if not place:
             raise InputError("place is empty: say where it is")
         column = "area"
@@ -344,7 +368,7 @@ def _csv_engagement(
             raise InputError("area is empty: give the ward or area")
         area = _area(store, value["area"], memo)
         column = "title"
-        title = check_public(value.get("title"), "title")
+        title = check_public(value.get("title"), "title", ENGAGEMENT_TITLE)
         column = "notes"
         notes = check_public(value.get("notes"), "notes")
     except InputError as exc:
@@ -389,7 +413,7 @@ def import_api(
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         kind = kind_from_api(event)
-        place = " ".join(str(event.get("address") or "").split()) or "(no address given)"
+        place = _cut(str(event.get("address") or ""), PLACE) or "(no address given)"
         item = Engagement(
             engagement_uid(starts, place, kind),
             starts,
@@ -397,8 +421,8 @@ def import_api(
             kind,
             place,
             *area_ref,
-            title=_plain(event.get("title")),
-            notes=_plain(event.get("description")),
+            title=_cut(_plain(event.get("title")), ENGAGEMENT_TITLE),
+            notes=_cut(_plain(event.get("description")), DESCRIPTION),
             source=source,
         )
         items[item.uid] = item
@@ -441,6 +465,9 @@ def list_engagements(
     end: dt.date | None = None,
 ) -> list[Engagement]:
     """Engagements from ``start`` to ``end`` (dates, inclusive) in ``area`` or inside it."""
+    for day, option in ((start, "--from"), (end, "--to")):
+        if day is not None:
+            check_day(day, option)
     if start and end and end < start:
         raise InputError(f"--to {end}: before --from {start}")
     rows = store.rows(
@@ -522,5 +549,6 @@ __all__ = [
     "list_engagements",
     "parse_local_time",
     "to_ical",
+    "window",
     "write_ical",
 ]

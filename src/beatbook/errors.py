@@ -10,6 +10,7 @@ should escape to the user as a traceback.
     BeatBookError
     ├── InputError            bad file, row, field or argument
     │   ├── CSVFormatError    a police.uk / ONS CSV that cannot be read as such
+    │   ├── ReplaceRefusedError an import that would shrink stored months (without --replace)
     │   ├── ConcernFileError  a residents' concerns CSV with bad rows (all of them listed)
     │   ├── ConcernFieldError one concern (the web form) with bad fields
     │   ├── LeakageError      a forecast given data from after its cutoff
@@ -48,6 +49,17 @@ class CSVFormatError(InputError):
             where += f", column '{column}'"
         super().__init__(f"{where}: {problem}")
         self.file, self.line, self.column, self.problem = file, line, column, problem
+
+
+class ReplaceRefusedError(InputError):
+    """An import that would replace stored months with markedly fewer rows: refused whole.
+
+    ``refused`` holds one dict per month: force, kind, month, file, rows_before, rows_after.
+    """
+
+    def __init__(self, message: str, refused: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class UnknownAreaError(InputError):

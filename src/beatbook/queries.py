@@ -360,8 +360,7 @@ def crime_types(store: Store) -> list[str]:
 
 @dataclass(frozen=True)
 class Population:
-    """Residents of an area in one mid-year estimate: how many of the estimate's LSOAs were
-    summed, and how many of those were reached through the ONS 2011 <-> 2021 lookup."""
+    """Residents of an area in one mid-year estimate: its LSOAs summed, of them bridged."""
 
     population: float
     year: int
@@ -395,8 +394,12 @@ def nearest_population_year(store: Store, start: dt.date, end: dt.date) -> int:
 
 
 def population(store: Store, area: Area, year: int) -> Population:
-    """Residents of ``area`` in the mid-``year`` estimate, over the whole area or refused
-    (:func:`_residents`; docs/statistics.md, population)."""
+    """Residents of ``area`` in the mid-``year`` estimate, or a refusal, never a short sum.
+
+    An area holds LSOA codes of both vintages, an estimate one. A code the estimate lacks
+    is covered through the ONS 2011 <-> 2021 lookup when the area holds some of its
+    counterparts, or else when they all lie wholly inside the area (a split LSOA's parts,
+    a merged one's parents): those are summed. Nothing else is covered."""
     if area.polygon_wkt:
         raise DataMissingError(
             f"area {area.name!r} is a polygon: BeatBook counts its crimes but has no resident "
@@ -410,82 +413,64 @@ def population(store: Store, area: Area, year: int) -> Population:
             f"no LSOAs known for {area.name!r}: import an ONS lookup "
             "('beatbook areas import-lookup FILE') so residents can be counted"
         )
-    total, found, bridged, gaps = _residents(store, codes, year)
     years = population_years(store)
-    if not found:
+    if year not in years:
         raise DataMissingError(
             f"no mid-{year} population for the LSOAs of {area.name!r} "
             f"(years in the store: {', '.join(map(str, years)) or 'none'})"
         )
+    total, found, bridged, gaps = _residents(store, codes, year)
     if gaps:
         told = "; ".join(
-            f"{len(c)} of its LSOAs ({', '.join(c[:4])}{'...' * (len(c) > 4)}) {_WHY[r]}"
-            for r, c in gaps.items()
+            f"{len(c)} of its LSOAs ({', '.join(c[:4])}{'...' * (len(c) > 4)}) {why}"
+            for why, c in gaps.items()
         )
         whole = [str(y) for y in years if y != year and not _residents(store, codes, y)[3]]
-        todo = "no estimate in the store covers the whole area"
-        if whole:
-            todo = f"use --population-year {' or '.join(whole)}, which covers the whole area"
-        if "unbridged" in gaps and not store.scalar("SELECT count(*) FROM lsoa_bridge"):
-            todo = f"import the ONS LSOA (2011) to LSOA (2021) lookup ({_LOOKUP}), or {todo}"
+        todo = f"use --population-year {' or '.join(whole)}, which covers the whole area"
         raise DataMissingError(
-            f"the mid-{year} estimate cannot count all residents of {area.name!r}: {told}; {todo}"
+            f"the mid-{year} estimate cannot count all residents of {area.name!r}: {told}; "
+            + (todo if whole else "no estimate in the store covers the whole area")
         )
     return Population(total, year, found, bridged)
-
-
-_LOOKUP = "'beatbook areas import-lookup FILE'"
-_WHY = {
-    "unbridged": "are neither in it nor in an ONS LSOA 2011 -> 2021 lookup",
-    "irregular": "changed irregularly between 2011 and 2021 (ONS change X)",
-    "missing": "map to LSOAs it lacks",
-    "beyond": "lie in its LSOAs that reach beyond the area (split or merged at the edge)",
-}
 
 
 def _residents(
     store: Store, codes: frozenset[str], year: int
 ) -> tuple[float, int, int, dict[str, list[str]]]:
-    """(residents, estimate LSOAs summed, of those bridged, area codes left out by why).
-
-    An area holds LSOA codes of both vintages, an estimate one. A code the estimate lacks
-    is covered through the ONS 2011 <-> 2021 lookup when the area holds some of its
-    counterparts, or else when they all lie wholly inside the area (a split LSOA's parts,
-    a merged one's parents), which are then summed. Nothing else is covered."""
+    """(residents, estimate LSOAs summed, of those bridged, area codes left out by why)."""
     rows = store.rows(
         """
-        WITH est AS (SELECT lsoa_code, population FROM population WHERE year = $year),
-        pairs AS (
-            SELECT lsoa11_code AS code, lsoa21_code AS other, change FROM lsoa_bridge
-            UNION ALL SELECT lsoa21_code, lsoa11_code, change FROM lsoa_bridge
+        WITH est AS (SELECT lsoa_code AS code, population FROM population WHERE year = $year),
+        pairs AS (SELECT lsoa11_code AS code, lsoa21_code AS other, change FROM lsoa_bridge
+            UNION ALL SELECT lsoa21_code, lsoa11_code, change FROM lsoa_bridge),
+        near AS (
+            SELECT a.code, e.population, p.other, p.change
+            FROM (SELECT unnest($codes::VARCHAR[]) AS code) a LEFT JOIN est e USING (code)
+            LEFT JOIN pairs p ON e.code IS NULL AND p.code = a.code AND p.other <> a.code
         ),
-        around AS (SELECT code, list(other) AS others FROM pairs GROUP BY code)
-        SELECT a.code, any_value(e.population), list(p.other), list(coalesce(o.population, 0)),
-               bool_or(list_contains($codes, p.other) AND o.population IS NOT NULL),
-               bool_or(p.change = 'X'), bool_or(o.population IS NULL),
-               bool_or(NOT list_has_all($codes, r.others))
-        FROM (SELECT unnest($codes) AS code) a
-        LEFT JOIN est e ON e.lsoa_code = a.code
-        LEFT JOIN pairs p ON e.lsoa_code IS NULL AND p.code = a.code AND p.other <> a.code
-        LEFT JOIN est o ON o.lsoa_code = p.other
-        LEFT JOIN around r ON r.code = p.other
-        GROUP BY a.code ORDER BY a.code
+        around AS (SELECT code, bool_and(list_contains($codes, other)) AS inside FROM pairs
+            WHERE code IN (SELECT other FROM near) GROUP BY code)
+        SELECT n.code, any_value(n.population), list(n.other), list(o.population), CASE
+            WHEN bool_or(list_contains($codes, n.other) AND o.code IS NOT NULL) THEN 'held'
+            WHEN count(n.other) = 0 THEN 'are in neither it nor a stored ONS LSOA 2011 -> '
+                || '2021 lookup (import one: ''beatbook areas import-lookup FILE'')'
+            WHEN bool_or(n.change = 'X') THEN 'changed irregularly between 2011 and 2021'
+            WHEN bool_or(o.code IS NULL) THEN 'map to LSOAs it lacks'
+            WHEN NOT bool_and(r.inside) THEN 'lie in its LSOAs that reach beyond the area '
+                || '(split or merged at the edge)' END
+        FROM near n LEFT JOIN est o ON o.code = n.other LEFT JOIN around r ON r.code = n.other
+        GROUP BY n.code ORDER BY n.code
         """,
         {"year": year, "codes": sorted(codes)},
     )
     direct = {code: pop for code, pop, *_ in rows if pop is not None}
     added: dict[str, float] = {}
     gaps: dict[str, list[str]] = {}
-    for code, pop, others, pops, held, irregular, lacking, beyond in rows:
-        if pop is not None or held:  # held: the area has this place in the estimate's codes
-            continue
-        others = [o for o in others if o is not None]
-        flags = (not others, irregular, lacking, beyond)
-        why = next((w for w, bad in zip(_WHY, flags, strict=True) if bad), "")
-        if why:
-            gaps.setdefault(why, []).append(code)
-        else:
+    for code, pop, others, pops, why in rows:
+        if pop is None and why is None:
             added.update(zip(others, pops, strict=True))
+        elif pop is None and why != "held":
+            gaps.setdefault(why, []).append(code)
     total = sum(direct.values()) + sum(added.values())
     return float(total), len(direct) + len(added), len(added), gaps
 

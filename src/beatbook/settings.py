@@ -13,6 +13,7 @@ and the web refuse the same values with the same message.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from beatbook.errors import InputError
@@ -36,6 +37,24 @@ class Bound:
             unit = f" {self.unit}" if self.unit else ""
             extra = f" ({note})" if note else ""
             raise InputError(f"{option} {value}: expected {self}{unit}{extra}")
+        return value
+
+
+@dataclass(frozen=True)
+class Length:
+    """Free text of at most ``high`` characters (after spaces are collapsed), and why."""
+
+    high: int
+    why: str  # said after the limit: "at most 80 characters (a line of the printed update)"
+
+    def check(self, text: str | None, option: str) -> str | None:
+        """``text`` with its spaces collapsed (None when empty) if it fits; else an
+        InputError such as ``--title: 1,204 characters; at most 100 (...)``."""
+        value = " ".join((text or "").split()) or None
+        if value is not None and len(value) > self.high:
+            raise InputError(
+                f"{option}: {len(value):,} characters; at most {self.high:,} ({self.why})"
+            )
         return value
 
 
@@ -120,3 +139,103 @@ SUMMARY_MONTHS_RANGE = Bound(1, 120)
 UPCOMING_WEEKS = 6
 # Any window of engagements (update, /events, /api/events): up to half a year ahead.
 WEEKS_RANGE = Bound(1, 26)
+
+# --- ingest (beatbook ingest; docs/data.md#what-an-import-may-replace) -----------------------
+
+# A file may replace a stored (force, month, kind) with up to 2% fewer rows unless the user
+# says --replace: a re-publication updates outcomes and moves the odd record, a few rows in
+# thousands; losing more than 1 row in 50 is a cut-short, filtered or wrong file far more
+# often than police.uk's doing, and replacing would delete the difference.
+SHRINK_TOLERANCE = 0.02
+
+# The text of one CSV, decompressed: police.uk's largest monthly files (the Met's street
+# and outcomes, ~100,000 rows, ~30 MB) fit 16 times over. A file's rows are held in memory
+# while it is checked, so a larger one is refused unread rather than read.
+MAX_FILE_BYTES = 512 << 20
+
+# Decompressed bytes per stored byte of a .csv.gz or zip member: police.uk's CSVs deflate
+# about 5-fold (street, outcomes) to 14-fold (stop and search); a decompression bomb or a
+# flood of blank lines reaches 1,000-fold. Checked once a file's text passes 1 MiB (small
+# files compress oddly and cost nothing).
+MAX_RATIO = 100
+RATIO_FLOOR_BYTES = 1 << 20
+
+# Empty lines in one file: police.uk's files have none; files pasted together have a few.
+# More is a flood, refused unread: DuckDB's CSV reader loses the rows after a long run of
+# empty lines (~2 MB of them), and nothing may be lost silently.
+MAX_EMPTY_LINES = 10_000
+
+# --- months and dates a person gives (CLI, desk, public pages; docs/cli.md#months-and-dates) --
+
+# A month a decision, an update or a figure is for (priorities adopt, continue, close and
+# assess; beatbook update; stats --from/--to; /stats?to=; the desk's month) must be a month
+# of the stored police.uk data or at most 6 after the latest: police.uk publishes a month
+# about two months after it ends, so the month being decided is usually two or three after
+# the data, and a team may continue a priority a quarter beyond that. Further out is a slip
+# (2205 for 2025, 9999-12), never a plan, and it would sit in the append-only trail for good.
+MONTHS_AFTER_DATA = 6
+
+# A day (an engagement, a concern, an operation, /events?from=) must lie from 2000-01-01 (the
+# police.uk data start in December 2010; nothing the team records is older) to the end of
+# the year 5 years from today (operations and events are planned months ahead, not years).
+# Outside that is a typing slip (0021 for 2021) that would reach the calendar and the print.
+FIRST_DAY = dt.date(2000, 1, 1)
+YEARS_AHEAD = 5
+
+# --- free text the team types (desk forms, CLI options, CSV cells; printed and published) ---
+
+# Operation names are the heading of a block in the JAG pack and the community update: one
+# line of A4 with the dates beside it. Names like "Operation Nightjar" need 20.
+OPERATION_NAME = Length(80, "an operation's name is one heading line of the printed update")
+# Descriptions, engagement notes and the reasons and notes of decisions: a short paragraph,
+# about six lines of A4 (the same limit as a resident's free text, concerns.MAX_TEXT).
+DESCRIPTION = Length(500, "about six lines of the printed page")
+# Engagement titles and places share a table row of the update's calendar with the date.
+ENGAGEMENT_TITLE = Length(100, "a title is one cell of the printed calendar")
+PLACE = Length(120, "a place is one cell of the printed calendar and the priorities list")
+# A priority's label leads its line in the update ("Elm Close: drug dealing").
+PRIORITY_LABEL = Length(80, "a priority's place label leads one line of the printed update")
+# A measure of an operation (other:<label>) is a table heading of the roll-up.
+MEASURE_LABEL = Length(40, "a measure is a heading of the operation's roll-up")
+
+# --- the web app: sessions, sign-in, server limits (beatbook serve; docs/web.md) -------------
+
+# A desk session ends after 30 minutes without a request: the desk shows residents' own words
+# and runs on shared station computers, and 30 minutes is the upper end of the idle timeout
+# OWASP's session guidance gives for such data, long enough to write an update without
+# losing it.
+SESSION_IDLE_SECONDS = 30 * 60
+# ... and 12 hours after sign-in whatever happens: the longest common police shift, so a
+# session never outlives the shift it began in by more than a few hours.
+SESSION_LIFETIME_SECONDS = 12 * 3600
+
+# Wrong passwords for one username from one address: the first 5 in an hour cost nothing
+# (typos); after them each try waits twice as long as the last, from 30 seconds up to 15
+# minutes, so guessing gets about four tries an hour while the user behind another address
+# is not held up at all. Sign-ins that succeed never count and clear that pair's failures.
+LOGIN_FREE_FAILURES = 5
+LOGIN_FIRST_DELAY_SECONDS = 30.0
+LOGIN_MAX_DELAY_SECONDS = 15 * 60.0
+LOGIN_FAILURE_MEMORY_SECONDS = 3600.0
+# The same, per address over all usernames (guessing one password for many users), from
+# many more failures: a station's whole team can mistype without being slowed.
+LOGIN_ADDRESS_FREE_FAILURES = 50
+
+# uvicorn (beatbook serve): at most 500 connections at once, half the usual 1,024 open-file
+# limit, so the store and the log keep their files; past it the oldest idle connection
+# (one without a request in progress) is closed first, so held-open connections cannot
+# crowd out real requests.
+SERVER_MAX_CONNECTIONS = 500
+# A request's headers must arrive within 10 seconds of the connection opening (or of the
+# last answer): a browser sends them in one packet; slow senders only hold a connection.
+SERVER_HEADER_TIMEOUT_SECONDS = 10.0
+# An idle keep-alive connection is closed after 5 seconds (uvicorn's default; browsers open
+# a new one at once).
+SERVER_KEEP_ALIVE_SECONDS = 5
+# A request head still incomplete past 16 KiB is refused (h11's default; BeatBook's cookies
+# are short): a slow client cannot make the server buffer more per connection.
+SERVER_MAX_HEADER_BYTES = 16 * 1024
+# The same warning or error is logged at most 10 times a minute; the rest are counted and
+# the count is logged with the next one (a flood of bad requests cannot fill the disk).
+LOG_BURST = 10
+LOG_INTERVAL_SECONDS = 60.0

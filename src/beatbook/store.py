@@ -352,6 +352,19 @@ CREATE TABLE IF NOT EXISTS published_update_files (
     PRIMARY KEY (area, month, name)
 );
 
+-- Images the team uploaded for its text (publish/team_images.py): the only pictures the
+-- team's Markdown may show. Re-encoded on upload (PNG or JPEG, metadata dropped).
+CREATE TABLE IF NOT EXISTS update_images (
+    area VARCHAR NOT NULL,             -- areas.reference()
+    name VARCHAR NOT NULL,             -- e.g. 'pcso-surgery.jpg', as the Markdown names it
+    data BLOB NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    uploaded_by VARCHAR NOT NULL,
+    uploaded_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (area, name)
+);
+
 -- [web] the web desk's users (web/, users.py)
 CREATE TABLE IF NOT EXISTS users (
     username VARCHAR PRIMARY KEY,      -- lower case
@@ -359,6 +372,17 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash VARCHAR NOT NULL,    -- argon2id (argon2-cffi), never the password
     disabled BOOLEAN NOT NULL DEFAULT false,
     created_at TIMESTAMPTZ NOT NULL
+);
+
+-- Signed-in desk sessions (users.py). The cookie holds a random id; only its SHA-256 is
+-- stored, so the table cannot be replayed as cookies. Deleting a row ends the session at
+-- once (sign-out, a password change, an admin). Added without a version bump: every
+-- read-write open creates it, and nothing that opens a store read-only reads it.
+CREATE TABLE IF NOT EXISTS sessions (
+    id_sha256 VARCHAR PRIMARY KEY,     -- of the cookie's random id, never the id itself
+    username VARCHAR NOT NULL,         -- users.username
+    created_at DOUBLE NOT NULL,        -- sign-in, Unix time: the lifetime counts from here
+    seen_at DOUBLE NOT NULL            -- the latest request, Unix time: idle expiry
 );
 """
 

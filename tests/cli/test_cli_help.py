@@ -81,6 +81,10 @@ def test_every_command_is_covered() -> None:
         "serve",
         "users add",
         "users list",
+        "users password",
+        "users disable",
+        "users enable",
+        "users end-sessions",
     }
 
 

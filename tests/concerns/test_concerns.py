@@ -151,7 +151,7 @@ def test_unknown_problem_lists_the_categories() -> None:
 
 # --- parsers (properties) -----------------------------------------------------------------
 
-dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=TODAY)
+dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=TODAY)  # settings.FIRST_DAY
 
 
 @given(dates)

@@ -235,13 +235,26 @@ def test_line_numbers_when_the_text_is_not_plain(tmp_path: Path, store: Store, c
     assert got == [(line, row[0].strip() or None) for line, row in csv_records(data)]
 
 
-def test_real_files_are_not_read_twice(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real police.uk files add up byte for byte, so none is searched again for empty lines."""
-    from beatbook.ingest import policeuk_csv
+def test_real_files_are_scanned_once_on_the_fast_path(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's text is scanned once; real police.uk files hold no empty (or one-byte)
+    line, so no chunk of theirs is looked at closer for one."""
+    from beatbook.ingest import files, sources
 
-    def searched(source: object) -> set[int]:
-        raise AssertionError(f"{source} was searched for empty lines")
+    scanned: list[str] = []
+    real_scan = sources.scan
 
-    monkeypatch.setattr(policeuk_csv, "empty_lines", searched)
-    results = ingest(store, [street_file("2020-01"), street_file("2025-01")])
+    def counted(source: sources.Source, limits: sources.Limits) -> sources.Scan:
+        scanned.append(source.name)
+        return real_scan(source, limits)
+
+    def searched(self: object, *args: object) -> None:
+        raise AssertionError("a real file was searched line by line for empty lines")
+
+    monkeypatch.setattr(files, "scan", counted)
+    monkeypatch.setattr(sources._LineCounter, "_found", searched)
+    paths = [street_file("2020-01"), street_file("2025-01")]
+    results = ingest(store, paths)
     assert [r.rows_stored for r in results] == [8852, 8448]
+    assert sorted(scanned) == sorted(str(p) for p in paths)

@@ -21,6 +21,7 @@ from ingest_support import (
     write,
 )
 
+from beatbook.errors import InputError
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
 
@@ -108,13 +109,14 @@ def test_republished_month_replaces_partition(tmp_path: Path, store: Store) -> N
     assert month_rows(store, "2020-02") == 7857
 
 
-def test_two_versions_of_a_month_in_one_call_last_wins(tmp_path: Path, store: Store) -> None:
+def test_two_versions_of_a_month_in_one_call_are_refused(tmp_path: Path, store: Store) -> None:
+    """Which is the publication cannot be told: both are named, nothing is stored (issue 17)."""
     new_bytes, _ = republish("2020-01", seed=3, drop=25)
     new = write(tmp_path / "new" / "2020-01-leicestershire-street.csv", new_bytes)
-    results = ingest(store, [street_file("2020-01"), new])
-    assert [(r.rows_stored, r.replaced) for r in results] == [(8852, []), (8827, ["2020-01"])]
-    assert month_rows(store, "2020-01") == 8827
-    assert partition_consistency(store) == []
+    with pytest.raises(InputError) as info:
+        ingest(store, [street_file("2020-01"), new])
+    assert str(street_file("2020-01")) in str(info.value) and str(new) in str(info.value)
+    assert store.table_counts()["street_crimes"] == 0
 
 
 def _archive(path: Path, months: dict[str, bytes]) -> Path:
@@ -150,12 +152,15 @@ def test_overlapping_archives_do_not_double_count(
         {m: raw_bytes(street_file(m)) for m in ("2020-02", "2020-03")},
     )
     results = ingest(store, [a, b]) if one_call else ingest(store, [a]) + ingest(store, [b])
+    # In one call the second copy is a duplicate of the first; later, it is already stored.
     assert [(r.months, r.status) for r in results] == [
         (["2020-01"], "stored"),
         (["2020-02"], "stored"),
-        (["2020-02"], "unchanged"),
+        (["2020-02"], "duplicate" if one_call else "unchanged"),
         (["2020-03"], "stored"),
     ]
+    if one_call:
+        assert results[2].duplicate_of == results[1].file
     for m in ("2020-01", "2020-02", "2020-03"):
         assert month_rows(store, m) == MONTH_COUNTS[m]
     assert store.table_counts()["partitions"] == 3
@@ -163,16 +168,22 @@ def test_overlapping_archives_do_not_double_count(
 
 
 def test_overlapping_archives_with_a_republished_month(tmp_path: Path, store: Store) -> None:
-    """Same archive name, same member name, different content: each file reports its own rows,
-    and the later archive's publication is the one kept."""
+    """Same archive name, same member name, different content: refused, both named; each
+    archive alone is imported, the later publication replacing the earlier."""
     new_bytes, updates = republish("2020-02", seed=11, drop=30)
     a = _archive(tmp_path / "old" / "police.zip", {"2020-02": raw_bytes(street_file("2020-02"))})
     b = _archive(tmp_path / "new" / "police.zip", {"2020-02": new_bytes})
-    results = ingest(store, [a, b])
-    assert [(r.file.split("!")[0], r.rows_stored, r.replaced) for r in results] == [
-        (str(a), 7857, []),
-        (str(b), 7857 - 30, ["2020-02"]),
-    ]
+    with pytest.raises(InputError) as info:
+        ingest(store, [a, b])
+    assert f"{a}!2020-02/" in str(info.value) and f"{b}!2020-02/" in str(info.value)
+    assert store.table_counts()["street_crimes"] == 0
+    [first] = ingest(store, [a])
+    [second] = ingest(store, [b])
+    assert (first.rows_stored, second.rows_stored, second.replaced) == (
+        7857,
+        7857 - 30,
+        ["2020-02"],
+    )
     assert month_rows(store, "2020-02") == 7857 - 30
     [(source,)] = store.rows("SELECT DISTINCT source_file FROM street_crimes")
     assert source.startswith(str(b))

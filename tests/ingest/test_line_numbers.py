@@ -1,28 +1,23 @@
-"""Line numbers of staged records, checked against files built line by line.
+"""Line numbers of staged records and the scan that finds empty lines, checked against
+files built line by line.
 
-``record_lines`` is compared with counting a file's lines one by one, and
-``quoting_bytes`` with the bytes Python's csv writer (minimal quoting, as
-police.uk writes) actually spends, on random values and on every real file.
+``record_lines`` is compared with counting a file's lines one by one; the streaming
+scan's line count and empty lines with ``bytes.split`` over the whole text, on random
+bytes fed in random chunks and on every real file.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 
-import duckdb
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ingest_support import street_file
 
-from beatbook.ingest.kinds import STREET
-from beatbook.ingest.line_numbers import quoting_bytes, record_lines, unquoted_bytes_sql
-from beatbook.ingest.sources import Source, text_size
+from beatbook.ingest.line_numbers import record_lines, with_continuations
+from beatbook.ingest.sources import Source, _LineCounter, scan
 
 
 @given(st.lists(st.booleans(), max_size=60))
@@ -34,64 +29,58 @@ def test_record_lines_count_the_skipped_lines_before_each_record(is_record: list
     assert got.tolist() == lines
 
 
-VALUES = st.one_of(
-    st.none(),
-    st.text(alphabet=st.sampled_from("ab ,\"é;'"), max_size=8),
-    st.text(max_size=6).filter(lambda s: "\r" not in s and "\n" not in s),
-)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 3)), max_size=30))
+def test_continuation_lines_follow_the_record_they_belong_to(
+    layout: list[tuple[bool, int]],
+) -> None:
+    """Records spanning 1 + n lines, and skipped lines between them: every record's line."""
+    line, skipped, starts, spanning = 2, [], [], []
+    for is_record, extra in layout:
+        if is_record:
+            starts.append(line)
+            if extra:
+                spanning.append((len(starts), extra))
+            line += 1 + extra
+        else:
+            skipped.append(line)
+            line += 1
+    lines = with_continuations(skipped, spanning)
+    got = record_lines(np.arange(1, len(starts) + 1, dtype=np.int64), lines)
+    assert got.tolist() == starts
+    assert len(lines) == line - 2 - len(starts)  # every other line is skipped exactly once
 
 
-def _written_quoting(row: list[str | None]) -> int:
-    """Bytes Python's csv writer spends on quotes for one row."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(["" if v is None else v for v in row])
-    plain = sum(len((v or "").encode()) for v in row) + len(row) - 1
-    return len(out.getvalue().encode()) - plain
+def _by_split(data: bytes) -> tuple[int, list[int]]:
+    """(lines, empty lines) of a text, from splitting it whole."""
+    parts = data.split(b"\n")
+    last = parts.pop()
+    empty = [n for n, text in enumerate(parts, start=1) if text in (b"", b"\r")]
+    return len(parts) + (1 if last else 0), empty
 
 
 @given(
-    st.lists(st.tuples(VALUES, VALUES), max_size=40),
-    st.integers(min_value=1, max_value=7),
-    st.integers(min_value=0, max_value=5),
+    st.binary(max_size=80).map(lambda b: bytes(b"\n\ra,"[x % 4] for x in b)),
+    st.lists(st.integers(1, 9), min_size=1, max_size=40),
 )
-def test_quoting_bytes_match_what_a_csv_writer_spends(
-    rows: list[tuple[str | None, str | None]], chunk: int, skip: int
-) -> None:
-    """Whatever the values, in however many Arrow chunks, sliced or not."""
-    batches = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
-    columns = {
-        name: pa.chunked_array(
-            [pa.array([r[k] for r in b], pa.string()) for b in batches], pa.string()
-        )
-        for k, name in enumerate(("a", "b"))
-    }
-    table = pa.table(columns).slice(min(skip, len(rows)))
-    expected = [_written_quoting(list(r)) for r in rows[min(skip, len(rows)) :]]
-    assert quoting_bytes(table, ["a", "b"]).tolist() == expected
-
-
-def test_a_null_slot_spanning_bytes_is_not_counted() -> None:
-    """Arrow lets a null's slot keep bytes; they are not a value and need no quotes."""
-    offsets = pa.py_buffer(np.array([0, 3, 6], dtype=np.int32).tobytes())
-    data = pa.py_buffer(b'a,b"x"')
-    validity = pa.py_buffer(bytes([0b01]))  # row 0 valid, row 1 null
-    array = pa.Array.from_buffers(pa.string(), 2, [validity, offsets, data], null_count=1)
-    assert quoting_bytes(pa.table({"v": array}), ["v"]).tolist() == [2, 0]
+def test_line_counter_matches_splitting_the_whole_text(data: bytes, cuts: list[int]) -> None:
+    """However the text is cut into chunks, lines and empty lines are those of the whole."""
+    counter = _LineCounter("f.csv", 10**9)
+    at, i = 0, 0
+    while at < len(data):
+        size = cuts[i % len(cuts)]
+        counter.feed(data[at : at + size])
+        at, i = at + size, i + 1
+    assert (counter.total(), counter.found().tolist()) == _by_split(data)
 
 
 @pytest.mark.parametrize("month", ["2020-01", "2021-06", "2025-01", "2025-09"])
-def test_real_files_add_up_to_their_size(month: str) -> None:
-    """Header + values + quotes + separators + newlines is exactly the real file's size."""
+def test_real_files_scan(month: str) -> None:
+    """A real file: its text's size and lines, no empty line, the sha256 of its text."""
+    import hashlib
+
     path = street_file(month)
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in STREET.header) + "}"
-    table = duckdb.sql(
-        f"SELECT *, {unquoted_bytes_sql(STREET.header)} AS _bytes FROM read_csv(?, "
-        f"header = true, columns = {columns}, auto_detect = false)",
-        params=[str(path)],
-    ).to_arrow_table()
-    with gzip.open(path) as fh:
-        first = fh.readline()
-    newline = 2 if first.endswith(b"\r\n") else 1
-    total = len(first) + pc.sum(table["_bytes"]).as_py()
-    total += int(quoting_bytes(table, STREET.header).sum()) + table.num_rows * newline
-    assert total == text_size(Source(str(path), path))
+    text = gzip.decompress(path.read_bytes())
+    found = scan(Source(str(path), path))
+    assert (found.text_bytes, found.lines) == (len(text), text.count(b"\n"))
+    assert found.empty.tolist() == []
+    assert found.sha256 == hashlib.sha256(text).hexdigest()

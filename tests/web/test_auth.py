@@ -1,5 +1,6 @@
-"""Signing in and out: argon2 passwords, cookie flags, the login rate limit, forged
-sessions, no open redirect, and users from the command line."""
+"""Signing in and out: argon2 passwords, cookie flags, forged sessions, no open redirect,
+Cache-Control, and users from the command line. (Throttling, sessions ending, proxies:
+test_login_throttle.py, test_sessions.py, test_proxies.py, against a real server.)"""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
 from web_support import SECRET, csrf_of
 
 from beatbook.web import create_app
-from beatbook.web.security import SESSION_COOKIE, Signer
+from beatbook.web.security import SESSION_COOKIE, LoginThrottle
 
 
 @pytest.fixture(scope="module")
 def web_app(web_store: Path) -> Iterator[FastAPI]:
-    """This module signs in many times from one address: a limit the tests do not reach
-    (the limit itself is tested on an app of its own)."""
-    app = create_app(web_store, secret=SECRET, login_limit=(10_000, 300.0))
+    """This module types wrong passwords from one address: a throttle the tests do not reach
+    (the throttle itself is tested in test_login_throttle.py)."""
+    app = create_app(web_store, secret=SECRET, login_throttle=LoginThrottle(free=10_000))
     yield app
     app.state.db.close()
 
@@ -64,28 +66,52 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
     assert SESSION_COOKIE not in wrong.headers.get("set-cookie", "")
 
 
-def test_login_is_rate_limited_per_user(web_store: Path, make_user: Any) -> None:
-    app = create_app(web_store, secret=SECRET, login_limit=(3, 300.0))
+def test_a_right_password_is_never_refused_for_wrong_ones_from_elsewhere(
+    web_store: Path, make_user: Any
+) -> None:
+    """Changed (issue 17, item 9): three wrong passwords used to refuse the right one for
+    five minutes from anywhere; now they slow down only their (username, address) pair."""
+    app = create_app(web_store, secret=SECRET, login_throttle=LoginThrottle(free=3))
     try:
-        client = TestClient(app, follow_redirects=False)
+        attacker = TestClient(app, follow_redirects=False)  # address "testclient"
         user = make_user("inspector")
         for _ in range(3):
-            assert login(client, user.username, "wrong password here").status_code == 401
-        # the right password is refused too, until the window passes
-        blocked = login(client, user.username, user.password)
-        assert blocked.status_code == 429 and "Too many attempts" in blocked.text
+            assert login(attacker, user.username, "wrong password here").status_code == 401
+        slowed = login(attacker, user.username, user.password)
+        assert slowed.status_code == 429 and "try again in" in slowed.text
+        assert int(slowed.headers["retry-after"]) > 0
+        elsewhere = TestClient(app, client=("192.0.2.7", 50000), follow_redirects=False)
+        assert login(elsewhere, user.username, user.password).status_code == 303
     finally:
         app.state.db.close()
 
 
 def test_a_forged_or_foreign_session_is_not_signed_in(client: TestClient, make_user: Any) -> None:
+    """Changed (issue 17, item 8): the cookie is a random session id looked up in the store;
+    a made-up id, or a cookie signed with the app's own secret in the old format, is not."""
     user = make_user("admin")
-    forged = Signer("another secret").session_value(user.username)
-    client.cookies.set(SESSION_COOKIE, forged)
-    answer = client.get("/desk/users")
-    assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
-    client.cookies.set(SESSION_COOKIE, Signer(SECRET).session_value(user.username))
+    old_format = URLSafeTimedSerializer(SECRET, salt="beatbook-session").dumps(
+        {"u": user.username, "n": "x"}
+    )
+    for forged in ("made-up-session-id", old_format, "", "x" * 5000):
+        client.cookies.set(SESSION_COOKIE, forged)
+        answer = client.get("/desk/users")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    client.cookies.clear()
+    login(client, user.username, user.password)
     assert client.get("/desk/users").status_code == 200
+
+
+def test_signed_in_pages_are_never_cached_and_public_ones_may_be(
+    client: TestClient, make_user: Any
+) -> None:
+    """Issue 17, item 12 (every desk route: test_desk_roles.py)."""
+    assert "cache-control" not in client.get("/priorities").headers
+    assert client.get("/login").headers["cache-control"] == "no-store"
+    user = make_user("analyst")
+    login(client, user.username, user.password)
+    assert client.get("/desk").headers["cache-control"] == "no-store"
+    assert client.get("/priorities").headers["cache-control"] == "no-store"  # shows who
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
@@ -100,9 +126,12 @@ def test_logout_needs_its_token_and_ends_the_session(client: TestClient, make_us
     login(client, user.username, user.password)
     page = client.get("/desk")
     assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+    cookie = client.cookies.get(SESSION_COOKIE)
     out = client.post("/logout", data={"csrf_token": csrf_of(page.text)})
     assert out.status_code == 303
     assert client.get("/desk").status_code == 303  # back to /login
+    client.cookies.set(SESSION_COOKIE, cookie)  # the old cookie, kept: ended too (item 8)
+    assert client.get("/desk").status_code == 303
 
 
 def test_users_add_from_the_command_line_stores_an_argon2_hash(

@@ -195,3 +195,36 @@ def test_the_api_docs_render_offline(page: Page, base_url: str) -> None:
     wanted = {"/api/areas", "/api/priorities", "/api/updates", "/api/events", "/api/stats/{area}"}
     assert wanted <= {p.replace("\u200b", "") for p in paths}, paths
     shot(page, "api-docs")
+
+
+def test_map_text_is_shown_as_text(
+    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+) -> None:
+    """A ward named like markup shows in its map tooltip as those characters: no element is
+    made from it (an <img> would request /desk/x and fail the page; its onerror would be a
+    CSP error), and the tooltip's text is the name exactly."""
+    name = "<img src=x onerror=alert(1)>"
+    code = rows(
+        store_sql, "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Westcotes'"
+    )[0][0]
+    store_sql.execute("UPDATE lsoa_lookup SET ward_name = ? WHERE ward_code = ?", [name, code])
+    try:
+        sign_in(page, base_url, make_user("partner"))
+        page.goto(f"{base_url}/desk?area={quote(AREA)}&month=2021-06")
+        page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+        outlines = page.locator('#map path[stroke-dasharray="4 3"]')  # the ward layer's style
+        shown = []
+        for i in range(outlines.count()):
+            outlines.nth(i).dispatch_event("mouseover")
+            tip = page.locator("#map .leaflet-tooltip").last
+            tip.wait_for(timeout=5_000)
+            shown.append(tip.text_content())
+            assert tip.locator("*").count() == 1  # the one span map.js makes, nothing inside
+            outlines.nth(i).dispatch_event("mouseout")
+        assert name in shown, shown
+        assert page.locator("#map img[src='x']").count() == 0
+        shot(page, "desk-map-markup-ward")
+    finally:
+        store_sql.execute(
+            "UPDATE lsoa_lookup SET ward_name = 'Westcotes' WHERE ward_code = ?", [code]
+        )

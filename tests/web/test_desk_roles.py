@@ -14,6 +14,7 @@ Every desk route, GET and POST, is tried by every role and by an anonymous visit
 anonymous -> 303 to /login; a role without the right -> 403; with it -> 200 (GET) or 303
 (POST, back to the page with a message). Every POST refuses a missing or foreign CSRF
 token with 403 and changes nothing (the tests' own SQL counts every table before and after).
+Every answer, whatever its status, carries ``Cache-Control: no-store`` (issue 17, item 12).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ ROUTES = (
         INSPECTOR,
         (("area", AREA), ("month", "2021-08"), ("text", "## News\n\nMatrix text.")),
     ),
+    # without a file: refused with a message (uploads are tested in test_desk_team_text)
+    Route("POST", "/desk/updates/image", INSPECTOR, (("area", AREA), ("month", "2021-08"))),
     # a month with no data before it: refused quickly with a message (publishing is tested
     # for real in test_desk_actions)
     Route("POST", "/desk/updates/publish", INSPECTOR, (("area", AREA), ("month", "1999-01"))),
@@ -151,13 +154,27 @@ ROUTES = (
         ADMIN,
         (("username", "matrix-user"), ("role", "partner"), ("password", "a long enough password")),
     ),
+    # issue 17, item 8: a user's own password; an admin ends sessions, sets a password,
+    # disables and enables ({user} is a partner of the matrix's own)
+    Route("GET", "/desk/password", EVERYONE),
+    Route(
+        "POST",
+        "/desk/password",
+        EVERYONE,
+        (("current", "not the password"), ("password", "x" * 12), ("again", "x" * 12)),
+    ),
+    Route("POST", "/desk/users/{user}/end-sessions", ADMIN),
+    Route("POST", "/desk/users/{user}/password", ADMIN, (("password", "matrix password 12"),)),
+    Route("POST", "/desk/users/{user}/disable", ADMIN),
+    Route("POST", "/desk/users/{user}/enable", ADMIN),
 )
 POSTS = [r for r in ROUTES if r.method == "POST"]
 
 
 @pytest.fixture(scope="module")
-def ids(store_sql: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """A proposed and an adopted priority of West, and an unmatched concern (own SQL)."""
+def ids(store_sql: duckdb.DuckDBPyConnection, make_user) -> dict[str, int | str]:
+    """A proposed and an adopted priority of West, an unmatched concern (own SQL), and a
+    user for the admins' forms."""
 
     def latest(action: str) -> int:
         return store_sql.execute(
@@ -171,7 +188,12 @@ def ids(store_sql: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "SELECT min(concern_id) FROM concerns WHERE place IS NULL"
     ).fetchone()[0]
     assert concern is not None
-    return {"proposed": latest("proposed"), "adopted": latest("adopted"), "concern": concern}
+    return {
+        "proposed": latest("proposed"),
+        "adopted": latest("adopted"),
+        "concern": concern,
+        "user": make_user("partner").username,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -193,11 +215,11 @@ def token(client: TestClient) -> str:
     return csrf_of(client.get("/login").text)
 
 
-def fill(route: Route, ids: dict[str, int]) -> str:
+def fill(route: Route, ids: dict[str, int | str]) -> str:
     return route.path.format(**ids)
 
 
-def request(client: TestClient, route: Route, ids: dict[str, int], csrf: str | None):
+def request(client: TestClient, route: Route, ids: dict[str, int | str], csrf: str | None):
     if route.method == "GET":
         return client.get(fill(route, ids))
     data = dict(route.data)
@@ -209,10 +231,11 @@ def request(client: TestClient, route: Route, ids: dict[str, int], csrf: str | N
 @pytest.mark.parametrize("who", [*ROLES, "anonymous"])
 @pytest.mark.parametrize("route", ROUTES, ids=[r.id for r in ROUTES])
 def test_role_matrix(
-    route: Route, who: str, browsers: dict[str, TestClient], ids: dict[str, int]
+    route: Route, who: str, browsers: dict[str, TestClient], ids: dict[str, int | str]
 ) -> None:
     client = browsers[who]
     got = request(client, route, ids, token(client))
+    assert got.headers["cache-control"] == "no-store"  # issue 17, item 12: every answer
     if who == "anonymous":
         assert got.status_code == 303, got.text[:300]
         target = urlsplit(got.headers["location"])
@@ -227,7 +250,7 @@ def test_role_matrix(
         assert target.path.startswith("/desk") and "msg=" in target.query
 
 
-def test_the_matrix_covers_every_desk_route(web_app: FastAPI, ids: dict[str, int]) -> None:
+def test_the_matrix_covers_every_desk_route(web_app: FastAPI, ids: dict[str, int | str]) -> None:
     """Every desk route the app serves is tried above (a new route must join the table)."""
     served = {
         (m, r.path)
@@ -266,7 +289,7 @@ def test_posts_refuse_a_missing_or_foreign_token(
     route: Route,
     how: str,
     browsers: dict[str, TestClient],
-    ids: dict[str, int],
+    ids: dict[str, int | str],
     store_sql: duckdb.DuckDBPyConnection,
 ) -> None:
     """The role that may do it, with the other role's token, none, or a made-up one: 403."""
@@ -277,7 +300,7 @@ def test_posts_refuse_a_missing_or_foreign_token(
     before = everything(store_sql)
     got = request(browsers[who], route, ids, csrf)
     assert got.status_code == 403, got.text[:300]
-    assert "form has expired" in got.text
+    assert "form has expired" in got.text and got.headers["cache-control"] == "no-store"
     assert everything(store_sql) == before
 
 

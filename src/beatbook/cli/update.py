@@ -35,6 +35,12 @@ def update(
             help="TOML file: team name, contact, reporting channels; kept in the store for this area."
         ),
     ] = None,
+    image: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A PNG or JPEG the text shows as ![description](NAME), NAME from the file's name; kept in the store for this area (repeat for more)."
+        ),
+    ] = None,
     templates: Annotated[
         Path | None, typer.Option(help="Folder with your own update.html.j2 and update.txt.j2.")
     ] = None,
@@ -50,23 +56,25 @@ def update(
     """
     from beatbook import areas as areas_mod
     from beatbook.months import parse_month
-    from beatbook.publish import team_content
+    from beatbook.publish import team_content, team_images
     from beatbook.publish import update as update_mod
 
     target = parse_month(month, "--month")
     settings_text = team_content.read_settings_text(settings) if settings else None
-    with Store(store, read_only=text is None and settings is None) as st:
+    pictures = [team_images.read_image(p) for p in image or []]  # all checked before any kept
+    writes = text is not None or settings is not None or bool(pictures)
+    with Store(store, read_only=not writes) as st:
         ref = areas_mod.reference(areas_mod.resolve(st, area))
+        names = team_images.image_names(st, ref) | {p.name for p in pictures}
         team = (
             team_content.parse_settings(settings_text, str(settings))
             if settings_text is not None
             else team_content.stored_settings(st, ref)
         )
-        sections = (
-            team_content.read_sections(text)[1]
-            if text
-            else team_content.stored_sections(st, ref, target)
-        )
+        checked = team_content.read_sections(text, names)[1] if text else None
+        for picture in pictures:
+            team_images.save_image(st, ref, picture, "beatbook update --image")
+        sections = checked if checked is not None else team_content.stored_sections(st, ref, target)
         result = update_mod.build(st, area, month, settings=team, sections=sections, weeks=weeks)
         files = update_mod.write(result, out_dir, templates)
         if text is not None:

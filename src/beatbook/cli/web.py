@@ -37,24 +37,59 @@ def serve(
             help="Mark cookies Secure even if the proxy does not say the request came over TLS.",
         ),
     ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            metavar="ADDR",
+            help="A reverse proxy's address or network (repeatable): only its X-Forwarded-For "
+            "and X-Forwarded-Proto are believed. Without it they are ignored.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the web desk and the public pages (uvicorn). Sessions are signed with
-    $BEATBOOK_SECRET (random per start when unset: everyone signs in again after a restart).
+    """Serve the web desk and the public pages (uvicorn, with connection, header-timeout and
+    log limits: docs/web.md). Sessions are kept in the store; CSRF tokens and desk messages
+    are signed with $BEATBOOK_SECRET (random per start when unset: open forms need a reload
+    after a restart).
 
-    Example: [bold]beatbook serve --port 8000[/bold]
+    Example: [bold]beatbook serve --port 8000 --trusted-proxy 127.0.0.1[/bold]
     """
-    import uvicorn
-
     from beatbook.web import create_app
+    from beatbook.web.server import run
 
     path = store or default_store_path()
     web = create_app(
-        path, secret=os.environ.get(SECRET_ENV), secure_cookies=secure_cookies, tile_url=tile_url
+        path,
+        secret=os.environ.get(SECRET_ENV),
+        secure_cookies=secure_cookies,
+        tile_url=tile_url,
+        trusted_proxies=trusted_proxy or (),
     )
     try:
-        uvicorn.run(web, host=host, port=port, proxy_headers=True, log_level="info")
+        run(web, host, port, log_level="info")
     finally:
         web.state.db.close()
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from standard input instead of asking."
+    ),
+]
+UserArg = Annotated[str, typer.Argument(help="The user's login name.")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    """Asked twice without echo, or one line of stdin: never an argument (shell history,
+    ps)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _ended(n: int) -> str:
+    return "1 session ended" if n == 1 else f"{n} sessions ended"
 
 
 @users_app.command("add")
@@ -62,12 +97,7 @@ def users_add(
     username: Annotated[str, typer.Argument(help="Login name: letters, digits, '.', '_' or '-'.")],
     role: Annotated[str, typer.Option(help="admin, analyst, inspector or partner.")],
     store: StoreOpt = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin", help="Read the password from standard input instead of asking."
-        ),
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Add a user of the web desk (the password is asked twice, or read from stdin).
 
@@ -77,13 +107,65 @@ def users_add(
 
     users_mod.check_username(username)
     users_mod.check_role(role)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with Store(store) as st:
         user = users_mod.add_user(st, username, role, password)
     out.print(f"added {user.username} ({user.role})", markup=False)
+
+
+@users_app.command("password")
+def users_password(
+    username: UserArg, store: StoreOpt = None, password_stdin: PasswordStdin = False
+) -> None:
+    """Set a user's password (asked twice, or read from stdin); ends all their sessions.
+
+    Example: [bold]beatbook users password inspector.khan[/bold]
+    """
+    from beatbook import users as users_mod
+
+    password = _read_password(password_stdin)
+    with Store(store) as st:
+        ended = users_mod.set_password(st, username, password)
+    out.print(f"password of {username} set; {_ended(ended)}", markup=False)
+
+
+@users_app.command("disable")
+def users_disable(username: UserArg, store: StoreOpt = None) -> None:
+    """Stop a user signing in and end all their sessions (never the last enabled admin).
+
+    Example: [bold]beatbook users disable partner.jones[/bold]
+    """
+    from beatbook import users as users_mod
+
+    with Store(store) as st:
+        ended = users_mod.set_disabled(st, username, True)
+    out.print(f"disabled {username}; {_ended(ended)}", markup=False)
+
+
+@users_app.command("enable")
+def users_enable(username: UserArg, store: StoreOpt = None) -> None:
+    """Let a disabled user sign in again.
+
+    Example: [bold]beatbook users enable partner.jones[/bold]
+    """
+    from beatbook import users as users_mod
+
+    with Store(store) as st:
+        users_mod.set_disabled(st, username, False)
+    out.print(f"enabled {username}", markup=False)
+
+
+@users_app.command("end-sessions")
+def users_end_sessions(username: UserArg, store: StoreOpt = None) -> None:
+    """Sign a user out everywhere at once (they can sign in again).
+
+    Example: [bold]beatbook users end-sessions inspector.khan[/bold]
+    """
+    from beatbook import users as users_mod
+
+    with Store(store) as st:
+        ended = users_mod.end_sessions(st, username)
+    out.print(f"{username}: {_ended(ended)}", markup=False)
 
 
 @users_app.command("list")

@@ -37,6 +37,7 @@ from beatbook.areas import Area, reference, resolve
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher, words
 from beatbook.errors import ConcernFieldError, ConcernFileError, CSVFormatError, InputError
 from beatbook.reference import concern_problems
+from beatbook.settings import FIRST_DAY
 from beatbook.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ LATITUDE, LONGITUDE = (49.0, 61.0), (-9.0, 2.5)  # Great Britain and Northern Ir
 
 
 def parse_date(text: str, today: dt.date | None = None) -> dt.date:
-    """'2021-04-03' or '03/04/2021' (day first, as UK sheets write it); not after ``today``."""
+    """'2021-04-03' or '03/04/2021' (day first, as UK sheets write it); from
+    settings.FIRST_DAY, not after ``today``."""
     value = text.strip()
     iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
     uk = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
@@ -66,6 +68,8 @@ def parse_date(text: str, today: dt.date | None = None) -> dt.date:
     today = today or dt.date.today()
     if day > today:
         raise ValueError(f"{day} is in the future (today is {today})")
+    if day < FIRST_DAY:
+        raise ValueError(f"{day} is before {FIRST_DAY}: expected a date from {FIRST_DAY} on")
     return day
 
 

@@ -155,7 +155,7 @@ def team_list(
         if value is not None:
             where += f" AND {column} {op} ?"
             option = {">=": "--from", "<=": "--to"}.get(op)
-            params.append(parse_month(value, option) if option else value)
+            params.append(parse_month(value, option, ()) if option else value)
     names = [
         "concern_id",
         "reported_on",

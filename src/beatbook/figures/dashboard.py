@@ -17,7 +17,7 @@ from beatbook.charts import update as update_charts
 from beatbook.errors import DataMissingError
 from beatbook.figures.stats import area_stats
 from beatbook.figures.summary import area_summary, year_before_change
-from beatbook.months import add_months, months_back, parse_month
+from beatbook.months import CALENDAR, add_months, months_back, parse_month
 from beatbook.reference import MEASURE_UNITS
 from beatbook.settings import TREND_MONTHS
 from beatbook.stats import describe_share, share
@@ -79,7 +79,7 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
     same months a year before (:func:`summary.area_summary`: no rate for a polygon area).
     ``types``: the month's largest crime types with their shares of crime and bases.
     """
-    when = parse_month(month, "month")
+    when = parse_month(month, "month", q.months_with_data(store, *CALENDAR))
     if when not in q.months_with_data(store, when, when):
         raise DataMissingError(f"month {month}: no street-level crime stored for it")
     area = areas_mod.resolve(store, area_name)
@@ -154,7 +154,7 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
 def trend(store: Store, area_name: str, month: str, n: int = TREND_MONTHS) -> dict[str, Any]:
     """Monthly crimes and, apart, ASB incidents of the ``n`` months to ``month``: None for a
     month not stored by every force of the area."""
-    when = parse_month(month, "month")
+    when = parse_month(month, "month", q.months_with_data(store, *CALENDAR))
     area = areas_mod.resolve(store, area_name)
     months = months_back(when, n)
     forces = q.forces_of(store, area, months[0], when)

@@ -23,7 +23,7 @@ from beatbook.hotspots.forecast import BASELINES, METHODS, check_method, forecas
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.local_stats import gi_star
 from beatbook.hotspots.places import place_month_counts, spread_to_places, top_places
-from beatbook.months import add_months, month_range, months_back, parse_month
+from beatbook.months import CALENDAR, add_months, month_range, months_back, parse_month
 from beatbook.reference import problem_crime_types
 from beatbook.settings import (
     CELL_FORECAST_METHOD,
@@ -56,7 +56,7 @@ def hotspots(
     them it covers only the cells where the area had crime in the months up to
     ``month``, and says so (area shares are then not the area's true extent).
     """
-    when = parse_month(month, "--month")
+    when = parse_month(month, "--month", q.months_with_data(store, *CALENDAR))
     q.period_coverage(store, when, when)
     PERMUTATIONS_RANGE.check(permutations, "--permutations", f"default {PERMUTATIONS}")
     if not 0 < alpha < 1:
@@ -213,7 +213,7 @@ def forecast_cells(
     Only months up to the cutoff are read. A place's score is its cell's score times the
     place's share of the cell's crimes over the last 12 stored months.
     """
-    last = parse_month(cutoff, "--cutoff")
+    last = parse_month(cutoff, "--cutoff", q.months_with_data(store, *CALENDAR))
     check_method(method)
     geo.check_cell_size(cell_size)
     h = History(store, area_name, last, problem)
@@ -277,7 +277,7 @@ def evaluate_forecasts(
     """Rolling-origin backtest: each stored month from..to is forecast from the months
     before it (its cutoff is the calendar month before, which must be stored). Every fold
     shares one grid, laid from what was known at the first cutoff."""
-    start, end = period(from_, to)
+    start, end = period(from_, to, store)
     chosen = [check_method(m) for m in methods or list(METHODS)]
     geo.check_cell_size(cell_size)
     h = History(store, area_name, end, problem)
@@ -336,7 +336,7 @@ def place_counts(
     store: Store, area_name: str, from_: str, to: str, *, problem: str | None = None
 ) -> pl.DataFrame:
     """Crimes per police.uk place, month and problem group in an area (located crimes only)."""
-    start, end = period(from_, to)
+    start, end = period(from_, to, store)
     q.period_coverage(store, start, end)
     area = areas_mod.resolve(store, area_name)
     types = problem_crime_types(problem) if problem else None

@@ -30,7 +30,7 @@ from beatbook.areas import Area
 from beatbook.errors import InputError
 from beatbook.figures.hotspots import hotspots
 from beatbook.figures.public import running_months
-from beatbook.months import months_back, parse_month
+from beatbook.months import CALENDAR, months_back, parse_month
 from beatbook.priorities import lifecycle
 from beatbook.priorities.wording import problem_label
 from beatbook.store import Store
@@ -170,7 +170,7 @@ def layer(store: Store, name: str, area_name: str, month: str) -> dict[str, Any]
     """One map layer (see the module notes) as a GeoJSON FeatureCollection."""
     if name not in LAYERS:
         raise InputError(f"map layer {name!r}: expected one of {', '.join(LAYERS)}")
-    when = parse_month(month, "month")
+    when = parse_month(month, "month", q.months_with_data(store, *CALENDAR))
     area = areas_mod.resolve(store, area_name)
     if name == "outline":
         return _outline(store, area)

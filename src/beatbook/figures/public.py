@@ -14,7 +14,7 @@ from typing import Any
 
 from beatbook.areas import reference, resolve
 from beatbook.errors import InputError
-from beatbook.months import add_months
+from beatbook.months import month_range
 from beatbook.priorities import lifecycle
 from beatbook.priorities.wording import problem_label, public_reason
 from beatbook.store import Store
@@ -32,11 +32,7 @@ def running_months(p: dict[str, Any]) -> list[dt.date]:
     end = max(months)
     if p["status"] == "closed" and p["events"][-1]["month"]:
         end = max(end, p["events"][-1]["month"])
-    out, m = [], min(months)
-    while m <= end:
-        out.append(m)
-        m = add_months(m, 1)
-    return out
+    return month_range(min(months), end)
 
 
 def _proposal_facts(p: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str] | None]:

@@ -17,10 +17,11 @@ from beatbook import areas as areas_mod
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
-from beatbook.months import month_range, parse_month
+from beatbook.months import CALENDAR, month_range, parse_month
 from beatbook.reference import MEASURE_UNITS, check_measure, measure_of
 from beatbook.settings import (
     DEFAULT_MEASURE,
+    FIRST_DAY,
 )
 from beatbook.stats import (
     changes_by_category,
@@ -34,8 +35,16 @@ from beatbook.stats.trend import MIN_SEASONAL_MONTHS, seasonal_trend
 from beatbook.store import Store
 
 
-def period(from_: str, to: str) -> tuple[dt.date, dt.date]:
-    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+def period(from_: str, to: str, store: Store | None = None) -> tuple[dt.date, dt.date]:
+    """The months ``from_`` to ``to``; with ``store``, ``to`` within the stored data's months
+    and settings.MONTHS_AFTER_DATA after them (:func:`beatbook.months.check_month`). A
+    ``from_`` before the data is allowed (its months are listed as missing; a resident's
+    twelve months may start before the first month stored), but not before
+    settings.FIRST_DAY."""
+    stored = None if store is None else q.months_with_data(store, *CALENDAR)
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to", stored)
+    if start < FIRST_DAY:
+        raise InputError(f"--from {from_!r}: expected a month from {FIRST_DAY:%Y-%m} on")
     month_range(start, end)
     return start, end
 
@@ -148,7 +157,7 @@ def area_stats(
     ``measure`` 'crime' counts crimes (ASB excluded; the record gives ``asb_incidents``
     apart) and 'asb' anti-social behaviour incidents: never the two added together."""
     check_measure(measure)
-    start, end = period(from_, to)
+    start, end = period(from_, to, store)
     area = areas_mod.resolve(store, area_name)
     forces = q.forces_of(store, area, start, end)
     coverage = q.period_coverage(store, start, end, forces)
@@ -273,7 +282,7 @@ def compare_areas(
     ``measure`` 'crime': the crime types, one family of tests (Holm), and anti-social
     behaviour apart in ``asb`` (its own test, not in the family); 'asb': ASB alone."""
     check_measure(measure)
-    start, end = period(from_, to)
+    start, end = period(from_, to, store)
     area = areas_mod.resolve(store, area_name)
     other = areas_mod.resolve(store, against or default_comparison(store, area))
     forces = sorted({*q.forces_of(store, area, start, end), *q.forces_of(store, other, start, end)})
@@ -318,7 +327,7 @@ def compare_areas(
     if (before_from is None) != (before_to is None):
         raise InputError("give both --before-from and --before-to, or neither")
     if before_from and before_to:
-        b_start, b_end = period(before_from, before_to)
+        b_start, b_end = period(before_from, before_to, store)
         result["before"] = {
             "from": f"{b_start:%Y-%m}",
             "to": f"{b_end:%Y-%m}",
@@ -431,7 +440,7 @@ def rank_area(
     check_measure(measure)
     if crime_types:
         measure = measure_of(crime_types)
-    start, end = period(from_, to)
+    start, end = period(from_, to, store)
     area = areas_mod.resolve(store, area_name)
     coverage = q.period_coverage(store, start, end, q.forces_of(store, area, start, end))
     year = population_year or q.nearest_population_year(store, start, end)

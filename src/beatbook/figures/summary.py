@@ -13,7 +13,7 @@ from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError
 from beatbook.figures.stats import area_stats
-from beatbook.months import add_months, parse_month
+from beatbook.months import CALENDAR, add_months, parse_month
 from beatbook.reference import MEASURE_UNITS, check_measure
 from beatbook.settings import SUMMARY_MONTHS, SUMMARY_MONTHS_RANGE
 from beatbook.stats import compare_monthly_counts, describe_change, describe_rate, rate
@@ -27,7 +27,7 @@ def latest_period(
     month of street-level data stored."""
     SUMMARY_MONTHS_RANGE.check(months, "months")
     if to:
-        end = parse_month(to, "to")
+        end = parse_month(to, "to", q.months_with_data(store, *CALENDAR))
     else:
         stored = q.months_with_data(store, dt.date(1900, 1, 1), dt.date(9999, 12, 1))
         if not stored:

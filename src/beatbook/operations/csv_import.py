@@ -133,6 +133,7 @@ def _import_operation(
         )
     except InputError as exc:
         column = "areas" if str(exc).startswith("--area ") else "operation"
+        column = "description" if str(exc).startswith("description") else column
         raise CSVFormatError(
             name, str(exc).removeprefix("--area "), line=line, column=column
         ) from None

@@ -28,6 +28,8 @@ from typing import Any
 from beatbook import areas
 from beatbook.areas import Area
 from beatbook.errors import InputError
+from beatbook.months import parse_day
+from beatbook.settings import DESCRIPTION, MEASURE_LABEL, OPERATION_NAME
 from beatbook.store import Store
 
 __all__ = [
@@ -77,6 +79,7 @@ def parse_measure(text: str) -> str:
         return name
     label = name.removeprefix("other:").strip() if name.startswith("other:") else ""
     if label and re.fullmatch(r"[a-z0-9][a-z0-9 _-]*", label):
+        MEASURE_LABEL.check(label, "measure")
         return f"other:{label}"
     raise InputError(
         f"measure {text!r}: expected one of {', '.join(MEASURES)} or other:<label> "
@@ -93,15 +96,9 @@ def parse_count(text: str) -> int:
 
 
 def parse_date(text: str, what: str) -> dt.date:
-    """``YYYY-MM-DD`` with a clear error naming ``what`` (an option or column)."""
-    try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
-            raise ValueError
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(
-            f"{what} {text!r}: expected a date as YYYY-MM-DD, e.g. 2025-01-06"
-        ) from None
+    """``YYYY-MM-DD`` within :func:`beatbook.months.day_bounds`, with a clear error naming
+    ``what`` (an option or column)."""
+    return parse_day(text, what)
 
 
 def measure_nouns(measure: str) -> tuple[str, str]:
@@ -282,9 +279,10 @@ def _upsert_operation(
     description: str | None,
 ) -> tuple[Operation, str]:
     """Write one operation inside the caller's transaction: ('added'|'updated'|'unchanged')."""
-    clean = " ".join(name.split())
+    clean = OPERATION_NAME.check(name, "operation name") or ""
     if not clean or clean.lower() in ("all", WHOLE):
         raise InputError(f"operation name {name!r}: give a name such as 'Operation Nightjar'")
+    DESCRIPTION.check(description, "description")
     if ends < starts:
         raise InputError(f"operation {clean!r}: it ends ({ends}) before it starts ({starts})")
     if not area_names:
@@ -389,8 +387,10 @@ def _write_result(
 
 
 def _check_by(by: str) -> str:
-    if not by.strip():
-        raise InputError("--by: say who records the result (a name, collar number or team)")
+    if not by.strip() or len(by.strip()) > 80:
+        raise InputError(
+            "--by: say who records the result (a name, collar number or team, up to 80 characters)"
+        )
     return by.strip()
 
 

@@ -5,17 +5,29 @@ BeatBook proposes; a person decides. Every decision is an event appended to
 updated or deleted, so the trail can be audited (were priorities from residents
 adopted as often as those from data? did action lag?). A priority's status and
 label are those of its latest events.
+
+A decision's month must be a month of the stored data or a few after it
+(:func:`beatbook.months.check_month`), and its label, reason and note fit the print
+(:mod:`beatbook.settings`). A month stored outside the calendar BeatBook accepts (written
+before those checks, or by hand) is left out when the trail is read, and logged, so one bad
+row never takes a page down.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from typing import Any
 
+from beatbook import queries as q
 from beatbook.errors import InputError
+from beatbook.months import CALENDAR, check_month, day_bounds, in_calendar, ym
+from beatbook.settings import DESCRIPTION, PRIORITY_LABEL
 from beatbook.store import Store
+
+log = logging.getLogger(__name__)
 
 # action -> the statuses it may follow
 TRANSITIONS = {
@@ -33,6 +45,21 @@ def _check_actor(actor: str) -> str:
     if not name or len(name) > 80:
         raise InputError("--by: say who decided (a name or role, up to 80 characters)")
     return name
+
+
+def check_decision_month(store: Store, month: dt.date, option: str = "--month") -> dt.date:
+    """``month`` if a decision may be for it: a month of the stored street-level data or at
+    most settings.MONTHS_AFTER_DATA after the latest (:func:`beatbook.months.check_month`)."""
+    return check_month(month, option, q.months_with_data(store, *CALENDAR))
+
+
+def _check_details(details: dict[str, Any]) -> dict[str, Any]:
+    """The decision's free text within the print's limits (label; reason and note)."""
+    out = dict(details)
+    for key, limit in (("label", PRIORITY_LABEL), ("reason", DESCRIPTION), ("note", DESCRIPTION)):
+        if isinstance(out.get(key), str):
+            out[key] = limit.check(out[key], key)
+    return out
 
 
 def _append(
@@ -57,7 +84,7 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
     proposed priorities. Idempotent: a candidate already proposed for the same area,
     place, problem and month keeps its id and gains nothing."""
     actor = _check_actor(actor)
-    month = dt.date.fromisoformat(proposal["for_month"] + "-01")
+    month = check_decision_month(store, dt.date.fromisoformat(proposal["for_month"] + "-01"))
     area = proposal["area"]["reference"]
     ids = []
     with store.transaction() as con:
@@ -118,6 +145,9 @@ def add_priority(
     actor = _check_actor(actor)
     if origin not in ORIGINS:
         raise InputError(f"--origin {origin!r}: expected one of {', '.join(ORIGINS)}")
+    check_decision_month(store, month)
+    place = PRIORITY_LABEL.check(place, "--place") or ""
+    note = DESCRIPTION.check(note, "--note")
     with store.transaction() as con:
         pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
         con.execute(
@@ -141,7 +171,9 @@ def add_priority(
 
 def _status(store: Store, pid: int) -> str:
     row = store.first(
-        "SELECT action FROM priority_events WHERE priority_id = ? ORDER BY seq DESC LIMIT 1", [pid]
+        "SELECT action FROM priority_events WHERE priority_id = ? "
+        "AND (month IS NULL OR month BETWEEN ? AND ?) ORDER BY seq DESC LIMIT 1",
+        [pid, *day_bounds()],
     )
     if row is None:
         raise InputError(f"priority {pid}: no such priority (see 'beatbook priorities list')")
@@ -177,7 +209,9 @@ def decide(
     without a month is for the month the priority was proposed for."""
     actor = _check_actor(actor)
     check_transition(store, pid, action)
-    details = dict(details or {})
+    details = _check_details(details or {})
+    if month is not None:
+        check_decision_month(store, month)
     if action == "rejected":
         reason = str(details.get("reason") or "").strip()
         if not reason:
@@ -221,8 +255,8 @@ def latest_month(store: Store, pid: int) -> dt.date | None:
     """The last month the priority was proposed, adopted or continued for."""
     value = store.scalar(
         "SELECT max(month) FROM priority_events WHERE priority_id = ? "
-        "AND action IN ('proposed', 'adopted', 'continued')",
-        [pid],
+        "AND action IN ('proposed', 'adopted', 'continued') AND month BETWEEN ? AND ?",
+        [pid, *day_bounds()],
     )
     return value
 
@@ -230,7 +264,9 @@ def latest_month(store: Store, pid: int) -> dt.date | None:
 def adopted_month(store: Store, pid: int) -> dt.date | None:
     """The month the priority was adopted for, None if it never was."""
     return store.scalar(
-        "SELECT min(month) FROM priority_events WHERE priority_id = ? AND action = 'adopted'", [pid]
+        "SELECT min(month) FROM priority_events WHERE priority_id = ? AND action = 'adopted' "
+        "AND month BETWEEN ? AND ?",
+        [pid, *day_bounds()],
     )
 
 
@@ -268,10 +304,9 @@ def list_priorities(
     )
     out = []
     for record in records:
-        events = [
-            {**e, "details": json.loads(e["details"]) if e["details"] else {}}
-            for e in record.pop("events")
-        ]
+        events = _usable_events(record)
+        if not events:
+            continue
         record["snap_points"] = json.loads(record["snap_points"])
         record["parts"] = json.loads(record["parts"]) if record["parts"] else None
         record["status"] = events[-1]["action"]
@@ -281,3 +316,30 @@ def list_priorities(
         if status is None or record["status"] == status:
             out.append(record)
     return out
+
+
+def _usable_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A priority's events with months inside the calendar BeatBook accepts; one outside
+    (stored before the checks, or by hand) is left out and logged. None when the priority's
+    own month is outside it."""
+    pid = record["priority_id"]
+    if not in_calendar(record["proposed_for"]):
+        log.warning(
+            "priority %s: proposed for %s, outside the calendar; left out",
+            pid,
+            ym(record["proposed_for"]),
+        )
+        return []
+    events = []
+    for e in record.pop("events"):
+        if e["month"] is not None and not in_calendar(e["month"]):
+            log.warning(
+                "priority %s, decision %s (%s): month %s is outside the calendar; left out",
+                pid,
+                e["seq"],
+                e["action"],
+                ym(e["month"]),
+            )
+            continue
+        events.append({**e, "details": json.loads(e["details"]) if e["details"] else {}})
+    return events

@@ -22,7 +22,7 @@ from beatbook.errors import DataMissingError, InputError
 from beatbook.hotspots.forecast import forecast
 from beatbook.hotspots.grid import cell_month_counts
 from beatbook.hotspots.places import spread_to_places
-from beatbook.months import add_months, month_end, months_back, parse_month
+from beatbook.months import CALENDAR, add_months, month_end, months_back, parse_month
 from beatbook.priorities.naming import name_places
 from beatbook.priorities.score import Weights, score_candidates, top_per_ward
 from beatbook.priorities.wording import problem_label, reason
@@ -210,7 +210,7 @@ def propose_with_evidence(
     PER_WARD_RANGE.check(per_ward, "--per-ward")
     weights = weights or Weights()
     check_forecast_method(method)
-    cutoff = parse_month(month, "--month")
+    cutoff = parse_month(month, "--month", q.months_with_data(store, *CALENDAR))
     q.period_coverage(store, cutoff, cutoff)
     area = areas_mod.resolve(store, area_name)
     ev = gather(store, area, cutoff)

@@ -155,6 +155,7 @@ def assess(
     of the same problem that was not itself an adopted priority in those months.
     """
     BEFORE_MONTHS_RANGE.check(before_months, "--before-months")
+    lifecycle.check_decision_month(store, until)
     p = lifecycle.priority(store, pid)
     start = lifecycle.adopted_month(store, pid)
     if start is None:

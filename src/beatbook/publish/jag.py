@@ -26,6 +26,7 @@ from beatbook.months import month_end, months_back
 from beatbook.operations import records as operations
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import Evidence, propose_with_evidence
+from beatbook.publish import pdf
 from beatbook.settings import FORECAST_METHOD, PER_WARD
 from beatbook.store import Store
 
@@ -189,13 +190,12 @@ def write(
     per_ward: int = PER_WARD,
     method: str = FORECAST_METHOD,
 ) -> tuple[Path, Path, dict[str, Any]]:
-    """Write the pack beside ``out`` as .html and .pdf (WeasyPrint); returns both and the pack."""
-    from weasyprint import HTML  # imported here: it loads Pango, which only this needs
-
+    """Write the pack beside ``out`` as .html and .pdf (WeasyPrint, loading nothing but its
+    own embedded charts: :mod:`beatbook.publish.pdf`); returns both and the pack."""
     html, pack = pack_html(store, area_name, month, per_ward=per_ward, method=method)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out.with_suffix(".html"), out.with_suffix(".pdf")
     html_path.write_text(html, encoding="utf-8")
-    HTML(string=html, base_url=str(out.parent)).write_pdf(pdf_path)
+    pdf.write_pdf(pdf_path, html=html, png_data=True)
     return html_path, pdf_path, pack

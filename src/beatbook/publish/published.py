@@ -20,7 +20,7 @@ from beatbook import areas as areas_mod
 from beatbook.areas import Area
 from beatbook.errors import InputError
 from beatbook.months import parse_month
-from beatbook.publish import team_content
+from beatbook.publish import team_content, team_images
 from beatbook.publish import update as update_mod
 from beatbook.store import Store
 
@@ -29,6 +29,7 @@ CONTENT_TYPES = {
     ".pdf": "application/pdf",
     ".txt": "text/plain; charset=utf-8",
     ".png": "image/png",
+    ".jpg": "image/jpeg",
 }
 
 
@@ -141,7 +142,8 @@ def preview_update(
     built = _build(store, area_name, month, settings)[3]
     facts = copy.deepcopy(built.facts)
     inline = {
-        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        name: f"data:{CONTENT_TYPES.get(Path(name).suffix, 'image/png')};base64,"
+        + base64.b64encode(png).decode("ascii")
         for name, png in built.images.items()
     }
     if facts.get("map"):
@@ -149,6 +151,9 @@ def preview_update(
     for trend in facts.get("trends", []):
         if trend.get("image"):
             trend["image"] = inline.get(trend["image"], trend["image"])
+    for section in facts.get("sections", []):  # sanitised HTML: src="team-NAME" as generated
+        for name in (n for n in inline if n.startswith(team_images.PREFIX)):
+            section["html"] = section["html"].replace(f'src="{name}"', f'src="{inline[name]}"')
     html, _ = update_mod.render(facts, template_dir)
     return html
 

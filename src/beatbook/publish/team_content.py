@@ -4,21 +4,22 @@ Two inputs, both the team's own: a settings file (TOML: the team's name, how to
 contact it, the ways to report crime) and the month's free text (Markdown: the
 inspector's message, news, partner notices), kept in the store so the update can
 be rebuilt later and edited from the web desk. BeatBook publishes them as written;
-raw HTML in the text is shown as text, never run.
+raw HTML in the text is shown as text, never run; links and images follow the rules of
+:mod:`beatbook.publish.team_markdown` (https/mailto/tel links, uploaded images only), checked
+when the text is read or saved and enforced again when it is rendered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import markdown as md
-
 from beatbook.errors import InputError
+from beatbook.publish import team_images, team_markdown
 from beatbook.store import Store
 
 
@@ -67,6 +68,7 @@ class Section:
     heading: str
     markdown: str
     html: str = field(compare=False, default="")
+    images: tuple[str, ...] = field(compare=False, default=())  # uploaded images it shows
 
 
 def _text(value: object, where: str) -> str:
@@ -156,20 +158,28 @@ def stored_settings(store: Store, area_ref: str) -> Settings:
     return Settings() if text is None else parse_settings(text, f"settings stored for {area_ref}")
 
 
-def to_html(text: str) -> str:
-    """Markdown to HTML with any raw HTML escaped, so the team's text can never run script."""
-    return md.markdown(
-        html.escape(text, quote=False).replace("&gt;", ">"), extensions=["sane_lists"]
-    )
+def to_html(text: str, images: Collection[str] = ()) -> str:
+    """Markdown to sanitised HTML: raw HTML shown as text, links https/mailto/tel only, images
+    only the uploaded ``images`` (names), loaded from their published files ``team-NAME``."""
+    return team_markdown.to_html(text, {n: team_images.file_name(n) for n in images})
+
+
+def _shown(html: str, images: Collection[str]) -> tuple[str, ...]:
+    """The uploaded images a section's HTML shows."""
+    return tuple(n for n in sorted(images) if f'src="{team_images.file_name(n)}"' in html)
 
 
 HEADING = re.compile(r"^##\s+(\S.*?)\s*#*\s*$")
 
 
-def parse_sections(text: str, source: str) -> list[Section]:
+def parse_sections(
+    text: str, source: str, images: Collection[str] = (), *, strict: bool = True
+) -> list[Section]:
     """Split the team's Markdown into '## Heading' sections, refusing what would print badly:
     text before the first heading, a top-level '# ' title (the update has its own), an empty
-    section or a heading used twice."""
+    section or a heading used twice; and (``strict``) a link that is not https/mailto/tel or
+    an image that is not one of the area's uploaded ``images``. Not strict (text already
+    stored), such links and images are dropped from the HTML instead."""
     sections: list[tuple[str, int, list[str]]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         found = HEADING.match(line)
@@ -198,25 +208,30 @@ def parse_sections(text: str, source: str) -> list[Section]:
         body = "\n".join(lines).strip()
         if not body:
             raise InputError(f"{source}, line {number}: section '{heading}' is empty")
-        result.append(Section(heading, body, to_html(body)))
+        if strict:
+            numbered = list(enumerate(lines, start=number + 1))
+            team_markdown.check(numbered, source, frozenset(images))
+        shown = to_html(body, images)
+        result.append(Section(heading, body, shown, _shown(shown, images)))
     return result
 
 
-def read_sections(path: Path) -> tuple[str, list[Section]]:
-    """The text of a Markdown file and its sections (checked)."""
+def read_sections(path: Path, images: Collection[str] = ()) -> tuple[str, list[Section]]:
+    """The text of a Markdown file and its sections (checked; ``images``: the names of the
+    area's uploaded images, the only ones it may show)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    return text, parse_sections(text, str(path))
+    return text, parse_sections(text, str(path), images)
 
 
 def save_text(store: Store, area_ref: str, month: dt.date, path: Path) -> list[Section]:
     """Check the team's Markdown file and keep it as the text of this area's update for the
     month, replacing any earlier text (a file that fails the check replaces nothing)."""
-    text, _ = read_sections(path)
+    text, _ = read_sections(path, team_images.image_names(store, area_ref))
     return save_text_string(store, area_ref, month, text, Path(path).name)
 
 
@@ -232,7 +247,7 @@ def save_text_string(
     text = (text or "").replace("\r\n", "\n")
     if len(text) > MAX_TEXT:
         raise InputError(f"{source}: the text is {len(text):,} characters; at most {MAX_TEXT:,}")
-    sections = parse_sections(text, source)
+    sections = parse_sections(text, source, team_images.image_names(store, area_ref))
     with store.transaction() as con:
         con.execute("DELETE FROM update_texts WHERE area = ? AND month = ?", [area_ref, month])
         con.execute(
@@ -253,6 +268,10 @@ def stored_text(store: Store, area_ref: str, month: dt.date) -> tuple[str, str] 
 
 def stored_sections(store: Store, area_ref: str, month: dt.date) -> list[Section]:
     """The team's text for this area and month as stored, or none (also in a store made
-    before texts were kept, opened read-only so not yet migrated)."""
+    before texts were kept, opened read-only so not yet migrated). Rendered, not checked
+    again: a link or image that breaks today's rules is dropped from the HTML."""
     found = stored_text(store, area_ref, month)
-    return parse_sections(found[0], f"stored text from {found[1]}") if found else []
+    if not found:
+        return []
+    images = team_images.image_names(store, area_ref)
+    return parse_sections(found[0], f"stored text from {found[1]}", images, strict=False)

@@ -44,10 +44,10 @@ from beatbook.engagements import list_engagements
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures.map_layers import ward_outlines
 from beatbook.figures.public import current as current_priorities
-from beatbook.months import add_months, month_end, months_back, parse_month
+from beatbook.months import CALENDAR, add_months, month_end, months_back, parse_month
 from beatbook.operations.records import operations_report
 from beatbook.priorities import lifecycle, review
-from beatbook.publish import update_facts
+from beatbook.publish import pdf, team_images, update_facts
 from beatbook.publish.team_content import Section, Settings
 from beatbook.publish.update_facts import TrendCounts, Update, UpdateInputs, result_areas, to_assess
 from beatbook.reference import harm_table
@@ -56,6 +56,12 @@ from beatbook.store import Store
 
 RECENT_MONTHS = 3  # the trend note compares these last months with a year before
 OPERATIONS_MONTHS = 3  # operations that ran in the update's month or the three before it
+
+
+def update_month(store: Store, month: str, option: str = "--month") -> dt.date:
+    """The month an update is for: YYYY-MM, a month of the stored data or at most
+    settings.MONTHS_AFTER_DATA after the latest (:func:`beatbook.months.check_month`)."""
+    return parse_month(month, option, q.months_with_data(store, *CALENDAR))
 
 
 def gather(
@@ -72,7 +78,7 @@ def gather(
     crimes by ward and problem for the trend charts, the ward outlines, the operations of the
     last months with how their result areas lie, and the engagements of the coming weeks."""
     WEEKS_RANGE.check(weeks, "--weeks")
-    target = parse_month(month, "--month")
+    target = update_month(store, month)
     area = areas_mod.resolve(store, area_name)
     ref = areas_mod.reference(area)
     published = q.months_with_data(store, dt.date(1900, 1, 1), add_months(target, -1))
@@ -108,6 +114,7 @@ def gather(
         weeks=weeks,
         settings=settings,
         sections=tuple(sections),
+        team_images=team_images.image_files(store, ref, (n for s in sections for n in s.images)),
     )
 
 
@@ -229,9 +236,8 @@ def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str
 def write(update: Update, out_dir: Path, template_dir: Path | None = None) -> list[Path]:
     """Write update.html, update.pdf (WeasyPrint, A4), update.txt and the pictures to
     ``out_dir``. Everything is rendered in a scratch folder first, so a template error or a
-    failed PDF leaves ``out_dir`` as it was; finished files are then moved in whole."""
-    from weasyprint import HTML  # imported here: it loads Pango, which only this needs
-
+    failed PDF leaves ``out_dir`` as it was; finished files are then moved in whole. The PDF
+    loads only the update's own pictures (:mod:`beatbook.publish.pdf`): never a URL."""
     html, text = render(update.facts, template_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +247,8 @@ def write(update: Update, out_dir: Path, template_dir: Path | None = None) -> li
             (work / name).write_bytes(png)
         (work / "update.html").write_text(html, encoding="utf-8")
         (work / "update.txt").write_text(text, encoding="utf-8")
-        HTML(filename=str(work / "update.html")).write_pdf(work / "update.pdf")
+        pictures = [work / name for name in update.images]
+        pdf.write_pdf(work / "update.pdf", html_path=work / "update.html", files=pictures)
         names = [*OUTPUT_FILES, *update.images]
         for name in names:
             os.replace(work / name, out_dir / name)

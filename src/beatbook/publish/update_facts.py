@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -64,6 +64,7 @@ class UpdateInputs:
     weeks: int
     settings: Settings
     sections: tuple[Section, ...]
+    team_images: Mapping[str, bytes] = field(default_factory=dict)  # team-NAME -> uploaded image
 
 
 SAID = {
@@ -299,6 +300,7 @@ def build(inputs: UpdateInputs) -> Update:
     trends, images = ward_trends(inputs)
     the_map, map_image = team_map(inputs)
     images.update(map_image)
+    images.update(inputs.team_images)
     by_ward: dict[str, list[dict[str, Any]]] = {}
     for c in inputs.current:
         by_ward.setdefault(c["ward"], []).append(c)

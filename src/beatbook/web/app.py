@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from beatbook import settings
 from beatbook.errors import BeatBookError
 from beatbook.web.db import Database
 from beatbook.web.deps import LoginRequired, render
@@ -30,7 +32,15 @@ from beatbook.web.routes import (
     public,
     report,
 )
-from beatbook.web.security import RateLimiter, SecurityHeaders, Signer, csp
+from beatbook.web.security import (
+    LoginThrottle,
+    RateLimiter,
+    SecurityHeaders,
+    Signer,
+    TrustedProxies,
+    csp,
+    trusted_networks,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,11 +52,19 @@ def create_app(
     secure_cookies: bool = False,
     tile_url: str | None = None,
     report_limit: tuple[int, float] = (5, 600.0),
-    login_limit: tuple[int, float] = (5, 300.0),
+    login_throttle: LoginThrottle | None = None,
+    trusted_proxies: Iterable[str] = (),
+    session_idle: float = settings.SESSION_IDLE_SECONDS,
+    session_lifetime: float = settings.SESSION_LIFETIME_SECONDS,
 ) -> FastAPI:
-    """The app over one store. ``secret`` signs sessions (random per start if not given:
-    everyone signs in again after a restart); ``tile_url`` an optional map tile server
-    (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it."""
+    """The app over one store. ``secret`` signs CSRF tokens, desk messages and the anonymous
+    cookie (random per start if not given: open forms must be reloaded after a restart;
+    sessions are in the store and live on); ``tile_url`` an optional map tile server
+    (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it;
+    ``trusted_proxies`` the addresses (or networks) of reverse proxies whose
+    X-Forwarded-For and X-Forwarded-Proto are believed; ``session_idle`` and
+    ``session_lifetime`` in seconds."""
+    proxies = [str(net) for net in trusted_networks(trusted_proxies)]  # refused before opening
     app = FastAPI(
         title="BeatBook",
         summary="Public data of a neighbourhood policing team.",
@@ -58,8 +76,10 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.tile_url = tile_url
     app.state.report_limiter = RateLimiter(*report_limit)
-    app.state.login_limiter = RateLimiter(*login_limit)
+    app.state.login_throttle = login_throttle or LoginThrottle()
+    app.state.session_idle, app.state.session_lifetime = session_idle, session_lifetime
     app.add_middleware(SecurityHeaders, policy=csp(tile_url))
+    app.add_middleware(TrustedProxies, proxies=proxies)  # outermost: the others see the client
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(public.router)

@@ -3,9 +3,10 @@ and the page renderer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.templating import Jinja2Templates
@@ -13,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
 from beatbook.store import Store
-from beatbook.users import User, get_user
+from beatbook.users import Session, User, find_session, touch_session
 from beatbook.web.db import Database
 from beatbook.web.security import ANON_COOKIE, SESSION_COOKIE, Signer
 
@@ -42,16 +43,39 @@ def signer(request: Request) -> Signer:
     return s
 
 
-def session(request: Request) -> dict[str, str] | None:
-    return signer(request).read_session(request.cookies.get(SESSION_COOKIE))
+_UNKNOWN = object()
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or a trusted proxy's X-Forwarded-For
+    (:class:`beatbook.web.security.TrustedProxies`)."""
+    return request.client.host if request.client else "unknown"
+
+
+def session(request: Request) -> Session | None:
+    """The request's live session (looked up once per request), its idle time restarted
+    when the last restart is more than a minute (or a tenth of the idle time) old."""
+    cached = getattr(request.state, "bb_session", _UNKNOWN)
+    if cached is not _UNKNOWN:
+        return cast(Session | None, cached)
+    state = request.app.state
+    found = None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        with database(request).read() as store:
+            found = find_session(
+                store, cookie, idle=state.session_idle, lifetime=state.session_lifetime
+            )
+        if found is not None and time.time() - found.seen_at > min(60.0, state.session_idle / 10):
+            with database(request).write() as store:
+                touch_session(store, found.id)
+    request.state.bb_session = found
+    return found
 
 
 def optional_user(request: Request) -> User | None:
-    data = session(request)
-    if data is None:
-        return None
-    with database(request).read() as store:
-        return get_user(store, data["u"])
+    found = session(request)
+    return found.user if found else None
 
 
 class LoginRequired(Exception):
@@ -73,10 +97,10 @@ def require(action: str) -> Any:
 
 
 def csrf_nonce(request: Request) -> str | None:
-    """What the CSRF token is bound to: the session's nonce, else the anonymous cookie."""
-    data = session(request)
-    if data is not None:
-        return data["n"]
+    """What the CSRF token is bound to: the session id, else the anonymous cookie."""
+    found = session(request)
+    if found is not None:
+        return found.id
     return signer(request).read_anon(request.cookies.get(ANON_COOKIE))
 
 

@@ -1,5 +1,6 @@
 """Run the app in uvicorn inside this process, in a background thread: for the browser
-tests and ``benchmarks/web.py``, which need a real HTTP server on loopback."""
+tests and ``benchmarks/web.py``, which need a real HTTP server on loopback. The server has
+``beatbook serve``'s limits (:func:`beatbook.web.server.config`), which a test may change."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from beatbook.web import server as web_server
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
@@ -21,14 +24,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def serving(
-    app: Any, host: str = "127.0.0.1", port: int | None = None, timeout: float = 20.0
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: float = 20.0,
+    **limits: Any,
 ) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL (``http://host:port``)."""
+    """Serve ``app`` until the block ends; yields its base URL (``http://host:port``).
+    ``limits``: :func:`beatbook.web.server.config`'s (max_connections, header_timeout...)."""
     port = port or free_port(host)
     # lifespan off: the caller owns the app and its store, and closes them itself.
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        web_server.config(
+            app, host, port, log_level="warning", access_log=False, lifespan="off", **limits
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,6 +1,7 @@
 """Engagements on the desk: /desk/engagements is the calendar as a list (by day, from a
 month); a form adds one (analysts and inspectors). Engagements are published, so the
-library refuses an email address or phone number in their text."""
+library refuses an email address or phone number in their text, and text over the print's
+limits; a refused form comes back (400) with the message and what was typed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from starlette.responses import Response
 from beatbook import engagements
 from beatbook.errors import BeatBookError
 from beatbook.months import parse_month
+from beatbook.settings import DESCRIPTION, ENGAGEMENT_TITLE, PLACE
+from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
@@ -32,6 +35,18 @@ def engagements_page(
     area: str | None = None,
 ) -> Response:
     """Every engagement from the first of ``month`` (default: all), in ``area`` or inside it."""
+    return _page(request, store, month, area)
+
+
+def _page(
+    request: Request,
+    store: Store,
+    month: str | None,
+    area: str | None,
+    typed: dict[str, str] | None = None,
+    refused: str | None = None,
+) -> Response:
+    """The page; after a refused form, with its message and what was typed (400)."""
     error, days = None, []
     try:
         start = parse_month(month, "month") if month else None
@@ -48,9 +63,16 @@ def engagements_page(
             "month": month or "",
             "area": area or "",
             "kinds": engagements.KINDS,
-            "flash": flash(request),
+            "flash": {"text": refused, "kind": "error"} if refused else flash(request),
             "error": error,
+            "typed": typed or {},
+            "limits": {
+                "place": PLACE.high,
+                "title": ENGAGEMENT_TITLE.high,
+                "notes": DESCRIPTION.high,
+            },
         },
+        status_code=400 if refused else 200,
     )
 
 
@@ -79,7 +101,10 @@ def add_engagement(
                 notes=notes.strip() or None,
             )
     except BeatBookError as exc:
-        return back(request, PAGE, str(exc), error=True)
+        typed = {"when": when, "until": until, "place": place, "kind": kind, "area": area}
+        typed |= {"title": title, "notes": notes}
+        with database(request).read() as store:
+            return _page(request, store, None, None, typed, str(exc))
     day: dt.date = item.starts.date()
     return back(
         request,

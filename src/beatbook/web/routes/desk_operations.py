@@ -1,6 +1,6 @@
 """Operations on the desk: /desk/operations lists them with their roll-ups; forms add an
 operation and record a result (refused whole, with the library's message, when it would
-break the area hierarchy)."""
+break the area hierarchy). A refused operation comes back (400) with what was typed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
+from beatbook.months import day_bounds
 from beatbook.operations import records as operations
+from beatbook.settings import DESCRIPTION, OPERATION_NAME
+from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash
@@ -27,7 +30,15 @@ def operations_page(
     store: ReadStore,
     user: Viewer,
 ) -> Response:
+    return _page(request, store)
+
+
+def _page(
+    request: Request, store: Store, typed: dict[str, str] | None = None, refused: str | None = None
+) -> Response:
+    """The page; after a refused operation, with its message and what was typed (400)."""
     rows: list[dict[str, Any]] = []
+    first, last = day_bounds()
     error = None
     try:
         for op in operations.list_operations(store):
@@ -41,9 +52,14 @@ def operations_page(
             "tab": "operations",
             "operations": rows,
             "measures": list(operations.MEASURES),
-            "flash": flash(request),
+            "flash": {"text": refused, "kind": "error"} if refused else flash(request),
             "error": error,
+            "typed": typed or {},
+            "limits": {"name": OPERATION_NAME.high, "description": DESCRIPTION.high},
+            "day_min": first.isoformat(),
+            "day_max": last.isoformat(),
         },
+        status_code=400 if refused else 200,
     )
 
 
@@ -68,7 +84,9 @@ def add_operation(
         with database(request).write() as store:
             op = operations.add_operation(store, name, first, last, _area_list(areas), description)
     except BeatBookError as exc:
-        return back(request, PAGE, str(exc), error=True)
+        typed = {"name": name, "starts": starts, "ends": ends, "areas": areas}
+        with database(request).read() as store:
+            return _page(request, store, typed | {"description": description}, str(exc))
     return back(request, PAGE, f"{op.name} saved ({op.starts} to {op.ends}).")
 
 

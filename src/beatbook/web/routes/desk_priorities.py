@@ -18,7 +18,13 @@ from beatbook.priorities import lifecycle, notes, review
 from beatbook.priorities.propose import FORECAST_METHODS, propose
 from beatbook.priorities.wording import problem_label
 from beatbook.publish import jag
-from beatbook.settings import BEFORE_MONTHS, FORECAST_METHOD, PER_WARD, PER_WARD_RANGE
+from beatbook.settings import (
+    BEFORE_MONTHS,
+    FORECAST_METHOD,
+    PER_WARD,
+    PER_WARD_RANGE,
+    PRIORITY_LABEL,
+)
 from beatbook.stats import format_p
 from beatbook.store import Store
 from beatbook.users import User
@@ -88,6 +94,7 @@ def priorities_page(
             "default_method": FORECAST_METHOD,
             "per_ward": PER_WARD,
             "per_ward_range": PER_WARD_RANGE,
+            "label_max": PRIORITY_LABEL.high,
         },
     )
 

@@ -1,19 +1,21 @@
-"""Community updates on the desk: /desk/updates (the team's text for an area and month, what
-is published), /desk/updates/preview (the update as it would be published now, as its own
-document), and the inspector's forms: save the text, publish."""
+"""Community updates on the desk: /desk/updates (the team's text for an area and month, its
+uploaded images, what is published), /desk/updates/preview (the update as it would be
+published now, as its own document), and the inspector's forms: save the text, upload an
+image, publish."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook.errors import BeatBookError
+from beatbook.errors import BeatBookError, InputError
 from beatbook.months import parse_month
-from beatbook.publish import published, team_content
+from beatbook.publish import published, team_content, team_images
+from beatbook.publish.update import update_month
 from beatbook.users import User
 from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash, select
@@ -35,12 +37,14 @@ def updates_page(
     sel = select(store, area, month, after_data=True)
     text, source, error = "", None, sel.error
     done: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
     if sel.area and not error:
         try:
             ref = areas_mod.reference(areas_mod.resolve(store, sel.area))
             found = team_content.stored_text(store, ref, parse_month(sel.month, "month"))
             if found:
                 text, source = found
+            images = team_images.list_images(store, ref)
             done = [
                 {**p, "url": update_url(p["area"], p["month"])}
                 for p in published.list_published(store)
@@ -57,6 +61,7 @@ def updates_page(
             "text": text,
             "source": source,
             "published": done,
+            "images": images,
             "flash": flash(request),
             "error": error,
         },
@@ -88,7 +93,7 @@ def save_text(
         with database(request).write() as store:
             ref = areas_mod.reference(areas_mod.resolve(store, area))
             sections = team_content.save_text_string(
-                store, ref, parse_month(month, "month"), text, f"web desk, {user.username}"
+                store, ref, update_month(store, month, "month"), text, f"web desk, {user.username}"
             )
     except BeatBookError as exc:
         return back(request, PAGE, str(exc), error=True, area=area, month=month)
@@ -96,6 +101,33 @@ def save_text(
     return back(
         request, PAGE, f"Text saved: {len(sections)} sections ({headings}).", area=area, month=month
     )
+
+
+@router.post(PAGE + "/image", dependencies=CSRF)
+def upload_image(
+    request: Request,
+    user: Annotated[User, require("publish")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    image: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Keep an image the team's text may show (checked and re-encoded by the library)."""
+    try:
+        if image is None or not image.filename:
+            raise InputError("choose a PNG or JPEG file to upload")
+        picture = team_images.prepare(
+            image.file.read(team_images.MAX_BYTES + 1), image.filename or "image"
+        )
+        with database(request).write() as store:
+            ref = areas_mod.reference(areas_mod.resolve(store, area))
+            team_images.save_image(store, ref, picture, user.username)
+    except BeatBookError as exc:
+        return back(request, PAGE, str(exc), error=True, area=area, month=month)
+    message = (
+        f"Image uploaded as {picture.name} ({picture.width} x {picture.height}): "
+        f"show it in the text with ![description]({picture.name})"
+    )
+    return back(request, PAGE, message, area=area, month=month)
 
 
 @router.post(PAGE + "/publish", dependencies=CSRF)

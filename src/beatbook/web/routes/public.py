@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook.engagements import KINDS, Engagement, list_engagements, to_ical
+from beatbook.engagements import KINDS, Engagement, list_engagements, to_ical, window
 from beatbook.errors import InputError, UnknownAreaError
 from beatbook.figures import summary
 from beatbook.figures.public import current_by_area
@@ -195,13 +195,9 @@ def update_file(request: Request, store: StoreDep, area: str, month: str, file: 
 
 
 def event_window(start: str | None, weeks: int) -> tuple[dt.date, dt.date]:
-    """From ``start`` (YYYY-MM-DD, default today) for ``weeks`` weeks (settings.WEEKS_RANGE)."""
-    WEEKS_RANGE.check(weeks, "weeks")
-    try:
-        first = dt.date.fromisoformat(start) if start else dt.date.today()
-    except ValueError:
-        raise InputError(f"from {start!r}: expected a date as YYYY-MM-DD") from None
-    return first, first + dt.timedelta(days=7 * weeks - 1)
+    """From ``start`` (YYYY-MM-DD, default today) for ``weeks`` weeks: checked by the
+    library (:func:`beatbook.engagements.window`), so a day past the calendar is a 400."""
+    return window(start, weeks)
 
 
 def _time(e: Engagement) -> str:

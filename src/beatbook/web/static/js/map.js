@@ -24,6 +24,14 @@
 
   function say(text) { if (status) { status.textContent = text; } }
 
+  // Leaflet reads a string given to bindTooltip/bindPopup or a layer control as HTML: give it
+  // elements whose text is set with textContent, so a ward called "<img onerror=...>" is text.
+  function textBox(text) {
+    var box = document.createElement("span");
+    box.textContent = text === null || text === undefined ? "" : String(text);
+    return box;
+  }
+
   function popup(rows) {
     var box = document.createElement("div");
     rows.forEach(function (row) {
@@ -71,7 +79,7 @@
           layer.bindPopup(popup([["Cell (BNG)", p.cell], ["Class", p["class"]], ["Crimes", p.count],
                                  ["Gi* z", p.z], ["p", p.p]]));
         } else if (name === "wards") {
-          layer.bindTooltip(String(p.name));
+          layer.bindTooltip(textBox(p.name));
         }
       }
     });
@@ -95,7 +103,7 @@
       })
       .then(function (data) {
         var layer = layerFor(name, data).addTo(map);
-        control.addOverlay(layer, titles[name] || name);
+        control.addOverlay(layer, titles[name] || textBox(name).outerHTML);
         counts[name] = data.features.length;
         if (name === "outline" && data.features.length) { map.fitBounds(layer.getBounds()); }
         if (name === "hotspots") { layer.bringToFront(); }
