@@ -33,6 +33,7 @@ from web_support import (
     SECRET,
     WARDS,
     WebUser,
+    sign_in,
 )
 
 from beatbook import engagements
@@ -158,3 +159,21 @@ def make_user(web_app: FastAPI) -> Callable[[str], WebUser]:
         return WebUser(name, role, PASSWORD)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def inspector(web_app: FastAPI, make_user: Callable[[str], WebUser]) -> Iterator[TestClient]:
+    """Signed in as an inspector (who may do every desk entry); a server error comes back
+    as a 500 instead of being raised, so input tests can count them."""
+    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
+    sign_in(c, make_user("inspector"))
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def visitor(web_app: FastAPI) -> Iterator[TestClient]:
+    """Not signed in; a server error comes back as a 500 instead of being raised."""
+    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
+    yield c
+    c.close()

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import quote
 
 import duckdb
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from web_support import AREA, csrf_of, field_value, sign_in
+from web_support import AREA, csrf_of, field_value
 
 WEST = quote(AREA, safe="")
 WARD = "Westcotes (Leicester)"
@@ -93,23 +92,6 @@ CHECK = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 Route = Callable[[TestClient, str], httpx.Response]
-
-
-@pytest.fixture(scope="module")
-def inspector(web_app: FastAPI, make_user) -> Iterator[TestClient]:
-    """Signed in as an inspector (who may do every desk entry); a server error comes back
-    as a 500 instead of being raised."""
-    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
-    sign_in(c, make_user("inspector"))
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def visitor(web_app: FastAPI) -> Iterator[TestClient]:
-    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

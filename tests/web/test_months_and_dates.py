@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import duckdb
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_support import AREA, csrf_of, sign_in
+from web_support import AREA, csrf_of
 
 WEST = quote(AREA, safe="")
 WINDOW = (
@@ -52,22 +50,6 @@ DESK = (
     f"/desk/api/map/priorities?area={WEST}&month=2021-07",
     f"/desk/updates?area={WEST}&month=2021-08",
 )
-
-
-@pytest.fixture(scope="module")
-def inspector(web_app: FastAPI, make_user) -> Iterator[TestClient]:
-    """Signed in as an inspector; a server error comes back as a 500, not raised."""
-    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
-    sign_in(c, make_user("inspector"))
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def visitor(web_app: FastAPI) -> Iterator[TestClient]:
-    c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
-    yield c
-    c.close()
 
 
 def _latest(db: duckdb.DuckDBPyConnection, action: str) -> int:
