@@ -9,6 +9,8 @@
   ``web_support.sign_in(client, user)`` signs a client in through the real /login form.
 * ``store_sql``: a DuckDB connection to the same database as the app, for the tests' own
   SQL (the same in-process database instance: DuckDB allows one writer per file).
+* ``users`` (module): a signed-in browser per role; ``inspector`` and ``visitor`` (module):
+  a signed-in inspector and a visitor whose server errors come back as 500s, not raised.
 """
 
 from __future__ import annotations
@@ -177,3 +179,23 @@ def visitor(web_app: FastAPI) -> Iterator[TestClient]:
     c = TestClient(web_app, follow_redirects=False, raise_server_exceptions=False)
     yield c
     c.close()
+
+
+class Browser(TestClient):
+    """A browser signed in as ``user``."""
+
+    user: WebUser
+
+
+@pytest.fixture(scope="module")
+def users(web_app: FastAPI, make_user) -> Iterator[dict[str, Browser]]:
+    """A signed-in browser per role (four sign-ins, under the login rate limit). Not entered
+    as context managers: leaving one would shut the app down."""
+    found: dict[str, Browser] = {}
+    for role in ("inspector", "analyst", "partner", "admin"):
+        found[role] = Browser(web_app, follow_redirects=False)
+        found[role].user = make_user(role)
+        sign_in(found[role], found[role].user)
+    yield found
+    for c in found.values():
+        c.close()
