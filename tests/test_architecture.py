@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"store", "reference", "geo"},
     {"stats", "hotspots", "charts"},
     {"ingest"},
-    {"areas", "queries"},
+    {"areas", "queries", "populations"},
     {"users", "concerns", "operations", "engagements", "priorities"},
     {"figures"},
     {"publish"},
@@ -183,7 +183,7 @@ READERS: dict[str, set[str]] = {
     # A note is written for a priority that exists, checked in the same transaction.
     "beatbook.priorities.notes": {"priorities"},
 }
-ANY_TABLE = {"beatbook.store", "beatbook.queries"}
+ANY_TABLE = {"beatbook.store", "beatbook.queries", "beatbook.populations"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|DESCRIBE|SHOW TABLES)\b")
 TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+\"?([a-z_]+)")
 

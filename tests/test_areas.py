@@ -20,7 +20,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from beatbook import areas, queries
+from beatbook import areas, populations, queries
 from beatbook.errors import AmbiguousAreaError, DataMissingError, InputError, UnknownAreaError
 from beatbook.store import Store
 from support.fixtures_store import (
@@ -216,8 +216,8 @@ def test_local_authority_population_matches_raw_ons_files(
             "SELECT DISTINCT LSOA21CD FROM bridge WHERE LAD22NM = ?", [lad]
         ).fetchall()
     }
-    p2019 = queries.population(sample_store, area, 2019)
-    p2022 = queries.population(sample_store, area, 2022)
+    p2019 = populations.population(sample_store, area, 2019)
+    p2022 = populations.population(sample_store, area, 2022)
     assert (p2019.population, p2019.lsoas_found) == (
         raw_population(raw_db, 2019, lsoa11),
         len(lsoa11),
@@ -238,10 +238,10 @@ def test_ward_population_and_crimes_match_raw_files(
     _, lsoa11 = raw_ward(raw_db, "Castle", "Leicester")
     lsoa21 = raw_bridged_2021(raw_db, lsoa11)
     area = areas.resolve(sample_store, "Castle (Leicester)")
-    assert queries.population(sample_store, area, 2019).population == raw_population(
+    assert populations.population(sample_store, area, 2019).population == raw_population(
         raw_db, 2019, lsoa11
     )
-    assert queries.population(sample_store, area, 2022).population == raw_population(
+    assert populations.population(sample_store, area, 2022).population == raw_population(
         raw_db, 2022, lsoa21
     )
     assert queries.crime_total(sample_store, area, JAN_2020, DEC_2021) == raw_count_by_lsoa(
@@ -279,8 +279,8 @@ def test_add_area_from_lsoa_list(writable_store: Store, raw_db: duckdb.DuckDBPyC
     assert queries.crime_total(writable_store, area, JAN_2025, MAR_2025) == raw_count_by_lsoa(
         raw_db, lsoa21, "2025-01", "2025-03"
     )
-    p2019 = queries.population(writable_store, area, 2019)
-    p2022 = queries.population(writable_store, area, 2022)
+    p2019 = populations.population(writable_store, area, 2019)
+    p2022 = populations.population(writable_store, area, 2022)
     assert (p2019.population, p2019.lsoas_found) == (raw_population(raw_db, 2019, lsoa11), 3)
     assert (p2022.population, p2022.lsoas_found) == (
         raw_population(raw_db, 2022, lsoa21),
@@ -307,10 +307,10 @@ def test_add_area_from_wards(writable_store: Store, raw_db: duckdb.DuckDBPyConne
     assert queries.crime_total(writable_store, area, JAN_2020, DEC_2021) == raw_count_by_lsoa(
         raw_db, lsoa11, "2020-01", "2021-12"
     )
-    assert queries.population(writable_store, area, 2019).population == raw_population(
+    assert populations.population(writable_store, area, 2019).population == raw_population(
         raw_db, 2019, lsoa11
     )
-    assert queries.population(writable_store, area, 2022).population == raw_population(
+    assert populations.population(writable_store, area, 2022).population == raw_population(
         raw_db, 2022, lsoa21
     )
 
@@ -348,7 +348,7 @@ def test_add_area_from_geojson_polygon_counts_by_point_in_polygon(
 
     # A polygon has crimes but no residents: asking for its population says so.
     with pytest.raises(DataMissingError, match="polygon"):
-        queries.population(writable_store, area, 2019)
+        populations.population(writable_store, area, 2019)
 
 
 def test_add_area_rejects_projected_coordinates(writable_store: Store, tmp_path: Path) -> None:

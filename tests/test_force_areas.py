@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from beatbook import areas, queries
+from beatbook import areas, populations, queries
 from beatbook.errors import DataMissingError
 from beatbook.figures import stats as figures
 from beatbook.ingest import ons
@@ -278,7 +278,7 @@ def test_a_force_not_in_the_table_is_counted_but_has_no_districts(tmp_path: Path
         assert record["outside_force_districts"] is None and record["rate_per_1000"] is None
         assert "not one of the 43 territorial forces" in record["rate_unavailable"]
         with pytest.raises(DataMissingError, match="districts and residents are unknown"):
-            queries.population(s, area, 2022)
+            populations.population(s, area, 2022)
 
 
 # --- a second force changes nothing of the first's force area ------------------------------

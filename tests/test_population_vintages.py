@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from beatbook import areas, queries
+from beatbook import areas, populations, queries
 from beatbook.errors import DataMissingError
 from beatbook.ingest import ons
 from beatbook.store import Store
@@ -114,8 +114,8 @@ def test_a_district_known_by_2021_lsoas_has_its_whole_mid_2019_population(
 ) -> None:
     area = areas.resolve(only_2021_lookup, f"local authority:{lad}")
     old, new = lsoa11_of(raw_db, lad), lsoa21_of(raw_db, lad)
-    p2019 = queries.population(only_2021_lookup, area, 2019)
-    p2022 = queries.population(only_2021_lookup, area, 2022)
+    p2019 = populations.population(only_2021_lookup, area, 2019)
+    p2022 = populations.population(only_2021_lookup, area, 2022)
     assert p2019.population == raw_residents(raw_db, 2019, old)
     assert (p2019.lsoas_found, p2019.lsoas_bridged) == (len(old), len(old - new))
     assert (p2022.population, p2022.lsoas_found, p2022.lsoas_bridged) == (
@@ -151,7 +151,7 @@ def test_a_district_of_2011_lsoas_has_its_whole_mid_2022_population(
     )
     assert parents == old and new - old  # and some codes changed
     area = areas.resolve(sample_store, f"local authority:{lad}")
-    got = queries.population(sample_store, area, 2022)
+    got = populations.population(sample_store, area, 2022)
     assert got.population == raw_residents(raw_db, 2022, new)
     assert (got.lsoas_found, got.lsoas_bridged) == (len(new), len(new - old))
     assert got.population > raw_residents(raw_db, 2022, old & new)  # what was summed before
@@ -163,7 +163,7 @@ def test_a_district_of_2021_lsoas_has_its_whole_mid_2019_population(
     sample_store: Store, raw_db: duckdb.DuckDBPyConnection, lad: str
 ) -> None:
     area = areas.resolve(sample_store, f"local authority:{lad}")
-    got = queries.population(sample_store, area, 2019)
+    got = populations.population(sample_store, area, 2019)
     # The districts it replaced, from the other raw lookup.
     old = set().union(*(lsoa11_of(raw_db, d) for d in NEW_DISTRICTS[lad]))
     assert got.population == raw_residents(raw_db, 2019, old)
@@ -201,10 +201,10 @@ def test_castle_defined_by_its_2021_lsoas_has_its_mid_2019_residents_and_crimes(
     )
     assert changes == {"U", "S", "M"}  # split and merged LSOAs, all wholly inside the ward
     area = areas.add_area(writable_store, "Castle 2021", lsoas=sorted(new), wards=[], geojson=None)
-    assert queries.population(writable_store, area, 2019).population == raw_residents(
+    assert populations.population(writable_store, area, 2019).population == raw_residents(
         raw_db, 2019, old
     )
-    assert queries.population(writable_store, area, 2022).population == raw_residents(
+    assert populations.population(writable_store, area, 2022).population == raw_residents(
         raw_db, 2022, new
     )
     # Its 2020-2021 crimes carry 2011 codes: the merged LSOA's parents count too.
@@ -230,7 +230,7 @@ def test_whole_places_have_the_same_residents_whichever_vintage_defines_them(
     codes = sorted(old if by == "2011" else new)
     area = areas.add_area(writable_store, "Places", lsoas=codes, wards=[], geojson=None)
     for year, codes_of_year in ((2019, old), (2022, new)):
-        got = queries.population(writable_store, area, year)
+        got = populations.population(writable_store, area, year)
         assert got.population == raw_residents(raw_db, year, codes_of_year)
     assert queries.crime_total(writable_store, area, JAN_2020, DEC_2021) == raw_crimes(raw_db, old)
 
@@ -255,7 +255,7 @@ def test_2011_lsoas_in_mid_2022_are_counted_whole_or_refused(
     )
     old = data.draw(st.sets(st.sampled_from(pool), min_size=1))
     area = areas.add_area(writable_store, "Set", lsoas=sorted(old), wards=[], geojson=None)
-    assert queries.population(writable_store, area, 2019).population == raw_residents(
+    assert populations.population(writable_store, area, 2019).population == raw_residents(
         raw_db, 2019, old
     )
     first_parent = dict(
@@ -265,10 +265,10 @@ def test_2011_lsoas_in_mid_2022_are_counted_whole_or_refused(
     alone = {o for o, n, _ in bridge_rows(raw_db) if o in old and first_parent[n] not in old}
     if alone:
         with pytest.raises(DataMissingError, match="reach beyond") as refused:
-            queries.population(writable_store, area, 2022)
+            populations.population(writable_store, area, 2022)
         assert all(code in str(refused.value) for code in alone)
     else:
-        assert queries.population(writable_store, area, 2022).population == raw_residents(
+        assert populations.population(writable_store, area, 2022).population == raw_residents(
             raw_db, 2022, new
         )
 
@@ -284,13 +284,13 @@ def test_without_the_2011_to_2021_lookup_mid_2022_is_refused_not_summed_short(
     unmatched = old - raw_codes(raw_db, "SELECT code FROM pop2022", [])
     assert len(unmatched) == 10
     with pytest.raises(DataMissingError) as refused:
-        queries.population(only_2011_lookup, area, 2022)
+        populations.population(only_2011_lookup, area, 2022)
     message = str(refused.value)
     assert "mid-2022" in message and "'Leicester'" in message
     assert f"{len(unmatched)} of its LSOAs ({min(unmatched)}" in message
     assert "beatbook areas import-lookup" in message
     assert "use --population-year 2019, which covers the whole area" in message
-    assert queries.population(only_2011_lookup, area, 2019).population == raw_residents(
+    assert populations.population(only_2011_lookup, area, 2019).population == raw_residents(
         raw_db, 2019, old
     )
 
@@ -312,10 +312,10 @@ def test_a_ward_whose_lsoa_merged_across_its_edge_is_refused_in_mid_2022(
     area = areas.resolve(sample_store, ward)
     assert merged not in area.lsoa_codes  # the 2021 LSOA went with its first parent's ward
     with pytest.raises(DataMissingError, match="reach beyond the area") as refused:
-        queries.population(sample_store, area, 2022)
+        populations.population(sample_store, area, 2022)
     assert later in str(refused.value) and "--population-year 2019" in str(refused.value)
     codes = raw_codes(raw_db, "SELECT LSOA11CD FROM ward_lookup WHERE WD19CD = ?", [ward])
-    assert queries.population(sample_store, area, 2019).population == raw_residents(
+    assert populations.population(sample_store, area, 2019).population == raw_residents(
         raw_db, 2019, codes
     )
 
@@ -329,9 +329,9 @@ def test_an_irregularly_changed_lsoa_is_refused_in_the_other_vintage(
     ).fetchone()
     area = areas.add_area(writable_store, "X", lsoas=[irregular], wards=[], geojson=None)
     with pytest.raises(DataMissingError, match="changed irregularly") as refused:
-        queries.population(writable_store, area, 2019)
+        populations.population(writable_store, area, 2019)
     assert irregular in str(refused.value)
     assert "no estimate in the store covers the whole area" not in str(refused.value)
-    assert queries.population(writable_store, area, 2022).population == raw_residents(
+    assert populations.population(writable_store, area, 2022).population == raw_residents(
         raw_db, 2022, {irregular}
     )

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from beatbook import areas as areas_mod
+from beatbook import populations as pops
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
@@ -51,8 +52,8 @@ def period(from_: str, to: str, store: Store | None = None) -> tuple[dt.date, dt
 
 def _population(
     store: Store, area: Area, start: dt.date, end: dt.date, year: int | None
-) -> q.Population:
-    return q.population(store, area, year or q.nearest_population_year(store, start, end))
+) -> pops.Population:
+    return pops.population(store, area, year or pops.nearest_population_year(store, start, end))
 
 
 POLYGON_NO_RATE = "no rate: BeatBook has no resident count for an area drawn as a polygon"
@@ -60,7 +61,7 @@ POLYGON_NO_RATE = "no rate: BeatBook has no resident count for an area drawn as 
 
 def _population_or_reason(
     store: Store, area: Area, start: dt.date, end: dt.date, year: int | None
-) -> tuple[q.Population | None, str | None]:
+) -> tuple[pops.Population | None, str | None]:
     """The area's residents, or None and why not: a polygon has no resident count, and a
     store of police.uk files alone has no population or ONS lookup (counts still work)."""
     if area.polygon_wkt:
@@ -120,7 +121,7 @@ def force_area_counts(
     return result
 
 
-def _rate_fields(count: int, pop: q.Population | None, months: int) -> dict[str, Any]:
+def _rate_fields(count: int, pop: pops.Population | None, months: int) -> dict[str, Any]:
     """Rate per 1,000 residents over the period, and the same per year when months < 12.
 
     A polygon area has no resident count (``pop`` is None): its count comes without a rate.
@@ -287,8 +288,8 @@ def compare_areas(
     other = areas_mod.resolve(store, against or default_comparison(store, area))
     forces = sorted({*q.forces_of(store, area, start, end), *q.forces_of(store, other, start, end)})
     coverage = q.period_coverage(store, start, end, forces)
-    year = q.nearest_population_year(store, start, end)
-    pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
+    year = pops.nearest_population_year(store, start, end)
+    pop_a, pop_b = pops.population(store, area, year), pops.population(store, other, year)
     used = q.months_with_data(store, start, end, forces)
 
     def by_category(which: str) -> list[dict[str, Any]]:
@@ -386,7 +387,7 @@ def category_changes(
     Both periods use the same residents (the estimate nearest the later period, as the
     brief does): estimates years apart would turn population drift into a spurious change.
     """
-    pop = q.population(store, area, q.nearest_population_year(store, *after)).population
+    pop = pops.population(store, area, pops.nearest_population_year(store, *after)).population
     rows = []
     forces = q.forces_of(store, area, *after)
     used: dict[str, list[dt.date]] = {}
@@ -443,7 +444,7 @@ def rank_area(
     start, end = period(from_, to, store)
     area = areas_mod.resolve(store, area_name)
     coverage = q.period_coverage(store, start, end, q.forces_of(store, area, start, end))
-    year = population_year or q.nearest_population_year(store, start, end)
+    year = population_year or pops.nearest_population_year(store, start, end)
     known = q.crime_types(store)
     for crime_type in crime_types or []:
         if crime_type not in known:
@@ -451,7 +452,7 @@ def rank_area(
     if peers == "local-authorities":
         group, peer_areas, label = _local_authority_peers(store, area, year)
     elif peers == "lsoas":
-        year = q.year_matching_codes(store, area, start, end)
+        year = pops.year_matching_codes(store, area, start, end)
         group, peer_areas, label = _lsoa_peers(store, area, year)
     else:
         raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
@@ -472,13 +473,13 @@ def rank_area(
             measure=measure,
         ).iter_rows()
     }
-    names, cnts, pops, monthly = [], [], [], []
+    names, cnts, residents, monthly = [], [], [], []
     for name, pop in peer_areas:
         names.append(name)
         monthly.append([by_month.get((name, m), 0) for m in used])
         cnts.append(sum(monthly[-1]))
-        pops.append(pop)
-    table = rank_rates(names, cnts, pops, seed=seed, monthly=monthly)
+        residents.append(pop)
+    table = rank_rates(names, cnts, residents, seed=seed, monthly=monthly)
     focus = table.filter(pl.col("name") == area.name).to_dicts()
     return {
         "area": area.name,
@@ -509,13 +510,13 @@ def _local_authority_peers(
             peers = []
             for lad in sorted(force.local_authorities):
                 lad_area = areas_mod.resolve(store, f"local authority:{lad}")
-                peers.append((lad, q.population(store, lad_area, year).population))
+                peers.append((lad, pops.population(store, lad_area, year).population))
             return districts, peers, f"local authorities in the {force.name} force area"
     raise InputError(f"{area.name!r} is not a local authority in a force area with data")
 
 
 def _lsoa_peers(store: Store, area: Area, year: int) -> tuple[Area, list[tuple[str, float]], str]:
-    rows = q.lsoa_populations(store, areas_mod.lsoas_of(store, area), year)
+    rows = pops.lsoa_populations(store, areas_mod.lsoas_of(store, area), year)
     if len(rows) < 2:
         raise DataMissingError(f"fewer than two LSOAs of {area.name!r} have mid-{year} population")
     return area, [(c, float(p)) for c, p in rows], f"LSOAs in {area.name} (mid-{year} codes)"

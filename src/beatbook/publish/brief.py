@@ -29,6 +29,7 @@ import markdown as md
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from beatbook import areas as areas_mod
+from beatbook import populations as pops
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.charts import brief as brief_charts
@@ -206,7 +207,7 @@ def build_facts(
     else:
         months, earlier = stored, []
     start, end = months[0], months[-1]
-    pop = q.population(store, area, q.nearest_population_year(store, start, end))
+    pop = pops.population(store, area, pops.nearest_population_year(store, start, end))
     types = _crime_types(store)
     counts = _counts_in(store, area, months)
     crimes = sum(n for t, n in counts.items() if t != ASB)
@@ -244,7 +245,7 @@ def build_facts(
     if compare_year is not None:
         compared = _compare_years(store, area, months, earlier, counts, crimes, pop)
         coverage0 = _coverage(store, compare_year, forces, stored0, earlier)
-        alone = q.nearest_population_year(store, stored0[0], stored0[-1])
+        alone = pops.nearest_population_year(store, stored0[0], stored0[-1])
         facts["compare"] = {
             **compared,
             "year": compare_year,
@@ -325,7 +326,7 @@ def _compare_years(
     earlier: list[dt.date],
     counts: dict[str, int],
     crimes: int,
-    pop: q.Population,
+    pop: pops.Population,
 ) -> dict[str, Any]:
     # Both years are set against the same residents: estimates years apart would turn
     # population drift between them into a spurious change in the rate.
@@ -469,7 +470,7 @@ def _versus(
         published = set(q.months_with_data(store, min(earlier or months), months[-1], others))
         if not published >= {*earlier, *months}:
             return None
-    pop_a, pop_b = q.population(store, area, year), q.population(store, other, year)
+    pop_a, pop_b = pops.population(store, area, year), pops.population(store, other, year)
     ca, cb = _counts_in(store, area, months), _counts_in(store, other, months)
     import polars as pl
 
