@@ -89,16 +89,36 @@ CELL_FORECAST_METHOD = "glm"
 # (benchmarks/forecast.py).
 FORECAST_METHOD = "sepp"
 
+# A priority's forecast under its recent level by more than this factor says why beside it
+# (the forecast weighs the place's longer history, and a sudden rise usually falls back part
+# of the way): "about 3.1 expected" after 15.3 a month would otherwise read as an error.
+FORECAST_PLAUSIBLE = 2.0
+
 # Candidates proposed per ward: a short list a ward's meeting can discuss; at most ten, so
 # the desk page and the JAG pack (which maps every candidate) stay readable.
 PER_WARD = 3
 PER_WARD_RANGE = Bound(1, 10)
 
-# The four parts of a priority's score count equally unless the team says otherwise.
+# The parts of a priority's score count equally unless the team says otherwise.
 WEIGHT_VOLUME = 1.0
 WEIGHT_CHANGE = 1.0
 WEIGHT_FORECAST = 1.0
 WEIGHT_CONCERNS = 1.0
+# Drug offences are proactive: police.uk records them when police find them, so their count
+# measures police activity as much as dealing, and understates what residents see. Residents'
+# concerns about a problem whose crime types are all proactive (drugs) therefore count a
+# second time, openly, as the score's fifth part ("proactive", on the concerns part's scale,
+# so with both weights at 1 each such concern counts twice). On the demo (West Leicester, data
+# to 2021-06) it takes drug offences at Tudor Road, with two residents' concerns about
+# dealing, from sixth in Fosse to second (benchmarks/README.md, "Priorities backtest").
+WEIGHT_PROACTIVE = 1.0
+
+# A priority the team places by a point on the map takes the police.uk street point nearest
+# to it within 150 m: police.uk's points lie a street or two apart in towns, so 150 m finds
+# one from anywhere on a built-up street, and refuses a click outside the area. Up to 500 m
+# for rural areas, whose points are sparse.
+PLACE_RADIUS = 150
+PLACE_RADIUS_RANGE = Bound(25, 500, "metres")
 
 # ASB has no Cambridge Crime Harm Index weight (it is not a crime); 10 days puts one incident
 # level with a public order offence, its nearest criminal counterpart (the ONS crime severity

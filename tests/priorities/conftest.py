@@ -11,11 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from priorities_support import AREA, CONCERNS_CSV, WARD_CODES
+from priorities_support import (
+    AREA,
+    CONCERNS_CSV,
+    DEMO_AREA,
+    DEMO_MONTHS,
+    DEMO_WARD_CODES,
+    WARD_CODES,
+)
 
 from beatbook.areas import add_area
 from beatbook.concerns.csv_import import import_concerns
+from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
+from support.fixtures_store import POLICE, STORE_MONTHS
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +51,17 @@ def wards_store_copy(wards_store_path: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "wards.duckdb"
     shutil.copyfile(wards_store_path, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def demo_like_store_path(sample_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A closed store built like ``make demo``'s (its crime months, the area ``West
+    Leicester`` of three wards, the demo concerns), with no priorities yet."""
+    path = tmp_path_factory.mktemp("demo-like") / "demo.duckdb"
+    shutil.copyfile(sample_store_path, path)
+    extra = [m for m in DEMO_MONTHS if m not in STORE_MONTHS]
+    with Store(path) as st:
+        ingest(st, [POLICE / f"{m}-leicestershire-street.csv.gz" for m in extra])
+        add_area(st, DEMO_AREA, lsoas=[], wards=list(DEMO_WARD_CODES), geojson=None)
+        import_concerns(st, CONCERNS_CSV, f"custom:{DEMO_AREA}")
+    return path

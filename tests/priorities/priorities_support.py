@@ -4,8 +4,10 @@ read straight from the raw files (the ONS lookup, the reference CSV), never from
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +21,13 @@ AREA = "Three wards"
 # Westcotes, Fosse and Saffron (Leicester), by their ONS codes (ward names repeat across England).
 WARD_CODES = ("E05010476", "E05010466", "E05010471")
 CONCERNS_CSV = ROOT / "data" / "sample" / "concerns" / "leicester-concerns.csv"
+# The demo's area (Makefile, target demo): Westcotes, Fosse and Western (Leicester), and
+# the crime months it stores (2020-01 .. 2021-12 and 2025-01 .. 2025-09).
+DEMO_AREA = "West Leicester"
+DEMO_WARD_CODES = ("E05010476", "E05010466", "E05010477")
+DEMO_MONTHS = [f"{y}-{m:02d}" for y in (2020, 2021) for m in range(1, 13)] + [
+    f"2025-{m:02d}" for m in range(1, 10)
+]
 CRIME_TYPES_CSV = ROOT / "src" / "beatbook" / "reference" / "crime_types.csv"
 
 
@@ -109,4 +118,31 @@ def glm(
         low, high = np.asarray(t.conf_int(alpha=0.05)).ravel()
         est = float(np.asarray(t.effect).ravel()[0])
         out[name] = (math.exp(est), math.exp(low), math.exp(high), float(np.asarray(t.pvalue)))
+    return out
+
+
+MONTH_NAMES = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+)
+
+
+def named_months(text: str) -> list[str]:
+    """'YYYY-MM' of every month a sentence names: 'March 2025'; each month of a range,
+    'January to June 2025', 'November 2024 to February 2025'. A month name without a year
+    fails the test (a reader could not tell which)."""
+    out = []
+    pattern = rf"({MONTH_NAMES})(?: (\d{{4}}))?(?: to ({MONTH_NAMES}) (\d{{4}}))?"
+    names = MONTH_NAMES.split("|")
+    for m in re.finditer(pattern, text):
+        first, first_year, last, last_year = m.groups()
+        if last is None:
+            assert first_year, f"{first} without a year: {text}"
+            out.append(f"{first_year}-{names.index(first) + 1:02d}")
+            continue
+        start = dt.date(int(first_year or last_year), names.index(first) + 1, 1)
+        end = dt.date(int(last_year), names.index(last) + 1, 1)
+        assert start < end, text
+        while start <= end:
+            out.append(f"{start:%Y-%m}")
+            start = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return out

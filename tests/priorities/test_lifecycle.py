@@ -347,7 +347,10 @@ def test_add_priority_checks_its_origin(writable_store: Store, origin: str) -> N
             origin=origin,
             actor="Sgt. Hale",
         )
-    assert str(err.value) == f"--origin {origin!r}: expected one of data, residents, partners, mix"
+    assert (
+        str(err.value)
+        == f"--origin {origin!r}: expected one of data, residents, partners, mix, team"
+    )
     assert priorities(writable_store) == [] and events(writable_store) == []
 
 

@@ -335,3 +335,100 @@ def test_a_real_process_prints_one_line_and_exits_2(wards_store_copy: Path) -> N
     assert proc.stderr == "error: priority 999: no such priority (see 'beatbook priorities list')\n"
     assert proc.stdout == ""
     assert table_rows(wards_store_copy) == before
+
+
+def test_add_the_teams_priority_by_street_and_by_map_point(cli: Cli) -> None:
+    """``priorities add``: a street (any case, abbreviated) or a point; then adopted."""
+    added = cli.json(
+        "priorities",
+        "add",
+        "--area",
+        AREA,
+        "--street",
+        "westcotes dr",
+        "--problem",
+        "street-life",
+        "--words",
+        "ASB and street life around the hostel",
+        "--reason",
+        "Raised at the residents' meeting",
+        "--month",
+        "2021-07",
+        "--by",
+        "Insp. Patel",
+    )
+    assert (added["label"], added["ward"], added["problem"], added["origin"]) == (
+        "Westcotes Drive",
+        "Westcotes",
+        "asb",
+        "team",
+    )
+    assert added["problem_words"] == "ASB and street life around the hostel"
+    assert added["events"][0]["details"]["team_reason"] == added["reason"]
+    point = added["snap_points"][0]
+    code, out, err = cli(
+        "priorities",
+        "add",
+        "--area",
+        AREA,
+        "--lat",
+        str(point["latitude"] + 0.0002),  # about 22 m north of a Westcotes Drive point
+        "--lon",
+        str(point["longitude"]),
+        "--problem",
+        "drug-dens",
+        "--origin",
+        "residents",
+        "--month",
+        "2021-07",
+        "--by",
+        "Insp. Patel",
+    )
+    assert code == 0, err
+    second = added["priority_id"] + 1
+    assert (
+        out.split()
+        == (
+            f"priority {second} added for 2021-07: Westcotes Drive (Westcotes): drug dens and "
+            "cuckooing, raised by residents"
+        ).split()
+    )
+    with Store(cli.store, read_only=True) as st:
+        p = lifecycle.priority(st, second)
+    assert (p["problem"], p["place_key"]) == ("drugs", added["place_key"])
+    code, out, err = cli("priorities", "adopt", str(second), "--by", "Insp. Patel")
+    assert code == 0 and out.strip() == f"priority {second} adopted by Insp. Patel"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--street", "Nowhere Lane"], "street 'Nowhere Lane': no police.uk street of"),
+        (["--lat", "52.7", "--lon", "-1.0"], "map point 52.70000, -1.00000: no police.uk street"),
+        (["--street", "Tudor Road", "--problem", ""], "problem: expected one of street-drinking"),
+        (["--street", "Tudor Road", "--reason", "x" * 501], "reason: 501 characters; at most 500"),
+    ],
+)
+def test_add_refuses_bad_input_in_one_line(cli: Cli, args: list[str], message: str) -> None:
+    before = table_rows(cli.store)
+    base = ["--problem", "drugs", *args] if "--problem" not in args else args
+    code, out, err = cli("priorities", "add", "--area", AREA, "--by", "x", *base)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert table_rows(cli.store) == before
+
+
+def test_the_proposal_print_numbers_by_rank_within_the_ward_with_the_id_apart(cli: Cli) -> None:
+    code, out, err = cli(*PROPOSE, "--save")
+    assert code == 0, err
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith("#")]
+    with Store(cli.store, read_only=True) as st:
+        stored = {p["priority_id"]: p for p in lifecycle.list_priorities(st)}
+    assert len(lines) == len(stored) == 6
+    for line in lines:
+        head = line.split(":")[0]  # "#2 in Fosse · id 18"
+        rank, ward, pid = head[1:].split(" in ")[0], head.split(" in ")[1].split(" · ")[0], head
+        p = stored[int(pid.rsplit("id ", 1)[1])]
+        assert p["ward"] == ward and p["events"][0]["details"]["rank"] == int(rank)
+        assert f" = volume {p['parts']['volume']:.2f} + " in line
+        assert line.count("proactive") == 1

@@ -28,7 +28,7 @@ from scipy import stats
 from beatbook.areas import add_area
 from beatbook.errors import DataMissingError, InputError
 from beatbook.priorities.propose import Evidence, propose, propose_with_evidence
-from beatbook.priorities.score import Weights
+from beatbook.priorities.score import PARTS, Weights
 from beatbook.store import Store
 from support.fixtures_store import months_between, raw_scalar
 
@@ -103,10 +103,11 @@ def test_json_field_names_are_the_documented_ones(proposed) -> None:
     assert (result["recent_months"], result["baseline_months"]) == (RECENT, BASELINE)
     assert result["forecast_method"] == "mean-3"
     assert result["weights"] == Weights().to_dict()
-    assert all(set(w) == {"ward", "priorities"} for w in result["wards"])
+    assert all(set(w) == {"ward", "priorities", "running"} for w in result["wards"])
+    assert all(w["running"] == [] for w in result["wards"])  # nothing adopted in this store
     for c in candidates(result):
         assert set(c) == CANDIDATE_FIELDS
-        assert set(c["parts"]) == {"volume", "change", "forecast", "concerns"}
+        assert set(c["parts"]) == set(PARTS)  # the parts score.py scores (test_score.py)
         assert set(c["figures"]) == FIGURE_FIELDS
         assert set(c["evidence"]) == {"months", "concerns", "outcomes"}
         assert all(set(m) == {"month", "count", "window"} for m in c["evidence"]["months"])
@@ -200,6 +201,15 @@ def _numbers(pattern: str, text: str) -> list[float] | None:
     return None if m is None else [float(g) for g in m.groups() if g is not None]
 
 
+# The months a reason names (written out by hand for June 2021's proposal): the recent
+# months, the full twelve before them ("the year before"), and the forecast's history.
+NAMED_MONTHS = {
+    " in April to June 2021": "recent",
+    " in the year before": "baseline",
+    "since January 2020": "forecast",
+}
+
+
 def test_every_number_in_a_reason_is_in_the_evidence(proposed, voiced) -> None:
     for c in candidates(proposed[0]) + candidates(voiced):
         text, f = c["reason"], c["figures"]
@@ -207,9 +217,27 @@ def test_every_number_in_a_reason_is_in_the_evidence(proposed, voiced) -> None:
         for m in c["evidence"]["months"]:
             months[m["window"]] += m["count"]
         now, before = months["recent"] / 3, months["baseline"] / 12
+        if f["crimes_recent"]:  # every level names its months, and only those
+            assert " a month in April to June 2021" in text
+            assert f["change_direction"] == "no baseline" or " a month in the year before" in text
+        for phrase in NAMED_MONTHS:
+            text = text.replace(phrase, "")
+        assert not re.search(r"January|February|March|April|May|June|July|20\d\d", text), text
+        if below := _numbers(
+            r" \((?:below|above) the recent ([\d.]+) a month: the forecast weighs its crimes "
+            r", not only the last three months\)",
+            text,
+        ):  # said only when the forecast is more than twice or under half the recent level
+            assert below[0] == pytest.approx(now, abs=0.051)
+            assert not now / 2 <= f["forecast"] <= now * 2
+            text = text.replace(re.search(r" \((below|above) the recent.*?months\)", text)[0], "")
+        elif f["crimes_recent"] and f["forecast"] >= 0.05:
+            assert now / 2 <= f["forecast"] + 0.01 and f["forecast"] - 0.01 <= now * 2
         used = 0
         if up := _numbers(
-            r"up from ([\d.]+) to ([\d.]+) a month \(significant, p (?:= ([\d.]+)|< 0\.001)\)", text
+            r"up from ([\d.]+) a month to ([\d.]+) a month "
+            r"\(significant, p (?:= ([\d.]+)|< 0\.001)\)",
+            text,
         ):
             assert up[0] == pytest.approx(before, abs=0.051) and up[1] == pytest.approx(
                 now, abs=0.051
@@ -220,12 +248,12 @@ def test_every_number_in_a_reason_is_in_the_evidence(proposed, voiced) -> None:
             else:
                 assert f["change_p"] < 0.001
             used += 3  # before, now and the p-value
-        if level := _numbers(r": ([\d.]+) a month, no clear change from ([\d.]+)", text):
+        if level := _numbers(r": ([\d.]+) a month, no clear change from ([\d.]+) a month", text):
             assert level[0] == pytest.approx(now, abs=0.051)
             assert level[1] == pytest.approx(before, abs=0.051)
             assert f["change_direction"] == "no clear change"
             used += 2
-        if down := _numbers(r"down from ([\d.]+) to ([\d.]+) a month", text):
+        if down := _numbers(r"down from ([\d.]+) a month to ([\d.]+) a month", text):
             assert (down[0], down[1]) == (
                 pytest.approx(before, abs=0.051),
                 pytest.approx(now, abs=0.051),

@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from beatbook.errors import InputError
-from beatbook.priorities.score import KEY, PARTS, Weights, score_candidates, top_per_ward
+from beatbook.priorities.score import (
+    KEY,
+    PARTS,
+    Weights,
+    proactive_problems,
+    score_candidates,
+    top_per_ward,
+)
 
 CRIME_TYPES_CSV = Path(__file__).parents[2] / "src" / "beatbook" / "reference" / "crime_types.csv"
 with CRIME_TYPES_CSV.open(newline="", encoding="utf-8") as fh:
@@ -93,14 +100,16 @@ FORECASTS = pl.DataFrame(
 # acquisitive 9 x 5 / 3 = 15; Market criminal damage 2 x 30 / 3 = 20; Oak 365 / 3.
 TOP_HARM = 365 / 3
 EXPECTED = {
-    # (place_key, problem): (volume, change, forecast, concerns, origin)
-    (ELM[1], "acquisitive"): (91 / TOP_HARM, 0.0, 2 / 4, 0.0, "data"),
-    (ELM[1], "asb"): (20 / TOP_HARM, 5 / 9, 1 / 4, 1.0, "mix"),
-    (MARKET[1], "acquisitive"): (15 / TOP_HARM, 1.0, 1.0, 0.0, "data"),
-    (MARKET[1], "criminal-damage"): (20 / TOP_HARM, 0.0, 0.0, 0.0, "data"),
-    (OAK[1], "acquisitive"): (1.0, 0.0, 0.0, 0.0, "data"),
-    (PARK[1], "street-drinking"): (0.0, 0.0, 0.0, 0.5, "residents"),
-    (BUS[1], "drugs"): (0.0, 0.0, 0.0, 0.5, "partners"),
+    # (place_key, problem): (volume, change, forecast, concerns, proactive, origin)
+    (ELM[1], "acquisitive"): (91 / TOP_HARM, 0.0, 2 / 4, 0.0, 0.0, "data"),
+    (ELM[1], "asb"): (20 / TOP_HARM, 5 / 9, 1 / 4, 1.0, 0.0, "mix"),
+    (MARKET[1], "acquisitive"): (15 / TOP_HARM, 1.0, 1.0, 0.0, 0.0, "data"),
+    (MARKET[1], "criminal-damage"): (20 / TOP_HARM, 0.0, 0.0, 0.0, 0.0, "data"),
+    (OAK[1], "acquisitive"): (1.0, 0.0, 0.0, 0.0, 0.0, "data"),
+    (PARK[1], "street-drinking"): (0.0, 0.0, 0.0, 0.5, 0.0, "residents"),
+    # Drugs is the one group whose every crime type is proactive (crime_types.csv): its
+    # concerns count again, on the concerns part's scale (1 of Elm's 2).
+    (BUS[1], "drugs"): (0.0, 0.0, 0.0, 0.5, 0.5, "partners"),
 }
 # Baseline and recent counts (6 and 3 months).
 COUNTS = {
@@ -140,14 +149,27 @@ def test_reference_weights_are_the_ones_worked_by_hand() -> None:
 def test_parts_origin_and_score_match_the_hand_computation() -> None:
     table = by_key(scored())
     assert set(table) == set(EXPECTED)
-    for key, (volume, change, forecast, concerns, origin) in EXPECTED.items():
+    for key, (volume, change, forecast, concerns, proactive, origin) in EXPECTED.items():
         row = table[key]
         assert row["part_volume"] == pytest.approx(volume), key
         assert row["part_change"] == pytest.approx(change), key
         assert row["part_forecast"] == pytest.approx(forecast), key
         assert row["part_concerns"] == pytest.approx(concerns), key
+        assert row["part_proactive"] == pytest.approx(proactive), key
         assert row["origin"] == origin, key
-        assert row["score"] == pytest.approx(volume + change + forecast + concerns), key
+        total = volume + change + forecast + concerns + proactive
+        assert row["score"] == pytest.approx(total), key
+
+
+def test_only_all_proactive_groups_count_concerns_twice() -> None:
+    proactive = {r["problem_group"] for r in REFERENCE.values() if r["proactive"] == "true"}
+    reactive = {r["problem_group"] for r in REFERENCE.values() if r["proactive"] != "true"}
+    assert proactive_problems() == sorted(proactive - reactive) == ["drugs"]
+    # Weapons possession is proactive but weighed with violence, which is reported.
+    assert "violence-weapons" in proactive & reactive
+    off = by_key(scored(Weights(proactive=0)))
+    assert all(r["part_proactive"] == 0 for r in off.values())
+    assert off[(BUS[1], "drugs")]["score"] == pytest.approx(0.5)
 
 
 def test_figures_behind_the_parts() -> None:
@@ -221,21 +243,21 @@ def test_ranking_is_by_score() -> None:
         (MARKET[1], "acquisitive"),  # 15/121.7 + 1 + 1 = 2.12
         (ELM[1], "asb"),  # 0.16 + 0.56 + 0.25 + 1 = 1.97
         (ELM[1], "acquisitive"),  # 0.75 + 0.5 = 1.25
-        (OAK[1], "acquisitive"),  # 1
-        (PARK[1], "street-drinking"),  # 0.5, ward W1 before W2 on a tie
-        (BUS[1], "drugs"),  # 0.5
+        (OAK[1], "acquisitive"),  # 1, ward W1 before W2 on a tie
+        (BUS[1], "drugs"),  # 0.5 + 0.5 (proactive)
+        (PARK[1], "street-drinking"),  # 0.5
         (MARKET[1], "criminal-damage"),  # 0.16
     ]
 
 
 def test_weights_change_the_ranking_as_expected() -> None:
-    volume_only = scored(Weights(volume=1, change=0, forecast=0, concerns=0))
+    volume_only = scored(Weights(volume=1, change=0, forecast=0, concerns=0, proactive=0))
     # Ranked by harm a month alone; candidates with no recent crime score 0 and are dropped.
     assert volume_only["place_key"].to_list()[:2] == [OAK[1], ELM[1]]
     assert set(zip(volume_only["place_key"], volume_only["problem"], strict=True)) == {
         k for k in EXPECTED if COUNTS[k][1] > 0
     }
-    concerns_only = scored(Weights(volume=0, change=0, forecast=0, concerns=3))
+    concerns_only = scored(Weights(volume=0, change=0, forecast=0, concerns=3, proactive=0))
     assert [(r["place_key"], r["score"]) for r in concerns_only.to_dicts()] == [
         (ELM[1], 3.0),
         (PARK[1], 1.5),
@@ -266,12 +288,13 @@ def test_weights_reject_negatives(field: str, option: str, value: float) -> None
 
 
 def test_zero_weights_are_allowed() -> None:
-    assert Weights(0, 0, 0, 0, 0).to_dict() == {
+    assert Weights(0, 0, 0, 0, 0, 0).to_dict() == {
         "volume": 0,
         "change": 0,
         "forecast": 0,
         "concerns": 0,
         "asb_harm_days": 0,
+        "proactive": 0,
     }
 
 

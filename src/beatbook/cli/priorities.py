@@ -14,9 +14,11 @@ from beatbook.settings import (
     BEFORE_MONTHS,
     FORECAST_METHOD,
     PER_WARD,
+    PLACE_RADIUS,
     WEIGHT_CHANGE,
     WEIGHT_CONCERNS,
     WEIGHT_FORECAST,
+    WEIGHT_PROACTIVE,
     WEIGHT_VOLUME,
 )
 from beatbook.store import Store
@@ -58,6 +60,13 @@ def propose_cmd(
     asb_harm_days: Annotated[
         float, typer.Option(help="Harm weight of one ASB incident, in days.")
     ] = ASB_HARM_DAYS,
+    weight_proactive: Annotated[
+        float,
+        typer.Option(
+            help="Weight of concerns about proactive problems (drugs) counted again: "
+            "police find those crimes, so their counts understate them."
+        ),
+    ] = WEIGHT_PROACTIVE,
     forecast_method: Annotated[
         str, typer.Option(help="sepp, mean-3, mean-6, mean-12 or last-month.")
     ] = FORECAST_METHOD,
@@ -74,7 +83,14 @@ def propose_cmd(
     from beatbook.priorities.propose import propose
     from beatbook.priorities.score import Weights
 
-    weights = Weights(weight_volume, weight_change, weight_forecast, weight_concerns, asb_harm_days)
+    weights = Weights(
+        weight_volume,
+        weight_change,
+        weight_forecast,
+        weight_concerns,
+        asb_harm_days,
+        weight_proactive,
+    )
     with Store(store, read_only=not save) as st:
         result = propose(
             st, area, month, per_ward=per_ward, weights=weights, method=forecast_method
@@ -99,12 +115,19 @@ def _print_proposal(r: dict[str, Any]) -> None:
     for ward in r["wards"]:
         out.print(f"\n[bold]{ward['ward']}[/bold]")
         for c in ward["priorities"]:
-            p = c["parts"]
-            pid = f" [id {c['priority_id']}]" if "priority_id" in c else ""
+            parts = " + ".join(f"{k} {v:.2f}" for k, v in c["parts"].items())
+            pid = f" · id {c['priority_id']}" if "priority_id" in c else ""
             out.print(
-                f"  {c['rank']}.{pid} {c['place']}: {c['problem_label']}  score {c['score']:.2f} = "
-                f"volume {p['volume']:.2f} + change {p['change']:.2f} + forecast "
-                f"{p['forecast']:.2f} + concerns {p['concerns']:.2f}  (from {c['origin']})",
+                f"  #{c['rank']} in {ward['ward']}{pid}: {c['place']}: {c['problem_label']}  "
+                f"score {c['score']:.2f} = {parts}  (from {c['origin']})",
+                highlight=False,
+                markup=False,
+            )
+            out.print(f"     {c['reason']}", highlight=False, markup=False)
+        for c in ward.get("running", []):
+            out.print(
+                f"  continuing since {c['since']} · id {c['priority_id']}: {c['place']}: "
+                f"{c['problem_label']} ({c['status']})",
                 highlight=False,
                 markup=False,
             )
@@ -113,6 +136,85 @@ def _print_proposal(r: dict[str, Any]) -> None:
         out.print(
             f"{r['concerns_unmatched']} concerns have no place yet: see 'beatbook concerns unmatched'"
         )
+
+
+@priorities_app.command("add")
+def add(
+    area: AreaOpt,
+    problem: Annotated[
+        str,
+        typer.Option(
+            help="The problem: a slug or label of reference/concern_problems.csv, e.g. "
+            "drug-dens, street-life, street-drinking, knife-gang, asb, drugs."
+        ),
+    ],
+    by: ByOpt,
+    store: StoreOpt = None,
+    street: Annotated[
+        str | None, typer.Option(help="The street or place, as police.uk names it.")
+    ] = None,
+    ward: Annotated[
+        str | None, typer.Option(help="The ward, when the street runs through several.")
+    ] = None,
+    lat: Annotated[float | None, typer.Option(help="A point on the map: latitude.")] = None,
+    lon: Annotated[float | None, typer.Option(help="A point on the map: longitude.")] = None,
+    radius: Annotated[
+        int, typer.Option(help="Metres around the point to look for a police.uk street point.")
+    ] = PLACE_RADIUS,
+    words: Annotated[
+        str | None,
+        typer.Option(help="The problem in the team's words, as printed (default: its label)."),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="The place as the team prints it (default: the street).")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="The inspector's reason, printed in the letter.")
+    ] = None,
+    origin: Annotated[str, typer.Option(help="Who raised it: residents, partners or team.")] = (
+        "team"
+    ),
+    month: Annotated[
+        str | None,
+        typer.Option(help="Month it is for, YYYY-MM (default: the month after the data)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add the team's own priority at a street or a point on the map; adopt it like any other.
+
+    Example: [bold]beatbook priorities add --area "West Leicester" --street "Westcotes Drive"
+    --problem street-life --words "ASB and street life around the hostel" --reason "raised at
+    the residents' meeting" --by "Insp. Patel"[/bold]
+    """
+    from beatbook.months import parse_month
+    from beatbook.priorities import lifecycle, team
+
+    with Store(store) as st:
+        place = team.find_place(
+            st, area, street=street, ward=ward, longitude=lon, latitude=lat, radius=radius
+        )
+        pid = team.add_team_priority(
+            st,
+            area,
+            place,
+            problem=problem,
+            reason=reason,
+            origin=origin,
+            actor=by,
+            month=parse_month(month, "--month") if month else None,
+            words=words,
+            label=label,
+        )
+        record = lifecycle.priority(st, pid)
+    if json_out:
+        print_json({**record, "problem_words": team.problem_words(record)})
+        return
+    out.print(
+        f"priority {pid} added for {record['proposed_for']:%Y-%m}: {record['label']} "
+        f"({record['ward']}): {team.problem_words(record)}, raised by {record['origin']}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @priorities_app.command("adopt")
@@ -318,8 +420,9 @@ def jag(
     ] = FORECAST_METHOD,
     json_out: JsonOpt = False,
 ) -> None:
-    """The Joint Action Group pack (HTML and PDF): proposals with evidence, running and closed
-    priorities with their assessment, operations, open concerns.
+    """The Joint Action Group pack (HTML and PDF): a first page listing every proposal and
+    running priority by ward with empty action/owner/deadline columns, then proposals with
+    evidence, running and closed priorities with their assessment, operations, open concerns.
 
     Example: [bold]beatbook jag --area Leicester --month 2021-06 --out jag/leicester-2021-07[/bold]
     """

@@ -24,6 +24,8 @@ from typing import Any
 from beatbook import queries as q
 from beatbook.errors import InputError
 from beatbook.months import CALENDAR, check_month, day_bounds, in_calendar, ym
+from beatbook.priorities.evidence import refresh
+from beatbook.priorities.wording import problem_label
 from beatbook.settings import DESCRIPTION, PRIORITY_LABEL
 from beatbook.store import Store
 
@@ -37,7 +39,8 @@ TRANSITIONS = {
     "closed": ("adopted", "continued"),
 }
 STATUSES = ("proposed", "adopted", "rejected", "continued", "closed")
-ORIGINS = ("data", "residents", "partners", "mix")
+RUNNING = ("adopted", "continued")  # a priority in these runs until it is closed
+ORIGINS = ("data", "residents", "partners", "mix", "team")
 
 
 def _check_actor(actor: str) -> str:
@@ -82,7 +85,9 @@ def _finite(figures: dict[str, Any]) -> dict[str, Any]:
 def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatbook") -> list[int]:
     """Record the candidates of a :func:`~beatbook.priorities.propose.propose` result as
     proposed priorities. Idempotent: a candidate already proposed for the same area,
-    place, problem and month keeps its id and gains nothing."""
+    place, problem and month keeps its id and gains nothing. Its ``running`` entries are
+    never recorded, and a candidate whose place and problem has started running since it
+    was proposed is refused (one priority per place and problem at a time)."""
     actor = _check_actor(actor)
     month = check_decision_month(store, dt.date.fromisoformat(proposal["for_month"] + "-01"))
     area = proposal["area"]["reference"]
@@ -98,6 +103,7 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
                 if found:
                     ids.append(found[0])
                     continue
+                _refuse_running(con, area, c["place_key"], c["problem"])
                 pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
                 con.execute(
                     "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
@@ -119,11 +125,45 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
                 details: dict[str, Any] = {"rank": c["rank"]}
                 if "figures" in c:  # kept for the community update's plain-words reason
                     details.update(
-                        figures=_finite(c["figures"]), recent_months=proposal.get("recent_months")
+                        figures=_finite(c["figures"]),
+                        recent_months=proposal.get("recent_months"),
+                        baseline_months=proposal.get("baseline_months"),
                     )
                 _append(con, pid, "proposed", actor, month, details)
                 ids.append(pid)
     return ids
+
+
+def _refuse_running(
+    con: Any, area: str, place_key: str, problem: str, pid: int | None = None
+) -> None:
+    """An InputError naming the priority already running for this area, place and problem
+    (adopted or continued, not closed: its id, label and first month), if there is one
+    other than ``pid``."""
+    found = con.execute(
+        """
+        SELECT p.priority_id,
+               coalesce((SELECT e.details->>'label' FROM priority_events e
+                         WHERE e.priority_id = p.priority_id AND e.details->>'label' IS NOT NULL
+                         ORDER BY e.seq DESC LIMIT 1), p.place),
+               (SELECT min(e.month) FROM priority_events e
+                WHERE e.priority_id = p.priority_id AND e.action = 'adopted')
+        FROM priorities p
+        WHERE p.area = $area AND p.place_key = $key AND p.problem = $problem
+          AND ($pid IS NULL OR p.priority_id <> $pid)
+          AND (SELECT e.action FROM priority_events e WHERE e.priority_id = p.priority_id
+               ORDER BY e.seq DESC LIMIT 1) IN ('adopted', 'continued')
+        ORDER BY p.priority_id LIMIT 1
+        """,
+        {"area": area, "key": place_key, "problem": problem, "pid": pid},
+    ).fetchone()
+    if found:
+        running, label, since = found
+        raise InputError(
+            f"{label}: {problem_label(problem)} is already a priority (id {running}"
+            f"{f', running since {since:%Y-%m}' if since else ''}): one priority per place and "
+            f"problem at a time, so continue or close priority {running} instead"
+        )
 
 
 def add_priority(
@@ -139,16 +179,30 @@ def add_priority(
     origin: str,
     actor: str,
     note: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> int:
     """Record a priority raised by people rather than proposed from data (a residents'
-    meeting, a partner agency), as proposed, so it goes through the same decisions."""
+    meeting, a partner agency, the team), as proposed, so it goes through the same decisions.
+
+    ``reason`` is the inspector's own, printed in the letter: it is the priority's ``reason``
+    and the proposed event's ``team_reason``; ``details`` are added to that event (the team's
+    words for the problem, how the place was found: :mod:`beatbook.priorities.team`). A place
+    and problem already running in the area is refused, naming the running priority."""
     actor = _check_actor(actor)
     if origin not in ORIGINS:
         raise InputError(f"--origin {origin!r}: expected one of {', '.join(ORIGINS)}")
     check_decision_month(store, month)
     place = PRIORITY_LABEL.check(place, "--place") or ""
     note = DESCRIPTION.check(note, "--note")
+    reason = DESCRIPTION.check(reason, "reason")
+    event = dict(details or {})
+    if note:
+        event["note"] = note
+    if reason:
+        event["team_reason"] = reason
     with store.transaction() as con:
+        _refuse_running(con, area, place_key, problem)
         pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
         con.execute(
             "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, now())",
@@ -162,10 +216,10 @@ def add_priority(
                 problem,
                 month,
                 origin,
-                note or f"raised by {origin}",
+                reason or note or f"raised by {origin}",
             ],
         )
-        _append(con, pid, "proposed", actor, month, {"note": note} if note else {})
+        _append(con, pid, "proposed", actor, month, event)
     return int(pid)
 
 
@@ -206,7 +260,11 @@ def decide(
     (e.g. closing a priority that was never adopted). Returns the new status.
 
     A rejection needs a reason (``details["reason"]``, recorded stripped); an adoption
-    without a month is for the month the priority was proposed for."""
+    without a month is for the month the priority was proposed for, and is refused while
+    another priority of the same area, place and problem runs. A continuation into a month
+    records the priority's figures and reason recomputed from the data to the month before
+    (:func:`~beatbook.priorities.evidence.refresh`), so its reason stays current; the
+    proposal's stay in its first event."""
     actor = _check_actor(actor)
     check_transition(store, pid, action)
     details = _check_details(details or {})
@@ -217,8 +275,9 @@ def decide(
         if not reason:
             raise InputError(f"priority {pid}: say why it is rejected (the reason is recorded)")
         details["reason"] = reason
+    p = priority(store, pid)
     if action == "adopted" and month is None:
-        month = priority(store, pid)["proposed_for"]
+        month = p["proposed_for"]
     if action in ("continued", "closed") and month is not None:
         last = latest_month(store, pid)
         if last is not None and (month <= last if action == "continued" else month < last):
@@ -230,7 +289,12 @@ def decide(
             raise InputError(
                 f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
             )
+    fresh = refresh(store, p, month) if action == "continued" and month is not None else None
+    if fresh:
+        details.update(fresh, figures=_finite(fresh["figures"]))
     with store.transaction() as con:
+        if action == "adopted":
+            _refuse_running(con, p["area"], p["place_key"], p["problem"], pid)
         _append(con, pid, action, actor, month, details)
     return action
 
@@ -268,6 +332,15 @@ def adopted_month(store: Store, pid: int) -> dt.date | None:
         "AND month BETWEEN ? AND ?",
         [pid, *day_bounds()],
     )
+
+
+def running_since(p: dict[str, Any]) -> dt.date | None:
+    """The month priority ``p`` (a record of :func:`list_priorities`) was adopted for, if it
+    is running (adopted or continued, not closed); None otherwise."""
+    if p["status"] not in RUNNING:
+        return None
+    adopted = [e["month"] for e in p["events"] if e["action"] == "adopted" and e["month"]]
+    return min(adopted) if adopted else p["proposed_for"]
 
 
 def priority(store: Store, pid: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from beatbook.errors import DataMissingError, InputError
 from beatbook.months import add_months, months_back
 from beatbook.priorities import lifecycle
 from beatbook.priorities.assess import Assessment, difference_in_differences
-from beatbook.priorities.propose import RECENT_MONTHS, gather
+from beatbook.priorities.evidence import RECENT_MONTHS, gather
 from beatbook.reference import problem_groups
 from beatbook.settings import BEFORE_MONTHS, BEFORE_MONTHS_RANGE
 from beatbook.store import Store
@@ -93,7 +93,7 @@ def monthly_counts(
     comparison places (every other snap point of the ward, less ``exclude``: other
     priorities), over ``months`` (0 where none); and how many comparison points had any.
 
-    ``crimes`` is :func:`~beatbook.priorities.propose.gather`'s (month, ward, problem and
+    ``crimes`` is :func:`~beatbook.priorities.evidence.gather`'s (month, ward, problem and
     the snap point's location, longitude and latitude)."""
     rows = crimes.filter(
         (pl.col("ward") == ward) & (pl.col("problem") == problem) & pl.col("month").is_in(months)

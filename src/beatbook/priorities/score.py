@@ -1,7 +1,7 @@
 """Score candidate priorities: (ward, place, problem) with the parts of the score shown.
 
 A candidate is a place (see :mod:`beatbook.priorities.naming`) and a problem in
-one ward. Its score is the sum of four parts, each scaled so the area's largest
+one ward. Its score is the sum of five parts, each scaled so the area's largest
 value of that part is 1 and then multiplied by its weight (:class:`Weights`):
 
 ``volume``
@@ -17,6 +17,11 @@ value of that part is 1 and then multiplied by its weight (:class:`Weights`):
 ``concerns``
     residents' and partners' concerns about that place and problem in the
     recent months.
+``proactive``
+    the same concerns again where the problem is proactive (every crime type of it is
+    found by police rather than reported to them: drugs, :func:`proactive_problems`),
+    scaled like the concerns part. A proactive count measures police activity as much as
+    the problem, so residents' voice has more say there (:data:`beatbook.settings.WEIGHT_PROACTIVE`).
 
 The largest-value scaling makes parts comparable without pretending they share a
 unit; a part no candidate has (no concerns imported, say) is 0 everywhere.
@@ -31,19 +36,20 @@ import polars as pl
 
 from beatbook import settings
 from beatbook.errors import InputError
-from beatbook.reference import harm_table
+from beatbook.reference import crime_types, harm_table
 from beatbook.stats.change import compare_counts
 
-PARTS = ("volume", "change", "forecast", "concerns")
+PARTS = ("volume", "change", "forecast", "concerns", "proactive")
 KEY = ["ward", "place_key", "place", "problem"]
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Multipliers of the four parts, and the harm weight given to ASB.
+    """Multipliers of the five parts, and the harm weight given to ASB.
 
     Defaults (:mod:`beatbook.settings`, with why) give each part equal say and one ASB
-    incident the harm of a public order offence.
+    incident the harm of a public order offence. ``proactive`` comes last so the order of
+    the first five (as the command line passes them) is unchanged.
     """
 
     volume: float = settings.WEIGHT_VOLUME
@@ -51,6 +57,7 @@ class Weights:
     forecast: float = settings.WEIGHT_FORECAST
     concerns: float = settings.WEIGHT_CONCERNS
     asb_harm_days: float = settings.ASB_HARM_DAYS
+    proactive: float = settings.WEIGHT_PROACTIVE
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -134,8 +141,15 @@ def score_candidates(
         "forecast": pl.col("forecast"),
         "concerns": pl.col("concerns").cast(pl.Float64),
     }
+    proactive = pl.col("problem").is_in(proactive_problems())
     table = table.with_columns(
         [_scaled(expr, getattr(weights, name)).alias(f"part_{name}") for name, expr in raw.items()]
+        + [
+            pl.when(proactive)
+            .then(_scaled(raw["concerns"], weights.proactive))
+            .otherwise(0.0)
+            .alias("part_proactive")
+        ]
     )
     table = table.with_columns(
         pl.sum_horizontal([f"part_{p}" for p in PARTS]).alias("score"),
@@ -144,6 +158,15 @@ def score_candidates(
     return table.filter(pl.col("score") > 0).sort(
         ["score", "ward", "place", "problem"], descending=[True, False, False, False]
     )
+
+
+def proactive_problems() -> list[str]:
+    """Problem groups whose every police.uk crime type is proactive (``crime_types.csv``):
+    recorded when police find them, so the count understates the problem."""
+    groups: dict[str, bool] = {}
+    for t in crime_types():
+        groups[t.problem_group] = groups.get(t.problem_group, True) and t.proactive
+    return [g for g, all_proactive in groups.items() if all_proactive]
 
 
 def _with_change(table: pl.DataFrame, n_recent: int, n_baseline: int) -> pl.DataFrame:
