@@ -53,7 +53,7 @@ def test_pdf_numbers_match_raw_files(west: Store, raw_db, tmp_path: Path) -> Non
     assert html.read_text(encoding="utf-8").startswith("<!doctype html>")
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     text = re.sub(r"\s+", " ", text)
-    assert "Joint Action Group pack: West, 2021-10" in text
+    assert "Joint Action Group pack: West, Oct 2021" in text
     assert {w["ward"] for w in pack["proposal"]["wards"]} <= set(WARDS)
     for ward in pack["proposal"]["wards"]:
         c = ward["priorities"][0]
@@ -61,8 +61,9 @@ def test_pdf_numbers_match_raw_files(west: Store, raw_db, tmp_path: Path) -> Non
         months = [m["month"] for m in c["evidence"]["months"]]
         raw = [_raw_count(raw_db, c["snap_points"], types, m) for m in months]
         assert [m["count"] for m in c["evidence"]["months"]] == raw
-        # the evidence row as printed: the problem label then the counts, in month order
-        assert " ".join(str(n) for n in raw) in text
+        # the evidence table as printed: one row per month, 'Jun 2021' then its count
+        words = [dt.date.fromisoformat(m + "-01").strftime("%b %Y") for m in months]
+        assert " ".join(f"{w} {n}" for w, n in zip(words, raw, strict=True)) in text
         recent = sum(raw[-3:])
         assert f"Recent: {recent} crimes" in text
         assert c["place"] in text

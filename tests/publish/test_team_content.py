@@ -118,7 +118,8 @@ def test_settings_defaults_and_a_full_file(tmp_path: Path) -> None:
         ('team = "West\n', "not valid TOML"),
         (
             'team = "West"\nphone = "101"\n',
-            "unknown setting 'phone'; expected contact, reporting, team",
+            "unknown setting 'phone'; expected calendar_url, contact, email, officers, "
+            "report_url, reporting, team",
         ),
         ("reporting = []\n", "reporting: expected one or more [[reporting]] tables"),
         ('[[reporting]]\nlabel = "Online"\n', "reporting 1 how: expected non-empty text"),

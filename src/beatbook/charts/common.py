@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from shapely.geometry.base import BaseGeometry
 
 from beatbook import geo
+from beatbook.months import month_range, ym
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -61,14 +64,39 @@ def png_bytes(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def trend_chart(months: list[dict[str, Any]], title: str) -> bytes:
-    """Monthly counts as bars, the recent months darker: the evidence table as a picture."""
-    fig, ax = plt.subplots(figsize=(4.2, 1.8), dpi=110)
-    colours = ["#1f4e79" if m["window"] == "recent" else "#9db7d5" for m in months]
-    ax.bar(range(len(months)), [m["count"] for m in months], color=colours)
-    ax.set_xticks(range(len(months)), [m["month"][2:] for m in months], rotation=90, fontsize=6)
+def month_label(month: str) -> str:
+    """'2021-06' -> 'Jun 2021': how a month is written on a chart and in the JAG pack."""
+    return f"{dt.date.fromisoformat(month[:7] + '-01'):%b %Y}"
+
+
+def month_axis(months: list[str]) -> list[str]:
+    """Every calendar month from the first of ``months`` ('YYYY-MM', oldest first) to the
+    last, so that a month without data keeps its place instead of closing the gap."""
+    if not months:
+        return []
+    first, last = (dt.date.fromisoformat(m + "-01") for m in (months[0], months[-1]))
+    return [ym(m) for m in month_range(first, last)]
+
+
+def trend_chart(months: list[dict[str, Any]]) -> bytes:
+    """Monthly counts as bars, the recent months darker: the evidence table as a picture.
+    A month missing from ``months`` is marked "no data" in its place, never drawn as zero.
+    The page around the chart gives its title (as text, which wraps and is never clipped)."""
+    given = {m["month"]: m for m in months}
+    axis = month_axis([m["month"] for m in months])
+    fig, ax = plt.subplots(figsize=(4.2, 2.3), dpi=110)
+    for i, month in enumerate(axis):
+        m = given.get(month)
+        if m is None:
+            ax.text(
+                i, 0, "no data", rotation=90, fontsize=5, color="#777", ha="center", va="bottom"
+            )
+        else:
+            colour = "#1f4e79" if m["window"] == "recent" else "#9db7d5"
+            ax.bar(i, m["count"], color=colour)
+    ax.set_xticks(range(len(axis)), [month_label(m) for m in axis], rotation=90, fontsize=6)
     ax.tick_params(axis="y", labelsize=6)
-    ax.set_title(title, fontsize=7)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no half crimes
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return png_bytes(fig)
@@ -78,10 +106,10 @@ def place_map(
     outline: BaseGeometry | None,
     crimes: list[tuple[float, float]],
     place: list[tuple[float, float]],
-    title: str,
 ) -> bytes:
     """The ward outline (when boundaries are stored), the problem's recent crimes (grey) and
-    the priority's snap points (red), in British National Grid metres."""
+    the priority's snap points (red), in British National Grid metres. The page around the
+    map gives its title (as text, which wraps and is never clipped)."""
     fig, ax = plt.subplots(figsize=(2.6, 2.6), dpi=110)
     if outline is not None:
         shape = geo.shape_to_bng(outline)
@@ -94,7 +122,6 @@ def place_map(
             ax.scatter(x, y, s=size, c=colour)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.set_title(title, fontsize=7)
     fig.tight_layout()
     return png_bytes(fig)
 

@@ -67,8 +67,8 @@ def update(
         ref = areas_mod.reference(areas_mod.resolve(st, area))
         names = team_images.image_names(st, ref) | {p.name for p in pictures}
         team = (
-            team_content.parse_settings(settings_text, str(settings))
-            if settings_text is not None
+            team_content.parse_settings(settings_text, str(settings), base=settings.parent)
+            if settings is not None and settings_text is not None
             else team_content.stored_settings(st, ref)
         )
         checked = team_content.read_sections(text, names)[1] if text else None

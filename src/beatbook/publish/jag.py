@@ -1,11 +1,14 @@
 """The Joint Action Group pack: the evidence a JAG meeting decides from, as HTML and PDF.
 
-One document per area and month: the proposed priorities for next month with their
-evidence (monthly counts, a trend chart, a small map, concerns, outcomes), the
-priorities already running with their assessment so far, those closed recently
-with their final assessment, operations results, and open concerns. Every number
-comes from the same functions as ``beatbook priorities`` and ``beatbook ops``;
-concerns appear only as counts by place and problem, never their text or contact.
+One document per area and month. Its first page is the meeting's agenda: every proposal
+and every running priority by ward, with empty action, owner and deadline columns to fill
+in. Then the proposed priorities for next month with their evidence (monthly counts, a
+trend chart, a small map, concerns, outcomes), the priorities already running with their
+assessment so far and this month's evidence, those closed recently with their final
+assessment, operations results, and open concerns. A (place, problem) appears once: a
+running one is never proposed again as new. Every number comes from the same functions
+as ``beatbook priorities`` and ``beatbook ops``; concerns appear only as counts by place
+and problem, never their text or contact. Months read "Jun 2021", days "18 Aug 2025".
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from beatbook import queries as q
 from beatbook.areas import Area
-from beatbook.charts.common import place_map, trend_chart
+from beatbook.charts.common import month_axis, month_label, place_map, trend_chart
 from beatbook.concerns.records import concerns_in
-from beatbook.months import month_end, months_back
+from beatbook.months import month_end, months_back, ym
 from beatbook.operations import records as operations
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import Evidence, propose_with_evidence
+from beatbook.priorities.wording import problem_label
 from beatbook.publish import pdf
 from beatbook.settings import FORECAST_METHOD, PER_WARD
 from beatbook.store import Store
@@ -38,7 +42,7 @@ def _data_uri(png: bytes) -> str:
 
 
 def _pictures(store: Store, ev: Evidence, c: dict[str, Any]) -> dict[str, str]:
-    """Trend chart and map of one proposed priority."""
+    """Trend chart and map of one priority with this month's evidence (captions in the page)."""
     ward = ev.crimes.filter(
         (pl.col("ward") == c["ward"])
         & (pl.col("problem") == c["problem"])
@@ -52,27 +56,119 @@ def _pictures(store: Store, ev: Evidence, c: dict[str, Any]) -> dict[str, str]:
     )
     crimes = list(zip(ward["longitude"].to_list(), ward["latitude"].to_list(), strict=True))
     place = [(s["longitude"], s["latitude"]) for s in c["snap_points"]]
-    title = f"{c['problem_label']}, {c['ward']}, recent months"
     return {
-        "trend": _data_uri(
-            trend_chart(c["evidence"]["months"], f"{c['place']}: {c['problem_label']} a month")
-        ),
-        "map": _data_uri(place_map(outline, crimes, place, title)),
+        "trend": _data_uri(trend_chart(c["evidence"]["months"])),
+        "map": _data_uri(place_map(outline, crimes, place)),
     }
 
 
-def _running(store: Store, area_ref: str, cutoff: dt.date) -> list[dict[str, Any]]:
-    """Adopted or continued priorities of the area, assessed up to the cutoff month."""
+def evidence_rows(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The evidence table: every calendar month of the evidence, oldest first, as
+    'Jun 2021' with its count (None where the month has no data) and whether it is recent."""
+    given = {m["month"]: m for m in months}
+    return [
+        {
+            "label": month_label(m),
+            "count": given[m]["count"] if m in given else None,
+            "recent": m in given and given[m]["window"] == "recent",
+        }
+        for m in month_axis([m["month"] for m in months])
+    ]
+
+
+def _running(store: Store, area_ref: str, cutoff: dt.date, target: dt.date) -> list[dict[str, Any]]:
+    """Adopted or continued priorities of the area that started by the pack's month,
+    assessed up to the cutoff month."""
     rows = []
     for p in lifecycle.list_priorities(store, area=area_ref):
         if p["status"] not in ("adopted", "continued"):
             continue
         start = lifecycle.adopted_month(store, p["priority_id"])
-        so_far = (
-            review.assess(store, p["priority_id"], cutoff) if start and start <= cutoff else None
+        if start is None or start > target:
+            continue
+        so_far = review.assess(store, p["priority_id"], cutoff) if start <= cutoff else None
+        standing = "adopted for" if start == target else "continuing since"
+        rows.append(
+            {
+                **p,
+                "adopted_month": start,
+                "since": ym(start),
+                "standing": f"{standing} {start:%b %Y}",
+                "assessment": so_far,
+            }
         )
-        rows.append({**p, "adopted_month": start, "assessment": so_far})
     return rows
+
+
+def _one_each(proposal: dict[str, Any], running: list[dict[str, Any]]) -> None:
+    """Each (place, problem) once: a candidate that is already running is taken out of the
+    new proposals (which are numbered 1..n again within the ward) and becomes the running
+    priority's evidence this month, unless the proposal's ``running`` list carries it."""
+    by_key = {(p["place_key"], p["problem"]): p for p in running}
+    fresh = {
+        (r["place_key"], r["problem"]): r for w in proposal["wards"] for r in w.get("running", [])
+    }
+    for ward in proposal["wards"]:
+        new: list[dict[str, Any]] = []
+        for c in ward["priorities"]:
+            key = (c["place_key"], c["problem"])
+            if key in by_key:
+                fresh.setdefault(key, c)
+            else:
+                new.append({**c, "rank": len(new) + 1})
+        ward["priorities"] = new
+    for p in running:
+        p["evidence_now"] = fresh.get((p["place_key"], p["problem"]))
+
+
+def one_line(reason: str, label: str) -> str:
+    """The agenda's short reason: the reason without its forecast clause (the card gives it
+    in full) and without the problem's name in front (the agenda's problem column gives it)."""
+    kept = [c for c in reason.split("; ") if "expected next month" not in c]
+    short = "; ".join(kept) or reason
+    if short.startswith(label):
+        short = short.removeprefix(label).lstrip(": ")
+    return short[:1].upper() + short[1:]
+
+
+def _agenda(proposal: dict[str, Any], running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first page: per ward, the new proposals by rank, then the running priorities."""
+    wards: dict[str, list[dict[str, Any]]] = {w["ward"]: [] for w in proposal["wards"]}
+    for w in proposal["wards"]:
+        for c in w["priorities"]:
+            wards[w["ward"]].append(
+                {
+                    "rank": c["rank"],
+                    "status": "new proposal",
+                    "priority_id": None,
+                    "place": c["place"],
+                    "place_key": c["place_key"],
+                    "problem": c["problem"],
+                    "problem_label": c["problem_label"],
+                    "score": c["score"],
+                    "origin": c["origin"],
+                    "reason": one_line(c["reason"], c["problem_label"]),
+                }
+            )
+    for p in running:
+        now, label = p["evidence_now"], problem_label(p["problem"])
+        wards.setdefault(p["ward"], []).append(
+            {
+                "rank": None,
+                "status": p["standing"],
+                "priority_id": p["priority_id"],
+                "place": p["label"],
+                "place_key": p["place_key"],
+                "problem": p["problem"],
+                "problem_label": label,
+                "score": now["score"] if now else None,
+                "origin": p["origin"],
+                "reason": one_line(now["reason"], label)
+                if now
+                else f"{one_line(p['reason'], label)} (when proposed for {p['proposed_for']:%b %Y})",
+            }
+        )
+    return [{"ward": w, "rows": rows} for w, rows in wards.items() if rows]
 
 
 def _closed(store: Store, area_ref: str, cutoff: dt.date) -> list[dict[str, Any]]:
@@ -121,17 +217,16 @@ def build(
     evidence behind the proposals (for the maps)."""
     proposal, ev = propose_with_evidence(store, area_name, month, per_ward=per_ward, method=method)
     ref = proposal["area"]["reference"]
-    running = _running(store, ref, ev.cutoff)
-    taken = {(p["place_key"], p["problem"]) for p in running}
-    for ward in proposal["wards"]:
-        for c in ward["priorities"]:
-            c["already_running"] = (c["place_key"], c["problem"]) in taken
+    target = dt.date.fromisoformat(proposal["for_month"] + "-01")
+    running = _running(store, ref, ev.cutoff, target)
+    _one_each(proposal, running)
     start = ev.recent[0]
     end = month_end(ev.cutoff)
     pack = {
-        "title": f"Joint Action Group pack: {proposal['area']['name']}, {proposal['for_month']}",
+        "title": f"Joint Action Group pack: {proposal['area']['name']}, {target:%b %Y}",
         "generated": dt.date.today().isoformat(),
         "proposal": proposal,
+        "agenda": _agenda(proposal, running),
         "running": running,
         "closed": _closed(store, ref, ev.cutoff),
         "operations": _operations(store, ev.area, start, end),
@@ -160,7 +255,22 @@ def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> st
         undefined=StrictUndefined,
         autoescape=True,
     )
+    env.filters["month"] = _month_words
+    env.filters["day"] = _day_words
+    env.filters["problem"] = problem_label
+    env.globals["evidence_rows"] = evidence_rows
     return env.get_template("jag.html.j2").render(**pack, pictures=pictures)
+
+
+def _month_words(value: dt.date | str) -> str:
+    """A month ('2021-06' or a date) as 'Jun 2021'."""
+    return month_label(value if isinstance(value, str) else ym(value))
+
+
+def _day_words(value: dt.date | str) -> str:
+    """A day ('2025-08-18' or a date) as '18 Aug 2025'."""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {day:%b %Y}"
 
 
 def pack_html(
@@ -173,11 +283,9 @@ def pack_html(
 ) -> tuple[str, dict[str, Any]]:
     """The pack as one self-contained HTML page, and its records (see :func:`build`)."""
     pack, ev = build(store, area_name, month, per_ward=per_ward, method=method)
-    pictures = {
-        f"{c['place_key']}#{c['problem']}": _pictures(store, ev, c)
-        for ward in pack["proposal"]["wards"]
-        for c in ward["priorities"]
-    }
+    shown = [c for ward in pack["proposal"]["wards"] for c in ward["priorities"]]
+    shown += [p["evidence_now"] for p in pack["running"] if p["evidence_now"]]
+    pictures = {f"{c['place_key']}#{c['problem']}": _pictures(store, ev, c) for c in shown}
     return render_html(pack, pictures), pack
 
 

@@ -1,7 +1,8 @@
 """What a neighbourhood team writes itself for its community update.
 
 Two inputs, both the team's own: a settings file (TOML: the team's name, how to
-contact it, the ways to report crime) and the month's free text (Markdown: the
+contact it, its online report form and calendar, the ways to report crime, and its officers
+with their roles, wards and an optional photo) and the month's free text (Markdown: the
 inspector's message, news, partner notices), kept in the store so the update can
 be rebuilt later and edited from the web desk. BeatBook publishes them as written;
 raw HTML in the text is shown as text, never run; links and images follow the rules of
@@ -46,16 +47,39 @@ DEFAULT_CHANNELS = (
         "Relay UK: 18000 in an emergency, 18001 101 otherwise.",
     ),
 )
-SETTINGS_KEYS = {"team", "contact", "reporting"}
+SETTINGS_KEYS = {"team", "contact", "email", "report_url", "calendar_url", "reporting", "officers"}
+OFFICER_KEYS = {"name", "role", "wards", "email", "phone", "photo"}
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ]{1,18}[0-9]$")
+URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:[0-9]{1,5})?(/[^\s<>\"]*)?$")
+PHOTO_MAX_BYTES = 2_000_000  # an officer's photo file
+PHOTO_SIDE = 400  # pixels on the longer side of a photo as printed
+
+
+@dataclass(frozen=True)
+class Officer:
+    """One member of the team as the update's "Your local team" lists them."""
+
+    name: str
+    role: str
+    wards: tuple[str, ...] = ()
+    email: str | None = None
+    phone: str | None = None
+    photo: str | None = None  # the file as written in the settings
+    photo_data: bytes | None = field(default=None, compare=False, repr=False)  # read, re-encoded
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The team's name and contact as printed, and its reporting channels."""
+    """The team's name and contact as printed, its links, reporting channels and officers."""
 
     team: str | None = None
     contact: str | None = None
     channels: tuple[Channel, ...] = DEFAULT_CHANNELS
+    email: str | None = None
+    report_url: str | None = None  # the force's online report form
+    calendar_url: str | None = None  # the team's events as an .ics calendar
+    officers: tuple[Officer, ...] = ()
 
     def team_name(self, area_name: str) -> str:
         return self.team or f"{area_name} neighbourhood team"
@@ -77,18 +101,119 @@ def _text(value: object, where: str) -> str:
     return value.strip()
 
 
+def _optional(
+    data: dict[str, object], key: str, where: str, pattern: re.Pattern[str], expected: str
+) -> str | None:
+    if key not in data:
+        return None
+    value = _text(data[key], f"{where} {key}")
+    if not pattern.match(value):
+        raise InputError(f"{where} {key}: {value!r} is not {expected}")
+    return value
+
+
+AN_EMAIL = "an e-mail address, e.g. team@example.org"
+A_PHONE = "a phone number of digits and spaces, e.g. 0116 222 2222"
+AN_HTTPS_URL = "an https:// web address, e.g. https://www.police.uk"
+
+
+def _photo(value: object, where: str, base: Path | None) -> tuple[str, bytes | None]:
+    """A photo file as written and, when the settings file's folder ``base`` is known, its
+    picture read (at most :data:`PHOTO_MAX_BYTES`), checked and re-encoded small. A URL is
+    refused: BeatBook never fetches one into a letter."""
+    path = _text(value, where)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", path) or path.startswith("//"):
+        raise InputError(
+            f"{where}: {path!r} is a URL; expected a local file path, e.g. photos/name.jpg"
+        )
+    if Path(path).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise InputError(f"{where}: {path!r}: expected a .png, .jpg or .jpeg file")
+    if base is None:
+        return path, None
+    file = base / path
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(PHOTO_MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{where}: {path!r} cannot be read ({exc.strerror})") from exc
+    if len(data) > PHOTO_MAX_BYTES:
+        raise InputError(
+            f"{where}: {path!r} is over {PHOTO_MAX_BYTES:,} bytes; expected a smaller picture"
+        )
+    try:
+        image = team_images.prepare(data, file.name)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    return path, _small(image.data)
+
+
+def _small(data: bytes) -> bytes:
+    """A picture at most :data:`PHOTO_SIDE` pixels on its longer side, as JPEG."""
+    import io
+
+    from PIL import Image as PILImage
+
+    with PILImage.open(io.BytesIO(data)) as picture:
+        picture.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+        out = io.BytesIO()
+        picture.convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def _officers(rows: object, source: str, base: Path | None) -> tuple[Officer, ...]:
+    if not isinstance(rows, list) or not rows:
+        raise InputError(f"{source}: officers: expected one or more [[officers]] tables")
+    found = []
+    for i, row in enumerate(rows, start=1):
+        where = f"{source}: officers {i}"
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: expected a table with name and role")
+        unknown = set(row) - OFFICER_KEYS
+        if unknown:
+            raise InputError(
+                f"{where}: unknown field {sorted(unknown)[0]!r}; expected {', '.join(sorted(OFFICER_KEYS))}"
+            )
+        wards = row.get("wards", [])
+        if not isinstance(wards, list):
+            raise InputError(f'{where} wards: expected a list of ward names, e.g. ["Fosse"]')
+        photo, data = (
+            _photo(row["photo"], f"{where} photo", base) if "photo" in row else (None, None)
+        )
+        found.append(
+            Officer(
+                name=_text(row.get("name"), f"{where} name"),
+                role=_text(row.get("role"), f"{where} role"),
+                wards=tuple(_text(w, f"{where} wards") for w in wards),
+                email=_optional(row, "email", where, EMAIL, AN_EMAIL),
+                phone=_optional(row, "phone", where, PHONE, A_PHONE),
+                photo=photo,
+                photo_data=data,
+            )
+        )
+    return tuple(found)
+
+
 def load_settings(path: Path | None) -> Settings:
-    """Read a settings file; without one, the UK-wide reporting channels.
+    """Read a settings file; without one, the UK-wide reporting channels. Officers' photos
+    are read from files beside it.
 
     Example file::
 
         team = "West Leicester Neighbourhood Policing Team"
-        contact = "westleicester.npt@example.police.uk"
+        email = "westleicester.npt@example.police.uk"
+        report_url = "https://www.leics.police.uk/ro/report"
         [[reporting]]
         label = "Online"
         how = "leics.police.uk/report"
+        [[officers]]
+        name = "PC Jo Bloggs"
+        role = "Beat officer"
+        wards = ["Fosse"]
+        photo = "photos/bloggs.jpg"
     """
-    return Settings() if path is None else parse_settings(read_settings_text(path), str(path))
+    if path is None:
+        return Settings()
+    return parse_settings(read_settings_text(path), str(path), base=Path(path).parent)
 
 
 def read_settings_text(path: Path) -> str:
@@ -100,8 +225,10 @@ def read_settings_text(path: Path) -> str:
         raise InputError(f"{path}: cannot read settings ({exc.strerror})") from exc
 
 
-def parse_settings(text: str, source: str) -> Settings:
-    """Settings from TOML text, every error naming ``source``."""
+def parse_settings(text: str, source: str, base: Path | None = None) -> Settings:
+    """Settings from TOML text, every error naming ``source`` and the field. Officers'
+    photos are read relative to ``base`` (the settings file's folder); without it (settings
+    kept in the store or typed on the desk) a photo is checked but not read or printed."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -132,6 +259,10 @@ def parse_settings(text: str, source: str) -> Settings:
         team=_text(data["team"], f"{source}: team") if "team" in data else None,
         contact=_text(data["contact"], f"{source}: contact") if "contact" in data else None,
         channels=channels,
+        email=_optional(data, "email", f"{source}:", EMAIL, AN_EMAIL),
+        report_url=_optional(data, "report_url", f"{source}:", URL, AN_HTTPS_URL),
+        calendar_url=_optional(data, "calendar_url", f"{source}:", URL, AN_HTTPS_URL),
+        officers=_officers(data["officers"], source, base) if "officers" in data else (),
     )
 
 

@@ -1,11 +1,12 @@
 """The monthly community update: a neighbourhood team's letter to its residents.
 
 For an area and month M it gathers, from the store: the priorities adopted or
-continued for M, by ward, with why in plain words; "you said, we did": what
-happened to M-1's priorities and whether the problem fell there, worded by the
-assessment's confidence interval; operations of the last months with their results
-in the area hierarchy ("46 of 141 warrants"); engagements in the coming weeks; how
-to report; and the team's own text. Crime figures are police.uk data up to the
+continued for M, by ward, with why in plain words; the crimes at each priority's own
+snap points for its trend chart, and the street names of the area's snap points for the
+map; "you said, we did": what happened to M-1's priorities and whether the problem fell
+there, worded by the assessment's confidence interval; operations of the last months with
+their results in the area hierarchy ("46 of 141 warrants"); engagements in the coming
+weeks; how to report; the team's officers; and the team's own text. Crime figures are police.uk data up to the
 latest stored month before M (police.uk publishes a month or two behind).
 
 Concerns appear only as counts, never a reporter's words or contact. The priorities
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import textwrap
 from pathlib import Path
@@ -36,6 +38,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
 )
+from markupsafe import Markup, escape
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
@@ -51,10 +54,15 @@ from beatbook.publish import pdf, team_images, update_facts
 from beatbook.publish.team_content import Section, Settings
 from beatbook.publish.update_facts import TrendCounts, Update, UpdateInputs, result_areas, to_assess
 from beatbook.reference import harm_table
+from beatbook.reference.snap_points import is_generic, point_name
 from beatbook.settings import ASB_HARM_DAYS, TREND_MONTHS, UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.store import Store
 
 RECENT_MONTHS = 3  # the trend note compares these last months with a year before
+POINT = ["location", "longitude", "latitude"]  # a police.uk snap point
+# months before the latest that the charts and notes read: the chart's 13, or the notes'
+# same three months a year before, whichever reaches further back
+MONTHS_READ = max(TREND_MONTHS - 1, 12 + RECENT_MONTHS - 1)
 OPERATIONS_MONTHS = 3  # operations that ran in the update's month or the three before it
 
 
@@ -86,8 +94,9 @@ def gather(
         raise DataMissingError(f"--month {month}: no street-level crime stored before it")
     data_to = published[-1]
     priorities = lifecycle.list_priorities(store, area=ref)
-    current = current_priorities(priorities, target)
-    trends = _trend_counts(store, area, data_to) if current else None
+    current = current_priorities(priorities, target, published)
+    crimes = _crimes(store, area, data_to)
+    trends = _trend_counts(store, crimes, priorities, current, data_to) if current else None
     wards = ward_outlines(store, area, data_to)
     assessments = {
         pid: review.assess(store, pid, data_to) for pid in to_assess(priorities, target, data_to)
@@ -111,6 +120,7 @@ def gather(
         operations=tuple(reports),
         shares_ground=shares,
         engagements=tuple(engagements),
+        streets=_streets(crimes),
         weeks=weeks,
         settings=settings,
         sections=tuple(sections),
@@ -124,30 +134,55 @@ def _shares_ground(store: Store, area: Area, ref: str) -> bool:
     return areas_mod.within(store, other, area) or areas_mod.within(store, area, other)
 
 
-def _trend_counts(store: Store, area: Area, data_to: dt.date) -> TrendCounts:
-    """Crimes by ward, problem and month for the 13-month charts to ``data_to`` and for their
-    notes, which compare the last three months with a year before."""
-    months = months_back(data_to, TREND_MONTHS)
-    # counted from the year-before months of the comparison (older than the chart's first)
-    first = min(months[0], add_months(data_to, -12 - (RECENT_MONTHS - 1)))
-    stored = q.months_with_data(store, first, data_to)
-    crimes = q.incidents(store, area, first, data_to)
-    wards = q.ward_labels(store, crimes["lsoa_code"].drop_nulls().unique().to_list()).select(
-        "lsoa_code", "ward"
-    )
+def _crimes(store: Store, area: Area, data_to: dt.date) -> pl.DataFrame:
+    """The area's located crimes and ASB from the first month a trend note compares (a year
+    and a quarter before ``data_to``), with the problem each counts towards."""
+    first = add_months(data_to, -MONTHS_READ)
     problems = harm_table(asb_harm_days=ASB_HARM_DAYS).select("crime_type", "problem")
-    counted = (
-        crimes.join(wards, on="lsoa_code", how="left")
-        .join(problems, on="crime_type", how="left")
-        .group_by("ward", "problem", "month")
-        .agg(pl.len().alias("n"))
-    )
+    return q.incidents(store, area, first, data_to).join(problems, on="crime_type", how="left")
+
+
+def _trend_counts(
+    store: Store,
+    crimes: pl.DataFrame,
+    priorities: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    data_to: dt.date,
+) -> TrendCounts:
+    """Crimes of each current priority's problem at its own snap points, by month, for its
+    13-month chart to ``data_to`` and its note, which compares the last three months with
+    a year before (or the three months before)."""
+    months = months_back(data_to, TREND_MONTHS)
+    stored = q.months_with_data(store, add_months(data_to, -MONTHS_READ), data_to)
+    by_id = {p["priority_id"]: p for p in priorities}
+    places = {}
+    for c in current:
+        own = pl.DataFrame(
+            [[s["location"], s["longitude"], s["latitude"]] for s in by_id[c["id"]]["snap_points"]]
+            or None,
+            schema={"location": pl.Utf8, "longitude": pl.Float64, "latitude": pl.Float64},
+            orient="row",
+        )
+        here = crimes.filter(pl.col("problem") == c["problem"]).join(own, on=POINT, how="semi")
+        places[c["id"]] = {m: int(n) for m, n in here.group_by("month").len().iter_rows()}
+    problems = harm_table(asb_harm_days=ASB_HARM_DAYS)["problem"]
     return TrendCounts(
         months=tuple(months),
         recent=tuple(months[-RECENT_MONTHS:]),
         stored=frozenset(stored),
-        recorded=frozenset(problems["problem"].to_list()),
-        counts={(w, p, m): n for w, p, m, n in counted.iter_rows()},
+        recorded=frozenset(problems.to_list()),
+        places=places,
+    )
+
+
+def _streets(crimes: pl.DataFrame) -> tuple[tuple[str, float, float], ...]:
+    """The named police.uk snap points of the area's crimes (street names for the map),
+    leaving out police.uk's generic kinds ("Supermarket")."""
+    points = crimes.select(POINT).unique().sort(POINT)
+    return tuple(
+        (point_name(loc), lon, lat)
+        for loc, lon, lat in points.iter_rows()
+        if loc and not is_generic(loc)
     )
 
 
@@ -215,6 +250,30 @@ def _wrap(text: str, width: int = 72, indent: str = "") -> str:
     )
 
 
+# E-mail addresses, UK numbers people call (999, 101, 111, Relay UK's 18000 and "18001 101", a number starting
+# 0 such as 0800 555 111) and web addresses written without https:// ("crimestoppers-uk.org")
+PHONE_OR_SITE = re.compile(
+    r"(?<![\w.@/+-])(?:(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)|(?P<phone>999|101|111|18000|18001 101|0\d{2,4}(?: \d{3,4}){1,2}|0\d{9,10})"
+    r"|(?P<site>(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:uk|org|com|net)(?:/[\w/.-]*[\w/])?))"
+    r"(?![\w@-])"
+)
+
+
+def linkify(text: str) -> Markup:
+    """The team's words as HTML with each phone number a ``tel:`` link, each e-mail address a
+    ``mailto:`` link and each web address an ``https:`` link (everything else escaped)."""
+
+    def link(found: re.Match[str]) -> str:
+        words = found.group(0)
+        if found.group("email"):
+            return f'<a href="mailto:{words}">{words}</a>'
+        if found.group("phone"):
+            return f'<a href="tel:{words.replace(" ", "")}">{words}</a>'
+        return f'<a href="https://{words}">{words}</a>'
+
+    return Markup(PHONE_OR_SITE.sub(link, str(escape(text))))
+
+
 def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str, str]:
     """The update as HTML and as plain text, from ``update.html.j2`` and ``update.txt.j2`` in
     ``template_dir`` (default: BeatBook's own, which a team can copy and restyle)."""
@@ -230,6 +289,7 @@ def render(facts: dict[str, Any], template_dir: Path | None = None) -> tuple[str
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = _wrap
+    env.filters["linkify"] = linkify
     return tuple(_render_one(env, name, directory, facts) for name in TEMPLATE_FILES)  # type: ignore[return-value]
 
 

@@ -2,8 +2,9 @@
 
 :func:`beatbook.publish.update.gather` reads everything an update needs from the store, once,
 into an :class:`UpdateInputs`; :func:`build` turns that record into what the update says and
-its pictures without a store. Two helpers, :func:`to_assess` and :func:`result_areas`, tell
-the gathering which assessments and which area relations the wording will need.
+its pictures without a store (the trend charts and the map: :mod:`beatbook.publish.update_trends`).
+Two helpers, :func:`to_assess` and :func:`result_areas`, tell the gathering which assessments
+and which area relations the wording will need.
 """
 
 from __future__ import annotations
@@ -16,14 +17,24 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from beatbook.areas import Area
-from beatbook.charts import update as charts
 from beatbook.engagements import KINDS, Engagement
 from beatbook.figures.public import running_months
-from beatbook.months import add_months, months_back
-from beatbook.operations.records import WHOLE, measure_nouns
-from beatbook.priorities.wording import month_span, plain_assessment, problem_label
+from beatbook.months import add_months
+from beatbook.operations.records import WHOLE, measure_nouns, percent
+from beatbook.priorities.wording import plain_assessment, problem_label
+from beatbook.publish import plain_text, update_trends
 from beatbook.publish.team_content import Section, Settings
-from beatbook.stats import compare_monthly_counts, describe_change
+from beatbook.publish.update_trends import TrendCounts
+
+__all__ = [
+    "TrendCounts",
+    "Update",
+    "UpdateInputs",
+    "build",
+    "result_areas",
+    "to_assess",
+    "years_and_months",
+]
 
 
 @dataclass
@@ -32,17 +43,6 @@ class Update:
 
     facts: dict[str, Any]
     images: dict[str, bytes]
-
-
-@dataclass(frozen=True)
-class TrendCounts:
-    """Crimes by ward, priority problem and month, for the ward trend charts and notes."""
-
-    months: tuple[dt.date, ...]  # the chart's months, to the latest stored
-    recent: tuple[dt.date, ...]  # the last months, compared with earlier ones in the notes
-    stored: frozenset[dt.date]  # months with published data, from the comparison's first
-    recorded: frozenset[str]  # the problems police.uk data records (the others have no line)
-    counts: Mapping[tuple[str, str, dt.date], int]  # (ward, problem, month) -> crimes
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class UpdateInputs:
     settings: Settings
     sections: tuple[Section, ...]
     team_images: Mapping[str, bytes] = field(default_factory=dict)  # team-NAME -> uploaded image
+    streets: tuple[tuple[str, float, float], ...] = ()  # named snap points: street, lon, lat
 
 
 SAID = {
@@ -144,16 +145,19 @@ def operations(inputs: UpdateInputs) -> list[dict[str, Any]]:
     for op in inputs.operations:
         lines = []
         for measure in op["measures"]:
-            if measure["total"] is not None:
-                one, many = measure_nouns(measure["measure"])
-                lines.append(
-                    f"{measure['total']:,} {many if measure['total'] != 1 else one} in all"
-                )
-            lines += [
-                r["text"]
+            total = measure["total"]
+            shown = [
+                r
                 for r in measure["areas"]
                 if r["reference"] != WHOLE and inputs.shares_ground[r["reference"]]
             ]
+            if measure["measure"] == CUSTODIAL:
+                lines += _custodial(total, shown)
+                continue
+            if total is not None:
+                one, many = measure_nouns(measure["measure"])
+                lines.append(f"{total:,} {many if total != 1 else one} in all")
+            lines += [r["text"] for r in shown]
         if lines:
             rows.append(
                 {
@@ -166,6 +170,40 @@ def operations(inputs: UpdateInputs) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+CUSTODIAL = "custodial_months"
+
+
+def years_and_months(months: int) -> str:
+    """A length of custodial sentences as people say it: '26 years', '2 years 6 months',
+    '1 year 1 month', '7 months'.
+
+    >>> [years_and_months(n) for n in (312, 30, 13, 7, 12, 0)]
+    ['26 years', '2 years 6 months', '1 year 1 month', '7 months', '1 year', '0 months']
+    """
+    years, rest = divmod(months, 12)
+    parts = [f"{years:,} year{'s' if years != 1 else ''}"] if years else []
+    if rest or not years:
+        parts.append(f"{rest} month{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
+def _custodial(total: int | None, areas: list[dict[str, Any]]) -> list[str]:
+    """Custodial sentences in years and months, in all and in each area."""
+    lines = (
+        [f"{years_and_months(total)} of custodial sentences in all"] if total is not None else []
+    )
+    for r in areas:
+        length = years_and_months(r["count"])
+        if total:
+            lines.append(
+                f"{length} of the {years_and_months(total)} were in the {r['area']} area "
+                f"({percent(r['count'], total)})"
+            )
+        else:
+            lines.append(f"{length} of custodial sentences were in the {r['area']} area")
+    return lines
 
 
 def _dates(start: Any, end: Any) -> str:
@@ -200,110 +238,73 @@ def engagements(inputs: UpdateInputs) -> list[dict[str, Any]]:
     return rows
 
 
-def ward_trends(inputs: UpdateInputs) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
-    """A 13-month chart per ward with priorities, one line per police-recorded priority
-    problem, and the honest comparison of the last three months with a year before."""
-    wanted = {(c["ward"], c["problem"]) for c in inputs.current}
-    trend = inputs.trends
-    if not wanted or trend is None:
-        return [], {}
-    months, counts = list(trend.months), trend.counts
+POLICE_UK = "https://www.police.uk"
+METHODS = (
+    "Each chart counts the priority's problem at the priority's own police.uk map points; "
+    'a month police.uk has not published is "no data", never zero. A change is called '
+    "clear when a test of the monthly counts finds it unlikely to be chance (p below 0.05):"
+)
+
+
+def team_reason(priority: dict[str, Any] | None) -> str | None:
+    """The inspector's own reason for a priority (``beatbook priorities add --reason``), the
+    latest an event records, printed above the sentence computed from the data."""
+    events = priority["events"] if priority else []
+    found = [e["details"].get("team_reason") for e in events if e.get("details")]
+    return next((r for r in reversed(found) if r), None)
+
+
+def links(settings: Settings) -> dict[str, str | None]:
+    """Where the letter's links go: phone numbers as ``tel:``, the team's e-mail as
+    ``mailto:``, the online report form, police.uk and the events calendar."""
+    return {
+        "emergency": "tel:999",
+        "non_emergency": "tel:101",
+        "police_uk": POLICE_UK,
+        "report": settings.report_url,
+        "calendar": settings.calendar_url,
+        "email": f"mailto:{settings.email}" if settings.email else None,
+    }
+
+
+def officers(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """The team's officers as "Your local team" lists them, and their photos' files."""
     rows, images = [], {}
-    for ward in sorted({w for w, _ in wanted}):
-        series, notes = [], []
-        for problem in sorted(p for w, p in wanted if w == ward):
-            label = problem_label(problem)
-            if problem not in trend.recorded:
-                notes.append(
-                    f"{label.capitalize()} is not recorded in police.uk data, so it has no line."
-                )
-                continue
-            values = tuple(
-                counts.get((ward, problem, m), 0) if m in trend.stored else None for m in months
-            )
-            series.append(charts.Series(label.capitalize(), values))
-            notes.append(
-                _trend_sentence(ward, label, counts, problem, list(trend.recent), trend.stored)
-            )
-        if not series:
-            rows.append({"ward": ward, "image": None, "alt": None, "notes": notes})
-            continue
-        name = f"trend-{_slug(ward)}.png"
-        labels = [f"{m:%Y-%m}" for m in months]
-        images[name] = charts.ward_trend_chart(ward, labels, series)
+    for i, o in enumerate(settings.officers, start=1):
+        photo = None
+        if o.photo_data:
+            photo = f"officer-{i}.jpg"
+            images[photo] = o.photo_data
         rows.append(
             {
-                "ward": ward,
-                "image": name,
-                "alt": charts.trend_alt(ward, labels, series),
-                "months": labels,
-                "series": [{"label": s.label, "counts": list(s.counts)} for s in series],
-                "notes": notes,
+                "name": o.name,
+                "role": o.role,
+                "wards": ", ".join(o.wards),
+                "email": o.email,
+                "phone": o.phone,
+                "tel": "tel:" + o.phone.replace(" ", "") if o.phone else None,
+                "photo": photo,
             }
         )
     return rows, images
 
 
-def _trend_sentence(
-    ward: str,
-    label: str,
-    counts: Mapping[tuple[Any, ...], int],
-    problem: str,
-    recent: list[dt.date],
-    stored: frozenset[dt.date],
-) -> str:
-    """The last three months against the same months a year before (or, where those are not
-    published, the three months before), tested on the monthly counts
-    (:func:`~beatbook.stats.compare_monthly_counts`: three months a side are too few to
-    estimate over-dispersion, so it is the exact test for two Poisson counts, and says so)."""
-    now = sum(counts.get((ward, problem, m), 0) for m in recent)
-    span = month_span([f"{recent[0]:%Y-%m}", f"{recent[-1]:%Y-%m}"])
-    what = f"{label.capitalize()} in {ward}, {span}"
-    year_ago = months_back(add_months(recent[-1], -12), len(recent))
-    just_before = months_back(add_months(recent[0], -1), len(recent))
-    for earlier, against in (
-        (year_ago, "the same months a year before"),
-        (just_before, "the three months before"),
-    ):
-        if all(m in stored for m in recent + earlier):
-            change = compare_monthly_counts(
-                {m: counts.get((ward, problem, m), 0) for m in earlier},
-                {m: counts.get((ward, problem, m), 0) for m in recent},
-            )
-            return f"{what}, against {against}: {describe_change(change, 'recorded')}."
-    return f"{what}: {now} recorded; earlier months to compare with are not published."
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
-
-
-def team_map(inputs: UpdateInputs) -> tuple[dict[str, Any] | None, dict[str, bytes]]:
-    """The team area's wards (outlines from the stored LSOA boundaries) with the places."""
-    if not inputs.wards:
-        return None, {}
-    area = inputs.area
-    places = [
-        charts.Place(c["number"], c["place"], c["longitude"], c["latitude"])
-        for c in inputs.current
-        if c["longitude"] is not None
-    ]
-    names = [w for w, _ in inputs.wards]
-    image = charts.team_map(area.name, list(inputs.wards), places)
-    alt = charts.map_alt(area.name, names, places)
-    return {"image": "map.png", "alt": alt, "wards": names}, {"map.png": image}
-
-
 def build(inputs: UpdateInputs) -> Update:
     """Everything the update shows, as records and pictures, from what was read for it."""
     area, target, data_to, settings = inputs.area, inputs.month, inputs.data_to, inputs.settings
-    trends, images = ward_trends(inputs)
-    the_map, map_image = team_map(inputs)
+    trends, images = update_trends.priority_trends(inputs.current, inputs.trends)
+    the_map, map_image = update_trends.team_map(
+        area.name, inputs.wards, inputs.current, inputs.streets
+    )
     images.update(map_image)
     images.update(inputs.team_images)
+    team, photos = officers(settings)
+    images.update(photos)
+    recorded = {p["priority_id"]: p for p in inputs.priorities}
     by_ward: dict[str, list[dict[str, Any]]] = {}
     for c in inputs.current:
-        by_ward.setdefault(c["ward"], []).append(c)
+        own = c.get("team_reason") or team_reason(recorded.get(c["id"]))
+        by_ward.setdefault(c["ward"], []).append({**c, "team_reason": own})
     facts = {
         "title": f"{area.name} community update, {target:%B %Y}",
         "area": {**area.to_dict(), "reference": inputs.reference},
@@ -313,8 +314,17 @@ def build(inputs: UpdateInputs) -> Update:
         "data_to_label": f"{data_to:%B %Y}",
         "team": settings.team_name(area.name),
         "contact": settings.contact,
+        "email": settings.email,
+        "links": links(settings),
+        "officers": team,
         "sections": [
-            {"heading": s.heading, "markdown": s.markdown, "html": s.html} for s in inputs.sections
+            {
+                "heading": s.heading,
+                "markdown": s.markdown,
+                "html": s.html,
+                "text": plain_text.to_text(s.markdown),
+            }
+            for s in inputs.sections
         ],
         "priorities": [{"ward": w, "items": items} for w, items in by_ward.items()],
         "you_said_we_did": said_and_done(inputs),
@@ -324,6 +334,10 @@ def build(inputs: UpdateInputs) -> Update:
         "reporting": [{"label": c.label, "how": c.how} for c in settings.channels],
         "trends": trends,
         "map": the_map,
+        "methods": {
+            "intro": METHODS,
+            "tests": [t["method"] for t in trends if t["method"]],
+        },
         "sources": (
             f"Crime and anti-social behaviour: police.uk street-level data to "
             f"{data_to:%B %Y}, Open Government Licence v3.0. Ward boundaries: ONS, "
