@@ -154,7 +154,8 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.ingest.ons": {"lsoa_lookup", "lsoa_bridge", "population"},
     "beatbook.ingest.boundaries": {"lsoa_boundaries"},
     "beatbook.areas": {"custom_areas"},
-    "beatbook.concerns.records": {"concerns", "concern_contacts"},
+    "beatbook.concerns.records": {"concerns", "concern_contacts", "concern_descriptions"},
+    "beatbook.concerns.reports": {"concern_descriptions"},
     "beatbook.concerns.csv_import": {"concerns", "concern_contacts"},
     "beatbook.operations.records": {
         "operations",

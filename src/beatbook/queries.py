@@ -450,3 +450,41 @@ def sources(
         dict(zip(("force", "month", "file", "rows", "quarantined", "ingested"), r, strict=True))
         for r in rows
     ]
+
+
+def snap_points_in(store: Store, codes: Sequence[str]) -> pl.DataFrame:
+    """The police.uk snap points of the located crimes (ASB included, every stored month) in
+    these LSOAs: location ('On or near Elm Close'), lsoa_code, crimes. What residents search
+    streets by (the public search)."""
+    return store.frame(
+        "SELECT location, lsoa_code, count(*) AS crimes FROM crimes "
+        "WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[])) AND location IS NOT NULL "
+        "GROUP BY location, lsoa_code ORDER BY location, lsoa_code",
+        [sorted(set(codes))],
+    )
+
+
+POSTCODES_TABLE = "postcodes"
+
+
+def postcodes_loaded(store: Store) -> bool:
+    """Whether a postcode lookup is stored: a ``postcodes`` table (postcode 'LE3 0AA', upper
+    case with one space; lsoa_code; longitude; latitude) with at least one row."""
+    if not store.scalar(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [POSTCODES_TABLE]
+    ):
+        return False
+    return bool(store.scalar(f"SELECT count(*) > 0 FROM {POSTCODES_TABLE}"))
+
+
+def postcode_lsoas(store: Store, postcode: str) -> list[str]:
+    """The LSOAs of a full postcode ('LE3 0AA'), or of every postcode of an outward code
+    ('LE3'), from the postcode lookup (:func:`postcodes_loaded` first); [] when unknown."""
+    full = " " in postcode
+    rows = store.rows(
+        f"SELECT DISTINCT lsoa_code FROM {POSTCODES_TABLE} "
+        f"WHERE {'postcode = ?' if full else 'postcode LIKE ?'} AND lsoa_code IS NOT NULL "
+        "ORDER BY 1",
+        [postcode if full else f"{postcode} %"],
+    )
+    return [r[0] for r in rows]

@@ -220,6 +220,13 @@ CREATE TABLE IF NOT EXISTS concern_contacts (
     contact VARCHAR NOT NULL           -- private: never exported, reported, logged or shown
 );
 
+-- What a resident wrote about the problem on the web form (concerns/reports.py): private like
+-- the contact, shown to the team only (concerns list --free-text), never published or logged.
+CREATE TABLE IF NOT EXISTS concern_descriptions (
+    concern_id BIGINT PRIMARY KEY,     -- concerns.concern_id
+    description VARCHAR NOT NULL
+);
+
 -- [operations] operations and engagements (operations.py, engagements.py)
 CREATE TABLE IF NOT EXISTS operations (
     name VARCHAR PRIMARY KEY,          -- unique ignoring case

@@ -70,6 +70,7 @@ def test_every_command_is_covered() -> None:
         "engagements list",
         "engagements ical",
         "priorities propose",
+        "priorities add",
         "priorities adopt",
         "priorities reject",
         "priorities continue",

@@ -92,7 +92,7 @@ def _table_digest(store: Store) -> dict[str, tuple[object, ...]]:
 
 def test_problem_groups_of_concerns_are_police_uk_groups() -> None:
     problems = concern_problems()
-    assert len({p.slug for p in problems}) == len(problems) == 14
+    assert len({p.slug for p in problems}) == len(problems) == 15
     assert {p.problem_group for p in problems} - {None} == set(problem_groups())
     groups = [p.slug for p in problems if not p.concern_only]
     assert sorted(groups) == sorted(problem_groups())  # one row per group, slug = group
@@ -112,6 +112,7 @@ def test_every_police_uk_category_maps_to_its_own_group() -> None:
         ("street-life", "street-life"),
         ("ASB", "asb"),
         ("drug dealing", "drugs"),
+        ("knife crime by the school", "knife-gang"),
         ("people dealing weed", "drugs"),
         ("cannabis smell", "drugs"),
         ("youths hanging about", "asb"),
@@ -142,7 +143,7 @@ def test_unknown_problem_lists_the_categories() -> None:
     with pytest.raises(
         ValueError,
         match="matches no problem; expected one of street-drinking, "
-        "begging, street-life, drug-dens, noise, speeding, parking, asb, drugs",
+        "begging, street-life, drug-dens, noise, knife-gang, speeding, parking, asb, drugs",
     ):
         map_problem("aliens landing")
     with pytest.raises(ValueError):  # a keyword must be a whole word: 'crackers' is not 'crack'

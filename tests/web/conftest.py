@@ -189,7 +189,7 @@ class Browser(TestClient):
 
 @pytest.fixture(scope="module")
 def users(web_app: FastAPI, make_user) -> Iterator[dict[str, Browser]]:
-    """A signed-in browser per role (four sign-ins, under the login rate limit). Not entered
+    """A signed-in browser per role (only failed sign-ins are throttled). Not entered
     as context managers: leaving one would shut the app down."""
     found: dict[str, Browser] = {}
     for role in ("inspector", "analyst", "partner", "admin"):

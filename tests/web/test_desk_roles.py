@@ -47,6 +47,7 @@ class Route:
     path: str  # {proposed} {adopted} {concern} are filled from the store
     allowed: frozenset[str]
     data: tuple[tuple[str, str], ...] = ()
+    ok: int | None = None  # the answer to a role that may: default 200 (GET) or 303 (POST)
 
     @property
     def id(self) -> str:
@@ -142,6 +143,16 @@ ROUTES = (
         INSPECTOR,
         (("area", AREA), ("month", "2021-08"), ("text", "## News\n\nMatrix text.")),
     ),
+    # the live preview answers JSON itself (tested in test_desk_plain and test_desk_browser)
+    Route(
+        "POST",
+        "/desk/updates/text/preview",
+        INSPECTOR,
+        (("area", AREA), ("text", "## News\n\nMatrix text.")),
+        ok=200,
+    ),
+    # an image not uploaded: refused with a message (served for real in test_desk_plain)
+    Route("GET", f"/desk/updates/image?area={A}&name=none.png", EVERYONE, ok=400),
     # without a file: refused with a message (uploads are tested in test_desk_team_text)
     Route("POST", "/desk/updates/image", INSPECTOR, (("area", AREA), ("month", "2021-08"))),
     # a month with no data before it: refused quickly with a message (publishing is tested
@@ -242,6 +253,8 @@ def test_role_matrix(
         assert target.path == "/login" and "next=/desk" in target.query
     elif who not in route.allowed:
         assert got.status_code == 403, got.text[:300]
+    elif route.ok is not None:
+        assert got.status_code == route.ok, got.text[:500]
     elif route.method == "GET":
         assert got.status_code == 200, got.text[:500]
     else:

@@ -180,7 +180,7 @@ def test_an_operation_name_of_100000_characters_is_refused_and_the_form_kept(
     assert got.status_code == 400
     assert "operation name: 100,000 characters; at most 80" in got.text
     assert 'value="kept &lt;b&gt;as typed&lt;/b&gt;"' in got.text
-    assert 'value="2021-07-01"' in got.text and f">{AREA}</textarea>" in got.text
+    assert 'value="2021-07-01"' in got.text and f'<option value="{AREA}" selected>' in got.text
     assert store_sql.execute("SELECT count(*) FROM operations WHERE name LIKE 'NNN%'").fetchone()[
         0
     ] == (0)

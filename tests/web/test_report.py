@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_support import AREA, SECRET, csrf_of, field_value
+from web_support import AREA, SECRET, csrf_of, field_value, text_of
 
 from beatbook.web import create_app
 from support.fixtures_store import ROOT
@@ -162,6 +162,98 @@ def test_the_same_submission_twice_stores_one_concern(client: TestClient, store_
     assert len(rows_with(store_sql, marker)) == 2
 
 
+DESCRIPTION = "Qzvwritten: the man at number 12 sells from a blue van every night"
+
+
+def test_the_description_is_stored_privately_and_shown_nowhere(
+    client: TestClient, store_sql, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    marker = uuid.uuid4().hex[:10]
+    sent = client.post(
+        "/report", data={**open_form(client), **report(marker), "description": DESCRIPTION}
+    )
+    assert sent.status_code == 200
+    ((concern_id, *_),) = rows_with(store_sql, marker)
+    (kept,) = store_sql.execute(
+        "SELECT description FROM concern_descriptions WHERE concern_id = ?", [concern_id]
+    ).fetchone()
+    assert kept == DESCRIPTION
+    assert tables_holding(store_sql, "Qzvwritten") == {"concern_descriptions"}
+    # not on the thanks page, nor the form shown again after a mistake, nor any public page
+    again = client.post(
+        "/report",
+        data={**open_form(client), **report("bad"), "date": "", "description": DESCRIPTION},
+    )
+    assert again.status_code == 400 and "please type it again" in again.text
+    pages = [sent.text, again.text] + [
+        client.get(url).text
+        for url in [
+            "/",
+            "/priorities",
+            "/search?q=Narborough",
+            f"/stats/{AREA}",
+            "/api/priorities",
+            f"/api/stats/{AREA}?to=2021-12",
+        ]
+    ]
+    assert not [p for p in pages if "qzvwritten" in p.lower()]
+    assert "qzvwritten" not in caplog.text.lower()
+
+
+def test_the_team_reads_the_description_on_the_desk_and_partners_do_not(
+    client: TestClient, users, store_sql
+) -> None:
+    marker = uuid.uuid4().hex[:10]
+    words = f"Qzvdesk {marker}: dealing from the bus shelter after school"
+    sent = client.post(
+        "/report", data={**open_form(client), **report(marker), "description": words}
+    )
+    assert sent.status_code == 200
+    ((concern_id, *_),) = rows_with(store_sql, marker)
+    for role in ("inspector", "analyst"):
+        page = users[role].get("/desk/concerns")
+        assert page.status_code == 200
+        card = page.text.split(f'id="latest-{concern_id}"', 1)[1].split("</article>", 1)[0]
+        assert html.escape(words) in card
+    partner = users["partner"].get("/desk/concerns")
+    assert partner.status_code == 200 and "Qzvdesk" not in partner.text
+
+
+def test_a_pin_inside_the_area_is_placed_and_the_thanks_page_says_where(
+    client: TestClient, store_sql
+) -> None:
+    marker = uuid.uuid4().hex[:10]
+    fields = {**report(marker), "latitude": "52.627112", "longitude": "-1.150477"}
+    sent = client.post("/report", data={**open_form(client), **fields})
+    assert sent.status_code == 200
+    ((concern_id, *_),) = rows_with(store_sql, marker)
+    place, method = store_sql.execute(
+        "SELECT place, match_method FROM concerns WHERE concern_id = ?", [concern_id]
+    ).fetchone()
+    # the pin is on one of police.uk's Narborough Road points (the tests' own SQL)
+    assert store_sql.execute(
+        "SELECT count(*) FROM street_crimes WHERE location = 'On or near Narborough Road' "
+        "AND longitude = -1.150477 AND latitude = 52.627112"
+    ).fetchone()[0]
+    assert (place, method) == ("On or near Narborough Road", "coordinates")
+    placed = re.search(r'<p id="placed">(.*?)</p>', sent.text, flags=re.S)
+    assert placed and "We have placed it at <strong>Narborough Road</strong>," in placed[1]
+
+
+def test_a_street_nobody_can_match_is_left_for_the_team(client: TestClient, store_sql) -> None:
+    marker = uuid.uuid4().hex[:10]
+    sent = client.post(
+        "/report", data={**open_form(client), **report(marker, where=f"the alley {marker}")}
+    )
+    assert sent.status_code == 200
+    ((concern_id, *_),) = rows_with(store_sql, marker)
+    assert store_sql.execute(
+        "SELECT place FROM concerns WHERE concern_id = ?", [concern_id]
+    ).fetchone() == (None,)
+    assert "the team will place it by hand" in text_of(sent.text)
+
+
 # --- bad reports ----------------------------------------------------------------------------
 
 
@@ -180,6 +272,9 @@ def test_the_same_submission_twice_stores_one_concern(client: TestClient, store_
         ({"contact": "y" * 501}, "contact", "Contact: longer than 500"),
         ({"area": ""}, "area", "Area: choose"),
         ({"area": "Leicestershire"}, "area", "Area: choose"),  # a real area, but not one offered
+        ({"latitude": "52.6343", "longitude": "-1.1339"}, "latitude", "is outside West"),
+        ({"latitude": "53.38", "longitude": "-1.47"}, "latitude", "put the pin inside the area"),
+        ({"description": "z" * 2001}, "description", "Description: longer than 2000 characters"),
     ],
 )
 def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(

@@ -338,12 +338,14 @@ def record_concern(
     latitude: float | str | None = None,
     longitude: float | str | None = None,
     contact: str | None = None,
+    description: str | None = None,
     submission_id: str | None = None,
     today: dt.date | None = None,
 ) -> int:
     """Record one concern (the web form); returns its ``concern_id``.
 
     The same checks as a CSV row; bad fields raise :class:`ConcernFieldError` naming them.
+    A ``description`` (private, like the contact) is stored in the same transaction.
     Sending the same ``submission_id`` again returns the first concern's id and adds nothing.
     """
     resolved = resolve(store, area) if isinstance(area, str) else area
@@ -360,16 +362,22 @@ def record_concern(
     if row is None:
         raise ConcernFieldError(errors)
     key = hashlib.sha256(f"form#{submission_id or uuid.uuid4()}".encode()).hexdigest()
-    ((_, _, concern_id),) = _store(store, resolved, [(row, key)], None)
+    private = {key: description} if description else {}
+    ((_, _, concern_id),) = _store(store, resolved, [(row, key)], None, private)
     if concern_id is None:
         concern_id = store.scalar("SELECT concern_id FROM concerns WHERE row_sha256 = ?", [key])
     return int(concern_id)
 
 
 def _store(
-    store: Store, area: Area, rows: list[tuple[ConcernRow, str]], file: str | None
+    store: Store,
+    area: Area,
+    rows: list[tuple[ConcernRow, str]],
+    file: str | None,
+    descriptions: dict[str, str] | None = None,
 ) -> list[tuple[ConcernRow, PlaceMatch, int | None]]:
-    """Match and insert the rows not stored yet, with their contacts, in one transaction.
+    """Match and insert the rows not stored yet, with their contacts and any ``descriptions``
+    (by row key), in one transaction.
 
     Returns (row, match, new concern_id); the id is None for a row already stored.
     """
@@ -397,6 +405,9 @@ def _store(
                 [list(matches)],
             ).fetchall()
         )
+        for k, text in (descriptions or {}).items():
+            if k in ids:
+                con.execute("INSERT INTO concern_descriptions VALUES (?, ?)", [ids[k], text])
     return [(r, matches.get(k, PlaceMatch()), ids.get(k)) for r, k in rows]
 
 

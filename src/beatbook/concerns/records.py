@@ -34,7 +34,7 @@ from beatbook.months import parse_month
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 
-__all__ = ["STATUSES", "close", "concerns_in", "match", "team_list", "unmatched"]
+__all__ = ["STATUSES", "close", "concerns_in", "match", "placed", "team_list", "unmatched"]
 
 STATUSES = ("open", "closed")
 PUBLIC_COLUMNS = {
@@ -139,7 +139,8 @@ def team_list(
     """Stored concerns for the team, oldest first (``concerns list``); never the contact.
 
     ``from_``/``to`` are months (YYYY-MM); ``free_text`` adds what the resident wrote
-    (where_text, problem_text), which may hold personal details: not for publication.
+    (where_text, problem_text, and description from the web form), which may hold personal
+    details: not for publication.
     """
     _check_status(status)
     slugs = [p.slug for p in concern_problems()]
@@ -180,7 +181,34 @@ def team_list(
     resolved = resolve(store, area) if area else None
     rows = _select(store, columns, resolved, where, params)
     rows = rows.join(_problems(), on="problem", how="left", maintain_order="left").select(names)
-    return [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
+    found = [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
+    if free_text:
+        written = _descriptions(store, [r["concern_id"] for r in found])
+        for r in found:
+            r["description"] = written.get(r["concern_id"])
+    return found
+
+
+def _descriptions(store: Store, ids: list[int]) -> dict[int, str]:
+    """What residents wrote on the web form, by concern (none in a store made before it)."""
+    if not store.scalar(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'concern_descriptions'"
+    ):
+        return {}
+    rows = store.rows(
+        "SELECT concern_id, description FROM concern_descriptions "
+        "WHERE concern_id IN (SELECT unnest(?::BIGINT[]))",
+        [ids],
+    )
+    return {int(i): text for i, text in rows}
+
+
+def placed(store: Store, concern_id: int) -> PlaceMatch:
+    """Where a stored concern was placed: its snap point, or ``place`` None (unmatched)."""
+    place, longitude, latitude, lsoa, method = _concern(
+        store, concern_id, "place, longitude, latitude, lsoa_code, match_method"
+    )
+    return PlaceMatch(place, longitude, latitude, lsoa, method=method)
 
 
 def unmatched(store: Store, *, area: str | None = None) -> list[dict[str, Any]]:

@@ -66,6 +66,11 @@ def month_choices(store: Store) -> list[str]:
     return [f"{m:%Y-%m}" for m in reversed(months)]
 
 
+def _words(month: str) -> str:
+    """'2024-10' as 'Oct 2024'."""
+    return f"{parse_month(month, 'month'):%b %Y}"
+
+
 def _ym(month: dt.date) -> str:
     return f"{month:%Y-%m}"
 
@@ -106,7 +111,8 @@ def summary(store: Store, area_name: str, month: str) -> dict[str, Any]:
         f"the 12 months to {label}"
         if not missing
         else (
-            f"the {twelve['months']} stored months of the 12 to {label} (not stored: {', '.join(missing)})"
+            f"the {twelve['months']} stored months of the 12 to {label} "
+            f"(not stored: {', '.join(_words(m) for m in missing)})"
         )
     )
     per = (

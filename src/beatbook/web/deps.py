@@ -16,6 +16,7 @@ from starlette.responses import Response
 from beatbook.store import Store
 from beatbook.users import Session, User, find_session, touch_session
 from beatbook.web.db import Database
+from beatbook.web.plain import web_message, when
 from beatbook.web.security import ANON_COOKIE, SESSION_COOKIE, Signer
 
 # autoescape=True for every template: starlette's default escapes only names ending in .html,
@@ -25,6 +26,7 @@ templates = Jinja2Templates(
         loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True
     )
 )
+templates.env.filters["when"] = when
 
 
 def database(request: Request) -> Database:
@@ -121,7 +123,14 @@ def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     """A page from ``web/templates`` with the user and a CSRF token for its forms. A visitor
-    without a session gets a signed anonymous cookie that public forms' tokens bind to."""
+    without a session gets a signed anonymous cookie that public forms' tokens bind to. The
+    page's message (``error``, ``message``, ``flash``) is put in plain words (:mod:`plain`)."""
+    context = dict(context)
+    for key in ("error", "message"):
+        if isinstance(context.get(key), str):
+            context[key] = web_message(context[key])
+    if isinstance(context.get("flash"), dict) and "text" in context["flash"]:
+        context["flash"] = {**context["flash"], "text": web_message(context["flash"]["text"])}
     nonce = csrf_nonce(request)
     new_anon = None
     if nonce is None:

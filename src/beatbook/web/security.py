@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import ipaddress
@@ -35,6 +36,7 @@ from starlette.responses import Response
 
 from beatbook import settings
 from beatbook.errors import InputError
+from beatbook.web.plain import UK
 
 SESSION_COOKIE = "bb_session"
 ANON_COOKIE = "bb_anon"
@@ -167,11 +169,14 @@ class LoginThrottle:
                 del self._failures[key]
 
 
-def retry_text(seconds: float) -> str:
-    """'40 seconds', '3 minutes': when to try again, rounded up."""
+def retry_text(seconds: float, now: dt.datetime | None = None) -> str:
+    """'40 seconds', '3 minutes (after 06:42)': when to try again, rounded up; a wait of
+    minutes also says the time (UK) it ends, from ``now`` (default: the clock)."""
     if seconds <= 90:
         return f"{max(1, math.ceil(seconds))} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+    minutes = math.ceil(seconds / 60)
+    ends = (now or dt.datetime.now(dt.UTC)) + dt.timedelta(minutes=minutes)
+    return f"{minutes} minutes (after {ends.astimezone(UK):%H:%M})"
 
 
 def trusted_networks(

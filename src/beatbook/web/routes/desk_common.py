@@ -35,6 +35,11 @@ class Selection:
     area: str
     month: str
     error: str | None = None
+    note: str | None = None  # why the month shown is not the month asked for
+
+    @property
+    def month_label(self) -> str:
+        return month_words(self.month)
 
     @property
     def area_label(self) -> str:
@@ -55,7 +60,9 @@ def select(
     store: Store, area: str | None, month: str | None, *, after_data: bool = False
 ) -> Selection:
     """The page's area (default: the first team area) and month (default: the latest month of
-    data, or with ``after_data`` the month after it: what priorities and updates are for)."""
+    data, or with ``after_data`` the month after it: what priorities and updates are for).
+    Without ``after_data`` the month must have data: another is replaced by the latest, with
+    a note saying why (:func:`no_data_note`)."""
     choices = dashboard.area_choices(store)
     months = dashboard.month_choices(store)
     chosen = (area or "").strip() or (choices[0]["value"] if choices else "")
@@ -70,7 +77,30 @@ def select(
         picked = f"{parse_month(picked, 'month'):%Y-%m}"
     except BeatBookError as exc:
         error, picked = str(exc), default
-    return Selection(choices, months, chosen, picked, error)
+    note = None
+    if not after_data and not error and months and picked not in months:
+        note, picked = no_data_note(picked, months), default
+    return Selection(choices, months, chosen, picked, error, note)
+
+
+def month_words(month: str) -> str:
+    """'2025-09' as 'September 2025'."""
+    return f"{parse_month(month, 'month'):%B %Y}"
+
+
+def no_data_note(month: str, months: list[str]) -> str:
+    """Why ``month`` cannot be shown: police.uk publishes a month some weeks after it ends,
+    or (a month before the latest) it was never loaded; ``months``: those stored, newest first."""
+    asked, latest = month_words(month), month_words(months[0])
+    if month > months[0]:
+        why = (
+            f"{asked} has no police.uk data here yet: police.uk publishes each month's "
+            "street-level crime some weeks after the month ends (usually 3 to 8 weeks), "
+            "and it is loaded here after that."
+        )
+    else:
+        why = f"No police.uk street-level crime is stored for {asked}."
+    return f"{why} Showing {latest}, the latest month stored."
 
 
 def _signature(request: Request, message: str, kind: str) -> str:

@@ -1,7 +1,8 @@
 """Residents' concerns on the desk: /desk/concerns is the inbox of open concerns whose place
 matched no street, with the closest suggestions; a form matches one to a street of its area
-(analysts and inspectors). It shows the date, problem and the place as the resident gave it,
-never the reporter's contact (no library function reads it back)."""
+(analysts and inspectors). Below it, for analysts and inspectors only, the latest concerns
+with what the resident wrote on the report form (private, like the contact). It never shows
+the reporter's contact (no library function reads it back)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from beatbook.web.routes.desk_common import back, flash
 
 router = APIRouter()
 PAGE = "/desk/concerns"
+LATEST = 20  # the most recent concerns shown with what residents wrote
 CSRF = [Depends(check_csrf)]
 
 
@@ -31,12 +33,16 @@ def concerns_page(
 ) -> Response:
     labels = {p.slug: p.label for p in concern_problems()}
     rows: list[dict[str, Any]] = []
+    latest: list[dict[str, Any]] = []
     error = None
     try:
         rows = [
             {**r, "problem_label": labels.get(r["problem"], r["problem"])}
             for r in concerns.unmatched(store, area=area or None)
         ]
+        if user.can("match_concerns"):
+            found = concerns.team_list(store, area=area or None, free_text=True)
+            latest = found[::-1][:LATEST]
     except BeatBookError as exc:
         error = str(exc)
     return render(
@@ -45,7 +51,11 @@ def concerns_page(
         {
             "tab": "concerns",
             "rows": rows,
+            "latest": latest,
             "area": area or "",
+            "recorded": sorted(
+                {str(r["area"]) for r in concerns.unmatched(store)} | {area or ""} - {""}
+            ),
             "flash": flash(request),
             "error": error,
         },

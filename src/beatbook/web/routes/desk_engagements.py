@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from beatbook import engagements
 from beatbook.errors import BeatBookError
+from beatbook.figures.dashboard import area_choices
 from beatbook.months import parse_month
 from beatbook.settings import DESCRIPTION, ENGAGEMENT_TITLE, PLACE
 from beatbook.store import Store
@@ -62,6 +63,7 @@ def _page(
             "days": days,
             "month": month or "",
             "area": area or "",
+            "areas": area_choices(store),
             "kinds": engagements.KINDS,
             "flash": {"text": refused, "kind": "error"} if refused else flash(request),
             "error": error,

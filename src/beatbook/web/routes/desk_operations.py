@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from beatbook.errors import BeatBookError
+from beatbook.figures.dashboard import area_choices
 from beatbook.months import day_bounds
 from beatbook.operations import records as operations
 from beatbook.settings import DESCRIPTION, OPERATION_NAME
@@ -34,7 +35,7 @@ def operations_page(
 
 
 def _page(
-    request: Request, store: Store, typed: dict[str, str] | None = None, refused: str | None = None
+    request: Request, store: Store, typed: dict[str, Any] | None = None, refused: str | None = None
 ) -> Response:
     """The page; after a refused operation, with its message and what was typed (400)."""
     rows: list[dict[str, Any]] = []
@@ -52,6 +53,7 @@ def _page(
             "tab": "operations",
             "operations": rows,
             "measures": list(operations.MEASURES),
+            "areas": area_choices(store),
             "flash": {"text": refused, "kind": "error"} if refused else flash(request),
             "error": error,
             "typed": typed or {},
@@ -63,9 +65,9 @@ def _page(
     )
 
 
-def _area_list(text: str) -> list[str]:
-    """Areas typed one a line (or separated by ';')."""
-    return [a.strip() for a in re.split(r"[;\n]", text) if a.strip()]
+def _area_list(chosen: list[str]) -> list[str]:
+    """The areas chosen from the list (or, sent by a script, typed one a line or with ';')."""
+    return [a.strip() for text in chosen for a in re.split(r"[;\n]", text) if a.strip()]
 
 
 @router.post(PAGE + "/add", dependencies=CSRF)
@@ -75,16 +77,18 @@ def add_operation(
     name: Annotated[str, Form()] = "",
     starts: Annotated[str, Form()] = "",
     ends: Annotated[str, Form()] = "",
-    areas: Annotated[str, Form()] = "",
+    areas: Annotated[list[str] | None, Form()] = None,
     description: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         first = operations.parse_date(starts, "from")
         last = operations.parse_date(ends, "to")
         with database(request).write() as store:
-            op = operations.add_operation(store, name, first, last, _area_list(areas), description)
+            op = operations.add_operation(
+                store, name, first, last, _area_list(areas or []), description
+            )
     except BeatBookError as exc:
-        typed = {"name": name, "starts": starts, "ends": ends, "areas": areas}
+        typed = {"name": name, "starts": starts, "ends": ends, "areas": _area_list(areas or [])}
         with database(request).read() as store:
             return _page(request, store, typed | {"description": description}, str(exc))
     return back(request, PAGE, f"{op.name} saved ({op.starts} to {op.ends}).")

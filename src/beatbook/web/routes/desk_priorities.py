@@ -1,9 +1,11 @@
-"""Priorities on the desk: /desk/priorities (proposals with their evidence, the ones running),
-the decisions (adopt, reject, continue, close: inspectors), proposing from the data
-(analysts and inspectors), partners' notes, and the JAG pack /desk/jag."""
+"""Priorities on the desk: /desk/priorities (proposals with their evidence, numbered by rank
+within their ward with the id apart; the ones running, as "continuing since"), the decisions
+(adopt, reject, continue, close: inspectors), proposing from the data and adding the team's
+own priority (analysts and inspectors), partners' notes, and the JAG pack /desk/jag."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,18 +13,20 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from beatbook import areas as areas_mod
-from beatbook.errors import BeatBookError
+from beatbook.errors import BeatBookError, InputError
 from beatbook.figures.public import running_months
 from beatbook.months import parse_month
-from beatbook.priorities import lifecycle, notes, review
+from beatbook.priorities import lifecycle, notes, review, team
 from beatbook.priorities.propose import FORECAST_METHODS, propose
 from beatbook.priorities.wording import problem_label
 from beatbook.publish import jag
+from beatbook.reference import concern_problems
 from beatbook.settings import (
     BEFORE_MONTHS,
     FORECAST_METHOD,
     PER_WARD,
     PER_WARD_RANGE,
+    PLACE_RADIUS,
     PRIORITY_LABEL,
 )
 from beatbook.stats import format_p
@@ -30,10 +34,34 @@ from beatbook.store import Store
 from beatbook.users import User
 from beatbook.web.deps import ReadStore, Viewer, check_csrf, database, render, require
 from beatbook.web.routes.desk_common import back, flash, next_month, previous_month, select
+from beatbook.web.routes.public import cached, pin_map
 
 router = APIRouter()
 PAGE = "/desk/priorities"
 CSRF = [Depends(check_csrf)]
+# The forecast methods in plain words (the option values stay the CLI's names).
+METHOD_WORDS = {
+    "sepp": "near repeats and trend (recommended)",
+    "mean-3": "average of the last 3 months",
+    "mean-6": "average of the last 6 months",
+    "mean-12": "average of the last 12 months",
+    "last-month": "last month's count",
+}
+ORIGIN_WORDS = {
+    "data": "the police data",
+    "residents": "residents",
+    "partners": "partner agencies",
+    "mix": "the police data and residents",
+    "team": "the team",
+}
+
+
+def _when(stamp: str | None) -> str:
+    """'2025-11-23T10:05:00Z' -> '23 Nov 2025, 10:05' (UTC, as stored)."""
+    if not stamp:
+        return ""
+    at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return f"{at.day} {at:%b %Y, %H:%M}"
 
 
 def _record(p: dict[str, Any], notes_of: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -41,9 +69,14 @@ def _record(p: dict[str, Any], notes_of: dict[int, list[dict[str, Any]]]) -> dic
     figures = first.get("figures")
     change_p = figures.get("change_p") if figures else None
     running = [f"{m:%Y-%m}" for m in running_months(p)]
+    adopted = [e["month"] for e in p["events"] if e["action"] == "adopted" and e["month"]]
+    since = adopted[0] if adopted else None
     return {
         **p,
-        "problem_label": problem_label(p["problem"]),
+        "problem_label": team.problem_words(p) or problem_label(p["problem"]),
+        "origin_words": ORIGIN_WORDS.get(p["origin"], p["origin"]),
+        "since": f"{since:%Y-%m}" if since else None,
+        "events": [{**e, "at": _when(e["at"])} for e in p["events"]],
         "figures": figures,
         "change_p": format_p(change_p) if isinstance(change_p, float) else None,
         "recent_months": first.get("recent_months"),
@@ -77,6 +110,7 @@ def priorities_page(
                 for p in every
                 if p["proposed_for"] != when and when in running_months(p)
             ]
+            proposed = _ranked(proposed, running)
         except BeatBookError as exc:
             error = str(exc)
     return render(
@@ -90,13 +124,38 @@ def priorities_page(
             "error": error,
             "flash": flash(request),
             "data_month": previous_month(sel.month),
-            "methods": FORECAST_METHODS,
+            "methods": [(m, METHOD_WORDS.get(m, m)) for m in FORECAST_METHODS],
             "default_method": FORECAST_METHOD,
             "per_ward": PER_WARD,
             "per_ward_range": PER_WARD_RANGE,
             "label_max": PRIORITY_LABEL.high,
+            "problems": concern_problems(),
+            "origins": [(o, ORIGIN_WORDS[o]) for o in team.TEAM_ORIGINS],
+            "radius": PLACE_RADIUS,
+            "pin_map": cached(request, "report_map", lambda: pin_map(store)),
         },
     )
+
+
+def _ranked(proposed: list[dict[str, Any]], running: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The month's proposals by ward, numbered by rank within it (best score first; the
+    team's own, which have no score, after); one whose place and problem already runs says
+    so (``running_as``) instead of offering Adopt."""
+    by_ward: dict[str, list[dict[str, Any]]] = {}
+    for p in proposed:
+        by_ward.setdefault(p["ward"], []).append(p)
+    live: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in [*running, *proposed]:
+        if r["status"] in ("adopted", "continued"):
+            live.setdefault((r["place_key"], r["problem"]), []).append(r)
+    out = []
+    for ward_cards in by_ward.values():
+        ward_cards.sort(key=lambda p: (p["score"] is None, -(p["score"] or 0), p["priority_id"]))
+        for rank, p in enumerate(ward_cards, 1):
+            others = live.get((p["place_key"], p["problem"]), [])
+            already = next((r for r in others if r["priority_id"] != p["priority_id"]), None)
+            out.append({**p, "rank": rank, "running_as": already})
+    return out
 
 
 def _decide(request: Request, area: str, month: str, do: Any) -> Response:
@@ -131,6 +190,58 @@ def propose_and_save(
         f"(data to {result['month']}; ids {', '.join(map(str, ids)) or 'none'})."
     )
     return back(request, PAGE, message, area=area, month=result["for_month"])
+
+
+def _number(text: str) -> float | None:
+    """A latitude or longitude as typed ('' is none); the library says what is wrong."""
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        raise InputError(f"map point {text.strip()[:20]!r}: expected a number in degrees") from None
+
+
+@router.post(PAGE + "/add", dependencies=CSRF)
+def add_team_priority(
+    request: Request,
+    user: Annotated[User, require("propose")],
+    area: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+    street: Annotated[str, Form()] = "",
+    ward: Annotated[str, Form()] = "",
+    lat: Annotated[str, Form()] = "",
+    lon: Annotated[str, Form()] = "",
+    problem: Annotated[str, Form()] = "",
+    words: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    origin: Annotated[str, Form()] = "team",
+) -> Response:
+    """The team's own priority at a street or a map point, as proposed for ``month``."""
+
+    def do(store: Store) -> str:
+        place = team.find_place(
+            store,
+            area,
+            street=street,
+            ward=ward.strip() or None,
+            longitude=_number(lon),
+            latitude=_number(lat),
+        )
+        pid = team.add_team_priority(
+            store,
+            area,
+            place,
+            problem=problem,
+            reason=reason,
+            origin=origin,
+            actor=user.username,
+            month=parse_month(month, "month") if month.strip() else None,
+            words=words,
+            label=label,
+        )
+        return f"Priority {pid} added: {label.strip() or place.place} ({place.ward})."
+
+    return _decide(request, area, month, do)
 
 
 @router.post(PAGE + "/{pid}/adopt", dependencies=CSRF)

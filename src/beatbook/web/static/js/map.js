@@ -1,6 +1,10 @@
 /* The desk map: Leaflet (vendored) with the layers from /desk/api/map/{layer} (GeoJSON).
    Settings come from the map element's data-attributes; no inline script (CSP).
-   Text from the data is always set with textContent, never as HTML. */
+   Text from the data is always set with textContent, never as HTML.
+
+   Each layer draws in a pane of its own, stacked in a fixed order whatever order the layers
+   arrive in: ward outlines lowest, then the area outline, the hot and cold cells, and the
+   priority places on top, so a priority's popup opens with every other layer shown. */
 (function () {
   "use strict";
   var el = document.getElementById("map");
@@ -21,6 +25,11 @@
     }).addTo(map);
   }
   map.attributionControl.addAttribution("Crime data: police.uk (OGL v3.0); boundaries: ONS (OGL v3.0)");
+
+  // Leaflet's own panes: tiles 200, overlays 400, markers 600, popups 700.
+  var order = ["wards", "outline", "hotspots", "priorities"];
+  var zIndex = { wards: 410, outline: 420, hotspots: 430, priorities: 640 };
+  order.forEach(function (name) { map.createPane("bb-" + name).style.zIndex = zIndex[name]; });
 
   function say(text) { if (status) { status.textContent = text; } }
 
@@ -46,38 +55,37 @@
     return box;
   }
 
-  var styles = {
-    outline: function () { return { color: "#1a1a1a", weight: 3, fill: false }; },
-    wards: function () { return { color: "#44546a", weight: 1.5, dashArray: "4 3", fillOpacity: 0.04 }; },
-    hotspots: function (f) {
-      var hot = f.properties["class"] === "hot";
-      return { color: hot ? "#c00000" : "#1f4e79", weight: 0.5, fillOpacity: 0.45,
-               fillColor: hot ? "#e03030" : "#4a90d9" };
-    }
+  var looks = {
+    outline: { color: "#1a1a1a", weight: 3, fill: false, interactive: false },
+    wards: { color: "#44546a", weight: 1.5, dashArray: "4 3", fillOpacity: 0.04 },
+    hot: { color: "#c00000", weight: 0.5, fillOpacity: 0.45, fillColor: "#e03030" },
+    cold: { color: "#1f4e79", weight: 0.5, fillOpacity: 0.45, fillColor: "#4a90d9" },
+    priorities: { radius: 7, color: "#ffffff", weight: 1.5, fillColor: "#c00000", fillOpacity: 0.95 }
   };
-  var titles = { outline: "Area outline", wards: "Wards", hotspots: "Gi* hotspots", priorities: "Priority places" };
+  function style(name, f) {
+    var look = name === "hotspots" ? looks[f.properties["class"] === "hot" ? "hot" : "cold"] : looks[name];
+    return L.extend({ pane: "bb-" + name, className: "bb-" + name }, look);
+  }
+  var titles = { outline: "Area outline", wards: "Wards", hotspots: "Hot and cold cells", priorities: "Priority places" };
 
   function layerFor(name, data) {
     if (name === "priorities") {
       return L.geoJSON(data, {
-        pointToLayer: function (f, latlng) {
-          return L.circleMarker(latlng, { radius: 7, color: "#ffffff", weight: 1.5,
-                                          fillColor: "#c00000", fillOpacity: 0.95 });
-        },
+        pointToLayer: function (f, latlng) { return L.circleMarker(latlng, style(name, f)); },
         onEachFeature: function (f, layer) {
           var p = f.properties;
           layer.bindPopup(popup([["Priority", p.priority_id], ["Place", p.label], ["Problem", p.problem_label],
-                                 ["Ward", p.ward], ["Status", p.status], ["Snap point", p.location]]));
+                                 ["Ward", p.ward], ["Status", p.status], ["Street", p.location]]));
         }
       });
     }
     return L.geoJSON(data, {
-      style: styles[name],
+      style: function (f) { return style(name, f); },
       onEachFeature: function (f, layer) {
         var p = f.properties;
         if (name === "hotspots") {
-          layer.bindPopup(popup([["Cell (BNG)", p.cell], ["Class", p["class"]], ["Crimes", p.count],
-                                 ["Gi* z", p.z], ["p", p.p]]));
+          layer.bindPopup(popup([[p["class"] === "hot" ? "Hot cell" : "Cold cell", p.count + " crimes recorded"],
+                                 ["Gi* z", p.z], ["p", p.p], ["Grid cell (British National Grid)", p.cell]]));
         } else if (name === "wards") {
           layer.bindTooltip(textBox(p.name));
         }
@@ -85,11 +93,48 @@
     });
   }
 
+  function swatch(kind, css) {
+    var mark = document.createElement("span");
+    mark.className = "bb-swatch bb-swatch-" + kind;
+    Object.keys(css).forEach(function (k) { mark.style[k] = css[k]; });
+    return mark;
+  }
+
+  // What each mark means, in the same words as the layer list.
+  var Legend = L.Control.extend({
+    options: { position: "bottomleft" },
+    onAdd: function () {
+      var box = L.DomUtil.create("div", "bb-legend leaflet-control");
+      var rows = [
+        [swatch("dot", { background: looks.priorities.fillColor, borderColor: "#fff" }), "Priority place"],
+        [swatch("box", { background: looks.hot.fillColor, opacity: 0.7 }), "Hot cell: more crime than chance"],
+        [swatch("box", { background: looks.cold.fillColor, opacity: 0.7 }), "Cold cell: less crime than chance"],
+        [swatch("line", { borderTopColor: looks.outline.color, borderTopStyle: "solid" }), "Area outline"],
+        [swatch("line", { borderTopColor: looks.wards.color, borderTopStyle: "dashed" }), "Ward boundary"]
+      ];
+      rows.forEach(function (row) {
+        var line = document.createElement("div");
+        line.appendChild(row[0]);
+        line.appendChild(textBox(row[1]));
+        box.appendChild(line);
+      });
+      return box;
+    }
+  });
+  new Legend().addTo(map);
+
   function query() {
     return "?area=" + encodeURIComponent(area) + "&month=" + encodeURIComponent(month);
   }
 
+  // One group per layer, listed in the fixed order before any data arrives.
   var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+  var groups = {};
+  order.concat(names.filter(function (n) { return order.indexOf(n) < 0; })).forEach(function (name) {
+    if (names.indexOf(name) < 0) { return; }
+    groups[name] = L.layerGroup().addTo(map);
+    control.addOverlay(groups[name], titles[name] || textBox(name).outerHTML);
+  });
   var counts = {};
   var pending = names.length;
   say("Loading the map layers…");
@@ -102,13 +147,12 @@
         });
       })
       .then(function (data) {
-        var layer = layerFor(name, data).addTo(map);
-        control.addOverlay(layer, titles[name] || textBox(name).outerHTML);
+        var layer = layerFor(name, data);
+        groups[name].addLayer(layer);
         counts[name] = data.features.length;
         if (name === "outline" && data.features.length) { map.fitBounds(layer.getBounds()); }
-        if (name === "hotspots") { layer.bringToFront(); }
       })
-      .catch(function (err) { counts[name] = "failed (" + err.message + ")"; })
+      .catch(function (err) { counts[name] = "not shown (" + err.message + ")"; })
       .then(function () {
         pending -= 1;
         if (pending === 0) {
