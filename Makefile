@@ -35,11 +35,12 @@ demo: $(BIN)/.installed
 	$(BIN)/beatbook --store $(STORE) ops import $(SAMPLE)/update/operations.csv $(SAMPLE)/update/results.csv --by "PC 2741"
 	$(BIN)/beatbook --store $(STORE) engagements import $(SAMPLE)/update/engagements.csv
 	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2025-08 --per-ward 2 --save > /dev/null
-	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2025-09 --per-ward 2 --save > /dev/null
-	# Ids 7-12 are September 2025's proposals, 13-18 October's (1-6 are July 2021's).
+	# Ids 7-12 are September 2025's proposals (1-6 are July 2021's); three are adopted, one closed.
 	for id in 7 9 11; do $(BIN)/beatbook --store $(STORE) priorities adopt $$id --month 2025-09 --by "$(DEMO_INSPECTOR)"; done
-	for id in 7 9; do $(BIN)/beatbook --store $(STORE) priorities continue $$id --month 2025-10 --by "$(DEMO_INSPECTOR)"; done
 	$(BIN)/beatbook --store $(STORE) priorities close 11 --month 2025-09 --by "$(DEMO_INSPECTOR)"
+	# October's proposals (from 13) show the two running priorities as running, not as new.
+	$(BIN)/beatbook --store $(STORE) priorities propose --area "custom:West Leicester" --month 2025-09 --per-ward 2 --save > /dev/null
+	for id in 7 9; do $(BIN)/beatbook --store $(STORE) priorities continue $$id --month 2025-10 --by "$(DEMO_INSPECTOR)"; done
 	$(BIN)/beatbook --store $(STORE) priorities adopt 15 --label "the petrol station on Upperton Road" --by "$(DEMO_INSPECTOR)"
 	$(BIN)/beatbook --store $(STORE) priorities adopt 17 --by "$(DEMO_INSPECTOR)"
 	$(BIN)/beatbook --store $(STORE) update --area "West Leicester" --month 2025-10 --text $(SAMPLE)/update/west-leicester-2025-10.md --settings $(SAMPLE)/update/team.toml --out demo-output/update-west-leicester-2025-10
