@@ -155,8 +155,7 @@ OWNERS: dict[str, set[str]] = {
     "beatbook.ingest.boundaries": {"lsoa_boundaries"},
     "beatbook.areas": {"custom_areas"},
     "beatbook.concerns.records": {"concerns", "concern_contacts", "concern_descriptions"},
-    "beatbook.concerns.reports": {"concern_descriptions"},
-    "beatbook.concerns.csv_import": {"concerns", "concern_contacts"},
+    "beatbook.concerns.csv_import": {"concerns", "concern_contacts", "concern_descriptions"},
     "beatbook.operations.records": {
         "operations",
         "operation_results",

@@ -19,8 +19,9 @@ from beatbook.priorities import lifecycle
 from beatbook.priorities.propose import propose
 from beatbook.publish import team_content, update
 from beatbook.store import Store
+from support.browser import ARTIFACTS
 from support.demo_update import INSPECTOR, OCTOBER, UPDATE, DemoUpdate
-from support.update_scenario import ARTIFACTS, Scenario, lowest_text, page_of, pdf_pages
+from support.update_scenario import Scenario, lowest_text, page_of, pdf_pages
 
 MAP_CAPTION = "this month's priority places, numbered as in the list"
 # The letter's headings in reading order, and the page each starts on in the demo letter.

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from matplotlib.text import Text
 from pyproj import Transformer
 
 from beatbook.charts import update_map
@@ -38,6 +39,14 @@ def drawn(
     streets = update_trends.nearby_streets(inputs.current, inputs.streets)
     fig = update_map.draw_map(inputs.area.name, list(inputs.wards), places, streets)
     return fig, inputs, places, streets
+
+
+def words_box(text: Any) -> Any:
+    """A text's own box in display pixels: for a label with a line to its dot, the words
+    without the line (matplotlib's box of an annotation includes it)."""
+    if hasattr(text, "update_positions"):
+        text.update_positions(text.figure.canvas.get_renderer())
+    return Text.get_window_extent(text)
 
 
 def _dots(fig: Any, places: list[update_map.Place]) -> np.ndarray:
@@ -69,7 +78,7 @@ def test_no_label_covers_a_dot_and_no_ward_name_is_near_one(drawn: Any) -> None:
     for text in ax.texts:
         if text.get_text() in numbers:
             continue  # the number inside its own dot
-        box = text.get_window_extent()
+        box = words_box(text)  # the words, not a line drawn to their dot
         for x, y in dots:
             # nearest point of the box to the dot's centre, farther than the dot's radius
             nx, ny = min(max(x, box.x0), box.x1), min(max(y, box.y0), box.y1)
@@ -80,7 +89,7 @@ def test_no_label_covers_a_dot_and_no_ward_name_is_near_one(drawn: Any) -> None:
         nearest = min(math.hypot(cx - x, cy - y) for x, y in dots) / fig.dpi * 25.4
         assert nearest >= 10, (text.get_text(), nearest)
     # no two labels overlap
-    boxes = [t.get_window_extent() for t in ax.texts if t.get_text() not in numbers]
+    boxes = [words_box(t) for t in ax.texts if t.get_text() not in numbers]
     for i, a in enumerate(boxes):
         assert not any(a.overlaps(b) for b in boxes[i + 1 :])
 
@@ -113,3 +122,27 @@ def test_the_scale_bar_is_the_length_it_says(drawn: Any) -> None:
     assert math.isclose(abs(x[1] - x[0]), metres)  # data units are metres (British National Grid)
     x0, x1 = ax.get_xlim()
     assert 0.1 <= metres / (x1 - x0) <= 0.4  # a readable share of the map's width
+
+
+def test_every_label_stays_inside_the_map_even_a_long_one_at_its_edge(drawn: Any) -> None:
+    """The demo's easternmost place renamed as the team might label it: the name is moved
+    or wrapped so no text is cut off at the map's edge."""
+    fig, inputs, places, streets = drawn
+    east = max(places, key=lambda p: p.longitude)
+    long_name = "the petrol station on Upperton Road"
+    renamed = [
+        update_map.Place(p.number, long_name, p.longitude, p.latitude) if p == east else p
+        for p in places
+    ]
+    for figure, shown in (
+        (fig, places),
+        (update_map.draw_map(inputs.area.name, list(inputs.wards), renamed, streets), renamed),
+    ):
+        ax = figure.axes[0]
+        frame = ax.get_window_extent()
+        for text in ax.texts:
+            box = words_box(text)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, text.get_text()
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1, text.get_text()
+        words = {" ".join(t.get_text().split()) for t in ax.texts}
+        assert {p.label for p in shown} <= words

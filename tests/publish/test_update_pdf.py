@@ -12,10 +12,10 @@ from typing import Any
 
 import duckdb
 
+from support.browser import ARTIFACTS
 from support.problem_words import PROBLEM_WORDS
 from support.update_scenario import (
     AREA,
-    ARTIFACTS,
     JULY,
     JUNE,
     MEASURE_WORDS,

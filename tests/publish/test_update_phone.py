@@ -6,30 +6,22 @@ browser gives the picture). A screenshot goes to tests/artifacts for a person to
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from beatbook.charts import update as charts
 from beatbook.charts import update_map
+from support.browser import ARTIFACTS, launched, needs_chromium
 from support.demo_update import DemoUpdate
-from support.update_scenario import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launched() as b:
         yield b
-        b.close()
 
 
 def test_the_letter_reads_on_a_390px_phone(browser: Browser, demo_update: DemoUpdate) -> None:

@@ -48,7 +48,6 @@ JUNE, JULY = dt.date(2021, 6, 1), dt.date(2021, 7, 1)
 GOLDEN = Path(__file__).parents[1] / "golden"
 GOLDEN_HTML = GOLDEN / "update-west-2021-07.html"
 GOLDEN_TXT = GOLDEN / "update-west-2021-07.txt"
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 CONCERNS_CSV = ROOT / "data" / "sample" / "concerns" / "leicester-concerns.csv"
 
 # The test's own words for who raised a priority.

@@ -11,6 +11,9 @@
   SQL (the same in-process database instance: DuckDB allows one writer per file).
 * ``users`` (module): a signed-in browser per role; ``inspector`` and ``visitor`` (module):
   a signed-in inspector and a visitor whose server errors come back as 500s, not raised.
+* ``base_url`` (module): ``web_app`` served by uvicorn on loopback; ``browser`` (module):
+  Debian's chromium under Playwright; ``page``: a fresh tab whose console errors and failed
+  requests fail the test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser as Chromium
+from playwright.sync_api import Page
 from web_support import (
     AREA,
     CONCERNS_CSV,
@@ -47,6 +52,8 @@ from beatbook.publish.published import publish_update
 from beatbook.store import Store
 from beatbook.users import add_user
 from beatbook.web import create_app
+from beatbook.web.testing import serving
+from support.browser import launched
 
 BY = "Insp. Test"
 JUNE, JULY = dt.date(2021, 6, 1), dt.date(2021, 7, 1)
@@ -199,3 +206,39 @@ def users(web_app: FastAPI, make_user) -> Iterator[dict[str, Browser]]:
     yield found
     for c in found.values():
         c.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(web_app: FastAPI) -> Iterator[str]:
+    with serving(web_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Chromium]:
+    with launched() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Chromium) -> Iterator[Page]:
+    """A fresh browser context; console errors (a CSP violation included) and failed
+    requests fail the test."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    tab.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    tab.on("pageerror", lambda e: problems.append(str(e)))
+    yield tab
+    context.close()
+    assert not problems, problems

@@ -12,80 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import duckdb
 import pytest
-from fastapi import FastAPI
 from live_support import ANALYST, INSPECTOR, PASSWORD, live, make_store
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from web_support import AREA, MONTH, WebUser
 
 from beatbook.web.security import LoginThrottle
-from beatbook.web.testing import serving
+from support.browser import needs_chromium, shot
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-# As the machine's own probe runs it: no sandbox as root, no calls out of a closed network.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)"
-)
-
-
-@pytest.fixture(scope="module")
-def base_url(web_app: FastAPI) -> Iterator[str]:
-    with serving(web_app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context; console errors (a CSP violation included) and failed
-    requests fail the test."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    tab = context.new_page()
-    problems: list[str] = []
-    tab.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    tab.on(
-        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
-    )
-    tab.on("pageerror", lambda e: problems.append(str(e)))
-    yield tab
-    context.close()
-    assert not problems, problems
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
+pytestmark = needs_chromium
 
 
 def sign_in(page: Page, base_url: str, user: WebUser) -> None:

@@ -23,6 +23,7 @@ from web_support import AREA
 from beatbook.cli.main import main
 from beatbook.priorities import lifecycle, team
 from beatbook.store import STORE_ENV, Store
+from support.browser import ARGS, CHROMIUM, needs_chromium
 
 PAGE = f"/desk/priorities?area={AREA.replace(':', '%3A')}&month=2021-07"
 
@@ -204,10 +205,7 @@ def test_adopting_a_second_priority_for_a_running_place_is_refused_on_the_page(
     assert "/adopt" not in shown and f"(id {team_pid})" in text(shown)
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
+@needs_chromium
 def test_a_click_on_the_map_fills_the_point_in_chromium(server: Live, stores) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -215,7 +213,7 @@ def test_a_click_on_the_map_fills_the_point_in_chromium(server: Live, stores) ->
         (target,) = team.places_by_street(st, AREA, "Westcotes Drive")
     problems: list[str] = []
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         tab = chromium.new_context(viewport={"width": 1200, "height": 900}).new_page()
         tab.on("pageerror", lambda e: problems.append(str(e)))
         tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -7,18 +7,12 @@ The store is read back by the tests' own SQL; screenshots go to tests/artifacts/
 from __future__ import annotations
 
 import duckdb
-import pytest
-import test_browser
 from playwright.sync_api import Page
-from test_browser import CHROMIUM, shot
 from web_support import AREA, current_priorities
 
-# test_browser's fixtures (the served app, chromium, a fresh page failing on console errors)
-base_url, browser, page = test_browser.base_url, test_browser.browser, test_browser.page
+from support.browser import needs_chromium, shot
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)"
-)
+pytestmark = needs_chromium
 
 
 def test_the_map_shows_each_priority_and_opens_its_popup(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
@@ -204,25 +205,15 @@ def draw_map(
         )
         label = None
         for dx, dy, ha, va in sides:
-            label = ax.annotate(
-                p.label,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=MIN_FONT + 0.5,
-                zorder=5,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
-            )
-            box = label.get_window_extent()
+            label = _place_label(ax, p.label, (x, y), (dx, dy), ha, va)
+            box = _text_box(label)
             if not _overlaps(box, taken) and _inside(box, ax.bbox):
                 break
             label.remove()
             label = None
         if label is None:  # every side is covered: further off, with a line to its dot
             label = _leader_label(ax, p.label, (x, y), taken)
-        taken.append(label.get_window_extent())
+        taken.append(_text_box(label))
     for s in streets:
         sx, sy = geo.to_bng(np.array([s.longitude]), np.array([s.latitude]))
         point = (float(sx[0]), float(sy[0]))
@@ -247,6 +238,31 @@ def draw_map(
     return fig
 
 
+def _place_label(
+    ax: Any,
+    words: str,
+    point: tuple[float, float],
+    offset: tuple[float, float],
+    ha: str,
+    va: str,
+    leader: bool = False,
+) -> Any:
+    """A place's name ``offset`` points from its dot on a white box (with a line to the dot
+    when it is set further off)."""
+    return ax.annotate(
+        words,
+        point,
+        xytext=offset,
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=MIN_FONT + 0.5,
+        zorder=5,
+        arrowprops={"arrowstyle": "-", "color": MARKER, "lw": 0.8} if leader else None,
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
+
+
 def _leader_label(ax: Any, words: str, point: tuple[float, float], taken: list[Any]) -> Any:
     """A label set further from its dot, with a line to it: at the first offset where it is
     inside the map and covers nothing, else the first inside the map (a long name is wrapped
@@ -254,19 +270,9 @@ def _leader_label(ax: Any, words: str, point: tuple[float, float], taken: list[A
     words = textwrap.fill(words, 20)
     fallback = None
     for dx, dy in LEADER_OFFSETS:
-        label = ax.annotate(
-            words,
-            point,
-            xytext=(dx, dy),
-            textcoords="offset points",
-            ha="left" if dx > 0 else "right",
-            va="bottom" if dy > 0 else "top",
-            fontsize=MIN_FONT + 0.5,
-            zorder=5,
-            arrowprops={"arrowstyle": "-", "color": MARKER, "lw": 0.8},
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
-        )
-        box = label.get_window_extent()
+        ha, va = ("left" if dx > 0 else "right"), ("bottom" if dy > 0 else "top")
+        label = _place_label(ax, words, point, (dx, dy), ha, va, leader=True)
+        box = _text_box(label)
         if _inside(box, ax.bbox) and not _overlaps(box, taken):
             if fallback is not None:
                 fallback.remove()
@@ -276,6 +282,13 @@ def _leader_label(ax: Any, words: str, point: tuple[float, float], taken: list[A
         else:
             label.remove()
     return fallback
+
+
+def _text_box(label: Any) -> Any:
+    """A label's own box in display pixels, without the line to its dot (an annotation's
+    box would include it, and so always touch the dot it points at)."""
+    label.update_positions(label.figure.canvas.get_renderer())
+    return Text.get_window_extent(label)
 
 
 def _inside(box: Any, frame: Any) -> bool:

@@ -240,6 +240,20 @@ class PlaceMatch:
     suggestions: tuple[str, ...] = ()
 
 
+def snap_points(crimes: pl.DataFrame) -> pl.DataFrame:
+    """Each police.uk snap point (location, longitude, latitude) of these located crimes once,
+    with the LSOA most of its crimes carry (the first code on a tie: a point on an LSOA edge
+    belongs to one) and its number of crimes."""
+    point = ["location", "longitude", "latitude"]
+    return (
+        crimes.group_by([*point, "lsoa_code"])
+        .agg(pl.len().alias("n"))
+        .sort(["n", "lsoa_code"], descending=[True, False], nulls_last=True)
+        .group_by(point, maintain_order=True)
+        .agg(pl.col("lsoa_code").first(), pl.col("n").sum().alias("crimes"))
+    )
+
+
 class PlaceMatcher:
     """The snap points of one area, and the rules that match a concern's place to them."""
 
@@ -280,15 +294,7 @@ class PlaceMatcher:
                 f"no located crimes stored for {area.name!r}: its snap points "
                 "are needed to place concerns"
             )
-        point = ["location", "longitude", "latitude"]
-        points = (
-            crimes.group_by([*point, "lsoa_code"])
-            .agg(pl.len().alias("n"))
-            .sort(["n", "lsoa_code"], descending=[True, False], nulls_last=True)
-            .group_by(point, maintain_order=True)
-            .agg(pl.col("lsoa_code").first(), pl.col("n").sum().alias("crimes"))
-        )
-        return cls(points, area.name)
+        return cls(snap_points(crimes), area.name)
 
     def _at(self, i: int, method: str, score: float | None = None) -> PlaceMatch:
         row = self.points.row(i, named=True)

@@ -35,7 +35,7 @@ from rapidfuzz import fuzz, process
 
 from beatbook import areas as areas_mod
 from beatbook import queries as q
-from beatbook.concerns.matching import normalise_place
+from beatbook.concerns.matching import normalise_place, snap_points
 from beatbook.errors import DataMissingError, InputError
 from beatbook.geo import to_bng
 from beatbook.months import CALENDAR, add_months
@@ -77,13 +77,7 @@ def area_places(store: Store, area_name: str) -> tuple[areas_mod.Area, pl.DataFr
             "the places a priority can be at"
         )
     point = ["location", "longitude", "latitude"]
-    points = (
-        crimes.group_by([*point, "lsoa_code"])
-        .agg(pl.len().alias("n"))
-        .sort(["n", "lsoa_code"], descending=[True, False], nulls_last=True)
-        .group_by(point, maintain_order=True)
-        .agg(pl.col("lsoa_code").first(), pl.col("n").sum().alias("crimes"))
-    )
+    points = snap_points(crimes)
     wards = q.ward_labels(store, points["lsoa_code"].drop_nulls().unique().to_list())
     points = points.join(wards.select("lsoa_code", "ward"), on="lsoa_code", how="left")
     points = points.with_columns(pl.col("ward").fill_null("unknown ward"))
