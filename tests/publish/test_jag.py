@@ -54,6 +54,7 @@ def test_pdf_numbers_match_raw_files(west: Store, raw_db, tmp_path: Path) -> Non
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     text = re.sub(r"\s+", " ", text)
     assert "Joint Action Group pack: West, Oct 2021" in text
+    assert "forecast by average of the last 3 months" in text  # the method in words
     assert {w["ward"] for w in pack["proposal"]["wards"]} <= set(WARDS)
     for ward in pack["proposal"]["wards"]:
         c = ward["priorities"][0]

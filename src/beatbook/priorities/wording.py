@@ -26,6 +26,21 @@ GROUP_LABELS = {
 }
 
 
+# The forecast methods in plain words, for the desk and the JAG pack (the CLI keeps the names).
+METHOD_WORDS = {
+    "sepp": "near repeats and trend (recommended)",
+    "mean-3": "average of the last 3 months",
+    "mean-6": "average of the last 6 months",
+    "mean-12": "average of the last 12 months",
+    "last-month": "last month's count",
+}
+
+
+def method_words(method: str) -> str:
+    """A forecast method as staff read it ('sepp' is 'near repeats and trend')."""
+    return METHOD_WORDS.get(method, method)
+
+
 def problem_label(problem: str) -> str:
     """'drugs' -> 'drug offences'; a concern-only category reads as itself ('street drinking')."""
     return GROUP_LABELS.get(problem, problem.replace("-", " "))

@@ -29,7 +29,7 @@ from beatbook.months import month_end, months_back, ym
 from beatbook.operations import records as operations
 from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import Evidence, propose_with_evidence
-from beatbook.priorities.wording import problem_label
+from beatbook.priorities.wording import method_words, problem_label
 from beatbook.publish import pdf
 from beatbook.settings import FORECAST_METHOD, PER_WARD
 from beatbook.store import Store
@@ -258,6 +258,7 @@ def render_html(pack: dict[str, Any], pictures: dict[str, dict[str, str]]) -> st
     env.filters["month"] = _month_words
     env.filters["day"] = _day_words
     env.filters["problem"] = problem_label
+    env.filters["method_words"] = method_words
     env.globals["evidence_rows"] = evidence_rows
     return env.get_template("jag.html.j2").render(**pack, pictures=pictures)
 

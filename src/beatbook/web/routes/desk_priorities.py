@@ -18,7 +18,7 @@ from beatbook.figures.public import running_months
 from beatbook.months import parse_month
 from beatbook.priorities import lifecycle, notes, review, team
 from beatbook.priorities.propose import FORECAST_METHODS, propose
-from beatbook.priorities.wording import problem_label
+from beatbook.priorities.wording import method_words, problem_label
 from beatbook.publish import jag
 from beatbook.reference import concern_problems
 from beatbook.settings import (
@@ -39,14 +39,6 @@ from beatbook.web.routes.public import cached, pin_map
 router = APIRouter()
 PAGE = "/desk/priorities"
 CSRF = [Depends(check_csrf)]
-# The forecast methods in plain words (the option values stay the CLI's names).
-METHOD_WORDS = {
-    "sepp": "near repeats and trend (recommended)",
-    "mean-3": "average of the last 3 months",
-    "mean-6": "average of the last 6 months",
-    "mean-12": "average of the last 12 months",
-    "last-month": "last month's count",
-}
 ORIGIN_WORDS = {
     "data": "the police data",
     "residents": "residents",
@@ -124,7 +116,7 @@ def priorities_page(
             "error": error,
             "flash": flash(request),
             "data_month": previous_month(sel.month),
-            "methods": [(m, METHOD_WORDS.get(m, m)) for m in FORECAST_METHODS],
+            "methods": [(m, method_words(m)) for m in FORECAST_METHODS],
             "default_method": FORECAST_METHOD,
             "per_ward": PER_WARD,
             "per_ward_range": PER_WARD_RANGE,
