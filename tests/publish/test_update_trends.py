@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+from matplotlib.text import Text
 from scipy import stats
 
 from beatbook.charts import update as charts
@@ -176,3 +177,16 @@ def test_a_chart_is_readable_printed_and_on_a_phone() -> None:
     assert sizes and min(sizes) == charts.TREND_FONT
     assert min(sizes) * (87 / 25.4) / width_in >= 7
     assert min(sizes) / 72 * 358 / width_in >= 9
+
+
+def test_a_long_title_is_wrapped_inside_the_picture_never_cut_off() -> None:
+    title = "2. the petrol station on Upperton Road: theft, burglary and robbery"
+    for words in ("1. Place: problem", title):
+        fig = charts.draw_priority_trend(
+            months_between("2024-09", "2025-09"), charts.Series("x", (3,) * 13), words
+        )
+        fig.canvas.draw()
+        (heading,) = [t for t in fig.findobj(Text) if " ".join(t.get_text().split()) == words]
+        box = heading.get_window_extent()
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, words
+        assert heading.get_text().count("\n") == (words == title)

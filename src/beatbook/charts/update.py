@@ -12,6 +12,7 @@ words out; :mod:`beatbook.charts.update_map` draws the map. The desk dashboard's
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +86,23 @@ def draw_priority_trend(months: list[str], series: Series, title: str) -> Any:
     ax.tick_params(axis="y", labelsize=TREND_FONT)
     ax.set_ylim(0, top)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title, fontsize=TREND_FONT + 0.5, loc="left")
+    heading = ax.set_title(title, fontsize=TREND_FONT + 0.5, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout(pad=0.3)
+    _fit_title(fig, heading, title)
     return fig
+
+
+def _fit_title(fig: Any, heading: Any, title: str) -> None:
+    """Wrap a title too long for the picture (a team's long label) onto two lines, so it is
+    never cut off at the right edge."""
+    box = heading.get_window_extent(fig.canvas.get_renderer())
+    if box.x1 <= fig.bbox.x1 - 2:
+        return
+    room = fig.bbox.x1 - 2 - box.x0
+    heading.set_text(textwrap.fill(title, max(10, int(len(title) * room / box.width) - 2)))
+    fig.tight_layout(pad=0.3)
 
 
 def priority_trend_chart(months: list[str], series: Series, title: str) -> bytes:
