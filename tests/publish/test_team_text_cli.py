@@ -102,3 +102,40 @@ def test_the_cli_refuses_what_the_desk_refuses_and_shows_uploaded_images(
         con.close()
     assert [name for _, name in kept] == ["beat-surgery.jpg"]
     assert texts == 1
+
+
+def test_an_officers_photo_beside_the_settings_file_is_printed(
+    sample_store_path: Path, tmp_path: Path
+) -> None:
+    """``update --settings team.toml`` reads a photo named relative to the settings file."""
+    store = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_store_path, store)
+    (tmp_path / "team" / "photos").mkdir(parents=True)
+    (tmp_path / "team" / "photos" / "jo.jpg").write_bytes(_jpeg((300, 400), (200, 30, 30)))
+    settings = tmp_path / "team" / "team.toml"
+    settings.write_text(
+        '[[officers]]\nname = "PC Jo Sample"\nrole = "Beat officer"\nphoto = "photos/jo.jpg"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = run(
+        "--store",
+        str(store),
+        "update",
+        "--area",
+        WARD,
+        "--month",
+        MONTH,
+        "--settings",
+        str(settings),
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    with PILImage.open(out / "officer-1.jpg") as picture:
+        assert picture.format == "JPEG"
+        red, green, blue = picture.convert("RGB").getpixel(
+            (picture.width // 2, picture.height // 2)
+        )
+        assert red > 150 and green < 80 and blue < 80
+    assert 'src="officer-1.jpg"' in (out / "update.html").read_text(encoding="utf-8")
