@@ -27,6 +27,8 @@ templates = Jinja2Templates(
     )
 )
 templates.env.filters["when"] = when
+# A file the team imported, by its name: the server's folders are not the desk's business.
+templates.env.filters["file_name"] = lambda path: Path(str(path)).name
 
 
 def database(request: Request) -> Database:
