@@ -26,7 +26,7 @@ from beatbook.errors import StoreError
 
 DEFAULT_STORE = "beatbook.duckdb"
 STORE_ENV = "BEATBOOK_STORE"
-SCHEMA_VERSION = 2  # 2: crime_repeats and the crimes view (issue 16)
+SCHEMA_VERSION = 3  # 2: crime_repeats and the crimes view (issue 16); 3: partitions' provenance
 
 # Table per police.uk file kind; the columns after the partition key follow the CSV.
 SCHEMA = """
@@ -118,8 +118,15 @@ CREATE TABLE IF NOT EXISTS partitions (
     rows_stored INTEGER NOT NULL,
     rows_quarantined INTEGER NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL,
+    origin VARCHAR NOT NULL DEFAULT 'file',  -- 'file' | 'archive' | 'api'
+    publication VARCHAR,               -- archive: its latest month (police.uk's publication, 'YYYY-MM'); api: the day fetched
+    coverage VARCHAR NOT NULL DEFAULT 'force',  -- 'force': the whole force's file; api: the area fetched
     PRIMARY KEY (force, month, kind)
 );
+-- Stores made before schema 3 gain the provenance columns.
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'file';
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS publication VARCHAR;
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS coverage VARCHAR DEFAULT 'force';
 
 -- Rows that were individually invalid, with where they were and why.
 CREATE TABLE IF NOT EXISTS quarantine (

@@ -515,7 +515,9 @@ class _Batch:
         ]
         if partitions:
             con.executemany(
-                "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions
+                "INSERT INTO partitions (force, month, kind, source_file, source_sha256, "
+                "rows_stored, rows_quarantined, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                partitions,
             )
         return before
 
