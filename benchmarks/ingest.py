@@ -251,11 +251,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
     """Where ingest time goes: wall time per step of the importer (one in-process run).
 
-    Each step is a method of ``policeuk_csv._Batch`` or a module function, timed by
-    wrapping it. (SQL statements cannot be timed by wrapping the connection: the
+    Each step is a method of ``policeuk_csv._Import``, ``_Batch``, ``staging.Staged`` or a
+    module function, timed by wrapping it. (SQL statements cannot be timed by wrapping the connection: the
     staging table is found by DuckDB's replacement scan in the caller's frame.)
     """
-    from beatbook.ingest import policeuk_csv
+    from beatbook.ingest import policeuk_csv, staging
     from beatbook.store import Store
 
     times: dict[str, float] = {}
@@ -275,13 +275,13 @@ def _profile(files: list[Path], tmp: Path) -> dict[str, float]:
 
     steps = {  # (owner, attribute): label
         (policeuk_csv, "read_header"): "read headers (python gzip)",
-        (policeuk_csv._Kind, "_stored_by_sha"): "sha256 lookups (unchanged files)",
+        (policeuk_csv._Import, "_stored"): "stored partitions (for unchanged files)",
         (policeuk_csv, "file_sha256"): "sha256 of file bytes",
-        (policeuk_csv._Kind, "_scan"): "scan: each file's text once, bounded (python zlib)",
-        (policeuk_csv._Batch, "_stage"): "stage: read_csv of the batch, once, to Arrow",
-        (policeuk_csv._Batch, "_read_rejects"): "rejected lines",
-        (policeuk_csv._Batch, "_tally"): "tally: rows per file and month, every line counted",
-        (policeuk_csv._Batch, "_force_for"): "force of each file",
+        (policeuk_csv._Import, "_scan"): "scan: each file's text once, bounded (python zlib)",
+        (staging.Staged, "_stage"): "stage: read_csv of the batch, once, to Arrow",
+        (staging.Staged, "_read_rejects"): "rejected lines",
+        (staging.Staged, "_tally"): "tally: rows per file and month, every line counted",
+        (staging.Staged, "_force_for"): "force of each file",
         (policeuk_csv._Batch, "_replace"): "replace: delete old partitions, INSERT, bookkeeping",
         (
             policeuk_csv._Batch,

@@ -16,10 +16,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "beatbook"
 # The same list, with what each layer is for, is in docs/architecture.md.
 LAYERS: list[set[str]] = [
     {"errors", "settings", "months"},
-    {"store", "reference", "geo"},
+    {"store", "aggregates", "reference", "geo"},
     {"stats", "hotspots", "charts"},
     {"ingest"},
-    {"areas", "queries", "populations"},
+    {"areas", "queries", "populations", "national", "postcode_areas", "export"},
     {"users", "concerns", "operations", "engagements", "priorities"},
     {"figures"},
     {"publish"},
@@ -151,7 +151,12 @@ OWNERS: dict[str, set[str]] = {
         "partitions",
         "quarantine",
     },
+    "beatbook.aggregates": {"monthly_counts", "force_districts"},
+    # A month fetched from the police.uk API is stored as a street partition, like a file.
+    "beatbook.ingest.api_months": {"street_crimes", "crime_repeats", "partitions", "quarantine"},
     "beatbook.ingest.ons": {"lsoa_lookup", "lsoa_bridge", "population"},
+    # Made by the import, outside the schema (the public search checks they exist).
+    "beatbook.ingest.postcodes": {"postcodes", "postcode_units"},
     "beatbook.ingest.boundaries": {"lsoa_boundaries"},
     "beatbook.areas": {"custom_areas"},
     "beatbook.concerns.records": {"concerns", "concern_contacts", "concern_descriptions"},
@@ -178,12 +183,29 @@ READERS: dict[str, set[str]] = {
         "lsoa_bridge",
         "lsoa_boundaries",
         "street_crimes",
+        "force_districts",
         "partitions",
     },
+    # The monthly counts are counted from the street rows, their repeats and partitions,
+    # in the import's transaction (the import calls aggregates.refresh).
+    "beatbook.aggregates": {"street_crimes", "crime_repeats", "partitions"},
+    # The API gives no LSOA: a fetched crime is placed in the stored LSOA boundary under it.
+    "beatbook.ingest.api_months": {"lsoa_boundaries"},
+    # The Parquet export writes every stored row with its counting-rule columns.
+    "beatbook.export": {
+        "street_crimes",
+        "crime_repeats",
+        "outcomes",
+        "stop_searches",
+        "partitions",
+        "lsoa_lookup",
+    },
+    # A postcode area is ranked when the forces policing its LSOAs' districts published.
+    "beatbook.postcode_areas": {"lsoa_lookup"},
     # A note is written for a priority that exists, checked in the same transaction.
     "beatbook.priorities.notes": {"priorities"},
 }
-ANY_TABLE = {"beatbook.store", "beatbook.queries", "beatbook.populations"}
+ANY_TABLE = {"beatbook.store", "beatbook.queries", "beatbook.populations", "beatbook.national"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|DESCRIBE|SHOW TABLES)\b")
 TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+\"?([a-z_]+)")
 

@@ -16,6 +16,9 @@ An area is one of
 * a **custom** area defined with ``beatbook areas add``: LSOAs, wards, a
   GeoJSON polygon or a police.uk neighbourhood (team area) boundary
   (point-in-polygon on the crime coordinates);
+* a **postcode area** (``LE postcode area``, ``postcode-area:LE``) or **district**
+  (``LE3 postcode district``) of an imported ONS postcode directory: the LSOAs most of
+  whose postcodes it holds (``ingest/postcodes.py``);
 * a **difference** ``A excluding B`` (``Leicestershire excluding Leicester``).
 
 LSOA sets always hold both the 2011 and the 2021 codes of the same places
@@ -26,7 +29,6 @@ vintage and population estimates come in either.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,11 +38,12 @@ from urllib.parse import quote
 
 import shapely
 from shapely import wkt as shapely_wkt
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from beatbook import reference as reference_data
 from beatbook.errors import AmbiguousAreaError, InputError, UnknownAreaError
+from beatbook.ingest.geojson import check_uk_lon_lat, read_polygon
+from beatbook.ingest.postcodes import postcode_units
 from beatbook.store import Store
 
 CONTAINMENT_TOLERANCE = 0.01  # share of a surface allowed outside the area it lies "inside"
@@ -86,26 +89,29 @@ class Area:
         }
 
 
-def _lads_of_force(store: Store, force: str) -> list[str] | None:
-    """The districts ``force`` polices (``reference/lad_forces.csv``), under the names this
+def _lads_of_forces(store: Store, forces: list[str]) -> dict[str, list[str] | None]:
+    """The districts each force polices (``reference/lad_forces.csv``), under the names this
     store knows them by: the district part of the force's LSOA names and the ONS lookups'
     district names (both code vintages, so 'Aylesbury Vale' and 'Buckinghamshire' alike).
+    One query for all of them (``force_districts``, not the rows).
 
-    None when the force is not in the table: its districts are unknown. Where its crimes
+    None for a force not in the table: its districts are unknown. Where its crimes
     fall, and how many months are stored, play no part.
     """
-    if not reference_data.districts_of_force(force):
-        return None
     rows = store.rows(
-        "SELECT DISTINCT local_authority FROM street_crimes "
-        "WHERE force = ? AND local_authority IS NOT NULL "
-        "UNION SELECT DISTINCT lad_name FROM lsoa_lookup WHERE lad_name IS NOT NULL",
-        [force],
+        "SELECT force, local_authority FROM force_districts WHERE list_contains(?, force) "
+        "UNION SELECT DISTINCT NULL, lad_name FROM lsoa_lookup WHERE lad_name IS NOT NULL",
+        [forces],
     )
-    return sorted(n for (n,) in rows if reference_data.force_of_district(n) == force)
+    found: dict[str, set[str]] = {f: set() for f in forces}
+    for recorded_by, name in rows:
+        policing = reference_data.force_of_district(name)
+        if policing in found and recorded_by in (None, policing):
+            found[policing].add(name)
+    return {f: sorted(found[f]) if reference_data.districts_of_force(f) else None for f in forces}
 
 
-def _force_name(force: str) -> str:
+def force_name(force: str) -> str:
     """'avon-and-somerset' -> 'Avon and Somerset'."""
     return force.replace("-", " ").title().replace(" And ", " and ").replace(" Of ", " of ")
 
@@ -114,15 +120,17 @@ def _force_areas(store: Store, named: str | None = None) -> list[Area]:
     forces = store.rows(
         "SELECT DISTINCT force FROM partitions WHERE kind = 'street' ORDER BY force"
     )
+    wanted = [f for (f,) in forces if named is None or named in (force_name(f).lower(), f.lower())]
+    lads_of = _lads_of_forces(store, wanted) if wanted else {}
     result = []
-    for (force,) in forces:
-        name = _force_name(force)
-        if named is not None and named not in (name.lower(), force.lower()):
-            continue
-        falls_within = store.scalar(
-            "SELECT any_value(falls_within) FROM street_crimes WHERE force = ?", [force]
+    for force in wanted:
+        name = force_name(force)
+        falls_within = store.scalar(  # LIMIT: any row of the force will do, found at once
+            "SELECT falls_within FROM street_crimes WHERE force = ? AND falls_within IS NOT NULL "
+            "LIMIT 1",
+            [force],
         )
-        lads = _lads_of_force(store, force)
+        lads = lads_of[force]
         counted = "counts every crime in the force's files, located anywhere or not"
         if lads is None:
             description = (
@@ -153,8 +161,8 @@ def _local_authorities(store: Store, named: str | None = None) -> list[Area]:
         SELECT name, max(code) FROM (
             SELECT lad_name AS name, lad_code AS code FROM lsoa_lookup WHERE lad_name IS NOT NULL
             UNION ALL
-            SELECT DISTINCT local_authority, NULL FROM street_crimes
-            WHERE local_authority IS NOT NULL
+            SELECT DISTINCT local_authority, NULL FROM force_districts
+            WHERE $named IS NULL OR lower(local_authority) = $named
         ) GROUP BY name
         HAVING $named IS NULL OR lower(name) = $named OR lower(max(code)) = $named
         ORDER BY name
@@ -237,9 +245,15 @@ def _custom(store: Store, named: str | None = None) -> list[Area]:
     ]
 
 
+def _postcodes(store: Store, named: str | None = None) -> list[Area]:
+    return [Area(**unit) for unit in postcode_units(store, named)]
+
+
 def list_areas(store: Store) -> list[Area]:
-    """Every area usable as ``--area``: custom, force areas, local authorities, wards."""
-    return [*_custom(store), *_force_areas(store), *_local_authorities(store), *_wards(store)]
+    """Every area usable as ``--area``: custom, force areas, local authorities, wards,
+    postcode areas and districts."""
+    found = [*_custom(store), *_force_areas(store), *_local_authorities(store), *_wards(store)]
+    return [*found, *_postcodes(store)]
 
 
 def team_areas(store: Store) -> list[Area]:
@@ -283,10 +297,10 @@ def resolve(store: Store, name: str) -> Area:
         whole, part = resolve(store, parts[0]), resolve(store, parts[1])
         return _difference(store, whole, part, f"{whole.name} excluding {part.name}")
     kind_filter = None
-    m = re.match(r"^(ward|force|local authority|lad|custom):\s*(.+)$", text, flags=re.I)
+    m = re.match(r"(?i)^(ward|force|local authority|lad|custom|postcode-\w+):\s*(.+)$", text)
     if m:
         kind_filter = {"lad": "local authority", "force": "force area"}.get(
-            m[1].lower(), m[1].lower()
+            m[1].lower(), m[1].lower().replace("-", " ")
         )
         text = m[2]
     wanted = text.lower()
@@ -295,6 +309,8 @@ def resolve(store: Store, name: str) -> Area:
         "force area": _force_areas,
         "local authority": _local_authorities,
         "ward": _wards,
+        "postcode area": _postcodes,  # one query finds areas and districts
+        "postcode district": _postcodes,
     }
     matches = [
         a
@@ -307,9 +323,7 @@ def resolve(store: Store, name: str) -> Area:
     unique = {(a.kind, a.code or a.name): a for a in matches}
     if len(unique) == 1:
         area = next(iter(unique.values()))
-        if area.kind == "custom" or area.kind == "ward":
-            return _with_bridge(store, area)
-        return area
+        return _with_bridge(store, area)  # areas of LSOAs hold both vintages' codes
     if not unique:
         names = _all_names(store)
         close = difflib.get_close_matches(text, names, n=5, cutoff=0.6)
@@ -329,10 +343,10 @@ def _all_names(store: Store) -> list[str]:
     """Every area name, for 'did you mean' suggestions."""
     rows = store.rows(
         "SELECT name FROM custom_areas UNION SELECT lad_name FROM lsoa_lookup "
-        "UNION SELECT ward_name FROM lsoa_lookup UNION SELECT local_authority FROM street_crimes"
+        "UNION SELECT ward_name FROM lsoa_lookup UNION SELECT local_authority FROM force_districts"
     )
     forces = store.rows("SELECT DISTINCT force FROM partitions")
-    return sorted({r[0] for r in rows if r[0]} | {_force_name(f) for (f,) in forces})
+    return sorted({r[0] for r in rows if r[0]} | {force_name(f) for (f,) in forces})
 
 
 def reference(area: Area) -> str:
@@ -427,7 +441,7 @@ def add_area(
         members = sorted({c for a in found for c in a.lsoa_codes})
         desc = "wards " + ", ".join(_label(a) for a in found)
     elif geojson is not None:
-        wkt = _read_polygon(geojson)
+        wkt = read_polygon(geojson)
         desc = f"polygon from {geojson.name}"
     else:
         assert neighbourhood is not None
@@ -451,42 +465,8 @@ def _neighbourhood_polygon(neighbourhood: str, api: BoundarySource | None) -> tu
     if api is None:
         raise InputError(f"--neighbourhood {neighbourhood}: no police.uk API to fetch it from")
     polygon = api.boundary(force, quote(team.strip(), safe=""))
-    _check_uk_lon_lat(polygon, f"police.uk boundary of {neighbourhood}")
+    check_uk_lon_lat(polygon, f"police.uk boundary of {neighbourhood}")
     return polygon.wkt, f"police.uk neighbourhood {force}/{team.strip()} boundary"
-
-
-def _read_polygon(path: Path) -> str:
-    """Union of the (Multi)Polygons in a GeoJSON file (WGS84 lon/lat), as WKT."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable GeoJSON file ({exc})") from exc
-    if data.get("type") == "FeatureCollection":
-        geoms = [f.get("geometry") for f in data.get("features", [])]
-    elif data.get("type") == "Feature":
-        geoms = [data.get("geometry")]
-    else:
-        geoms = [data]
-    try:
-        polys = [shape(g) for g in geoms if g]
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: a geometry could not be read ({exc})") from exc
-    polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not polys:
-        raise InputError(f"{path}: no Polygon or MultiPolygon geometry found")
-    merged = shapely.union_all([shapely.make_valid(p) for p in polys])
-    _check_uk_lon_lat(merged, str(path))
-    return merged.wkt
-
-
-def _check_uk_lon_lat(geometry: BaseGeometry, source: str) -> None:
-    """Refuse a polygon whose coordinates are not WGS84 lon/lat inside the UK."""
-    minx, miny, maxx, maxy = geometry.bounds
-    if not (minx >= -9 and maxx <= 2.5 and miny >= 49 and maxy <= 61):
-        raise InputError(
-            f"{source}: coordinates are not WGS84 longitude/latitude in the UK "
-            f"(bounds {minx:.1f},{miny:.1f},{maxx:.1f},{maxy:.1f}); reproject to EPSG:4326"
-        )
 
 
 # --- how areas lie against each other ---------------------------------------------------------
@@ -525,6 +505,17 @@ def within(store: Store, part: Area, whole: Area) -> bool:
     if reference(part) == reference(whole):
         return True
     return ("whole", "part") in relations(store, {"part": part, "whole": whole})[0]
+
+
+def outline(store: Store, area: Area) -> BaseGeometry:
+    """The whole area's outline (WGS84): its polygon, or the union of its LSOAs' stored
+    boundaries, refused when some are missing (what ``beatbook fetch`` asks the API for)."""
+    footprint = _footprint(store, area)
+    if isinstance(footprint, BaseGeometry):
+        return footprint
+    if not footprint:
+        raise InputError(f"area {area.name!r} has no LSOAs to draw it from")
+    return _lsoa_shape(store, area, footprint)
 
 
 def _footprint(store: Store, area: Area) -> frozenset[str] | BaseGeometry:

@@ -2,7 +2,8 @@
 
 These are the only queries behind every published figure, so each figure
 can be traced to one function here and its inputs (area, months, year).
-Every count is of the store's ``crimes`` view: a Crime ID counts once in a month
+Every count is of the store's ``crimes`` view, read from its monthly counts
+(``aggregates.py``) except for a polygon's: a Crime ID counts once in a month
 (docs/statistics.md, counting rules); :func:`repeats_folded` says how many rows
 that folded. Crimes with no location (police.uk's ``No Location`` rows) belong to
 no area but their force's force area (which counts every row of the force's files); they
@@ -21,8 +22,8 @@ from shapely import wkt as shapely_wkt
 from shapely.geometry.base import BaseGeometry
 
 from beatbook import geo
-from beatbook.areas import Area, lsoas_of
-from beatbook.errors import DataMissingError, InputError
+from beatbook.areas import Area, lsoas_of, resolve, within
+from beatbook.errors import BeatBookError, DataMissingError, InputError
 from beatbook.months import month_range
 from beatbook.reference import ASB, check_measure, district_forces, force_of_district
 from beatbook.store import Store
@@ -129,7 +130,9 @@ def crime_counts(
             return pl.DataFrame({"count": [rows.height]})
         return rows.group_by(list(by)).agg(pl.len().alias("count")).sort(list(by))
     group = ", ".join(by)
-    sql = f"SELECT {group + ', ' if by else ''}count(*) AS count FROM {table} WHERE {where}"
+    # Every other area is counted from the monthly counts (aggregates.py), not the rows.
+    count = f"coalesce(sum({'counted' if table == 'crimes' else 'stored'}), 0)::BIGINT"
+    sql = f"SELECT {group + ', ' if by else ''}{count} AS count FROM monthly_counts WHERE {where}"
     if by:
         sql += f" GROUP BY {group} ORDER BY {group}"
     return store.frame(sql, params)
@@ -267,6 +270,31 @@ def repeats_folded(
     return int(raw["count"][0]) - counted
 
 
+def counting_units(
+    store: Store, area: Area, start: dt.date, end: dt.date, *, every_force: bool = False
+) -> pl.DataFrame:
+    """The area's rows, months start..end, by crime_type and lsoa_code, counted three ways
+    (what ``beatbook check`` tries a published figure with): ``rows`` every stored row,
+    ``crimes`` one per Crime ID a month (the counting rule: the ``crimes`` view) and
+    ``crime_ids`` one per Crime ID in the whole period (its first row). ``every_force``: a
+    district's rows from every force's files (police.uk's LSOA names alone), not only those
+    of the force that polices it. Not for polygon areas."""
+    if every_force and area.by_local_authority:
+        where = "local_authority IN (SELECT unnest(?::VARCHAR[])) AND month BETWEEN ? AND ?"
+        params: list[object] = [sorted(area.local_authorities), start, end]
+    else:
+        where, params = _crimes_filter(area, start, end, None)
+    return store.frame(
+        "SELECT crime_type, lsoa_code, count(*) AS rows, "
+        "count(*) FILTER (WHERE r.source_line IS NULL) AS crimes, "
+        "count(*) FILTER (WHERE first_of_id) AS crime_ids FROM (SELECT *, crime_id IS NULL OR "
+        "row_number() OVER (PARTITION BY force, crime_id ORDER BY month, source_line) = 1 "
+        f"AS first_of_id FROM street_crimes WHERE {where}) "
+        "LEFT JOIN crime_repeats r USING (force, month, source_line) GROUP BY ALL ORDER BY ALL",
+        params,
+    )
+
+
 def crime_total(
     store: Store,
     area: Area,
@@ -299,7 +327,7 @@ def unlocated_count(
     if forces:
         where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(forces))
-    return int(store.scalar(f"SELECT count(*) FROM crimes WHERE {where}", params))
+    return int(store.scalar(f"SELECT sum(counted) FROM monthly_counts WHERE {where}", params) or 0)
 
 
 # A force whose files hold fewer of an area's crimes than this share does not police it:
@@ -307,12 +335,27 @@ def unlocated_count(
 MIN_FORCE_SHARE = 0.05
 
 
+class AreaForces(list[str]):
+    """The forces an area's figures depend on (:func:`forces_of`), remembering the area: a
+    month fetched from the police.uk API for part of a force counts only for areas inside
+    what was fetched (:func:`months_with_data`)."""
+
+    def __init__(self, forces: Iterable[str], area: Area) -> None:
+        super().__init__(forces)
+        self.area = area
+
+
 def forces_of(store: Store, area: Area, start: dt.date, end: dt.date) -> list[str]:
     """The forces whose months an area's figures depend on: a force area's own force; for
     any other area the forces that police its districts (reference/lad_forces.csv), or,
     for districts not in that table, the forces holding at least
     :data:`MIN_FORCE_SHARE` of its crimes. Months are per force: a month counts for the
-    area only when each of these forces has published it."""
+    area only when each of these forces has published it (for this area: an
+    :class:`AreaForces`)."""
+    return AreaForces(_forces_of(store, area, start, end), area)
+
+
+def _forces_of(store: Store, area: Area, start: dt.date, end: dt.date) -> list[str]:
     if area.force:
         return [area.force]
     everything = (dt.date(1900, 1, 1), dt.date(9999, 12, 1))
@@ -338,23 +381,52 @@ def months_with_data(
     store: Store, start: dt.date, end: dt.date, forces: Sequence[str] | None = None
 ) -> list[dt.date]:
     """Months in the period with street data stored (missing months are not zeros): with
-    ``forces``, the months every one of them has published; else those any force has."""
+    ``forces``, the months every one of them has published; else those any force has.
+
+    A month fetched from the police.uk API holds one area's crimes, not the force's
+    (``partitions.coverage``): it counts only when ``forces`` are an :class:`AreaForces`
+    (:func:`forces_of`) whose area lies inside that area (:func:`covers`), and is missing
+    for every other area (the force, its districts, a neighbouring ward) and for a caller
+    that names no area."""
     where = "kind = 'street' AND month BETWEEN ? AND ?"
     params: list[object] = [start, end]
-    having = ""
     if forces:
         where += " AND force IN (SELECT unnest(?::VARCHAR[]))"
         params.append(list(forces))
-        having = f" HAVING count(DISTINCT force) = {len(set(forces))}"
-    rows = store.rows(
-        f"SELECT month FROM partitions WHERE {where} GROUP BY month{having} ORDER BY month",
-        params,
-    )
-    return [r[0] for r in rows]
+    area = getattr(forces, "area", None)
+    covered = {WHOLE_FORCE: True}
+    published: dict[dt.date, set[str]] = {}
+    for month, force, coverage in store.rows(
+        f"SELECT month, force, coverage FROM partitions WHERE {where} ORDER BY month", params
+    ):
+        if coverage not in covered:
+            covered[coverage] = covers(store, coverage, area)
+        if covered[coverage]:
+            published.setdefault(month, set()).add(force)
+    wanted = len(set(forces)) if forces else 1
+    return [m for m, found in published.items() if len(found) >= wanted]
+
+
+WHOLE_FORCE = "force"  # partitions.coverage of a force's file or archive: every area's crimes
+
+
+def covers(store: Store, coverage: str, area: Area | None) -> bool:
+    """Whether a partition of this ``coverage`` holds all of ``area``'s crimes of its month:
+    a force's file does; an API fetch ('custom:West Leicester') only for areas inside the
+    area fetched (:func:`beatbook.areas.within`); no area, or one that cannot be placed
+    against it (a missing boundary, an area since deleted), is not inside."""
+    if coverage == WHOLE_FORCE:
+        return True
+    if area is None or area.force:  # a force area is never inside a part of its force
+        return False
+    try:
+        return within(store, area, resolve(store, coverage))
+    except BeatBookError:
+        return False
 
 
 def crime_types(store: Store) -> list[str]:
-    return [r[0] for r in store.rows("SELECT DISTINCT crime_type FROM street_crimes ORDER BY 1")]
+    return [r[0] for r in store.rows("SELECT DISTINCT crime_type FROM monthly_counts ORDER BY 1")]
 
 
 def period_coverage(
@@ -379,7 +451,15 @@ def period_coverage(
     }
     if forces:
         coverage["forces"] = list(forces)
-        published = {force: set(months_with_data(store, start, end, [force])) for force in forces}
+        area = getattr(forces, "area", None)
+        published = {
+            force: set(
+                months_with_data(
+                    store, start, end, [force] if area is None else AreaForces([force], area)
+                )
+            )
+            for force in forces
+        }
         coverage["months_missing_by_force"] = {
             force: [f"{m:%Y-%m}" for m in wanted if m not in published[force]] for force in forces
         }
@@ -424,7 +504,7 @@ def lsoas_in_local_authorities(store: Store, names: Iterable[str]) -> set[str]:
     """LSOA codes of the stored crimes in these districts (police.uk's own column, so it
     works before any ONS lookup is imported)."""
     rows = store.rows(
-        "SELECT DISTINCT lsoa_code FROM street_crimes WHERE lsoa_code IS NOT NULL "
+        "SELECT DISTINCT lsoa_code FROM monthly_counts WHERE lsoa_code IS NOT NULL "
         "AND local_authority IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(names)],
     )

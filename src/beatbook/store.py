@@ -22,11 +22,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from beatbook import aggregates
 from beatbook.errors import StoreError
 
 DEFAULT_STORE = "beatbook.duckdb"
 STORE_ENV = "BEATBOOK_STORE"
-SCHEMA_VERSION = 2  # 2: crime_repeats and the crimes view (issue 16)
+SCHEMA_VERSION = 4  # 2: crime_repeats and the crimes view (issue 16); 3: partitions' provenance;
+# 4: monthly_counts (issue 19)
 
 # Table per police.uk file kind; the columns after the partition key follow the CSV.
 SCHEMA = """
@@ -68,6 +70,25 @@ CREATE OR REPLACE VIEW crimes AS
 SELECT s.* FROM street_crimes s
 ANTI JOIN crime_repeats r
     ON s.force = r.force AND s.month = r.month AND s.source_line = r.source_line;
+
+-- Counts per (force, month, LSOA, district, crime type) of the stored street rows, kept by
+-- aggregates.py in the import's transaction: what the count-only figures read.
+CREATE TABLE IF NOT EXISTS monthly_counts (
+    force VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    lsoa_code VARCHAR,
+    local_authority VARCHAR,
+    crime_type VARCHAR NOT NULL,
+    counted INTEGER NOT NULL,          -- crimes under the counting rules (the crimes view)
+    stored INTEGER NOT NULL            -- stored rows, repeated Crime IDs included
+);
+
+-- The districts named in each force's stored street rows (aggregates.py, with the counts):
+-- what lists of areas read instead of every row.
+CREATE TABLE IF NOT EXISTS force_districts (
+    force VARCHAR NOT NULL,
+    local_authority VARCHAR NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS outcomes (
     force VARCHAR NOT NULL,
@@ -118,8 +139,15 @@ CREATE TABLE IF NOT EXISTS partitions (
     rows_stored INTEGER NOT NULL,
     rows_quarantined INTEGER NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL,
+    origin VARCHAR NOT NULL DEFAULT 'file',  -- 'file' | 'archive' | 'api'
+    publication VARCHAR,               -- archive: its latest month (police.uk's publication, 'YYYY-MM'); api: the day fetched
+    coverage VARCHAR NOT NULL DEFAULT 'force',  -- 'force': the whole force's file; api: the area fetched
     PRIMARY KEY (force, month, kind)
 );
+-- Stores made before schema 3 gain the provenance columns.
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS origin VARCHAR DEFAULT 'file';
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS publication VARCHAR;
+ALTER TABLE partitions ADD COLUMN IF NOT EXISTS coverage VARCHAR DEFAULT 'force';
 
 -- Rows that were individually invalid, with where they were and why.
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -434,6 +462,9 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
+            # No progress bar: DuckDB prints it on stdout for any query over 2 s (national
+            # stores), into the JSON a command prints.
+            self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         if read_only:
@@ -451,6 +482,8 @@ class Store:
             con.execute(SCHEMA)
             if found is not None and int(found[0]) < 2:  # repeats of rows stored before v2
                 con.execute(REPEATS_SQL.format(partitions="SELECT force, month FROM partitions"))
+            if found is not None and int(found[0]) < 4:  # counts of rows stored before v4
+                aggregates.rebuild(con)
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )

@@ -44,6 +44,7 @@ def test_every_command_is_covered() -> None:
         "stats",
         "compare",
         "rank",
+        "trend",
         "brief",
         "hotspots",
         "forecast",
@@ -52,6 +53,8 @@ def test_every_command_is_covered() -> None:
         "areas import-lookup",
         "areas import-population",
         "areas import-boundaries",
+        "areas import-postcodes",
+        "export",
         "areas add",
         "areas list",
         "concerns import",
@@ -86,6 +89,8 @@ def test_every_command_is_covered() -> None:
         "users disable",
         "users enable",
         "users end-sessions",
+        "check",
+        "fetch",
     }
 
 
@@ -110,11 +115,13 @@ READ_ONLY_EXAMPLES = [
     "stats",
     "compare",
     "rank",
+    "trend",
     "areas list",
     "hotspots",
     "forecast",
     "evaluate",
     "places",
+    "check",
 ]
 
 

@@ -474,7 +474,7 @@ def test_rank_rejects_unknown_crime_type_and_peers(sample_store: Store) -> None:
     with pytest.raises(InputError, match="Drugz"):
         figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", crime_types=["Drugz"])
     with pytest.raises(InputError, match="--peers"):
-        figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", peers="wards")
+        figures.rank_area(sample_store, "Leicester", "2021-01", "2021-12", peers="parishes")
     with pytest.raises(InputError, match="not a crime"):
         figures.rank_area(
             sample_store, "Leicester", "2021-01", "2021-12", crime_types=["Drugs", ASB]

@@ -4,7 +4,10 @@ Every test starts from a store that already holds real data (a street month, a
 partly quarantined month and a stop-and-search month), snapshots every table,
 feeds the importer a damaged copy of a real file, and checks that the error is
 the documented one and that every table is exactly as it was, both on the open
-connection and after reopening the store file.
+connection and after reopening the store file. An import stores whole months per
+transaction (small months together, up to ``files.TRANSACTION_BYTES`` of text): a file
+found bad only when its rows are read stops the import at its transaction, and the months
+before it stay stored (``expect_stop``, with one month per transaction).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ingest_support import (
     head_lines,
     join_lines,
     make_zip,
+    partition_consistency,
     raw_bytes,
     set_field,
     split_lines,
@@ -31,6 +35,7 @@ from ingest_support import (
 )
 
 from beatbook.errors import BeatBookError, CSVFormatError, InputError
+from beatbook.ingest import files
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
 
@@ -68,12 +73,15 @@ def expect_failure(
     before = fingerprint_store(store_path)
     assert before["street_crimes"][0] > 0
     with Store(store_path) as st:
-        threads = st.first("SELECT current_setting('threads')")
+        threads = st.first("SELECT current_setting('threads'), current_setting('memory_limit')")
         with pytest.raises(error) as info:
             ingest(st, inputs)
         after_on_connection = fingerprint(st)
         # Settings the import changes for a while (one-thread INSERT) are back as they were.
-        assert st.first("SELECT current_setting('threads')") == threads
+        assert (
+            st.first("SELECT current_setting('threads'), current_setting('memory_limit')")
+            == threads
+        )
         # The connection is still usable: no transaction left open or aborted.
         ingest(st, [street_file("2020-02")])  # a no-op re-import of what is stored
         assert fingerprint(st) == before
@@ -83,6 +91,43 @@ def expect_failure(
     assert str(file) in message
     assert "\n" not in message, "one clear line"
     return info.value
+
+
+def state(st: Store) -> tuple:
+    """Every table, and the partitions without their import times."""
+    tables = fingerprint(st)
+    tables.pop("partitions")
+    return tables, st.rows("SELECT * EXCLUDE (ingested_at) FROM partitions ORDER BY ALL")
+
+
+def expect_stop(
+    store_path: Path,
+    inputs: list[Path],
+    error: type[BeatBookError],
+    file: Path | str,
+    before_it: list[Path],
+) -> BeatBookError:
+    """The import stops at ``file``'s month, naming it: the store is then exactly as after
+    importing ``before_it`` (the months before it) alone, and the message says so."""
+    want = store_path.with_name("want.duckdb")
+    shutil.copyfile(store_path, want)
+    with Store(want) as st:
+        ingest(st, before_it)
+        expected = state(st)
+    with Store(store_path) as st:
+        with pytest.raises(error) as info:
+            ingest(st, inputs)
+        assert state(st) == expected
+    assert state_of_file(store_path) == expected
+    message = str(info.value)
+    assert str(file) in message and "\n" not in message
+    assert "before it; run the import again once this is put right: what was" in message
+    return info.value
+
+
+def state_of_file(path: Path) -> tuple:
+    with Store(path, read_only=True) as st:
+        return state(st)
 
 
 def street_sample(month: str = "2020-01", n: int = 200) -> tuple[list[bytes], bytes]:
@@ -284,14 +329,25 @@ def test_unparseable_stop_and_search_date(tmp_path: Path, loaded: Path, value: s
     assert isinstance(err, CSVFormatError) and (err.line, err.column) == (301, "Date")
 
 
-# --- several files in one call: all or nothing ---------------------------------------------
+# --- several files in one call: checked before, stored month by month ----------------------
+
+
+@pytest.fixture
+def month_by_month(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One month per transaction, however small (a national month is one anyway)."""
+    monkeypatch.setattr(files, "TRANSACTION_BYTES", 1)
 
 
 @pytest.mark.parametrize("bad_kind", ["month", "header", "gzip", "encoding"])
-def test_good_files_then_a_bad_one_store_nothing(
-    tmp_path: Path, loaded: Path, bad_kind: str
+@pytest.mark.parametrize("per_month", [True, False], ids=["per-month", "together"])
+def test_good_files_then_a_bad_one(
+    tmp_path: Path, loaded: Path, bad_kind: str, per_month: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A new month, a re-published month already stored and a S&S file, then one bad file."""
+    """A new month, a re-published month already stored and a later month, then one bad file
+    of 2020-06. A bad header or gzip is found before anything is stored: nothing is. A bad
+    month value or encoding is found when 2020-06 is read: with the four small months in
+    one transaction nothing is stored; one month per transaction, 2020-02 and 2020-05 are,
+    2020-06 and 2025-01 not, and run again with the file put right the import skips them."""
     lines, eol = split_lines(raw_bytes(street_file("2020-02")))
     del lines[100:110]
     set_field(lines, 5, 10, "Offender sent to prison")
@@ -314,21 +370,34 @@ def test_good_files_then_a_bad_one_store_nothing(
         write(bad, compressed.read_bytes()[:-200], gz=False)
     else:
         write(bad, data)
-    expect_failure(loaded, [*good, bad], CSVFormatError, bad)
+    if bad_kind in ("header", "gzip") or not per_month:  # found first, or one transaction
+        expect_failure(loaded, [*good, bad], CSVFormatError, bad)
+        return
+    monkeypatch.setattr(files, "TRANSACTION_BYTES", 1)
+    expect_stop(loaded, [*good, bad], CSVFormatError, bad, good[:2])
+    write(bad, join_lines(street_sample("2020-06", 300)[0], eol))
+    with Store(loaded) as st:
+        results = ingest(st, [*good, bad])
+    assert [r.status for r in results] == ["unchanged", "unchanged", "stored", "stored"]
 
 
-def test_bad_file_in_the_middle_of_a_folder(tmp_path: Path, loaded: Path) -> None:
+def test_bad_file_in_the_middle_of_a_folder(
+    tmp_path: Path, loaded: Path, month_by_month: None
+) -> None:
     folder = tmp_path / "download"
     for m in ("2020-01", "2020-05"):
         write(folder / f"{m}-leicestershire-street.csv.gz", raw_bytes(street_file(m)))
     lines, eol = street_sample("2020-03", 100)
     set_field(lines, 80, 1, "Mar 2020")
     bad = write(folder / "2020-03-leicestershire-street.csv", join_lines(lines, eol))
-    err = expect_failure(loaded, [folder], CSVFormatError, bad)
+    january = folder / "2020-01-leicestershire-street.csv.gz"
+    err = expect_stop(loaded, [folder], CSVFormatError, bad, [january])
     assert isinstance(err, CSVFormatError) and (err.line, err.column) == (81, "Month")
 
 
-def test_bad_month_inside_a_zip_names_archive_and_member(tmp_path: Path, loaded: Path) -> None:
+def test_bad_month_inside_a_zip_names_archive_and_member(
+    tmp_path: Path, loaded: Path, month_by_month: None
+) -> None:
     lines, eol = street_sample("2020-04", 100)
     set_field(lines, 60, 1, "2020-4")
     archive = make_zip(
@@ -339,7 +408,21 @@ def test_bad_month_inside_a_zip_names_archive_and_member(tmp_path: Path, loaded:
         },
     )
     member = f"{archive}!2020-04/2020-04-leicestershire-street.csv"
-    err = expect_failure(loaded, [archive], CSVFormatError, member)
+    with Store(loaded) as st:
+        with pytest.raises(CSVFormatError) as info:
+            ingest(st, [archive])
+        assert partition_consistency(st) == []
+        # 2020-01 is stored from the archive (published 2020-04, its latest month folder).
+        assert st.rows(
+            "SELECT strftime(month, '%Y-%m'), origin, publication, rows_stored "
+            "FROM partitions WHERE kind = 'street' ORDER BY month"
+        ) == [
+            ("2020-01", "archive", "2020-04", 8852),
+            ("2020-02", "file", None, 7857),
+            ("2020-03", "file", None, 49),
+        ]
+    err = info.value
+    assert member in str(err) and "(2020-01 was imported before it; run" in str(err)
     assert isinstance(err, CSVFormatError) and (err.line, err.column) == (61, "Month")
 
 
@@ -357,10 +440,19 @@ def test_folder_without_csv_files(tmp_path: Path, loaded: Path) -> None:
     expect_failure(loaded, [folder], InputError, folder)
 
 
-def test_force_cannot_be_told(tmp_path: Path, loaded: Path) -> None:
-    """No force in the name and two different 'Falls within' values: say so, store nothing."""
+def test_force_cannot_be_told(
+    tmp_path: Path, loaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No force in the name and two different 'Falls within' values: say so, nothing stored.
+    (One month per transaction, a file not named by its month comes after the months named,
+    so 2020-05 is stored.)"""
     lines, eol = street_sample()
     set_field(lines, 10, 3, "Nottinghamshire Police")
     bad = write(tmp_path / "crimes.csv", join_lines(lines, eol))
     err = expect_failure(loaded, [street_file("2020-05"), bad], InputError, bad)
+    assert "force" in str(err)
+    monkeypatch.setattr(files, "TRANSACTION_BYTES", 1)
+    err = expect_stop(
+        loaded, [street_file("2020-05"), bad], InputError, bad, [street_file("2020-05")]
+    )
     assert "force" in str(err)

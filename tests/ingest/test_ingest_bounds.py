@@ -232,13 +232,14 @@ def test_a_gzip_member_of_a_zip_is_bounded_too(tmp_path: Path, store: Store) -> 
     lines, eol = head_lines(street_file("2020-01"), 1)
     data = join_lines([lines[0]] + [lines[1]] * 100_000, eol)
     archive = make_zip(
-        tmp_path / "a.zip", {f"2020-01-{FORCE}-street.csv.gz": gzip.compress(data, mtime=0)}
+        tmp_path / "a.zip",
+        {f"2020-01/2020-01-{FORCE}-street.csv.gz": gzip.compress(data, mtime=0)},
     )
     err, _ = refused(store, [archive])
     assert "over the limit of 100 times" in str(err)
     fine = make_zip(
         tmp_path / "b.zip",
-        {f"2020-01-{FORCE}-street.csv.gz": street_file("2020-01").read_bytes()},
+        {f"2020-01/2020-01-{FORCE}-street.csv.gz": street_file("2020-01").read_bytes()},
     )
     [result] = ingest(store, [fine])
     assert result.rows_stored == len(csv_records(raw_bytes(street_file("2020-01"))))

@@ -1,10 +1,13 @@
-"""kill -9 during an import: the store opens afterwards and holds the old state or the new
-one, never a mix.
+"""kill -9 during an import of a police.uk archive: every month is stored whole or not at
+all, the months before the kill stay stored, and running the import again resumes it.
 
-A real subprocess opens a store that already holds real 2020-01, then imports a
-re-published 2020-01 (rows dropped, outcomes changed) plus every other bundled month
-in one call, and is killed with SIGKILL at several points of the import (early, in the
-middle, near the commit). One run that is not killed gives the "new" state.
+A real subprocess opens a store that already holds real 2020-01, then imports an archive
+in police.uk's layout holding a re-published 2020-01 (rows dropped, outcomes changed) and
+the other real months of 2020, and is killed with SIGKILL at several points. Each month is
+one transaction, so afterwards the store holds the archive's months up to some month, each
+exactly as a full import stores it, and the rest as before; the same import run again
+skips the stored months (``unchanged``, by each member's sha256) and ends in the state a
+run that was never killed gives.
 """
 
 from __future__ import annotations
@@ -19,32 +22,34 @@ import time
 from pathlib import Path
 
 import pytest
-from ingest_support import (
-    STOP_AND_SEARCH,
-    fingerprint,
-    partition_consistency,
-    republish,
-    street_file,
-    street_months,
-    write,
-)
+from ingest_support import fingerprint, partition_consistency, raw_bytes, republish, street_file
 
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
+from support.archives import write_zip
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
 CHILD = """
 import sys
+from beatbook.ingest import files
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
 
+files.TRANSACTION_BYTES = 1  # one month per transaction, as a national archive's months are
+
+class Say:
+    def scanned(self, name): pass
+    def month(self, month, files): print("month", month, flush=True)
+    def done(self, result): pass
+
 with Store(sys.argv[1]) as store:
     print("started", flush=True)
-    ingest(store, sys.argv[2:], on_file=lambda name: print(name, flush=True))
+    ingest(store, sys.argv[2:], progress=Say())
     print("done", flush=True)
 """
 OLD_ROWS, DROPPED = 8852, 10
+MONTHS = [f"2020-{m:02d}" for m in range(1, 13)]
 
 
 def state(store: Store) -> tuple:
@@ -55,109 +60,97 @@ def state(store: Store) -> tuple:
     return tables, partitions
 
 
-def run_child(
-    store: Path, inputs: list[Path], kill_after: float | None, mark: str = "started"
-) -> tuple[bool, float]:
-    """Run the import in a subprocess; SIGKILL it ``kill_after`` s after it prints ``mark``.
+def partitions(store: Store) -> dict[str, tuple]:
+    return {
+        month: rest
+        for month, *rest in store.rows(
+            "SELECT strftime(month, '%Y-%m'), source_file, source_sha256, rows_stored, origin "
+            "FROM partitions ORDER BY month"
+        )
+    }
 
-    The child prints 'started' once the store is open and each file's name as it
-    begins importing it. Returns whether it finished, and the seconds from ``mark`` to
-    its end (or to the kill).
-    """
+
+def run_child(store: Path, archive: Path, kill_at: str | None, delay: float) -> bool:
+    """Run the import in a subprocess; SIGKILL it ``delay`` s after it prints ``kill_at``
+    ('started', or 'month YYYY-MM' when that month begins). Returns whether it finished."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(store), *map(str, inputs)],
+        [sys.executable, "-c", CHILD, str(store), str(archive)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    seen = []
-    while (line := proc.stdout.readline()) and line.strip() != mark:
-        seen.append(line.strip())
-    assert line, f"child ended before printing {mark!r}: {seen} {proc.stderr.read()}"
-    start = time.monotonic()
-    if kill_after is None:
+    if kill_at is None:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-        return "done" in out, time.monotonic() - start
-    time.sleep(kill_after)
+        return "done" in out
+    seen = []
+    while (line := proc.stdout.readline()) and line.strip() != kill_at:
+        seen.append(line.strip())
+    assert line, f"child ended before printing {kill_at!r}: {seen} {proc.stderr.read()}"
+    time.sleep(delay)
     with contextlib.suppress(ProcessLookupError):  # already finished
         os.kill(proc.pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=60)
-    return "done" in out, time.monotonic() - start
+    return "done" in out
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory):
-    """The store before (real 2020-01 only), the inputs, and the state a full import gives."""
+    """The store before (real 2020-01 only), the archive, and what a full import stores."""
     folder = tmp_path_factory.mktemp("crash")
     before = folder / "before.duckdb"
     with Store(before) as st:
         ingest(st, [street_file("2020-01")])
-        old_state = state(st)
-    new_bytes, _ = republish("2020-01", seed=5, drop=DROPPED)
-    inputs = [
-        write(folder / "republished" / "2020-01-leicestershire-street.csv.gz", new_bytes),
-        *(street_file(m) for m in street_months() if m != "2020-01"),
-        STOP_AND_SEARCH,
-    ]
+        old_state, old_partitions = state(st), partitions(st)
+    new_january, _ = republish("2020-01", seed=5, drop=DROPPED)
+    members = {"2020-01/2020-01-leicestershire-street.csv": new_january}
+    for m in MONTHS[1:]:
+        members[f"{m}/{m}-leicestershire-street.csv"] = raw_bytes(street_file(m))
+    archive = write_zip(folder / "2020-12.zip", members)
     full = folder / "full.duckdb"
     shutil.copyfile(before, full)
-    # Time from the last file's start to the end: its import, the commit and checkpoint.
-    finished, last_to_end = run_child(full, inputs, kill_after=None, mark=str(inputs[-1]))
-    assert finished
+    assert run_child(full, archive, None, 0)
     with Store(full) as st:
-        new_state = state(st)
+        new_state, new_partitions = state(st), partitions(st)
         assert partition_consistency(st) == []
-        assert st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'") == (
-            OLD_ROWS - DROPPED,
-        )
-        assert st.table_counts()["partitions"] == len(street_months()) + 1
-    assert old_state != new_state
-    return before, inputs, old_state, new_state, last_to_end
+        assert new_partitions["2020-01"][2] == OLD_ROWS - DROPPED
+        assert {p[3] for p in new_partitions.values()} == {"archive"}
+    return before, archive, (old_state, old_partitions), (new_state, new_partitions)
 
 
-# (what the delay counts from, delay): seconds after the store is open (the import of
-# 34 files takes a few seconds), or fractions of the time from the last file's start to
-# the end, which land in the last file, the commit and the checkpoint.
-KILLS = [
-    ("started", 0.2),
-    ("started", 0.5),
-    ("started", 1.0),
-    ("last", 0.5),
-    ("last", 0.75),
-    ("last", 0.85),
-    ("last", 0.92),
-    ("last", 0.97),
-]
+# (what the delay counts from, seconds): the store open, or a month's transaction begun.
+KILLS = [("started", 0.3), ("month 2020-02", 0.0), ("month 2020-05", 0.1), ("month 2020-11", 0.2)]
 
 
 @pytest.mark.parametrize(("mark", "delay"), KILLS)
-def test_kill_during_import_leaves_old_or_new_state(
+def test_a_killed_import_keeps_whole_months_and_resumes(
     tmp_path: Path, setup, mark: str, delay: float
 ) -> None:
-    before, inputs, old_state, new_state, last_to_end = setup
+    before, archive, (old_state, old_partitions), (new_state, new_partitions) = setup
     store = tmp_path / "store.duckdb"
     shutil.copyfile(before, store)
-    if mark == "started":
-        finished, _ = run_child(store, inputs, kill_after=delay)
-    else:
-        finished, _ = run_child(store, inputs, kill_after=delay * last_to_end, mark=str(inputs[-1]))
+    finished = run_child(store, archive, mark, delay)
 
     with Store(store) as st:  # opens (and replays its write-ahead log) without error
         assert partition_consistency(st) == []
-        (jan,) = st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'")
-        assert jan in (OLD_ROWS, OLD_ROWS - DROPPED)
-        got = state(st)
+        got = partitions(st)
+    # The archive's months stored are the first k, each exactly as the full import stores it;
+    # the rest are as before (2020-01 the old publication, the others absent).
+    k = sum(got.get(m) == new_partitions[m] for m in MONTHS)
+    assert all(got.get(m) == new_partitions[m] for m in MONTHS[:k])
+    assert {m: got[m] for m in MONTHS[k:] if m in got} == {
+        m: old_partitions[m] for m in MONTHS[k:] if m in old_partitions
+    }
     if finished:
-        assert got == new_state
+        assert k == len(MONTHS)
+    if mark.startswith("month"):  # the months before the one begun were committed
+        assert k >= MONTHS.index(mark.split()[1])
     else:
-        assert got in (old_state, new_state)  # one transaction: all of it or none
-    if mark == "started" and delay < 1.0:
-        assert not finished and got == old_state  # killed well before the commit
-    # And the store is still writable after the crash.
+        assert k < len(MONTHS) or finished
+
+    # Run again: the months stored are skipped as unchanged, the rest stored.
     with Store(store) as st:
-        ingest(st, [inputs[0]])
-        assert st.first("SELECT count(*) FROM street_crimes WHERE month = '2020-01-01'") == (
-            OLD_ROWS - DROPPED,
-        )
+        results = ingest(st, [archive])
+        assert [r.status for r in results] == ["unchanged"] * k + ["stored"] * (len(MONTHS) - k)
+        assert state(st) == new_state

@@ -58,6 +58,7 @@ FILES = {
     "share": "brief-share.png",
     "rank": "brief-rank.png",
     "versus": "brief-versus.png",
+    "long_run": "brief-long-run.png",
 }
 CI_NOTE = "95% confidence interval"
 
@@ -237,6 +238,9 @@ def _titles(facts: dict[str, Any]) -> dict[str, str]:
         titles["rank"] = f"{facts['area']} among {facts['rank']['peers']}: rank on crime rate"
     if facts.get("versus"):
         titles["versus"] = f"{facts['area']} and {facts['versus']['against']}: crime rate by type"
+    if facts.get("long_run"):
+        series = facts["long_run"]
+        titles["long_run"] = f"{facts['area']}: crime by year, {series['from']} to {series['to']}"
     return titles
 
 
@@ -247,6 +251,7 @@ def chart_list(facts: dict[str, Any]) -> list[ChartSpec]:
         "share": lambda f: share_alt(f) if f.get("types") and f["crimes"] > 0 else None,
         "rank": rank_alt,
         "versus": versus_alt,
+        "long_run": _long_run_alt,
     }
     titles = _titles(facts)
     specs = []
@@ -482,11 +487,24 @@ def versus_chart(facts: dict[str, Any], title: str) -> bytes:
     return _png(fig)
 
 
+def _long_run_alt(facts: dict[str, Any]) -> str | None:
+    from beatbook.charts.long_run import long_run_alt  # it draws with this module's helpers
+
+    return long_run_alt(facts["long_run"]) if facts.get("long_run") else None
+
+
+def _long_run_chart(facts: dict[str, Any], title: str) -> bytes:
+    from beatbook.charts.long_run import long_run_chart
+
+    return long_run_chart(facts["long_run"])
+
+
 DRAW: dict[str, Callable[[dict[str, Any], str], bytes]] = {
     "rate": rate_chart,
     "share": share_chart,
     "rank": rank_chart,
     "versus": versus_chart,
+    "long_run": _long_run_chart,
 }
 
 

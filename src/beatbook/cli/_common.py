@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,4 +71,7 @@ MeasureOpt = Annotated[
 
 def print_json(payload: Any) -> None:
     """Print one JSON document (the shape each command documents in docs/cli.md)."""
+    if not out.is_terminal:  # piped: the same text, without Rich laying out every token
+        sys.stdout.write(json.dumps(payload, default=str, indent=2, ensure_ascii=False) + "\n")
+        return
     out.print_json(json.dumps(payload, default=str), sort_keys=False)

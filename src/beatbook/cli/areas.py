@@ -71,6 +71,28 @@ def import_boundaries(
     out.print(f"{n:,} LSOA boundaries loaded from {file}")
 
 
+@areas_app.command("import-postcodes")
+def import_postcodes(
+    file: Annotated[
+        Path, typer.Argument(help="ONS postcode directory, NSPL or ONSPD (.csv, .csv.gz, .zip).")
+    ],
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Load an ONS postcode directory: postcode search, and postcode areas ('LE') and districts ('LE3') as areas.
+
+    Example: [bold]beatbook areas import-postcodes data/sample/ons/nspl-nov2021-hr-ld-extract.csv.gz[/bold]
+    """
+    from beatbook.ingest.postcodes import import_postcodes as load
+
+    with Store(store) as st:
+        loaded = load(st, file)
+    if json_out:
+        print_json(loaded)
+        return
+    out.print(loaded["summary"])
+
+
 @areas_app.command("add")
 def areas_add(
     name: Annotated[str, typer.Argument(help="Name for the new area.")],

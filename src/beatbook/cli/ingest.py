@@ -3,16 +3,67 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from beatbook import settings
 from beatbook.cli._common import JsonOpt, StoreOpt, app, err, out, print_json
 from beatbook.errors import ReplaceRefusedError
 from beatbook.store import Store
+
+if TYPE_CHECKING:
+    from beatbook.ingest.files import FileResult
+
+
+class _RowsPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        rows, elapsed = task.fields.get("rows", 0), task.elapsed or 0.0
+        return Text(f"{rows / elapsed:>9,.0f} rows/s" if rows and elapsed else "")
+
+
+class _Bars:
+    """The import's progress on stderr: the files checked, then a bar per month naming the
+    force and kind being stored, with rows per second."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+        self.checking: TaskID | None = None
+        self.current: TaskID | None = None
+        self.label = ""
+
+    def scanned(self, name: str) -> None:
+        if self.checking is None:
+            self.checking = self.bars.add_task("checking", total=None)
+        self.bars.update(self.checking, description=f"checking {Path(name).name}", advance=1)
+
+    def month(self, month: str | None, files: int) -> None:
+        if self.checking is not None:
+            self.bars.update(self.checking, visible=False)
+        self.label = month or "other files"
+        self.current = self.bars.add_task(self.label, total=files, rows=0)
+
+    def done(self, result: FileResult) -> None:
+        if self.current is None:
+            return
+        rows = self.bars.tasks[self.current].fields["rows"] + result.rows_stored
+        self.bars.update(
+            self.current,
+            advance=1,
+            rows=rows,
+            description=f"{self.label} {result.force} {result.kind}",
+        )
 
 
 @app.command()
@@ -34,10 +85,12 @@ def ingest(
 ) -> None:
     """Import police.uk street, outcomes and stop-and-search CSVs.
 
-    Re-importing a month replaces it, but only with that month's own file, and never
-    with markedly fewer rows unless you say [bold]--replace[/bold]; importing the same
-    files twice changes nothing. A bad file aborts the whole import and leaves the store
-    as it was.
+    Takes police.uk's archive zips as published (month folders of every force's files):
+    of overlapping archives the newest publication of a month wins. Re-importing a month
+    replaces it, but only with that month's own file, and never with markedly fewer rows
+    unless you say [bold]--replace[/bold]; importing the same files twice changes nothing.
+    Each month is stored in one transaction: a bad file stops the import and leaves its
+    month as it was; run it again once put right, and the months stored are skipped.
 
     Example: [bold]beatbook ingest data/sample/police-uk[/bold]
     """
@@ -48,19 +101,15 @@ def ingest(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            _RowsPerSecond(),
             console=err,
-            transient=True,
             disable=json_out or not err.is_terminal,
         )
         with progress:
-            task = progress.add_task("importing", total=None)
-
-            def on_file(name: str) -> None:
-                progress.update(task, description=Path(name).name)
-                progress.advance(task)
-
             try:
-                results = ingest_files(st, paths, force=force, replace=replace, on_file=on_file)
+                results = ingest_files(
+                    st, paths, force=force, replace=replace, progress=_Bars(progress)
+                )
             except ReplaceRefusedError as exc:
                 if not json_out:
                     raise
@@ -75,9 +124,13 @@ def ingest(
     for r in results:
         status = r.status
         for change in r.replacements:
-            status += f", replaced {change['rows_before']:,} -> {change['rows_after']:,} rows"
+            api = (r.replaced_from or {}).get("origin") == "api"
+            what = "replaced the API fetch of" if api else "replaced"
+            status += f", {what} {change['rows_before']:,} -> {change['rows_after']:,} rows"
         if r.duplicate_of:
             status += f" of {Path(r.duplicate_of).name}"
+        if r.status == "kept":
+            status += f" the {r.newer_publication} publication (this is {r.publication}'s)"
         table.add_row(
             Path(r.file).name,
             r.kind,

@@ -18,7 +18,11 @@ from beatbook.errors import BeatBookError
 # the order ``beatbook --help`` lists them.
 # isort: off
 from beatbook.cli import ingest, stats, areas, concerns, hotspots  # noqa: F401,E402
+from beatbook.cli import fetch  # noqa: F401,E402
 from beatbook.cli import operations, engagements, priorities, update, web  # noqa: F401,E402
+from beatbook.cli import trend  # noqa: F401,E402
+from beatbook.cli import check  # noqa: F401,E402
+from beatbook.cli import export  # noqa: F401,E402
 
 # isort: on
 

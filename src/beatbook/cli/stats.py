@@ -96,9 +96,17 @@ def rank(
     peers: Annotated[
         str,
         typer.Option(
-            help="'local-authorities': the area among its force's districts; 'lsoas': every LSOA inside the area."
+            help="'local-authorities': districts (see --scope); 'force-areas': the 43 force "
+            "areas; 'wards': the wards of a district; 'lsoas': every LSOA inside the area."
         ),
     ] = "local-authorities",
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="For local authorities: 'force' (its force's districts) or 'national' (every "
+            "district of England and Wales with data for every month)."
+        ),
+    ] = "force",
     crime_type: Annotated[str | None, typer.Option(help="Rank on one crime type only.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
     measure: MeasureOpt = DEFAULT_MEASURE,
@@ -106,7 +114,11 @@ def rank(
 ) -> None:
     """Rank an area among its peers on crime rate, with a simulated 95% rank interval.
 
+    National ranks leave out, and name, every peer whose force lacks one of the months.
+
     Example: [bold]beatbook rank --area Leicester --from 2021-01 --to 2021-12 --crime-type Drugs[/bold]
+
+    Example: [bold]beatbook rank --area Leicester --from 2025-04 --to 2025-06 --scope national[/bold]
     """
     from beatbook.figures import stats as figures
 
@@ -117,6 +129,7 @@ def rank(
             from_,
             to,
             peers=peers,
+            scope=scope,
             crime_types=[crime_type] if crime_type else None,
             seed=seed,
             measure=measure,
@@ -137,6 +150,10 @@ def brief(
         Path, typer.Option("--out", help="Folder for brief.md and brief.html.")
     ] = Path("."),
     seed: Annotated[int, typer.Option(help="Seed of the rank-interval simulation.")] = 0,
+    since: Annotated[
+        int | None,
+        typer.Option(help="Add a long-run section: crime by year from January of this year."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a data-journalism brief (Markdown + HTML) for an area and year.
@@ -146,7 +163,9 @@ def brief(
     from beatbook.publish import brief as brief_mod
 
     with Store(store, read_only=True) as st:
-        written = brief_mod.write_brief(st, area, year, compare_year, out_dir, seed=seed)
+        written = brief_mod.write_brief(
+            st, area, year, compare_year, out_dir, seed=seed, since=since
+        )
     if json_out:
         print_json(written.facts)
         return
@@ -316,3 +335,18 @@ def _print_rank(r: dict[str, Any]) -> None:
             f"{row['rank_low']}–{row['rank_high']}",
         )
     out.print(table)
+    _print_left_out(r)
+
+
+def _print_left_out(r: dict[str, Any]) -> None:
+    """The peers left out, grouped by why (a force's missing months name its districts)."""
+    if r["rank"] is None and r.get("focus"):
+        out.print(f"{r['focus']} is not ranked: it is left out (below).", markup=False)
+    groups: dict[str, list[str]] = {}
+    for peer in r.get("left_out", []):
+        groups.setdefault(peer["why"], []).append(peer["name"])
+    if groups:
+        out.print(f"Left out ({sum(map(len, groups.values()))}):", markup=False)
+    # Forces with some of the months first: those with none are usually most of the list.
+    for why, names in sorted(groups.items(), key=lambda g: (" 0 of " in g[0], -len(g[1]), g[0])):
+        out.print(f"  {why}: {'; '.join(names)}", markup=False, soft_wrap=True)

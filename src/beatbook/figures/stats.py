@@ -7,7 +7,6 @@ The records use stable field names (documented in docs/cli.md) so that
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -18,6 +17,7 @@ from beatbook import populations as pops
 from beatbook import queries as q
 from beatbook.areas import Area
 from beatbook.errors import DataMissingError, InputError
+from beatbook.figures.peers import select_peers
 from beatbook.months import CALENDAR, month_range, parse_month
 from beatbook.reference import MEASURE_UNITS, check_measure, measure_of
 from beatbook.settings import (
@@ -424,6 +424,7 @@ def rank_area(
     to: str,
     *,
     peers: str = "local-authorities",
+    scope: str = "force",
     crime_types: list[str] | None = None,
     seed: int = 0,
     measure: str = DEFAULT_MEASURE,
@@ -432,6 +433,9 @@ def rank_area(
 ) -> dict[str, Any]:
     """Rank an area among its peers on rate, with a simulated rank interval.
 
+    ``peers`` and ``scope`` choose the peers (:func:`beatbook.figures.peers.select_peers`):
+    a national rank (``scope='national'``, or force areas) uses the months any force
+    published, and leaves out, naming them, the peers whose force lacks one of them.
     ``months`` (the brief's matched months), when given, replaces the months used;
     ``population_year``, when given, replaces the estimate nearest the period.
 
@@ -443,44 +447,34 @@ def rank_area(
         measure = measure_of(crime_types)
     start, end = period(from_, to, store)
     area = areas_mod.resolve(store, area_name)
-    coverage = q.period_coverage(store, start, end, q.forces_of(store, area, start, end))
+    national = scope == "national" or peers == "force-areas"
+    forces = None if national else q.forces_of(store, area, start, end)
+    coverage = q.period_coverage(store, start, end, forces)
     year = population_year or pops.nearest_population_year(store, start, end)
     known = q.crime_types(store)
     for crime_type in crime_types or []:
         if crime_type not in known:
             raise InputError(f"--crime-type {crime_type!r}: expected one of " + ", ".join(known))
-    if peers == "local-authorities":
-        group, peer_areas, label = _local_authority_peers(store, area, year)
-    elif peers == "lsoas":
-        year = pops.year_matching_codes(store, area, start, end)
-        group, peer_areas, label = _lsoa_peers(store, area, year)
-    else:
-        raise InputError(f"--peers {peers!r}: expected 'local-authorities' or 'lsoas'")
-    # Each peer's count in each month used: the rank interval allows for its over-dispersion.
-    used = q.months_with_data(store, start, end, q.forces_of(store, area, start, end))
+    used = q.months_with_data(store, start, end, forces)
     if months is not None:  # exactly the caller's months (the brief's, same in every figure)
         used = sorted(months)
         coverage = {**coverage, "months": len(used), "months_used": [f"{m:%Y-%m}" for m in used]}
-    by_month = {
-        (name, month): int(n)
-        for name, month, n in q.crime_counts(
-            store,
-            group,
-            start,
-            end,
-            by=["local_authority" if peers == "local-authorities" else "lsoa_code", "month"],
-            crime_types=crime_types,
-            measure=measure,
-        ).iter_rows()
-    }
-    names, cnts, residents, monthly = [], [], [], []
-    for name, pop in peer_areas:
-        names.append(name)
-        monthly.append([by_month.get((name, m), 0) for m in used])
-        cnts.append(sum(monthly[-1]))
-        residents.append(pop)
-    table = rank_rates(names, cnts, residents, seed=seed, monthly=monthly)
-    focus = table.filter(pl.col("name") == area.name).to_dicts()
+    chosen = select_peers(
+        store,
+        area,
+        peers,
+        scope,
+        start,
+        end,
+        used,
+        year,
+        crime_types=crime_types,
+        measure=measure,
+    )
+    # Each peer's count in each month used: the rank interval allows for its over-dispersion.
+    cnts = [sum(row) for row in chosen.monthly]
+    table = rank_rates(chosen.names, cnts, chosen.populations, seed=seed, monthly=chosen.monthly)
+    focus = table.filter(pl.col("name") == chosen.focus).to_dicts() if chosen.focus else []
     return {
         "area": area.name,
         "from": f"{start:%Y-%m}",
@@ -489,34 +483,14 @@ def rank_area(
         "measure": measure,
         "unit": MEASURE_UNITS[measure],
         "crime_types": crime_types or "all",
-        "peers": label,
-        "n_peers": len(names),
-        "population_year": year,
+        "peers": chosen.label,
+        "scope": chosen.scope,
+        "n_peers": len(chosen.names),
+        "population_year": chosen.year,
         "seed": seed,
         "method": table["method"][0],
         "rank": focus[0] if focus else None,
+        "focus": chosen.focus,
         "table": table.to_dicts(),
+        "left_out": chosen.left_out,
     }
-
-
-def _local_authority_peers(
-    store: Store, area: Area, year: int
-) -> tuple[Area, list[tuple[str, float]], str]:
-    force_areas = [a for a in areas_mod.list_areas(store) if a.kind == "force area"]
-    for force in force_areas:
-        if area.local_authorities and area.local_authorities <= force.local_authorities:
-            # Each district's count is its own (crimes located in it), not its force's rows.
-            districts = dataclasses.replace(force, force=None)
-            peers = []
-            for lad in sorted(force.local_authorities):
-                lad_area = areas_mod.resolve(store, f"local authority:{lad}")
-                peers.append((lad, pops.population(store, lad_area, year).population))
-            return districts, peers, f"local authorities in the {force.name} force area"
-    raise InputError(f"{area.name!r} is not a local authority in a force area with data")
-
-
-def _lsoa_peers(store: Store, area: Area, year: int) -> tuple[Area, list[tuple[str, float]], str]:
-    rows = pops.lsoa_populations(store, areas_mod.lsoas_of(store, area), year)
-    if len(rows) < 2:
-        raise DataMissingError(f"fewer than two LSOAs of {area.name!r} have mid-{year} population")
-    return area, [(c, float(p)) for c, p in rows], f"LSOAs in {area.name} (mid-{year} codes)"

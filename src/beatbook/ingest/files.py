@@ -12,16 +12,39 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from beatbook.ingest.line_numbers import record_lines
+from beatbook.ingest.publication import Claim
 from beatbook.ingest.sources import Limits, Scan, Source, scan
 
 # Text staged at once: bounds memory, so a 10-million-row import needs no more than a
 # one-month one. Files per batch: each zip member read holds a pipe (two file handles).
 BATCH_BYTES = 128 << 20
 BATCH_FILES = 128
+# Text stored per transaction, in whole months: a month of the whole country is one
+# transaction, a few small months (one force's) go together.
+TRANSACTION_BYTES = 128 << 20
+# DuckDB's memory during an import: it keeps the blocks it writes in its buffer pool up to
+# this, then lets them go, so a national archive needs no more memory than a few months.
+# With one batch staged in Arrow beside it, an import's peak stays under 2 GiB.
+MEMORY_LIMIT = "1GB"
+
+
+class Progress(Protocol):
+    """What an import tells a progress bar as it goes."""
+
+    def scanned(self, name: str) -> None:
+        """A file's text was checked (before anything is stored)."""
+
+    def month(self, month: str | None, files: int) -> None:
+        """A transaction of ``files`` files starts: of ``month`` ('2025-09', or '2020-01 to
+        2020-12' for small months stored together; None: files not named by month)."""
+
+    def done(self, result: FileResult) -> None:
+        """A file of the month was stored, or found unchanged, kept or a duplicate."""
 
 
 @dataclass
@@ -35,12 +58,19 @@ class FileResult:
     rows_stored: int
     rows_quarantined: int
     rows_repeated: int = 0  # rows repeating a Crime ID already in the month: kept, not counted
-    status: str = "stored"  # 'stored' | 'unchanged' (bytes already stored) | 'duplicate'
+    # 'stored' | 'unchanged' (bytes already stored) | 'duplicate' | 'kept' (a newer
+    # publication of the month is stored or in this import)
+    status: str = "stored"
     replaced: list[str] = field(default_factory=list)  # months that were stored before
     replacements: list[dict[str, object]] = field(default_factory=list)  # rows before, after
     stray_rows: dict[str, int] = field(default_factory=dict)  # rows of other months: quarantined
     empty_lines: int = 0  # empty lines skipped (no rows)
     duplicate_of: str | None = None  # the file of this import with the same text
+    replaced_from: dict[str, str | None] | None = None  # the replaced month's origin, publication
+    origin: str = "file"  # 'file' | 'archive'
+    publication: str | None = None  # an archive's latest month
+    newer_publication: str | None = None  # 'kept': the publication kept instead ...
+    newer_file: str | None = None  # ... and its file
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +87,11 @@ class FileResult:
             "stray_rows": self.stray_rows,
             "empty_lines": self.empty_lines,
             "duplicate_of": self.duplicate_of,
+            "replaced_from": self.replaced_from,
+            "origin": self.origin,
+            "publication": self.publication,
+            "newer_publication": self.newer_publication,
+            "newer_file": self.newer_file,
         }
 
 
@@ -76,6 +111,8 @@ class File:
     invalid: list[tuple[str, int, str, str]] = field(default_factory=list)  # month, row, why, raw
     unparsed: list[tuple[int, str, str]] = field(default_factory=list)  # line, message, raw
     duplicate_of: str | None = None  # an earlier file of the import with the same text
+    claim: Claim | None = None  # taken before the import began (a file named by its month)
+    replaced_from: dict[str, str | None] | None = None  # origin, publication it replaces
 
     @property
     def name(self) -> str:
@@ -97,7 +134,7 @@ class File:
         """What the file did: ``before`` is the rows its month held (None: a new month)."""
         months = [self.month] if self.month else []
         if self.duplicate_of:
-            return duplicate(self.name, kind, self.force, months, self.duplicate_of)
+            return duplicate(self.source, kind, self.force, months, self.duplicate_of)
         return FileResult(
             file=self.name,
             kind=kind,
@@ -114,16 +151,51 @@ class File:
             ),
             stray_rows={m: n for m, n in self.months.items() if m != self.month},
             empty_lines=len(self.scan.empty),
+            replaced_from=self.replaced_from if before is not None else None,
+            origin=self.source.origin,
+            publication=self.source.publication,
         )
 
 
-def duplicate(name: str, kind: str, force: str, months: list[str], of: str) -> FileResult:
+def skipped(
+    source: Source,
+    kind: str,
+    force: str,
+    months: list[str],
+    status: str,
+    *,
+    duplicate_of: str | None = None,
+    newer: Source | None = None,
+    newer_publication: str | None = None,
+    newer_file: str | None = None,
+) -> FileResult:
+    """The result of a file not read: 'unchanged', 'duplicate' or 'kept' (for a copy
+    older than the ``newer`` file of this import, or than the stored partition)."""
+    if newer is not None:
+        newer_publication, newer_file = newer.publication, newer.name
+    return FileResult(
+        source.name,
+        kind,
+        force,
+        months,
+        0,
+        0,
+        status=status,
+        duplicate_of=duplicate_of,
+        origin=source.origin,
+        publication=source.publication,
+        newer_publication=newer_publication,
+        newer_file=newer_file,
+    )
+
+
+def duplicate(source: Source, kind: str, force: str, months: list[str], of: str) -> FileResult:
     """The result of a file skipped because an earlier one of the import has the same text."""
-    return FileResult(name, kind, force, months, 0, 0, status="duplicate", duplicate_of=of)
+    return skipped(source, kind, force, months, "duplicate", duplicate_of=of)
 
 
 def scan_all(
-    sources: list[Source], limits: Limits, on_file: Callable[[str], None] | None
+    sources: list[Source], limits: Limits, on_file: Callable[[str], None]
 ) -> dict[Source, Scan]:
     """Scan each file's text once, in order, a few at a time (zlib and sha256 let go of the
     GIL); the first file refused stops the rest."""
@@ -136,8 +208,7 @@ def scan_all(
         try:
             for source, future in zip(todo, futures, strict=True):
                 scans[source] = future.result()
-                if on_file:
-                    on_file(source.name)
+                on_file(source.name)
         except BaseException:
             for future in futures:
                 future.cancel()

@@ -1,8 +1,9 @@
 """A client for the police.uk API: neighbourhoods, their boundaries and teams, crimes by area.
 
 The API (https://data.police.uk/api, no key) allows 15 requests a second in bursts
-of 30 and answers HTTP 429 beyond that: the client waits (``Retry-After`` or an
-exponential back-off) and tries again. A ``crimes-street`` area holding more than
+of 30 and answers HTTP 429 beyond that: the client keeps to that rate itself (a token
+bucket) and, if the server still answers 429, waits (``Retry-After`` or an exponential
+back-off) and tries again. A ``crimes-street`` area holding more than
 10,000 crimes is answered with HTTP 503, which retrying does not change: the client
 splits the polygon in two and asks for each half. Polygons are sent by POST, since
 a long ``poly`` in a URL (over 4,094 characters) is refused.
@@ -13,6 +14,7 @@ The API writes coordinates as strings and uses hyphenated keys
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from beatbook.errors import PoliceUkApiError
 BASE_URL = "https://data.police.uk/api"
 RETRY_STATUSES = (429, 502, 503, 504)
 MIN_SPLIT_DEGREES = 1e-4  # about 10 m: an area this small cannot hold 10,000 crimes
+RATE_PER_S = 15.0  # police.uk's limit: 15 requests a second ...
+BURST = 30  # ... in bursts of up to 30
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,12 @@ class PoliceUkApi:
         retries: int = 5,
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client or httpx.Client(timeout=30.0)
         self.retries, self.backoff_s, self.sleep = retries, backoff_s, sleep
+        self._bucket = _TokenBucket(RATE_PER_S, BURST, clock, sleep)
 
     def close(self) -> None:
         self.client.close()
@@ -73,6 +79,7 @@ class PoliceUkApi:
     ) -> httpx.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(self.retries + 1):
+            self._bucket.take()
             try:
                 response = self.client.request(method, url, data=data)
             except httpx.HTTPError as exc:
@@ -153,6 +160,17 @@ class PoliceUkApi:
 
     # -- crimes ----------------------------------------------------------------------------
 
+    def crimes_street_dates(self) -> list[str]:
+        """The months ('YYYY-MM') police.uk has street crimes for, newest first
+        (``crimes-street-dates``: about the last 36 months)."""
+        months = []
+        for item in self._json("crimes-street-dates", list):
+            month = item.get("date") if isinstance(item, dict) else None
+            if not isinstance(month, str) or not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+                raise PoliceUkApiError(f"crimes-street-dates: {item!r} has no 'date' YYYY-MM")
+            months.append(month)
+        return sorted(set(months), reverse=True)
+
     def crimes_street(
         self, area: BaseGeometry, month: str, category: str = "all-crime"
     ) -> list[dict[str, Any]]:
@@ -185,6 +203,31 @@ class PoliceUkApi:
                 continue
             for crime in response.json():
                 found.setdefault(crime.get("id") or crime.get("persistent_id") or id(crime), crime)
+
+
+class _TokenBucket:
+    """Keeps requests to ``rate`` a second in bursts of up to ``burst`` (police.uk's limit),
+    so a split area's many requests are spread out rather than answered 429."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.rate, self.burst, self.clock, self.sleep = rate, burst, clock, sleep
+        self.tokens, self.last = float(burst), clock()
+
+    def take(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.last) * self.rate)
+        self.last = max(self.last, now)
+        if self.tokens < 1:
+            wait = (1 - self.tokens) / self.rate
+            self.sleep(wait)
+            self.tokens, self.last = 1.0, self.last + wait
+        self.tokens -= 1
 
 
 def _halves(polygon: BaseGeometry) -> list[BaseGeometry]:

@@ -1,56 +1,56 @@
 """Import police.uk street, outcomes and stop-and-search CSVs into the store.
 
-Accepts single CSVs, ``.csv.gz``, folders of them and the police.uk archive
-zip (one folder per month, read as a stream: ``ingest/pipes.py``). The kind of file
-is recognised by its header, never by its name. Each file's text is first scanned
-once, bounded (``sources.scan``: size, lines, empty lines). Files of one kind are then
-read together by DuckDB's CSV reader (all columns as text) into a staging table,
-checked there, and stored as ``(force, month, kind)`` partitions that replace what was
-there before, under the rules of ``ingest/publication.py``: a file replaces only its
-own month, one file per month and import, and no month shrinks without ``replace``.
+Accepts single CSVs, ``.csv.gz``, folders of them and police.uk's archive zips (one
+folder per month, read as a stream: ``ingest/archives.py``, ``ingest/pipes.py``). The
+kind of file is recognised by its header, never by its name.
 
-Everything one call imports happens in one transaction: a bad file (wrong header, not
-UTF-8, truncated gzip/zip, a Month that is not YYYY-MM, too large, lines that do not
-add up) aborts the whole import with an :class:`~beatbook.errors.InputError` and leaves
-the store exactly as it was. Rows that are individually invalid (a latitude outside
-the UK, a row with missing fields, a row of another month) are kept apart in
-``quarantine`` with their file, line and reason. Every line of a file is a header, a
-stored row, a quarantined row or an empty line, or the file is refused.
+An import goes in two steps. First every file is checked without storing anything: its
+header, its name in an archive, its text scanned once (``sources.scan``: size, lines,
+empty lines, sha256); a file whose bytes are already stored is ``unchanged``, an older
+archive's copy of a month stored (or imported now) from a newer one is ``kept``, and a
+month that would shrink is refused. Then the files are stored **whole months per
+transaction** (every force and kind of a month; a national month alone, small months
+together up to ``TRANSACTION_BYTES`` of text): read together by DuckDB's CSV reader
+into a staging table (``ingest/staging.py``), checked there, and stored as ``(force,
+month, kind)`` partitions under the rules of ``ingest/publication.py``: a file replaces
+only its own month, one file per month and import, no month shrinks without ``replace``.
+
+A bad file aborts the import with an :class:`~beatbook.errors.InputError`; the months of
+its transaction are left exactly as they were, and the months stored before stay stored (an
+import run again skips them as ``unchanged``), as after a ``kill -9``. Rows that are
+individually invalid are kept apart in ``quarantine`` with their file, line and reason;
+every line of a file is a header, a stored row, a quarantined row or an empty line, or
+the file is refused.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from beatbook.errors import CSVFormatError, InputError
-from beatbook.ingest import arrow_arrays
-from beatbook.ingest.files import File, FileResult, batches, duplicate, scan_all
-from beatbook.ingest.kinds import KINDS, FileKind, clean_sql, kind_for_header
-from beatbook.ingest.line_numbers import (
-    merged,
-    record_lines,
-    unaccounted,
-    unaccounted_message,
-    with_continuations,
+from beatbook import aggregates
+from beatbook.errors import BeatBookError
+from beatbook.ingest import arrow_arrays, files
+from beatbook.ingest.files import (
+    MEMORY_LIMIT,
+    File,
+    FileResult,
+    Progress,
+    batches,
+    duplicate,
+    scan_all,
+    skipped,
 )
-from beatbook.ingest.pipes import Pipes
-from beatbook.ingest.publication import (
-    Claim,
-    Plan,
-    Replacement,
-    named,
-    publication_month,
-    stray_reason,
-)
+from beatbook.ingest.kinds import KINDS, FileKind, kind_for_header
+from beatbook.ingest.line_numbers import record_lines
+from beatbook.ingest.publication import Claim, Plan, Replacement, named, newer
 from beatbook.ingest.sources import (
     Limits,
     Scan,
@@ -60,9 +60,8 @@ from beatbook.ingest.sources import (
     read_header,
     scan,
 )
-from beatbook.store import REPEATS_SQL, Params, Store
-
-_SCRATCH = ("_bad", "rejects_errors", "rejects_scans")
+from beatbook.ingest.staging import Staged, force_slug
+from beatbook.store import REPEATS_SQL, Store
 
 
 def ingest(
@@ -72,9 +71,9 @@ def ingest(
     force: str | None = None,
     replace: bool = False,
     limits: Limits | None = None,
-    on_file: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Import police.uk CSVs into ``store`` in one transaction; return one result per file.
+    """Import police.uk CSVs into ``store``, whole months per transaction; one result per file.
 
     Parameters
     ----------
@@ -84,145 +83,315 @@ def ingest(
         (``YYYY-MM-<force>-<kind>.csv``) nor a ``Falls within`` column names it.
     replace : replace stored months even with more than ``SHRINK_TOLERANCE`` fewer rows;
         without it such an import raises :class:`~beatbook.errors.ReplaceRefusedError`
-        and stores nothing.
+        (before anything is stored when the files' line counts show it).
     limits : bounds on each file's text (default: settings.py's).
-    on_file : called with each file's name as its text is scanned (progress bars).
+    progress : told of each file checked, each month begun and each file's result.
     """
-    limits = limits or Limits()
-    plan = Plan(replace)
     with tempfile.TemporaryDirectory(prefix="beatbook-") as tmpdir:
-        sources = find_sources(paths, Path(tmpdir), limits)
-        kinds = [kind_for_header(s.name, read_header(s)) for s in sources]
-        results: dict[int, FileResult] = {}
-        with store.transaction() as con:
-            for kind in dict.fromkeys(kinds):
-                mine = [(i, s) for i, s in enumerate(sources) if kinds[i] is kind]
-                results.update(_Kind(con, kind, force, plan, limits, on_file).run(mine))
-            plan.check()
-        return [results[i] for i in range(len(sources))]
+        sources = find_sources(paths, Path(tmpdir), limits or Limits())
+        archives = {id(s.archive): s.archive for s in sources if s.archive is not None}
+        # DuckDB keeps the blocks it writes in its buffer pool, up to its memory limit (80%
+        # of RAM by default): bounded here for the import, as it was afterwards.
+        setting = "SELECT current_setting('memory_limit')"
+        (previous,) = store.row(setting)
+        store.execute("RESET memory_limit")
+        default = store.row(setting) == (previous,)
+        store.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        try:
+            run = _Import(store, sources, force, Plan(replace), limits or Limits(), progress)
+            return run.run()
+        finally:  # RESET where it was the default: setting the value it shows drifts
+            store.execute("RESET memory_limit" if default else f"SET memory_limit = '{previous}'")
+            for archive in archives.values():
+                archive.close()
 
 
-class _Kind:
-    """The files of one kind: which are unchanged or duplicates, and the batches of the rest."""
+class _Quiet:
+    def scanned(self, name: str) -> None:
+        pass
+
+    def month(self, month: str | None, files: int) -> None:
+        pass
+
+    def done(self, result: FileResult) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A stored partition, as an import compares files with it."""
+
+    force: str
+    month: str
+    kind: str
+    sha: str
+    rows: int
+    origin: str
+    publication: str | None
+    file: str
+
+
+class _Import:
+    """One call of :func:`ingest`: which files to read, then each month's transaction."""
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
-        kind: FileKind,
+        store: Store,
+        sources: list[Source],
         force: str | None,
         plan: Plan,
         limits: Limits,
-        on_file: Callable[[str], None] | None,
+        progress: Progress | None,
     ) -> None:
-        self.con, self.kind, self.force, self.plan = con, kind, force, plan
-        self.limits, self.on_file = limits, on_file
+        self.store, self.sources, self.force, self.plan = store, sources, force, plan
+        self.limits, self.progress = limits, progress or _Quiet()
+        self.unique = list(dict.fromkeys(sources))  # a file named twice is read once
+        self.kinds = {s: kind_for_header(s.name, read_header(s)) for s in self.unique}
         self.scans: dict[Source, Scan] = {}
+        self.claims: dict[Source, Claim] = {}
+        self.results: dict[Source, FileResult] = {}
+        self.renewed: list[tuple[Source, _Stored]] = []  # unchanged, from a newer publication
+        self.done: list[str] = []  # months stored
 
-    def run(self, sources: list[tuple[int, Source]]) -> dict[int, FileResult]:
-        self._scan([s for _, s in sources if s.member is not None])  # a member's sha is its text's
-        shas = {s: self.scans[s].sha256 if s.member else file_sha256(s.path) for _, s in sources}
-        stored = self._stored_by_sha(list(shas.values()))
-        results: dict[int, FileResult] = {}
-        first: dict[Source, int] = {}  # where each file is first named
-        new: list[Source] = []
-        for i, source in sources:
-            if source in first:
-                continue  # the same file named twice: a duplicate of the first
-            first[source] = i
-            if (result := self._unchanged(source, stored.get(shas[source], []))) is not None:
-                results[i] = result
-            else:
-                new.append(source)
-        self._scan(new)
-        files = [File(s, shas[s], self.scans[s]) for s in new]
-        for batch in batches(files):
-            for f, result in _Batch(self.con, self.kind, self.force, self.plan).run(batch).items():
-                results[first[f.source]] = result
-        for i, source in sources:
-            if i != first[source]:
-                earlier = results[first[source]]
-                results[i] = duplicate(
-                    source.name, self.kind.name, earlier.force, earlier.months, earlier.file
-                )
+    def run(self) -> list[FileResult]:
+        self._scan([s for s in self.unique if s.member])  # a member's sha is its text's
+        self.shas = {
+            s: self.scans[s].sha256 if s.member else file_sha256(s.path) for s in self.unique
+        }
+        stored = self._stored()
+        self.by_sha: dict[str, list[_Stored]] = {}
+        for p in stored.values():
+            self.by_sha.setdefault(p.sha, []).append(p)
+        newest = self._newest()
+        todo = [s for s in self.unique if not self._skip(s, stored, newest)]
+        self._scan([s for s in todo if s.member is None])
+        self.plan.check(self._foreseen(todo, stored))
+        months: dict[str | None, list[Source]] = {}
+        for s in sorted(self.unique, key=lambda s: named(s.name)[0] or "9999-99"):
+            months.setdefault(named(s.name)[0], []).append(s)
+        for together in self._transactions(months):
+            self._store(together)
+        results, first = [], {s: i for i, s in reversed(list(enumerate(self.sources)))}
+        for i, source in enumerate(self.sources):
+            result = self.results[source]
+            if first[source] != i:  # named again: a duplicate of the first
+                result = duplicate(source, result.kind, result.force, result.months, result.file)
+            results.append(result)
         return results
 
     def _scan(self, sources: list[Source]) -> None:
-        self.scans.update(
-            scan_all([s for s in sources if s not in self.scans], self.limits, self.on_file)
-        )
+        todo = [s for s in sources if s not in self.scans]
+        self.scans.update(scan_all(todo, self.limits, self.progress.scanned))
 
-    def _stored_by_sha(self, shas: list[str]) -> dict[str, list[tuple[str, str, int]]]:
-        """The (force, month, rows) partitions already stored from each of these files' bytes."""
-        stored: dict[str, list[tuple[str, str, int]]] = {}
-        for sha, force, month, rows in self.con.execute(
-            "SELECT source_sha256, force, strftime(month, '%Y-%m'), rows_stored FROM partitions "
-            "WHERE kind = ? AND list_contains(?, source_sha256) ORDER BY month",
-            [self.kind.name, shas],
-        ).fetchall():
-            stored.setdefault(sha, []).append((force, month, int(rows)))
-        return stored
+    def _key(self, source: Source) -> tuple[str, str | None, str | None]:
+        """(kind, force, month) a file is for, as far as its name and --force tell."""
+        month, force = named(source.name)
+        return self.kinds[source].name, self.force or force, month
 
-    def _unchanged(self, source: Source, same: list[tuple[str, str, int]]) -> FileResult | None:
-        """A result when these exact bytes are already stored (as ``same``) for the same force."""
+    def _stored(self) -> dict[tuple[str, str, str], _Stored]:
+        """Every stored partition of the kinds imported."""
+        kinds = sorted({k.name for k in self.kinds.values()})
+        return {
+            (p.kind, p.force, p.month): p
+            for p in (
+                _Stored(*row)
+                for row in self.store.rows(
+                    "SELECT force, strftime(month, '%Y-%m'), kind, source_sha256, rows_stored, "
+                    "origin, publication, source_file FROM partitions "
+                    "WHERE list_contains(?, kind)",
+                    [kinds],
+                )
+            )
+        }
+
+    def _newest(self) -> dict[tuple[str, str | None, str | None], Source]:
+        """The archive member of the newest publication for each (kind, force, month)."""
+        newest: dict[tuple[str, str | None, str | None], Source] = {}
+        for s in self.unique:
+            key = self._key(s)
+            if not s.publication or None in key:
+                continue
+            if key not in newest or newer(s.publication, newest[key].publication):
+                newest[key] = s
+        return newest
+
+    def _skip(
+        self,
+        source: Source,
+        stored: dict[tuple[str, str, str], _Stored],
+        newest: dict[tuple[str, str | None, str | None], Source],
+    ) -> bool:
+        """Whether a file is not to be read (its result set): unchanged, kept or duplicate."""
+        kind, force, month = key = self._key(source)
+        winner = newest.get(key)
+        if winner is not None and newer(winner.publication, source.publication):
+            assert force is not None and month is not None
+            if self.shas[winner] == self.shas[source]:
+                self.results[source] = duplicate(source, kind, force, [month], winner.name)
+            else:
+                self.results[source] = skipped(source, kind, force, [month], "kept", newer=winner)
+            return True
         # The same bytes are a no-op only for the same force: a copy filed under another
         # force (by --force or its file name) is new data. Without either, trust the store.
-        expected = self.force or named(source.name)[1]
-        if not same or (expected is not None and any(f != expected for f, _, _ in same)):
-            return None
-        # The file's month is its largest partition (a store from before the publication
-        # rule may hold a few stray rows of it under other months).
-        force, month, _ = max(same, key=lambda p: p[2])
-        result = FileResult(source.name, self.kind.name, force, [month], 0, 0, status="unchanged")
-        earlier = self.plan.claim(self.kind.name, force, month, self._claim(source))
+        same = [
+            p
+            for p in self.by_sha.get(self.shas[source], [])
+            if p.kind == kind and force in (None, p.force)
+        ]
+        if same:
+            # The file's month is its largest partition (a store from before the publication
+            # rule may hold a few stray rows of it under other months).
+            p = max(same, key=lambda p: p.rows)
+            result = skipped(source, kind, p.force, [p.month], "unchanged")
+            earlier = self.plan.claim(kind, p.force, p.month, self._claim(source))
+            if earlier is not None:
+                result.status, result.duplicate_of = "duplicate", earlier.name
+            elif p.origin == "archive" and newer(source.publication, p.publication):
+                self.renewed.append((source, p))
+            self.results[source] = result
+            return True
+        if force is None or month is None:
+            return False
+        found = stored.get((kind, force, month))
+        if found and found.origin == "archive" and newer(found.publication, source.publication):
+            self.results[source] = skipped(
+                source,
+                kind,
+                force,
+                [month],
+                "kept",
+                newer_publication=found.publication,
+                newer_file=found.file,
+            )
+            return True
+        # Named by month and force: two files for it are refused before anything is stored.
+        earlier = self.plan.claim(kind, force, month, self._claim(source))
         if earlier is not None:
-            result.status, result.duplicate_of = "duplicate", earlier.name
-        return result
+            self.results[source] = duplicate(source, kind, force, [month], earlier.name)
+            return True
+        return False
 
     def _claim(self, source: Source) -> Claim:
-        """A claim whose text sha is found when needed (a plain file's is its bytes' sha)."""
+        """The file's claim on its month, whose text sha is found when needed (a plain
+        file's is its bytes' sha)."""
 
         @functools.cache
         def content() -> str:
             if source in self.scans:
                 return self.scans[source].sha256
             if not source.is_gzip() and source.member is None:
-                return file_sha256(source.path)
+                return self.shas[source]
             return scan(source, self.limits).sha256
 
-        return Claim(source.name, content)
+        return self.claims.setdefault(source, Claim(source.name, content))
+
+    def _foreseen(
+        self, todo: list[Source], stored: dict[tuple[str, str, str], _Stored]
+    ) -> list[Replacement]:
+        """The replacements the files will make, with the most rows each can store (its
+        lines but the header and empty ones): a month that shrinks by those is refused
+        before anything is stored."""
+        foreseen = []
+        for s in todo:
+            kind, force, month = self._key(s)
+            p = stored.get((kind, force, month)) if force and month else None
+            if p is not None and month is not None:
+                most = max(self.scans[s].lines - 1 - len(self.scans[s].empty), 0)
+                foreseen.append(Replacement(kind, p.force, month, s.name, p.rows, most, p.origin))
+        return foreseen
+
+    def _transactions(
+        self, months: dict[str | None, list[Source]]
+    ) -> list[dict[str | None, list[Source]]]:
+        """Whole months, in order, cut into transactions of at least TRANSACTION_BYTES of text
+        to read (a national month is one; small months go together, as one commit costs a
+        fixed 0.05 to 0.2 s)."""
+        found: list[dict[str | None, list[Source]]] = [{}]
+        size = 0
+        for month, group in months.items():
+            if size >= files.TRANSACTION_BYTES:
+                found.append({})
+                size = 0
+            found[-1][month] = group
+            size += sum(self.scans[s].text_bytes for s in group if s not in self.results)
+        return found
+
+    def _store(self, months: dict[str | None, list[Source]]) -> None:
+        """Store whole months' files (every force and kind) in one transaction."""
+        named_months = [m for m in months if m is not None]
+        ends = dict.fromkeys([named_months[0], named_months[-1]]) if named_months else {}
+        label = " to ".join(ends) or None
+        group = [s for g in months.values() for s in g]
+        self.progress.month(label, len(group))
+        for s in group:
+            if s in self.results:
+                self.progress.done(self.results[s])
+        reading = [s for s in group if s not in self.results]
+        members = set(group)
+        renew = [(s, p) for s, p in self.renewed if s in members]
+        if not reading and not renew:
+            self.done += named_months
+            return
+        try:
+            with self.store.transaction() as con:
+                for kind in KINDS:
+                    mine = [
+                        File(s, self.shas[s], self.scans[s], claim=self.claims.get(s))
+                        for s in reading
+                        if self.kinds[s] is kind
+                    ]
+                    for batch in batches(mine):
+                        done = _Batch(con, kind, self.force, self.plan).run(batch)
+                        for f, result in done.items():
+                            self.results[f.source] = result
+                            self.progress.done(result)
+                for s, p in renew:  # the same bytes, now known from a newer publication
+                    con.execute(
+                        "UPDATE partitions SET publication = ? "
+                        "WHERE force = ? AND month = ? AND kind = ?",
+                        [s.publication, p.force, f"{p.month}-01", p.kind],
+                    )
+                head = f"{label or 'the rest'} was not imported" if self.done else None
+                self.plan.check(head=head)
+                aggregates.refresh(con)  # the monthly counts of the partitions just stored
+        except BeatBookError as exc:
+            if self.done:  # say what was stored: running the import again skips it
+                stored = (
+                    f"{self.done[0]} was imported before it"
+                    if len(self.done) == 1
+                    else f"the {len(self.done)} months {self.done[0]} to {self.done[-1]} were "
+                    "imported before it"
+                )
+                exc.args = (
+                    f"{exc} ({stored}; run the import again once this is put right: "
+                    "what was imported is skipped as unchanged)",
+                )
+            raise
+        self.done += named_months
 
 
 class _Batch:
-    """Files of one kind imported together: read once into a staging table, then stored.
-
-    DuckDB reads every file of the batch in one parallel scan into an Arrow table
-    (``_staged``). Records keep their order there, so a record's place in its file,
-    and so its line, follows from its row number ``_rid``. Tallies, checks and the
-    final INSERT read the staging table, never the files again.
-    """
+    """Files of one kind and month imported together: read once into a staging table
+    (``staging.Staged``), then stored from it."""
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, kind: FileKind, force: str | None, plan: Plan
     ) -> None:
-        self.con, self.kind, self.force, self.plan = con, kind, force, plan
+        self.con, self.kind, self.plan = con, kind, plan
+        self.staged = Staged(con, kind, force)
         self.repeated: dict[tuple[str, str], int] = {}  # (force, month) -> repeated rows
 
     def run(self, files: list[File]) -> dict[File, FileResult]:
-        self._stage(files)
+        self.staged.read(files)
         try:
-            self._read_rejects(files)
-            self._tally(files)
             for f in files:
-                f.force = self._force_for(f)
                 if f.month is not None:
-                    claim = Claim(f.name, functools.partial(str, f.scan.sha256))
+                    claim = f.claim or Claim(f.name, functools.partial(str, f.scan.sha256))
                     earlier = self.plan.claim(self.kind.name, f.force, f.month, claim)
                     f.duplicate_of = earlier.name if earlier else None
-            stored = [f for f in files if f.duplicate_of is None]
-            before = self._replace(stored)
+            before = self._replace([f for f in files if f.duplicate_of is None])
         finally:
-            del self.staged  # frees the batch's rows
-            self.con.execute("; ".join(f"DROP TABLE IF EXISTS {t}" for t in _SCRATCH))
+            self.staged.drop()  # frees the batch's rows
         return {
             f: f.result(
                 self.kind.name,
@@ -232,216 +401,16 @@ class _Batch:
             for f in files
         }
 
-    def _read_options(self) -> str:
-        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in self.kind.header) + "}"
-        return (
-            f"header = true, columns = {columns}, auto_detect = false, delim = ',', "
-            "quote = '\"', escape = '\"', store_rejects = true, "
-            "rejects_table = 'rejects_errors', rejects_scan = 'rejects_scans'"
-        )
+    def rows(self, sql: str, params: dict[str, object] | list[object]) -> list[tuple]:
+        return self.con.execute(sql, params).fetchall()
 
-    def _stage(self, files: list[File]) -> None:
-        """Read every file once into ``_staged``: path, columns trimmed, ``_rid`` in read order.
-
-        The rows are held as an Arrow table in Python, not a DuckDB temporary table:
-        DuckDB keeps a transaction's temporary tables until it commits, so an import of
-        many batches would hold all of them; an Arrow table is freed after its batch.
-        """
-        with Pipes() as pipes:
-            for f in files:
-                s = f.source
-                f.path = pipes.path(s, f.scan.text_bytes) if s.member else str(s.path)
-            try:
-                table = self.con.sql(
-                    f"SELECT filename AS _file, {clean_sql(self.kind.header)} "
-                    f"FROM read_csv($files, filename = true, {self._read_options()})",
-                    params={"files": [f.path for f in files]},
-                ).to_arrow_table()
-            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-                unreadable = exc
-            else:
-                rid = arrow_arrays.numbers(np.arange(table.num_rows, dtype=np.int64))
-                self.staged = table.append_column("_rid", rid)
-                return
-        raise self._unreadable(files, unreadable) from unreadable
-
-    def _on_staged(self, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
-        """Run SQL reading ``_staged``, which DuckDB finds as a local variable of this frame.
-
-        Not ``con.register``: a view registered in a transaction keeps its Arrow table
-        alive until the commit, so a many-batch import would hold every batch.
-        """
-        _staged = self.staged  # noqa: F841 - read by DuckDB's replacement scan
-        return self.con.execute(sql, params or [])
-
-    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
-        """Every row of a query in this batch's transaction."""
-        return self.con.execute(sql, params or []).fetchall()
-
-    def _unreadable(self, files: list[File], exc: Exception) -> CSVFormatError:
-        """Which file DuckDB could not read: each is tried alone on a scratch connection."""
-        probe = duckdb.connect()
-        for f in files:
-            with Pipes() as pipes:
-                s = f.source
-                path = pipes.path(s, f.scan.text_bytes) if s.member else str(s.path)
-                try:
-                    probe.execute(
-                        f"SELECT count(*) FROM read_csv(?, {self._read_options()})", [path]
-                    )
-                except (duckdb.IOException, duckdb.InvalidInputException) as err:
-                    exc = err
-                    break
-        detail = str(exc).splitlines()[0]
-        return CSVFormatError(f.name, f"cannot be read as CSV (truncated or corrupt?): {detail}")
-
-    def _read_rejects(self, files: list[File]) -> None:
-        """Lines DuckDB could not split into fields: a file error, or quarantined."""
-        rejected: dict[str, list[tuple[int, str, str, str]]] = {}
-        for path, line, error_type, message, text in self.rows(
-            "SELECT s.file_path, e.line, any_value(e.error_type::VARCHAR), "
-            "any_value(e.error_message), any_value(e.csv_line) "
-            "FROM rejects_errors e JOIN rejects_scans s USING (scan_id, file_id) "
-            "GROUP BY ALL ORDER BY ALL"
-        ):
-            # DuckDB's csv_line starts with the '\n' of the line before in CRLF files.
-            rejected.setdefault(path, []).append(
-                (int(line), error_type, message, (text or "").strip("\r\n"))
-            )
-        for f in files:
-            lines = rejected.get(f.path, [])
-            for line, error_type, _, text in lines:
-                if error_type in ("INVALID ENCODING", "INVALID UNICODE"):  # DuckDB >= 1.2 / older
-                    raise CSVFormatError(
-                        f.name, "is not UTF-8 encoded (police.uk publishes UTF-8)", line=line
-                    )
-                if error_type == "LINE SIZE OVER MAXIMUM":  # its text is cut: no row to keep
-                    raise CSVFormatError(
-                        f.name, f"the line is too long to read as a row ({message})", line=line
-                    )
-                if "\n" in text or "\r" in text:  # a stray quote swallowed the lines after it
-                    raise CSVFormatError(
-                        f.name,
-                        "a quoted value that opens on this line is not closed on it "
-                        "(stray '\"'?), so the lines after it cannot be split into fields",
-                        line=line,
-                    )
-            f.unparsed = [(line, message, text) for line, _, message, text in lines]
-
-    def _tally(self, files: list[File]) -> None:
-        """Records per file and month; every line accounted for; stop at the first unreadable
-        month; each file's month; the rows to quarantine (invalid, or of another month)."""
-        kind = self.kind
-        groups: dict[str, list[tuple[bool, str, int, int, int]]] = {}
-        for path, ok, month, count, first, n_bad in self._on_staged(
-            f"SELECT _file, {kind.month_valid_sql}, {kind.month_sql}, count(*), min(_rid), "
-            f"count({kind.reason_sql}) FROM _staged GROUP BY ALL ORDER BY ALL"
-        ).fetchall():
-            groups.setdefault(path, []).append((ok, month, count, first, n_bad))
-        for f in files:
-            mine = groups.get(f.path, [])
-            f.first_rid = min((first for *_, first, _ in mine), default=0)
-            f.months = {}
-            for _, month, count, _, _ in mine:  # a month's valid and invalid dates: one month
-                f.months[month] = f.months.get(month, 0) + count
-            self._account_for_lines(f)
-            for ok, month, _, first, _ in sorted(mine, key=lambda g: g[3]):
-                if not ok:
-                    shown = month if kind.month_column == "Month" else self._value(first)
-                    raise CSVFormatError(
-                        f.name,
-                        f"'{shown or ''}' is not a valid {kind.month_expected}",
-                        line=f.line(first - f.first_rid + 1),
-                        column=kind.month_column,
-                    )
-            f.month = publication_month(f.name, f.months)
-        strays = [(f.path, m) for f in files for m in f.months if m != f.month]
-        if not strays and not any(n_bad for mine in groups.values() for *_, n_bad in mine):
-            return
-        # The row as a CSV line again: quote values holding ',' or '"' as police.uk does.
-        raw = " || ',' || ".join(
-            f'CASE WHEN regexp_matches("{c}", \'[,"]\') '
-            f"THEN '\"' || replace(\"{c}\", '\"', '\"\"') || '\"' "
-            f"ELSE coalesce(\"{c}\", '') END"
-            for c in kind.header
-        )
-        stray = "(_file, _month) IN (SELECT unnest($files), unnest($months))" if strays else "false"
-        self._on_staged(
-            "CREATE TEMP TABLE _bad AS SELECT * FROM ("
-            f"SELECT _rid, _file, {kind.month_sql} AS _month, {kind.reason_sql} AS _reason, "
-            f"{raw} AS _raw FROM _staged) WHERE _reason IS NOT NULL OR {stray}",
-            {"files": [p for p, _ in strays], "months": [m for _, m in strays]} if strays else None,
-        )
-        by_path = {f.path: f for f in files}
-        for rid, path, month, reason, text in self.rows(
-            "SELECT _rid, _file, _month, _reason, _raw FROM _bad ORDER BY _rid"
-        ):
-            f = by_path[path]
-            if month != f.month:
-                reason = stray_reason(month, str(f.month))
-            f.invalid.append((month, rid - f.first_rid + 1, reason, text))
-
-    def _account_for_lines(self, f: File) -> None:
-        """Every line of the file is its header, a record or a skipped line, or it is refused.
-
-        Skipped lines are DuckDB's rejected lines, the scan's empty lines and the further
-        lines of a record whose quoted value holds a newline (looked for only when the
-        lines do not add up without them).
-        """
-        rejected = np.array([line for line, _, _ in f.unparsed], dtype=np.int64)
-        f.skipped = merged(rejected, f.scan.empty)
-        if unaccounted(f.scan.lines, f.records, f.skipped) > 0:
-            newlines = " + ".join(
-                f'coalesce(strlen("{c}") - strlen(replace("{c}", chr(10), \'\')), 0)'
-                for c in self.kind.header
-            )
-            spanning = self._on_staged(
-                f"SELECT _rid - ?, {newlines} AS n FROM _staged WHERE _file = ? AND ("
-                + " OR ".join(f'contains("{c}", chr(10))' for c in self.kind.header)
-                + ") ORDER BY _rid",
-                [f.first_rid - 1, f.path],
-            ).fetchall()
-            f.skipped = with_continuations(f.skipped, spanning)
-        missing = unaccounted(f.scan.lines, f.records, f.skipped)
-        if missing:
-            raise CSVFormatError(
-                f.name,
-                unaccounted_message(
-                    f.scan.lines, missing, f.records, len(f.unparsed), len(f.scan.empty)
-                ),
-            )
-
-    def _value(self, rid: int) -> str:
-        (value,) = self._on_staged(
-            f'SELECT "{self.kind.month_column}" FROM _staged WHERE _rid = ?', [rid]
-        ).fetchone() or (None,)
-        return "" if value is None else str(value)
-
-    def _force_for(self, f: File) -> str:
-        """The police.uk force id: --force, else the file name, else the 'Falls within' column."""
-        given = self.force or named(f.name)[1]
-        if given:
-            return given
-        if "Falls within" in self.kind.header:
-            names = self._on_staged(
-                'SELECT DISTINCT "Falls within" FROM _staged '
-                'WHERE _file = ? AND "Falls within" IS NOT NULL',
-                [f.path],
-            ).fetchall()
-            if len(names) == 1:
-                return force_slug(names[0][0])
-        raise InputError(
-            f"{f.name}: cannot tell which force this file is for; "
-            "name it YYYY-MM-<force>-<kind>.csv as police.uk does, or pass --force"
-        )
-
-    def _stored_rows(self, forces: set[str]) -> dict[tuple[str, str], int]:
-        """Rows stored per (force, month) of this kind, for these forces."""
+    def _stored(self, forces: set[str]) -> dict[tuple[str, str], tuple[int, str, str | None]]:
+        """Rows, origin and publication stored per (force, month) of this kind."""
         return {
-            (force, month): int(rows)
-            for force, month, rows in self.rows(
-                "SELECT force, strftime(month, '%Y-%m'), rows_stored FROM partitions "
-                "WHERE kind = ? AND list_contains(?, force)",
+            (force, month): (int(rows), origin, publication)
+            for force, month, rows, origin, publication in self.rows(
+                "SELECT force, strftime(month, '%Y-%m'), rows_stored, origin, publication "
+                "FROM partitions WHERE kind = ? AND list_contains(?, force)",
                 [self.kind.name, sorted(forces)],
             )
         }
@@ -453,11 +422,14 @@ class _Batch:
         partition has nothing to delete.)"""
         kind, con = self.kind, self.con
         owner = {(f.force, f.month): f for f in stored if f.month}
-        before = self._stored_rows({f.force for f in stored})
-        before = {key: rows for key, rows in before.items() if key in owner}
+        found = self._stored({f.force for f in stored})
+        before = {key: rows for key, (rows, _, _) in found.items() if key in owner}
         for (force, month), rows in before.items():
-            f = owner[(force, month)]
-            self.plan.replaced(Replacement(kind.name, force, month, f.name, rows, f.rows_stored))
+            f, (_, origin, publication) = owner[(force, month)], found[(force, month)]
+            f.replaced_from = {"origin": origin, "publication": publication}
+            self.plan.replaced(
+                Replacement(kind.name, force, month, f.name, rows, f.rows_stored, origin)
+            )
         keys = {"forces": [f for f, _ in before], "days": [f"{m}-01" for _, m in before]}
         if before:
             tables = [(kind.table, ""), ("quarantine", "AND kind = $kind")]
@@ -474,7 +446,7 @@ class _Batch:
             keep = self._add_row_columns(stored)
             # One scan of the staged table and no join: DuckDB inserts it in parallel and in
             # order, writing full row groups as it goes rather than at the commit.
-            self._on_staged(
+            self.staged.on_staged(
                 f"INSERT INTO {kind.table} SELECT _force, CAST({kind.month_sql} || '-01' AS DATE), "
                 f"{kind.select_sql}, _name, _line FROM _staged{' WHERE _keep' if keep else ''}"
             )
@@ -510,12 +482,17 @@ class _Batch:
                 f.sha,
                 f.rows_stored,
                 len(f.invalid) + len(f.unparsed),
+                f.source.origin,
+                f.source.publication,
             )
             for f in owner.values()
         ]
         if partitions:
             con.executemany(
-                "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?, ?, now())", partitions
+                "INSERT INTO partitions (force, month, kind, source_file, source_sha256, "
+                "rows_stored, rows_quarantined, ingested_at, origin, publication, coverage) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?, ?, 'force')",
+                partitions,
             )
         return before
 
@@ -546,7 +523,7 @@ class _Batch:
         A file's records are consecutive in ``_staged``, so each column is a run of values
         per file, built here in numpy.
         """
-        n = self.staged.num_rows
+        n = self.staged.table.num_rows
         index = np.zeros(n, dtype=np.int32)
         line = np.zeros(n, dtype=np.int64)
         keep = np.zeros(n, dtype=bool)
@@ -568,15 +545,8 @@ class _Batch:
         }
         if not keep.all():
             columns["_keep"] = arrow_arrays.numbers(keep)
-        for name, column in columns.items():
-            self.staged = self.staged.append_column(name, column)
+        self.staged.append(columns)
         return "_keep" in columns
-
-
-def force_slug(name: str) -> str:
-    """police.uk force id from a force name: 'Leicestershire Police' -> 'leicestershire'."""
-    name = re.sub(r"\b(Police Service|Police|Constabulary)\b", "", name, flags=re.I)
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 __all__ = ["FileResult", "KINDS", "Limits", "force_slug", "ingest"]

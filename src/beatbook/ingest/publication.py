@@ -9,8 +9,11 @@ such publication. The rules, in one place (docs/data.md, "What an import may rep
 * One import holds one file per (force, month, kind): a second file for it is refused with
   both named, unless its text is the same (then it is reported as a duplicate and skipped).
 * A replacement may shrink a stored month by at most ``SHRINK_TOLERANCE`` of its rows
-  unless the caller says ``replace=True`` (``--replace``); otherwise the whole import is
-  refused, with every such month's rows before and after.
+  unless the caller says ``replace=True`` (``--replace``); otherwise the import is
+  refused, with every such month's rows before and after. A month fetched from the API
+  (a team's area, not the force) is always replaced by the force's file.
+* Of two archives holding a month, the newer publication wins (:func:`newer`): an older
+  archive's copy never replaces a month stored from a newer one, in either order.
 
 No SQL here: ``policeuk_csv`` asks, this module answers.
 """
@@ -66,6 +69,12 @@ def publication_month(name: str, months: dict[str, int]) -> str | None:
     )
 
 
+def newer(publication: str | None, than: str | None) -> bool:
+    """Whether an archive published in ``publication`` ('YYYY-MM', its latest month) is a
+    newer copy than one published in ``than``; a plain file's (None) is never compared."""
+    return publication is not None and than is not None and publication > than
+
+
 def stray_reason(month: str, publication: str) -> str:
     """Quarantine reason of a row of another month than its file's."""
     return (
@@ -90,9 +99,13 @@ class Replacement:
     file: str
     rows_before: int
     rows_after: int
+    origin_before: str = "file"  # what it replaces: 'file', 'archive' or 'api'
 
     @property
     def shrinks(self) -> bool:
+        """An API month covers one area, not the force: the force's file never shrinks it."""
+        if self.origin_before == "api":
+            return False
         return self.rows_after < self.rows_before * (1 - settings.SHRINK_TOLERANCE)
 
     def to_dict(self) -> dict[str, object]:
@@ -138,14 +151,19 @@ class Plan:
     def replaced(self, replacement: Replacement) -> None:
         self.replacements.append(replacement)
 
-    def check(self) -> None:
-        """Refuse the whole import if it shrinks any stored month too much without ``replace``."""
-        refused = [r for r in self.replacements if r.shrinks]
+    def check(self, replacements: list[Replacement] | None = None, head: str | None = None) -> None:
+        """Refuse the import if it shrinks any stored month too much without ``replace``.
+
+        ``replacements``: those foreseen before anything is stored (default: those made);
+        ``head``: what was not imported, when earlier months were stored.
+        """
+        made = self.replacements if replacements is None else replacements
+        refused = [r for r in made if r.shrinks]
         if not refused or self.replace:
             return
         limit = f"{settings.SHRINK_TOLERANCE:.0%}"
         raise ReplaceRefusedError(
-            f"nothing was imported: {len(refused)} stored month{'s' if len(refused) > 1 else ''} "
+            f"{head or 'nothing was imported'}: {len(refused)} stored month{'s' if len(refused) > 1 else ''} "
             f"would lose more than {limit} of {'their' if len(refused) > 1 else 'its'} rows ("
             + "; ".join(r.describe() for r in refused)
             + "); check the files, and if they are right run the import again with --replace",

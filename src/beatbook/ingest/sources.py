@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +30,7 @@ import numpy as np
 
 from beatbook import settings
 from beatbook.errors import CSVFormatError, InputError
+from beatbook.ingest.archives import Archive, check_member
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 CHUNK = 1 << 20
@@ -80,13 +81,21 @@ class Source:
     """A CSV to read: the name shown to the user and where its bytes are.
 
     A file on disk (``path``; plain or gzip) or a member of a zip archive (``path`` is the
-    archive, ``member`` the name inside it, ``packed`` its compressed size).
+    archive, ``member`` the name inside it, ``packed`` its compressed size, ``publication``
+    the archive's latest month, ``archive`` the open archive it is read from).
     """
 
     name: str
     path: Path
     member: str | None = None
     packed: int | None = None
+    publication: str | None = None
+    archive: Archive | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def origin(self) -> str:
+        """Where the partition it stores comes from: 'archive' or 'file'."""
+        return "file" if self.member is None else "archive"
 
     def is_gzip(self) -> bool:
         """Whether the file on disk is gzip (by its magic number); members are read as text."""
@@ -109,7 +118,7 @@ class Source:
             if self.member is None:
                 raw = stack.enter_context(builtins.open(self.path, "rb"))
             else:
-                archive = stack.enter_context(zipfile.ZipFile(self.path))
+                archive = self.archive or stack.enter_context(Archive(self.path))
                 raw = stack.enter_context(archive.open(self.member))
             if raw.peek(2)[:2] == b"\x1f\x8b":
                 raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
@@ -154,23 +163,27 @@ def _named_as_compressed(source: Source, tmpdir: Path, index: int) -> Source:
     return Source(source.name, link)
 
 
-def _zip_members(archive: Path, limits: Limits) -> list[Source]:
+def _zip_members(path: Path, limits: Limits) -> list[Source]:
     """The CSV members of a police.uk archive zip, bounded by their declared sizes.
 
-    Nothing is extracted. ``zipfile`` never yields more than a member's declared size
-    (and then fails its CRC), so refusing declared sizes over the limits bounds what any
-    member can decompress to. A zip inside the zip is refused, not skipped.
+    Nothing is extracted. Every CSV member must be laid out as police.uk lays out its
+    archive (``archives.check_member``); the archive's publication is its latest month
+    folder. ``zipfile`` never yields more than a member's declared size (and then fails
+    its CRC), so refusing declared sizes over the limits bounds what any member can
+    decompress to. A zip inside the zip is refused, not skipped.
     """
+    archive = Archive(path)
     try:
-        with zipfile.ZipFile(archive) as zf:
-            infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
+        infos = sorted(
+            (i for i in archive.zip().infolist() if not i.is_dir()), key=lambda i: i.filename
+        )
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
         raise CSVFormatError(
-            str(archive), f"not a readable zip archive (truncated or corrupt?): {exc}"
+            str(path), f"not a readable zip archive (truncated or corrupt?): {exc}"
         ) from exc
-    members = []
+    members: list[tuple[zipfile.ZipInfo, str]] = []
     for info, after in zip(infos, [*infos[1:], None], strict=True):
-        name = f"{archive}!{info.filename}"
+        name = f"{path}!{info.filename}"
         if after is not None and after.filename == info.filename:
             raise InputError(
                 f"{name}: the archive holds two members of this name (zipfile reads only the "
@@ -183,12 +196,17 @@ def _zip_members(archive: Path, limits: Limits) -> list[Source]:
             )
         if not info.filename.endswith(CSV_SUFFIXES):
             continue
+        folder = check_member(path, info.filename)
         if info.file_size > limits.cap(info.compress_size):
             raise InputError(
                 limits.refusal(name, info.file_size, info.compress_size, at_least=False)
             )
-        members.append(Source(name, archive, info.filename, info.compress_size))
-    return members
+        members.append((info, folder))
+    publication = max((folder for _, folder in members), default=None)
+    return [
+        Source(f"{path}!{i.filename}", path, i.filename, i.compress_size, publication, archive)
+        for i, _ in members
+    ]
 
 
 def first_line(source: Source) -> bytes:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import markdown as md
+import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from beatbook import areas as areas_mod
@@ -35,6 +36,7 @@ from beatbook.areas import Area
 from beatbook.charts import brief as brief_charts
 from beatbook.errors import DataMissingError, InputError
 from beatbook.figures import stats as figures
+from beatbook.figures.trend import long_run_section
 from beatbook.stats import (
     changes_by_category,
     claim_every_category,
@@ -110,8 +112,6 @@ def _monthly(
 def _by_type_and_month(store: Store, area: Area, months: list[dt.date]) -> Any:
     """Counts by crime type (``category``) and month in exactly these months (a polars
     frame): the monthly series the change tests estimate over-dispersion from."""
-    import polars as pl
-
     frame = q.crime_counts(store, area, min(months), max(months), by=["crime_type", "month"])
     return frame.filter(pl.col("month").is_in(months)).rename({"crime_type": "category"})
 
@@ -175,9 +175,15 @@ def _title(area: str, year: int, months: list[dt.date]) -> str:
 
 
 def build_facts(
-    store: Store, area_name: str, year: int, compare_year: int | None, seed: int = 0
+    store: Store,
+    area_name: str,
+    year: int,
+    compare_year: int | None,
+    seed: int = 0,
+    since: int | None = None,
 ) -> dict[str, Any]:
-    """Every figure in the brief, with its inputs, as one JSON-ready record.
+    """Every figure in the brief, with its inputs, as one JSON-ready record; with ``since``,
+    a long-run section by year from January of ``since`` (:func:`long_run_section`).
 
     Every figure uses the same months: the months of ``year`` that the area's forces have
     published and, with ``compare_year``, that it has too (the same calendar months of
@@ -260,6 +266,9 @@ def build_facts(
     facts["rank"] = _rank(store, area, months, pop.year, types, seed)
     facts["versus"] = _versus(store, area, forces, months, earlier, types, pop.year)
     facts["sources"] = q.sources(store, sorted([*earlier, *months]), forces)
+    facts["long_run"] = (
+        None if since is None else long_run_section(store, area.name, since, stored[-1])
+    )
     facts["charts"] = [c.to_dict() for c in brief_charts.chart_list(facts)]
     return facts
 
@@ -297,8 +306,6 @@ def _year_changes(
     """Each category's change from ``earlier`` to ``months`` (the same calendar months,
     the same residents), tested on the monthly counts, Holm over the categories; with the
     monthly frame and both periods' counts by type."""
-    import polars as pl
-
     counts0, counts = _counts_in(store, area, earlier), _counts_in(store, area, months)
     exposure, exposure0 = len(months) * population, len(earlier) * population
     types = sorted(set(counts) | set(counts0))
@@ -330,8 +337,6 @@ def _compare_years(
 ) -> dict[str, Any]:
     # Both years are set against the same residents: estimates years apart would turn
     # population drift between them into a spurious change in the rate.
-    import polars as pl
-
     changes, monthly, counts0, _ = _year_changes(store, area, earlier, months, pop.population)
     crimes0 = sum(n for t, n in counts0.items() if t != ASB)
     exposure = len(months) * pop.population
@@ -472,8 +477,6 @@ def _versus(
             return None
     pop_a, pop_b = pops.population(store, area, year), pops.population(store, other, year)
     ca, cb = _counts_in(store, area, months), _counts_in(store, other, months)
-    import polars as pl
-
     frame = pl.DataFrame(
         {
             "category": types,
@@ -562,7 +565,13 @@ def _write_whole(path: Path, data: bytes) -> None:
 
 
 def write_brief(
-    store: Store, area_name: str, year: int, compare_year: int | None, out_dir: Path, seed: int = 0
+    store: Store,
+    area_name: str,
+    year: int,
+    compare_year: int | None,
+    out_dir: Path,
+    seed: int = 0,
+    since: int | None = None,
 ) -> Brief:
     """Build the facts, render them, and write ``brief.md``, ``brief.html`` and the charts'
     PNG files to ``out_dir``.
@@ -571,7 +580,7 @@ def write_brief(
     written whole (temporary file, then rename): a failure leaves no half files. Chart files
     of an earlier brief in ``out_dir`` that this one does not have are removed.
     """
-    facts = build_facts(store, area_name, year, compare_year, seed=seed)
+    facts = build_facts(store, area_name, year, compare_year, seed=seed, since=since)
     text, html = render(facts)
     pictures = brief_charts.render_all(facts)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -196,3 +196,31 @@ def districts_of_force(force: str) -> tuple[str, ...]:
 def territorial_forces() -> tuple[str, ...]:
     """The police.uk ids of the 43 territorial forces of England and Wales, sorted."""
     return tuple(sorted({d.force for d in district_forces()}))
+
+
+@cache
+def district_successors() -> dict[str, str]:
+    """ONS code of each 2019 district merged away by 2022 -> its 2022 district's code
+    (``lad_successors.csv``); every other code is its own successor."""
+    text = resources.files(__package__).joinpath("lad_successors.csv").read_text("utf-8")
+    return {row["lad19_code"]: row["lad22_code"] for row in csv.DictReader(text.splitlines())}
+
+
+@dataclass(frozen=True)
+class CategoryBreak:
+    """A month from which police.uk published a category differently (a series break)."""
+
+    month: str  # 'YYYY-MM', the first month with the new categories
+    before: str  # the category as written before
+    after: tuple[str, ...]  # what it became
+    note: str
+
+
+@cache
+def category_breaks() -> tuple[CategoryBreak, ...]:
+    """police.uk's category changes (``category_breaks.csv``, sources in reference/README.md)."""
+    text = resources.files(__package__).joinpath("category_breaks.csv").read_text("utf-8")
+    return tuple(
+        CategoryBreak(row["month"], row["before"], tuple(row["after"].split(";")), row["note"])
+        for row in csv.DictReader(text.splitlines())
+    )
