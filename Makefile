@@ -23,6 +23,8 @@ demo: $(BIN)/.installed
 	$(BIN)/beatbook --store $(STORE) areas import-population $(SAMPLE)/ons/lsoa21-population-mid2022-ew.csv.gz --year 2022
 	$(BIN)/beatbook --store $(STORE) areas import-boundaries $(SAMPLE)/ons/boundaries/lsoa11-E06000016-leicester.geojson.gz
 	$(BIN)/beatbook --store $(STORE) brief --area Leicester --year 2021 --compare-year 2020 --out demo-output
+	$(BIN)/beatbook --store $(STORE) trend --area Leicester --from 2020-01 --to 2025-09 --out demo-output
+	$(BIN)/beatbook --store $(STORE) check --area Leicester --period 2020 --claim "rate=97" --claim "share:drugs=3.8%" --claim "count:drugs=1577"
 	$(BIN)/beatbook --store $(STORE) hotspots --area Leicester --month 2021-06
 	$(BIN)/beatbook --store $(STORE) areas add "West Leicester" --ward "Westcotes (Leicester)" --ward "Fosse (Leicester)" --ward "Western (Leicester)"
 	$(BIN)/beatbook --store $(STORE) concerns import $(SAMPLE)/concerns/leicester-concerns.csv --area Leicester
