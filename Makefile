@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STORE  := demo-output/beatbook.duckdb
 SAMPLE := data/sample
 DEMO_INSPECTOR := Insp. Sample (demo entry)
+# Test workers (pytest-xdist): one per core, at most 4; a module's tests stay together, in order.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: demo test check lint bench clean
 
@@ -49,7 +51,7 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	scripts/system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from support.fixtures_store import raw_db, sample_store, sample_store_path, writable_store
@@ -23,6 +25,14 @@ __all__ = [
     "two_force_store_path",
     "writable_store",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist's workers start with COLUMNS=80 and LINES=24 set: the CLI's Rich console
+    would fix its width when first imported (at collection, after this), and the CLI tests
+    set the width they print at themselves."""
+    for size in ("COLUMNS", "LINES"):
+        os.environ.pop(size, None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
