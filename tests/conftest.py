@@ -5,6 +5,8 @@
 * The real-store fixtures (``sample_store``, ``sample_store_path``, ``writable_store``,
   ``raw_db``) live in ``tests/support/fixtures_store.py`` and ``tests/support/two_forces.py`` (two
   forces in one store, with months missing for one) and are re-exported here.
+* ``postgres_url`` (``tests/support/postgres.py``): a throwaway PostgreSQL server for the test
+  session, started as its own user, and the URL of its database ``beatbook``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import os
 import pytest
 
 from support.fixtures_store import raw_db, sample_store, sample_store_path, writable_store
+from support.postgres import postgres_url
 from support.two_forces import two_force_raw, two_force_store, two_force_store_path
 
 __all__ = [
+    "postgres_url",
     "raw_db",
     "sample_store",
     "sample_store_path",
