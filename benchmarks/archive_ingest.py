@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from ingest import DEFAULT_DATA, OUT_DIR, _machine, _run_worker, _table
@@ -52,6 +53,21 @@ def _outcomes(street: bytes) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def member(month: str, force: str, kind: str) -> str:
+    """A member's name in police.uk's layout: ``2020-01/2020-01-<force>-street.csv``."""
+    return f"{month}/{month}-{force}-{kind}.csv"
+
+
+def write_archive(path: Path, members: Iterable[tuple[str, bytes]]) -> dict[str, int]:
+    """A zip of ``(name, text)`` members (fast deflate); its text bytes and members."""
+    size = count = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, text in members:
+            zf.writestr(name, text)
+            size, count = size + len(text), count + 1
+    return {"text_bytes": size, "members": count}
+
+
 def build(data: Path, path: Path, forces: int) -> dict[str, int]:
     """An archive of the 12 months for ``forces`` forces; its text bytes and members."""
     texts = {}
@@ -62,15 +78,15 @@ def build(data: Path, path: Path, forces: int) -> dict[str, int]:
             ).read_bytes()
         )
         texts[month] = (street, _outcomes(street))
-    size = 0
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for month, (street, outcomes) in texts.items():
-            for n in range(forces):
-                prefix = f"{month}/{month}-force{n:02d}"
-                zf.writestr(f"{prefix}-street.csv", street)
-                zf.writestr(f"{prefix}-outcomes.csv", outcomes)
-                size += len(street) + len(outcomes)
-    return {"text_bytes": size, "members": forces * len(MONTHS) * 2}
+    return write_archive(
+        path,
+        (
+            (member(month, f"force{n:02d}", kind), text)
+            for month, (street, outcomes) in texts.items()
+            for n in range(forces)
+            for kind, text in (("street", street), ("outcomes", outcomes))
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

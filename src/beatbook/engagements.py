@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from beatbook import areas
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.sources import read_table
 from beatbook.months import check_day, parse_day
@@ -219,6 +218,8 @@ def _area(
     store: Store, name: str | None, memo: dict[str, tuple[str, str]] | None = None
 ) -> tuple[str | None, str | None]:
     """(reference, display name) of an area given by name; ``memo`` saves repeat look-ups."""
+    from beatbook import areas  # and shapely: not at every CLI command's start-up
+
     if name is None or not name.strip():
         return None, None
     memo = {} if memo is None else memo
@@ -478,6 +479,8 @@ def list_engagements(
     found = [_from_row(r) for r in rows]
     if area is None:
         return found
+    from beatbook import areas  # and shapely: not at every CLI command's start-up
+
     whole = areas.resolve(store, area)
     inside = {
         ref: areas.within(store, areas.resolve(store, ref), whole)
@@ -529,6 +532,8 @@ def write_ical(
     items = list_engagements(store, area, start, end)
     name = "BeatBook engagements"
     if area:
+        from beatbook import areas  # and shapely: not at every CLI command's start-up
+
         name += f": {areas.resolve(store, area).name}"
     try:
         Path(out).write_bytes(to_ical(items, name))

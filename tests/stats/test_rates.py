@@ -55,6 +55,17 @@ def test_poisson_ci_matches_root_finding_and_statsmodels(k: int, conf: float) ->
     assert high == pytest.approx(float(sm_high), rel=1e-9)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**8), st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]))
+def test_poisson_ci_is_the_chi_square_form_to_the_last_bit(k: int, conf: float) -> None:
+    """The documented form, ``chi2.ppf(a/2, 2k) / 2`` and ``chi2.ppf(1 - a/2, 2k + 2) / 2``,
+    gives the very same floats (poisson_ci calls scipy.special, not scipy.stats)."""
+    alpha = 1 - conf
+    low = 0.0 if k == 0 else float(stats.chi2.ppf(alpha / 2, 2 * k)) / 2
+    high = float(stats.chi2.ppf(1 - alpha / 2, 2 * k + 2)) / 2
+    assert poisson_ci(k, conf) == (low, high)
+
+
 def test_poisson_ci_has_at_least_nominal_coverage() -> None:
     """Exact coverage P(low(K) <= mu <= high(K)), K ~ Poisson(mu), is >= 95% for every mu."""
     ks = np.arange(0, 200)

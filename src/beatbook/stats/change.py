@@ -16,8 +16,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats
-
 from beatbook.stats._common import (
     Direction,
     check_count,
@@ -157,6 +155,8 @@ def compare_counts(
     if total == 0:
         ratio, ci_low, ci_high, p_value = math.nan, 0.0, math.inf, 1.0
     else:
+        from scipy import stats  # about 1 s to import: imported where it is used
+
         ratio = math.inf if before == 0 else (after / exp_after) / (before / exp_before)
         p0 = exp_after / (exp_before + exp_after)
         result = stats.binomtest(after, total, p0, alternative="two-sided")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from statsmodels.stats.multitest import multipletests
-
 __all__ = ["holm", "holm_correction"]
 
 
@@ -41,6 +39,9 @@ def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[float]:
     """
     if len(p_values) == 0:
         return []
+    # statsmodels (with pandas) takes about 1 s to import: imported where it is used
+    from statsmodels.stats.multitest import multipletests
+
     adjusted = multipletests(list(p_values), alpha=alpha, method="holm")[1]
     return [float(p) for p in adjusted]
 

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from beatbook.errors import InputError
 from beatbook.settings import MIN_DISPERSION_DF
@@ -224,6 +223,8 @@ def compare_monthly_counts(
         return fallback(NOT_OVERDISPERSED)
     if total0 == 0 or total1 == 0:
         return fallback(ONE_PERIOD_EMPTY)
+
+    from scipy import stats  # about 1 s to import: imported where it is used
 
     phi = raw
     log_ratio = math.log(exact.rate_ratio)

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy import stats
 
 from beatbook.errors import InputError
 from beatbook.settings import MIN_DISPERSION_DF
@@ -147,6 +146,8 @@ def rank_rates(
     multiplier = check_per(per)
 
     phi, method = _dispersions(monthly, k, name_list)
+
+    from scipy import stats  # about 1 s to import: imported where it is used
 
     rates = k / pop * multiplier
     point_rank = stats.rankdata(-rates, method="min").astype(np.int64)

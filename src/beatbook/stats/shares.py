@@ -27,9 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
+from scipy import special
 
 from beatbook.errors import InputError
 from beatbook.settings import MIN_DISPERSION_DF
@@ -185,6 +183,8 @@ def conditional_odds_ratio(
     def lower_tail(log_psi: float) -> float:  # P(X <= a)
         return float(np.exp(special.logsumexp(log_weights(log_psi)[support <= a])))
 
+    from scipy import optimize  # about 0.3 s to import: imported where it is used
+
     tail = (1.0 - check_probability(conf, "conf")) / 2.0
     bound = 50.0
     if a == low_x:
@@ -284,6 +284,8 @@ def compare_shares(
     level = check_probability(alpha, "alpha")
     if (monthly_before is None) != (monthly_after is None):
         raise InputError("give both monthly_before and monthly_after, or neither")
+    from scipy import stats  # about 1 s to import: imported where it is used
+
     table = ((a_part, a_base - a_part), (b_part, b_base - b_part))
     p_exact = float(stats.fisher_exact(table).pvalue)
     estimate, ci_low, ci_high = conditional_odds_ratio(table, 1.0 - level)
@@ -352,6 +354,10 @@ def _fit(
     paired: bool,
 ) -> Any:
     """The binomial GLM (scale 1) of the monthly splits; the period effect is the last column."""
+    # statsmodels (with pandas) takes about 1 s to import: imported where it is used
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     parts = np.concatenate([parts0, parts1])
     bases = np.concatenate([bases0, bases1])
     after = np.concatenate([np.zeros(len(parts0)), np.ones(len(parts1))])

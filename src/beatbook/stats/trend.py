@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
 
 from beatbook.errors import InputError
 from beatbook.settings import MIN_TREND_MONTHS
@@ -225,6 +223,10 @@ def _fit(
     y: NDArray[np.float64], exog: NDArray[np.float64], n: int, level: float, method: str
 ) -> Trend:
     """Quasi-Poisson fit whose last column is the centred month number: the slope's test."""
+    # statsmodels (with pandas) takes about 1 s to import: imported where it is used
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     with warnings.catch_warnings():
         # statsmodels warns "perfect separation or prediction" whenever fitted values equal
         # the counts (e.g. a constant series); the real non-existence cases (the slope's MLE
