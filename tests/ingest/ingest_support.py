@@ -11,7 +11,6 @@ import csv
 import gzip
 import io
 import random
-import zipfile
 from pathlib import Path
 
 from beatbook.store import Store
@@ -102,15 +101,6 @@ def write(path: Path, data: bytes, *, gz: bool | None = None) -> Path:
         gz = path.name.endswith(".gz")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
-    return path
-
-
-def make_zip(path: Path, members: dict[str, bytes]) -> Path:
-    """A zip laid out like police.uk's archive: ``YYYY-MM/YYYY-MM-<force>-street.csv``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
     return path
 
 

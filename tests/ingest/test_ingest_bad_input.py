@@ -25,7 +25,6 @@ from ingest_support import (
     fingerprint_store,
     head_lines,
     join_lines,
-    make_zip,
     partition_consistency,
     raw_bytes,
     set_field,
@@ -38,6 +37,7 @@ from beatbook.errors import BeatBookError, CSVFormatError, InputError
 from beatbook.ingest import files
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
+from support.archives import write_zip
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +219,7 @@ def test_truncated_gzip(tmp_path: Path, loaded: Path, keep: float) -> None:
 
 
 def test_truncated_zip(tmp_path: Path, loaded: Path) -> None:
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "police-archive.zip",
         {
             f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
@@ -234,7 +234,7 @@ def test_truncated_zip(tmp_path: Path, loaded: Path) -> None:
 
 def test_zip_with_corrupt_member(tmp_path: Path, loaded: Path) -> None:
     """Directory intact, compressed data of the second month damaged (CRC / inflate error)."""
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "police-archive.zip",
         {
             f"{m}/{m}-leicestershire-street.csv": raw_bytes(street_file(m))
@@ -400,7 +400,7 @@ def test_bad_month_inside_a_zip_names_archive_and_member(
 ) -> None:
     lines, eol = street_sample("2020-04", 100)
     set_field(lines, 60, 1, "2020-4")
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "archive.zip",
         {
             "2020-01/2020-01-leicestershire-street.csv": raw_bytes(street_file("2020-01")),

@@ -23,7 +23,6 @@ from ingest_support import (
     fingerprint,
     head_lines,
     join_lines,
-    make_zip,
     raw_bytes,
     split_lines,
     street_file,
@@ -34,6 +33,7 @@ from beatbook.errors import BeatBookError, CSVFormatError, InputError
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.ingest.sources import Limits, find_sources
 from beatbook.store import Store
+from support.archives import write_zip
 
 MiB = 1 << 20
 
@@ -149,7 +149,7 @@ def _bomb(path: Path, size: int) -> Path:
     lines, eol = head_lines(street_file("2020-01"), 1)
     row = lines[1] + eol
     data = lines[0] + eol + row * (size // len(row))
-    return make_zip(path, {f"2020-01/2020-01-{FORCE}-street.csv": data})
+    return write_zip(path, {f"2020-01/2020-01-{FORCE}-street.csv": data})
 
 
 def test_a_zip_bomb_is_refused_before_anything_is_read(tmp_path: Path, store: Store) -> None:
@@ -179,7 +179,7 @@ def test_a_zip_declaring_gigabytes_is_refused_at_once(tmp_path: Path, store: Sto
 
 def test_a_member_longer_than_declared_is_refused(tmp_path: Path, store: Store) -> None:
     """Declared smaller than it is: zipfile stops at the declared size and fails its CRC."""
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "a.zip",
         {f"2020-01/2020-01-{FORCE}-street.csv": raw_bytes(street_file("2020-01"))},
     )
@@ -192,11 +192,11 @@ def test_a_member_longer_than_declared_is_refused(tmp_path: Path, store: Store) 
 
 
 def test_a_zip_inside_a_zip_is_refused(tmp_path: Path, store: Store) -> None:
-    inner = make_zip(
+    inner = write_zip(
         tmp_path / "inner.zip",
         {f"2020-01/2020-01-{FORCE}-street.csv": raw_bytes(street_file("2020-01"))},
     )
-    outer = make_zip(
+    outer = write_zip(
         tmp_path / "outer.zip",
         {
             f"2020-02/2020-02-{FORCE}-street.csv": raw_bytes(street_file("2020-02")),
@@ -210,7 +210,7 @@ def test_a_zip_inside_a_zip_is_refused(tmp_path: Path, store: Store) -> None:
 def test_zip_members_are_streamed_not_extracted(tmp_path: Path, store: Store) -> None:
     """Members are named in the archive and read from it: nothing is written to disk."""
     months = ("2020-01", "2025-01")
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "archive.zip",
         {f"{m}/{m}-{FORCE}-street.csv": raw_bytes(street_file(m)) for m in months},
     )
@@ -231,13 +231,13 @@ def test_a_gzip_member_of_a_zip_is_bounded_too(tmp_path: Path, store: Store) -> 
     """A .csv.gz inside a zip: the text is bounded against the bytes in the archive."""
     lines, eol = head_lines(street_file("2020-01"), 1)
     data = join_lines([lines[0]] + [lines[1]] * 100_000, eol)
-    archive = make_zip(
+    archive = write_zip(
         tmp_path / "a.zip",
         {f"2020-01/2020-01-{FORCE}-street.csv.gz": gzip.compress(data, mtime=0)},
     )
     err, _ = refused(store, [archive])
     assert "over the limit of 100 times" in str(err)
-    fine = make_zip(
+    fine = write_zip(
         tmp_path / "b.zip",
         {f"2020-01/2020-01-{FORCE}-street.csv.gz": street_file("2020-01").read_bytes()},
     )

@@ -12,7 +12,6 @@ from ingest_support import (
     dump,
     dump_store,
     join_lines,
-    make_zip,
     partition_consistency,
     raw_bytes,
     republish,
@@ -24,6 +23,7 @@ from ingest_support import (
 from beatbook.errors import InputError
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
+from support.archives import write_zip
 
 MONTH_COUNTS = {"2020-01": 8852, "2020-02": 7857, "2020-03": 8146, "2025-01": 8448}
 
@@ -121,7 +121,7 @@ def test_two_versions_of_a_month_in_one_call_are_refused(tmp_path: Path, store: 
 
 def _archive(path: Path, months: dict[str, bytes]) -> Path:
     """police.uk archive layout: one folder per month."""
-    return make_zip(path, {f"{m}/{m}-{FORCE}-street.csv": data for m, data in months.items()})
+    return write_zip(path, {f"{m}/{m}-{FORCE}-street.csv": data for m, data in months.items()})
 
 
 def test_zip_archive_with_month_folders(tmp_path: Path, store: Store) -> None:
