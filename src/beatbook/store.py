@@ -254,10 +254,14 @@ class Store:
             self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
-        if read_only:
-            self._check_version()
-        else:
-            self._migrate()
+        try:
+            if read_only:
+                self._check_version()
+            else:
+                self._migrate()
+        except BaseException:
+            self._con.close()  # refused: let the next open of this file start afresh
+            raise
 
     def _migrate(self) -> None:
         with self.transaction() as con:

@@ -93,10 +93,12 @@ def test_the_last_admin_and_unknown_users_are_refused(store: Path) -> None:
 def test_a_store_from_before_sessions_opens_and_gains_the_table(store: Path) -> None:
     import duckdb
 
-    with duckdb.connect(str(store)) as con:  # as a store made before issue 17
+    with duckdb.connect(str(store)) as con:  # as a store made before issue 17 (and 20)
         con.execute("DROP TABLE sessions")
-    listed = run(store, "list", "--json")  # read-only: works without the table
-    assert listed.exit_code == 0 and '"pat"' in listed.output
+        con.execute("DROP TABLE alembic_version")
+    listed = run(store, "list", "--json")  # read-only: refused, saying how to upgrade
+    assert listed.exit_code != 0 and "open it once for writing" in str(listed.exception)
     assert run(store, "end-sessions", "pat").exit_code == 0  # read-write: creates it
+    assert '"pat"' in run(store, "list", "--json").output
     with Store(store, read_only=True) as st:
         assert st.scalar("SELECT count(*) FROM sessions") == 0
