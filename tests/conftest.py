@@ -7,6 +7,8 @@
   forces in one store, with months missing for one) and are re-exported here.
 * ``postgres_url`` (``tests/support/postgres.py``): a throwaway PostgreSQL server for the test
   session, started as its own user, and the URL of its database ``beatbook``.
+* ``team_store`` (``tests/support/fixtures_store.py``): a writable copy of the real store, once
+  with its team records embedded and once with them in a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ import os
 
 import pytest
 
-from support.fixtures_store import raw_db, sample_store, sample_store_path, writable_store
+from support.fixtures_store import (
+    raw_db,
+    sample_store,
+    sample_store_path,
+    team_store,
+    writable_store,
+)
 from support.postgres import postgres_url
 from support.two_forces import two_force_raw, two_force_store, two_force_store_path
 
@@ -24,6 +32,7 @@ __all__ = [
     "raw_db",
     "sample_store",
     "sample_store_path",
+    "team_store",
     "two_force_raw",
     "two_force_store",
     "two_force_store_path",

@@ -238,8 +238,18 @@ def default_store_path() -> Path:
 class Store:
     """An open BeatBook store. Use as a context manager so the file is closed."""
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        database: str | None = None,
+    ) -> None:
+        """Open the store at ``path``. The team's records are in the same file, or in the
+        database at ``database`` (``postgresql://…``): then they are written there even when
+        the file is opened read-only, so the team works while an import or the desk holds it."""
         self.path = Path(path) if path is not None else default_store_path()
+        self.database = database
         if read_only and not self.path.exists():
             raise StoreError(
                 f"store {self.path} does not exist: run 'beatbook ingest' first "
@@ -301,7 +311,11 @@ class Store:
             if _has_meta(self._con)
             else None
         )
-        records = records_migrations.embedded_revision(self._con)
+        records = (
+            records_migrations.embedded_revision(self._con)
+            if self.database is None
+            else records_migrations.HEAD  # checked (and migrated) when first used
+        )
         if found is None or int(found[0]) < SCHEMA_VERSION or records != records_migrations.HEAD:
             raise StoreError(
                 f"store {self.path} was made by an older BeatBook: open it once for writing "
@@ -365,19 +379,34 @@ class Store:
         """Another connection to this open database, for one thread: DuckDB connections must
         not be shared between threads, their cursors may run side by side (the web app)."""
         other = Store.__new__(Store)
-        other.path, other._con = self.path, self._con.cursor()
+        other.path, other.database, other._con = self.path, self.database, self._con.cursor()
+        if "team_records" in self.__dict__:  # one engine for all cursors
+            other.__dict__["team_records"] = self.team_records
+            other._owns_records = False
         return other
+
+    _owns_records = True
 
     @cached_property
     def team_records(self) -> Records:
-        """The team's records embedded in this store, on SQLAlchemy (``records/engine.py``):
-        each transaction runs on its own cursor of this store's DuckDB instance."""
+        """The team's records (``records/engine.py``). Embedded: each transaction runs on its
+        own cursor of this store's DuckDB instance. In a database: brought to the newest
+        revision on first use (the store file's own records are then not used)."""
         from beatbook.records.engine import Records
 
-        return Records.embedded(self._con)
+        if self.database is None:
+            return Records.embedded(self._con)
+        records = Records.from_url(self.database)
+        try:
+            if records.revision() != records_migrations.HEAD:
+                records.upgrade()
+        except Exception as exc:
+            records.dispose()
+            raise StoreError(f"cannot open the team's records at {records.where}: {exc}") from exc
+        return records
 
     def close(self) -> None:
-        if "team_records" in self.__dict__:
+        if self._owns_records and "team_records" in self.__dict__:
             self.team_records.dispose()
         self._con.close()
 

@@ -3,15 +3,13 @@ database itself reports about its tables (information_schema, never SQLAlchemy r
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import duckdb
-import psycopg
 import sqlalchemy as sa
+from support.postgres import fresh_database
 
 from beatbook.records.engine import Records
 from beatbook.records.schema import metadata
@@ -33,17 +31,12 @@ def fresh_records(backend: str, tmp_path: Path, postgres_url: str | None) -> Ite
             con.close()
         return
     assert postgres_url is not None
-    name = "records_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    parts = urlparse(postgres_url)
-    records = Records.from_url(urlunparse(parts._replace(path="/" + name)))
-    try:
-        yield records
-    finally:
-        records.dispose()
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name}")
+    with fresh_database(postgres_url) as url:
+        records = Records.from_url(url)
+        try:
+            yield records
+        finally:
+            records.dispose()
 
 
 def tables(records: Records) -> set[str]:

@@ -26,6 +26,7 @@ from beatbook.ingest import ons
 from beatbook.ingest.boundaries import import_boundaries
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
+from support.postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -91,6 +92,24 @@ def writable_store(sample_store_path: Path, tmp_path: Path) -> Iterator[Store]:
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(sample_store_path, copy)
     with Store(copy) as st:
+        yield st
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def team_store(
+    request: pytest.FixtureRequest, sample_store_path: Path, tmp_path: Path
+) -> Iterator[Store]:
+    """A private, writable copy of the session store whose team records are embedded in it,
+    or in a new PostgreSQL database (the test runs once on each backend)."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(sample_store_path, copy)
+    if request.param == "embedded":
+        with Store(copy) as st:
+            yield st
+        return
+    with fresh_database(request.getfixturevalue("postgres_url")) as url, Store(
+        copy, database=url
+    ) as st:
         yield st
 
 

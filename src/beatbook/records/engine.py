@@ -12,15 +12,24 @@ Two backends, one schema (``records/schema.py``) and one migration history (``mi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from beatbook.records import migrations
+
+T = TypeVar("T")
+
+# PostgreSQL's answers to two transactions that cannot both stand: a serialization failure,
+# a deadlock, a unique key taken by the other. The loser runs again on the new state.
+RETRY_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+ATTEMPTS = 30
 
 
 def engine_url(url: str) -> str:
@@ -51,8 +60,17 @@ class Records:
 
     @classmethod
     def from_url(cls, url: str) -> Records:
-        """The records in the database at ``url`` (``postgresql://…``)."""
-        return cls(sa.create_engine(engine_url(url), pool_pre_ping=True))
+        """The records in the database at ``url`` (``postgresql://…``). Every transaction is
+        SERIALIZABLE: checks such as "one running priority per place" hold with many writers."""
+        engine = sa.create_engine(
+            engine_url(url), pool_pre_ping=True, isolation_level="SERIALIZABLE"
+        )
+        return cls(engine)
+
+    @property
+    def where(self) -> str:
+        """The database, for messages: never its password."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     @property
     def dialect(self) -> str:
@@ -64,6 +82,29 @@ class Records:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A connection for reading (its reads see one snapshot on PostgreSQL)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    def transact(self, work: Callable[[sa.Connection], T]) -> T:
+        """``work(connection)`` in one transaction, run again when PostgreSQL refuses it for a
+        concurrent one (:data:`RETRY_SQLSTATES`), so ``work`` must do nothing but SQL.
+
+        Embedded, writers are serialised by the app (one process writes DuckDB; the web app
+        holds a lock), so the first run stands or its error is raised."""
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except sa.exc.DBAPIError as exc:
+                state = getattr(exc.orig, "sqlstate", None)
+                if state not in RETRY_SQLSTATES or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(0.002 * 2 ** min(attempt, 7))
+        raise AssertionError("unreachable")
 
     def revision(self) -> str | None:
         """The migration revision the records are at, or None before the first."""
@@ -95,6 +136,21 @@ class Records:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def utc_now() -> dt.datetime:
+    """Now, as an aware UTC time: rows get their times from Python, the same on both backends
+    (and not from the database's clock or session time zone)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def utc_text(value: dt.datetime | None, pattern: str = "%Y-%m-%dT%H:%M:%SZ") -> str | None:
+    """A stored time as UTC text (aware times from either backend; naive ones are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime(pattern)
 
 
 def duckdb_of(connection: sa.Connection) -> Any:

@@ -20,6 +20,7 @@ from beatbook.store import Store
 class Database:
     def __init__(self, path: Path) -> None:
         self.store = Store(path)  # read-write: migrates the schema once, at start
+        _ = self.store.team_records  # made once: every request's cursor shares its engine
         self._writer = threading.Lock()
 
     @contextmanager

@@ -20,9 +20,16 @@ if "duckdb" not in _impls:  # duckdb-engine ships no Alembic impl (duckdb-sqlalc
         transactional_ddl = True
 
 
+# PostgreSQL: workers starting together migrate one after the other (a transaction-scoped lock;
+# the second finds the records at the head and does nothing). DuckDB has one writing process.
+MIGRATION_LOCK = 2020_0020
+
+
 def _run(connection: sa.Connection) -> None:
     context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         context.run_migrations()
 
 
