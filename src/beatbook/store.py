@@ -235,6 +235,21 @@ def default_store_path() -> Path:
     return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
 
 
+def embedded_records_revision(path: str | Path | None = None) -> str | None:
+    """The revision of the team's records in a store file, read without changing it."""
+    path = Path(path) if path is not None else default_store_path()
+    if not path.exists():
+        raise StoreError(f"store {path} does not exist")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        return records_migrations.embedded_revision(con)
+    finally:
+        con.close()
+
+
 class Store:
     """An open BeatBook store. Use as a context manager so the file is closed."""
 

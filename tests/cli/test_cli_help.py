@@ -91,6 +91,10 @@ def test_every_command_is_covered() -> None:
         "users end-sessions",
         "check",
         "fetch",
+        "db current",
+        "db upgrade",
+        "db downgrade",
+        "db copy",
     }
 
 

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from beatbook.store import STORE_ENV
+from beatbook.records.engine import DATABASE_ENV
+from beatbook.store import STORE_ENV, Store
 
 app = typer.Typer(
     help="BeatBook: honest crime statistics from police.uk data.",
@@ -31,10 +32,34 @@ def _global(
         Path | None,
         typer.Option("--store", help="DuckDB store file for any command (same as BEATBOOK_STORE)."),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="URL",
+            help="The team's records in this PostgreSQL database (postgresql://…), not in the "
+            "store file (same as BEATBOOK_DATABASE).",
+        ),
+    ] = None,
 ) -> None:
     """BeatBook: honest crime statistics from police.uk data."""
     if store is not None:
         os.environ[STORE_ENV] = str(store)
+    if database is not None:
+        os.environ[DATABASE_ENV] = database
+
+
+def database_url() -> str | None:
+    """Where the team's records are: a database URL, or None for the store file itself."""
+    return os.environ.get(DATABASE_ENV) or None
+
+
+def open_store(store: Path | None, *, writes_team: bool = False) -> Store:
+    """The store for a command that reads, or writes only the team's records. With a
+    database the records are written there and the file is only read, so the command runs
+    while the desk or an import has the file open."""
+    database = database_url()
+    return Store(store, read_only=not writes_team or database is not None, database=database)
 
 
 out = Console()
@@ -44,6 +69,16 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option(
         "--store", envvar=STORE_ENV, help="DuckDB store file \\[default: ./beatbook.duckdb]."
+    ),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar=DATABASE_ENV,
+        metavar="URL",
+        help="The team's records in this PostgreSQL database (postgresql://…) \\[default: in the "
+        "store file].",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import JsonOpt, StoreOpt, app, out, print_json
+from beatbook.cli._common import JsonOpt, StoreOpt, app, open_store, out, print_json
 from beatbook.store import Store
 
 areas_app = typer.Typer(
@@ -117,7 +117,7 @@ def areas_add(
     from beatbook import areas as areas_mod
     from beatbook.ingest.policeuk_api import PoliceUkApi
 
-    with Store(store) as st, PoliceUkApi(api_url) as api:
+    with open_store(store, writes_team=True) as st, PoliceUkApi(api_url) as api:
         area = areas_mod.add_area(
             st,
             name,
@@ -144,7 +144,7 @@ def areas_list(
     """
     from beatbook import areas as areas_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         rows = [a.to_dict() for a in areas_mod.list_areas(st) if kind in (None, a.kind)]
     if json_out:
         print_json(rows)

@@ -8,8 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
-from beatbook.store import Store
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
 
 
 @app.command()
@@ -40,7 +39,7 @@ def check(
     """
     from beatbook.figures.check import check_claims
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = check_claims(st, area, period, claim)
     if json_out:
         print_json(result)

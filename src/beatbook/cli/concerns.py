@@ -12,8 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
-from beatbook.store import Store
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
 
 concerns_app = typer.Typer(
     help="Residents' concerns: import survey sheets and reports, fix places, close.",
@@ -42,7 +41,7 @@ def import_(
     """
     from beatbook.concerns.csv_import import import_concerns
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         result = import_concerns(st, file, area)
     if json_out:
         print_json(result.to_dict())
@@ -83,7 +82,7 @@ def list_(
     """
     from beatbook.concerns import records as concerns_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         rows = concerns_mod.team_list(
             st, area=area, from_=from_, to=to, status=status, problem=problem, free_text=free_text
         )
@@ -122,7 +121,7 @@ def unmatched_(
     """
     from beatbook.concerns import records as concerns_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         rows = concerns_mod.unmatched(st, area=area)
     if json_out:
         print_json(rows)
@@ -151,7 +150,7 @@ def match_(
     """
     from beatbook.concerns import records as concerns_mod
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         result = concerns_mod.match(
             st, concern_id, place=place, latitude=latitude, longitude=longitude
         )
@@ -176,7 +175,7 @@ def close_(
     """
     from beatbook.concerns import records as concerns_mod
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         result = concerns_mod.close(st, concern_id, on=on)
     if json_out:
         print_json(result)

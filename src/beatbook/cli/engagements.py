@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 
 from beatbook import engagements as engagements_mod
-from beatbook.cli._common import JsonOpt, StoreOpt, app, out, print_json
-from beatbook.store import Store
+from beatbook.cli._common import JsonOpt, StoreOpt, app, open_store, out, print_json
 
 engagements_app = typer.Typer(
     help="Engagements: street surveys, school visits, surgeries, ...; iCalendar export.",
@@ -64,7 +63,7 @@ def engagements_add(
 
     Example: [bold]beatbook engagements add --when "2025-03-29 10:00" --minutes 120 --place "Narborough Road" --kind street-survey --area "Westcotes (Leicester)"[/bold]
     """
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         item, status = engagements_mod.add_engagement(
             st,
             when=when,
@@ -93,7 +92,7 @@ def engagements_import(
 
     Example: [bold]beatbook engagements import data/sample/operations/engagements.csv[/bold]
     """
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         counts = engagements_mod.import_csv(st, file)
     _print_counts(counts, json_out)
 
@@ -117,7 +116,7 @@ def engagements_import_api(
     """
     from beatbook.ingest.policeuk_api import PoliceUkApi
 
-    with Store(store) as st, PoliceUkApi(api_url) as api:
+    with open_store(store, writes_team=True) as st, PoliceUkApi(api_url) as api:
         counts = engagements_mod.import_api(st, api, force, neighbourhood, area)
     _print_counts(counts, json_out)
 
@@ -136,7 +135,7 @@ def engagements_list(
 
     Example: [bold]beatbook engagements list --area Leicester --from 2025-03-01 --to 2025-03-31[/bold]
     """
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         items = engagements_mod.list_engagements(st, area, _day(from_, "--from"), _day(to, "--to"))
     if json_out:
         print_json([e.to_dict() for e in items])
@@ -170,6 +169,6 @@ def engagements_ical(
 
     Example: [bold]beatbook engagements ical --out engagements.ics --area Leicester[/bold]
     """
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         n = engagements_mod.write_ical(st, out_file, area, _day(from_, "--from"), _day(to, "--to"))
     out.print(f"wrote {n} engagements to {out_file}")

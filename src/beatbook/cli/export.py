@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from beatbook.cli._common import JsonOpt, StoreOpt, app, out, print_json
-from beatbook.store import Store
+from beatbook.cli._common import JsonOpt, StoreOpt, app, open_store, out, print_json
 
 
 @app.command("export")
@@ -34,7 +33,7 @@ def export(
     """
     from beatbook.export import export_parquet
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         done = export_parquet(st, parquet, kinds=kind or [], forces=force or [], from_=from_, to=to)
     if json_out:
         print_json(done)

@@ -16,6 +16,7 @@ from beatbook.cli._common import (
     ToOpt,
     app,
     err,
+    open_store,
     out,
     print_json,
 )
@@ -26,7 +27,6 @@ from beatbook.settings import (
     FDR_ALPHA,
     PERMUTATIONS,
 )
-from beatbook.store import Store
 
 ProblemOpt = Annotated[
     str | None,
@@ -64,7 +64,7 @@ def hotspots(
     """
     from beatbook.figures import hotspots as hotspot_figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = hotspot_figures.hotspots(
             st,
             area,
@@ -103,7 +103,7 @@ def places(
     from beatbook.figures import hotspots as hotspot_figures
     from beatbook.hotspots.places import place_totals
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         table = hotspot_figures.place_counts(st, area, from_, to, problem=problem)
     if csv_out:
         table.write_csv(csv_out)
@@ -145,7 +145,7 @@ def forecast(
     """
     from beatbook.figures import hotspots as hotspot_figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = hotspot_figures.forecast_cells(
             st, area, cutoff, method=method, problem=problem, cell_size=cell_size, limit=limit
         )
@@ -202,7 +202,7 @@ def evaluate(
     """
     from beatbook.figures import hotspots as hotspot_figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = hotspot_figures.evaluate_forecasts(
             st, area, from_, to, problem=problem, methods=method, cell_size=cell_size, seed=seed
         )

@@ -23,6 +23,7 @@ from beatbook.cli import operations, engagements, priorities, update, web  # noq
 from beatbook.cli import trend  # noqa: F401,E402
 from beatbook.cli import check  # noqa: F401,E402
 from beatbook.cli import export  # noqa: F401,E402
+from beatbook.cli import db  # noqa: F401,E402
 
 # isort: on
 

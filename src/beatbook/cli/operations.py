@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import JsonOpt, StoreOpt, app, err, out, print_json
+from beatbook.cli._common import JsonOpt, StoreOpt, app, err, open_store, out, print_json
 from beatbook.errors import InputError
-from beatbook.store import Store
 
 ops_app = typer.Typer(
     help="Operations: dates, areas and results by area, with roll-ups that keep the "
@@ -43,7 +42,7 @@ def ops_add(
     from beatbook.operations import records as operations
 
     starts, ends = operations.parse_date(from_, "--from"), operations.parse_date(to, "--to")
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         op = operations.add_operation(st, name, starts, ends, area, description)
     out.print(f"operation {op.name!r}: {op.starts} to {op.ends}, {len(op.areas)} area(s)")
 
@@ -74,7 +73,7 @@ def ops_record(
 
     if all_ == (area is not None):
         raise InputError("ops record: give --area AREA or --all (the operation total)")
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         changed = operations.record_result(st, name, area, measure, count, by)
     where = "the whole operation" if all_ else area
     out.print(f"{'recorded' if changed else 'unchanged'}: {measure} {count:,} for {where}")
@@ -95,7 +94,7 @@ def ops_import(
     """
     from beatbook.operations import csv_import as operations_csv
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         summary = operations_csv.import_files(st, files, by)
     if json_out:
         print_json(summary.to_dict())
@@ -118,7 +117,7 @@ def ops_show(
     """
     from beatbook.operations import records as operations
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = operations.rollup(st, name)
     if json_out:
         print_json(result)
@@ -148,7 +147,7 @@ def ops_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """
     from beatbook.operations import records as operations
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         rows = operations.list_operations(st)
     if json_out:
         print_json(rows)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
 from beatbook.settings import (
     ASB_HARM_DAYS,
     BEFORE_MONTHS,
@@ -21,7 +21,6 @@ from beatbook.settings import (
     WEIGHT_PROACTIVE,
     WEIGHT_VOLUME,
 )
-from beatbook.store import Store
 
 priorities_app = typer.Typer(
     help="Propose local priorities from the evidence, record decisions, assess results.",
@@ -91,7 +90,7 @@ def propose_cmd(
         asb_harm_days,
         weight_proactive,
     )
-    with Store(store, read_only=not save) as st:
+    with open_store(store, writes_team=save) as st:
         result = propose(
             st, area, month, per_ward=per_ward, weights=weights, method=forecast_method
         )
@@ -189,7 +188,7 @@ def add(
     from beatbook.months import parse_month
     from beatbook.priorities import lifecycle, team
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         place = team.find_place(
             st, area, street=street, ward=ward, longitude=lon, latitude=lat, radius=radius
         )
@@ -238,7 +237,7 @@ def adopt(
     from beatbook.months import parse_month
     from beatbook.priorities import lifecycle
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         when = parse_month(month, "--month") if month else None
         lifecycle.adopt(
             st,
@@ -263,7 +262,7 @@ def reject(
     """
     from beatbook.priorities import lifecycle
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         lifecycle.decide(st, priority_id, "rejected", by, details={"reason": reason})
     out.print(f"priority {priority_id} rejected by {by}")
 
@@ -283,7 +282,7 @@ def continue_(
     from beatbook.months import parse_month
     from beatbook.priorities import lifecycle
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         lifecycle.decide(
             st,
             priority_id,
@@ -319,7 +318,7 @@ def close(
     from beatbook.months import parse_month
     from beatbook.priorities import review
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         result = review.close(
             st, priority_id, by, parse_month(month, "--month"), before_months, note
         )
@@ -351,7 +350,7 @@ def assess(
     from beatbook.months import parse_month
     from beatbook.priorities import review
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = review.assess(st, priority_id, parse_month(month, "--month"), before_months)
     if json_out:
         print_json(result)
@@ -376,7 +375,7 @@ def list_(
     """
     from beatbook.priorities import lifecycle
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         ref = None
         if area:
             from beatbook.areas import reference, resolve
@@ -428,7 +427,7 @@ def jag(
     """
     from beatbook.publish import jag as jag_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         html, pdf, pack = jag_mod.write(
             st, area, month, out_file, per_ward=per_ward, method=forecast_method
         )

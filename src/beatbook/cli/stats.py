@@ -17,11 +17,11 @@ from beatbook.cli._common import (
     StoreOpt,
     ToOpt,
     app,
+    open_store,
     out,
     print_json,
 )
 from beatbook.settings import DEFAULT_MEASURE
-from beatbook.store import Store
 
 
 @app.command()
@@ -43,7 +43,7 @@ def stats(
     """
     from beatbook.figures import stats as figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = figures.area_stats(
             st, area, from_, to, by=by, population_year=population_year, measure=measure
         )
@@ -77,7 +77,7 @@ def compare(
     """
     from beatbook.figures import stats as figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = figures.compare_areas(
             st, area, against, from_, to, before_from, before_to, measure=measure
         )
@@ -122,7 +122,7 @@ def rank(
     """
     from beatbook.figures import stats as figures
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = figures.rank_area(
             st,
             area,
@@ -162,7 +162,7 @@ def brief(
     """
     from beatbook.publish import brief as brief_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         written = brief_mod.write_brief(
             st, area, year, compare_year, out_dir, seed=seed, since=since
         )

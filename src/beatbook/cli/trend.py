@@ -16,11 +16,11 @@ from beatbook.cli._common import (
     StoreOpt,
     ToOpt,
     app,
+    open_store,
     out,
     print_json,
 )
 from beatbook.settings import DEFAULT_MEASURE
-from beatbook.store import Store
 
 
 @app.command()
@@ -46,7 +46,7 @@ def trend(
     from beatbook.charts.long_run import long_run_chart
     from beatbook.figures.trend import long_run
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         result = long_run(st, area, from_, to, crime_type=crime_type, measure=measure)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

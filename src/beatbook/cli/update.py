@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
 from beatbook.settings import UPCOMING_WEEKS
-from beatbook.store import Store
 
 
 @app.command()
@@ -63,7 +62,7 @@ def update(
     settings_text = team_content.read_settings_text(settings) if settings else None
     pictures = [team_images.read_image(p) for p in image or []]  # all checked before any kept
     writes = text is not None or settings is not None or bool(pictures)
-    with Store(store, read_only=not writes) as st:
+    with open_store(store, writes_team=writes) as st:
         ref = areas_mod.reference(areas_mod.resolve(st, area))
         names = team_images.image_names(st, ref) | {p.name for p in pictures}
         team = (

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import JsonOpt, StoreOpt, app, out, print_json
-from beatbook.store import Store, default_store_path
+from beatbook.cli._common import DatabaseOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
+from beatbook.store import default_store_path
 
 users_app = typer.Typer(
     help="People who may use the web desk, and their roles.", no_args_is_help=True
@@ -22,6 +22,7 @@ SECRET_ENV = "BEATBOOK_SECRET"
 @app.command()
 def serve(
     store: StoreOpt = None,
+    database: DatabaseOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     tile_url: Annotated[
@@ -48,7 +49,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web desk and the public pages (uvicorn, with connection, header-timeout and
-    log limits: docs/web.md). Sessions are kept in the store; CSRF tokens and desk messages
+    log limits: docs/web.md). With --database the team's records are in PostgreSQL and the
+    store file is only read. Sessions are kept with the records; CSRF tokens and desk messages
     are signed with $BEATBOOK_SECRET (random per start when unset: open forms need a reload
     after a restart).
 
@@ -60,6 +62,7 @@ def serve(
     path = store or default_store_path()
     web = create_app(
         path,
+        database=database,
         secret=os.environ.get(SECRET_ENV),
         secure_cookies=secure_cookies,
         tile_url=tile_url,
@@ -108,7 +111,7 @@ def users_add(
     users_mod.check_username(username)
     users_mod.check_role(role)
     password = _read_password(password_stdin)
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         user = users_mod.add_user(st, username, role, password)
     out.print(f"added {user.username} ({user.role})", markup=False)
 
@@ -124,7 +127,7 @@ def users_password(
     from beatbook import users as users_mod
 
     password = _read_password(password_stdin)
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         ended = users_mod.set_password(st, username, password)
     out.print(f"password of {username} set; {_ended(ended)}", markup=False)
 
@@ -137,7 +140,7 @@ def users_disable(username: UserArg, store: StoreOpt = None) -> None:
     """
     from beatbook import users as users_mod
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         ended = users_mod.set_disabled(st, username, True)
     out.print(f"disabled {username}; {_ended(ended)}", markup=False)
 
@@ -150,7 +153,7 @@ def users_enable(username: UserArg, store: StoreOpt = None) -> None:
     """
     from beatbook import users as users_mod
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         users_mod.set_disabled(st, username, False)
     out.print(f"enabled {username}", markup=False)
 
@@ -163,7 +166,7 @@ def users_end_sessions(username: UserArg, store: StoreOpt = None) -> None:
     """
     from beatbook import users as users_mod
 
-    with Store(store) as st:
+    with open_store(store, writes_team=True) as st:
         ended = users_mod.end_sessions(st, username)
     out.print(f"{username}: {_ended(ended)}", markup=False)
 
@@ -176,7 +179,7 @@ def users_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """
     from beatbook import users as users_mod
 
-    with Store(store, read_only=True) as st:
+    with open_store(store) as st:
         rows = users_mod.list_users(st)
     if json_out:
         print_json(rows)

@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 from beatbook.records import migrations
 
 T = TypeVar("T")
+DATABASE_ENV = "BEATBOOK_DATABASE"  # the team's records' database URL (none: in the store)
 
 # PostgreSQL's answers to two transactions that cannot both stand: a serialization failure,
 # a deadlock, a unique key taken by the other. The loser runs again on the new state.

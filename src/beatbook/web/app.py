@@ -48,6 +48,7 @@ STATIC = Path(__file__).parent / "static"
 def create_app(
     store_path: Path,
     *,
+    database: str | None = None,
     secret: str | None = None,
     secure_cookies: bool = False,
     tile_url: str | None = None,
@@ -57,7 +58,8 @@ def create_app(
     session_idle: float = settings.SESSION_IDLE_SECONDS,
     session_lifetime: float = settings.SESSION_LIFETIME_SECONDS,
 ) -> FastAPI:
-    """The app over one store. ``secret`` signs CSRF tokens, desk messages and the anonymous
+    """The app over one store (the team's records in it, or in the PostgreSQL database at
+    ``database``, the store file then only read). ``secret`` signs CSRF tokens, desk messages and the anonymous
     cookie (random per start if not given: open forms must be reloaded after a restart;
     sessions are in the store and live on); ``tile_url`` an optional map tile server
     (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it;
@@ -71,7 +73,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )  # /docs: routes/docs.py
-    app.state.db = Database(Path(store_path))
+    app.state.db = Database(Path(store_path), database)
     app.state.signer = Signer(secret or secrets.token_urlsafe(32))
     app.state.secure_cookies = secure_cookies
     app.state.tile_url = tile_url
