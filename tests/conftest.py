@@ -8,7 +8,8 @@
 * ``postgres_url`` (``tests/support/postgres.py``): a throwaway PostgreSQL server for the test
   session, started as its own user, and the URL of its database ``beatbook``.
 * ``team_store`` (``tests/support/fixtures_store.py``): a writable copy of the real store, once
-  with its team records embedded and once with them in a fresh PostgreSQL database.
+  with its team records embedded and once with them in a fresh PostgreSQL database;
+  ``team_records``: empty records at the newest revision, on each backend.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from support.fixtures_store import (
     raw_db,
     sample_store,
     sample_store_path,
+    team_records,
     team_store,
     writable_store,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "raw_db",
     "sample_store",
     "sample_store_path",
+    "team_records",
     "team_store",
     "two_force_raw",
     "two_force_store",

@@ -50,8 +50,13 @@ ROWS = [
 ]
 
 
+ADDED_SINCE = {"login_failures", "rate_limits", "app_secrets"}  # revision 0002
+OLD_TABLES = [t for t in metadata.tables if t not in ADDED_SINCE]
+
+
 def _names() -> str:
-    return ", ".join(f"'{t}'" for t in metadata.tables)
+    """The tables the old SQL made."""
+    return ", ".join(f"'{t}'" for t in OLD_TABLES)
 
 
 def _old_store(path: Path) -> None:
@@ -76,7 +81,7 @@ def _dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         return {
             t: sorted(map(tuple, con.execute(f"SELECT * FROM {t}").fetchall()), key=repr)
-            for t in metadata.tables
+            for t in OLD_TABLES
         }
     finally:
         con.close()

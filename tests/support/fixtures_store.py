@@ -25,6 +25,7 @@ import pytest
 from beatbook.ingest import ons
 from beatbook.ingest.boundaries import import_boundaries
 from beatbook.ingest.policeuk_csv import ingest
+from beatbook.records.engine import Records
 from beatbook.store import Store
 from support.postgres import fresh_database
 
@@ -107,10 +108,28 @@ def team_store(
         with Store(copy) as st:
             yield st
         return
-    with fresh_database(request.getfixturevalue("postgres_url")) as url, Store(
-        copy, database=url
-    ) as st:
+    with (
+        fresh_database(request.getfixturevalue("postgres_url")) as url,
+        Store(copy, database=url) as st,
+    ):
         yield st
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def team_records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Records]:
+    """Empty team records at the newest revision: in a new store file, or in a new
+    PostgreSQL database (the test runs once on each backend)."""
+    if request.param == "embedded":
+        with Store(tmp_path / "records.duckdb") as st:
+            yield st.team_records
+        return
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        records = Records.from_url(url)
+        records.upgrade()
+        try:
+            yield records
+        finally:
+            records.dispose()
 
 
 @pytest.fixture(scope="session")

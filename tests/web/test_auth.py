@@ -18,7 +18,8 @@ from itsdangerous import URLSafeTimedSerializer
 from web_support import SECRET, csrf_of
 
 from beatbook.web import create_app
-from beatbook.web.security import SESSION_COOKIE, LoginThrottle
+from beatbook.web.limits import LoginThrottle
+from beatbook.web.security import SESSION_COOKIE
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from live_support import ANALYST, INSPECTOR, PASSWORD, live, make_store
 from playwright.sync_api import Browser, Page
 from web_support import AREA, MONTH, WebUser
 
-from beatbook.web.security import LoginThrottle
+from beatbook.web.limits import LoginThrottle
 from support.browser import needs_chromium, shot
 
 pytestmark = needs_chromium

@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from live_support import ADMIN, ANALYST, INSPECTOR, Live, live, make_store, sign_in, signed_in
 
-from beatbook.web.security import LoginThrottle
+from beatbook.records.engine import Records
+from beatbook.records.schema import login_failures
+from beatbook.web.limits import LoginThrottle
 
 STATION, ATTACKER, HOME = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
@@ -73,14 +76,23 @@ def test_one_address_guessing_many_usernames_is_slowed(tmp_path: Path) -> None:
             assert sign_in(user, ANALYST).status_code == 303
 
 
-def test_the_wait_doubles_up_to_its_cap_and_failures_are_forgotten() -> None:
+def test_the_wait_doubles_up_to_its_cap_and_failures_are_forgotten(
+    team_records: Records,
+) -> None:
     now = [1000.0]
     throttle = LoginThrottle(free=2, first_delay=10, max_delay=35, memory=100, clock=lambda: now[0])
-    waits = [throttle.failed("u", "a") for _ in range(5)]
+    waits = [throttle.failed(team_records, "u", "a") for _ in range(5)]
     assert waits == [0.0, 10.0, 20.0, 35.0, 35.0]
-    assert throttle.wait("U ", "a") == 35.0  # names compare trimmed and in lower case
-    assert throttle.wait("u", "elsewhere") == 0.0
+    assert throttle.wait(team_records, "U ", "a") == 35.0  # names compare trimmed, lower case
+    assert throttle.wait(team_records, "u", "elsewhere") == 0.0
     now[0] += 30
-    assert throttle.wait("u", "a") == 5.0
-    now[0] += 101  # the memory passes: all forgotten
-    assert throttle.wait("u", "a") == 0.0 and throttle.failed("u", "a") == 0.0
+    assert throttle.wait(team_records, "u", "a") == 5.0
+    now[0] += 101  # the memory passes: all forgotten, and the rows go at the next failure
+    assert throttle.wait(team_records, "u", "a") == 0.0
+    assert throttle.failed(team_records, "v", "b") == 0.0
+    with team_records.connect() as c:
+        keys = c.execute(sa.select(login_failures.c.key)).scalars().all()
+    assert sorted(keys) == ["address\x1fb", "user\x1fv\x1fb"]
+    throttle.succeeded(team_records, "V", "b")  # clears the pair, not the address
+    with team_records.connect() as c:
+        assert c.execute(sa.select(login_failures.c.key)).scalars().all() == ["address\x1fb"]

@@ -18,7 +18,7 @@ from beatbook.cli.main import app as cli
 from beatbook.errors import InputError
 from beatbook.store import STORE_ENV
 from beatbook.web import create_app
-from beatbook.web.security import LoginThrottle
+from beatbook.web.limits import LoginThrottle
 
 PROXY, OTHER = "127.0.0.1", "127.0.0.2"  # the client addresses a test connects from
 

@@ -56,6 +56,7 @@ class Records:
             "duckdb://",
             creator=lambda: ConnectionWrapper(con.cursor()),  # a new cursor per checkout
             poolclass=NullPool,
+            hide_parameters=True,  # errors never quote a row: residents' contacts are in some
         )
         return cls(engine)
 
@@ -64,7 +65,10 @@ class Records:
         """The records in the database at ``url`` (``postgresql://…``). Every transaction is
         SERIALIZABLE: checks such as "one running priority per place" hold with many writers."""
         engine = sa.create_engine(
-            engine_url(url), pool_pre_ping=True, isolation_level="SERIALIZABLE"
+            engine_url(url),
+            pool_pre_ping=True,
+            isolation_level="SERIALIZABLE",
+            hide_parameters=True,  # errors never quote a row: residents' contacts are in some
         )
         return cls(engine)
 

@@ -291,3 +291,34 @@ sessions = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("seen_at", sa.Double, nullable=False),
 )
+
+# --- web/limits.py: what every server worker shares (revision 0002) ------------------------
+
+# Wrong passwords per key ('user\x1fNAME\x1fADDRESS' or 'address\x1fADDRESS'); the latest at
+# Unix seconds ``last``. Forgotten once older than the memory (settings.py).
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last", sa.Double, nullable=False),
+)
+
+# Hits per key in the window that began at Unix seconds ``window_start``.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("window_start", sa.Double, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
+# Secrets the workers share: 'signing' signs CSRF tokens, desk messages and the anonymous
+# cookie, so a form served by one worker is accepted by another, and after a restart.
+app_secrets = sa.Table(
+    "app_secrets",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from beatbook import settings
 from beatbook.errors import BeatBookError
 from beatbook.web.db import Database
 from beatbook.web.deps import LoginRequired, render
+from beatbook.web.limits import LoginThrottle, RateLimiter, signing_secret
 from beatbook.web.routes import (
     api,
     auth,
@@ -33,8 +33,6 @@ from beatbook.web.routes import (
     report,
 )
 from beatbook.web.security import (
-    LoginThrottle,
-    RateLimiter,
     SecurityHeaders,
     Signer,
     TrustedProxies,
@@ -59,9 +57,9 @@ def create_app(
     session_lifetime: float = settings.SESSION_LIFETIME_SECONDS,
 ) -> FastAPI:
     """The app over one store (the team's records in it, or in the PostgreSQL database at
-    ``database``, the store file then only read). ``secret`` signs CSRF tokens, desk messages and the anonymous
-    cookie (random per start if not given: open forms must be reloaded after a restart;
-    sessions are in the store and live on); ``tile_url`` an optional map tile server
+    ``database``, the store file then only read). ``secret`` signs CSRF tokens, desk messages
+    and the anonymous cookie (by default one kept with the records, shared by every worker
+    and kept over restarts: ``web/limits.py``); ``tile_url`` an optional map tile server
     (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png), maps work without it;
     ``trusted_proxies`` the addresses (or networks) of reverse proxies whose
     X-Forwarded-For and X-Forwarded-Proto are believed; ``session_idle`` and
@@ -74,7 +72,8 @@ def create_app(
         redoc_url=None,
     )  # /docs: routes/docs.py
     app.state.db = Database(Path(store_path), database)
-    app.state.signer = Signer(secret or secrets.token_urlsafe(32))
+    with app.state.db.write() as store:
+        app.state.signer = Signer(secret or signing_secret(store.team_records))
     app.state.secure_cookies = secure_cookies
     app.state.tile_url = tile_url
     app.state.report_limiter = RateLimiter(*report_limit)

@@ -6,7 +6,8 @@
   forms, of a signed anonymous cookie) under the app secret, compared in constant time. A
   token from another session or a forged cookie fails.
 - Sign-in is slowed down after repeated wrong passwords per (username, address), never
-  locked (:class:`LoginThrottle`); the report form counts hits per address in a window.
+  locked, and the report form counts hits per address in a window: both kept with the team's
+  records, so they hold across workers (:mod:`beatbook.web.limits`).
 - The client address is the connection's, unless the connection comes from a proxy named
   with ``beatbook serve --trusted-proxy`` (:class:`TrustedProxies`): X-Forwarded-For from
   anyone else is ignored.
@@ -22,11 +23,7 @@ import hmac
 import ipaddress
 import math
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -70,103 +67,6 @@ class Signer:
         return bool(nonce and token) and hmac.compare_digest(
             self.csrf_token(nonce or ""), token or ""
         )
-
-
-class RateLimiter:
-    """At most ``limit`` hits per key in any ``window`` seconds (in memory, per process)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits[key]
-            while hits and now - hits[0] > self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-
-@dataclass
-class _Failures:
-    count: int
-    last: float  # time.monotonic() of the latest
-
-
-class LoginThrottle:
-    """Slows down password guessing without locking anyone out.
-
-    Only wrong passwords count, per (username, address) and, from many more, per address.
-    After ``free`` failures each try must wait ``first_delay`` seconds, doubling per failure
-    up to ``max_delay``; failures are forgotten ``memory`` seconds after the latest. A
-    successful sign-in clears its (username, address) pair. In memory, per process.
-    """
-
-    def __init__(
-        self,
-        free: int = settings.LOGIN_FREE_FAILURES,
-        first_delay: float = settings.LOGIN_FIRST_DELAY_SECONDS,
-        max_delay: float = settings.LOGIN_MAX_DELAY_SECONDS,
-        memory: float = settings.LOGIN_FAILURE_MEMORY_SECONDS,
-        address_free: int = settings.LOGIN_ADDRESS_FREE_FAILURES,
-        max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.free, self.first_delay, self.max_delay = free, first_delay, max_delay
-        self.memory, self.address_free, self.max_keys = memory, address_free, max_keys
-        self._failures: dict[tuple[str, ...], _Failures] = {}
-        self._lock = threading.Lock()
-        self._clock = clock
-
-    def _keys(self, username: str, address: str) -> list[tuple[tuple[str, ...], int]]:
-        name = (username or "").strip().lower()[:100]
-        return [(("user", name, address), self.free), (("address", address), self.address_free)]
-
-    def _wait(self, failures: _Failures | None, free: int, now: float) -> float:
-        if failures is None or now - failures.last > self.memory or failures.count < free:
-            return 0.0
-        delay = min(self.max_delay, self.first_delay * 2.0 ** min(failures.count - free, 60))
-        return max(0.0, failures.last + delay - now)
-
-    def wait(self, username: str, address: str) -> float:
-        """Seconds before ``username`` may try again from ``address`` (0: now)."""
-        now = self._clock()
-        with self._lock:
-            return max(
-                self._wait(self._failures.get(k), free, now)
-                for k, free in self._keys(username, address)
-            )
-
-    def failed(self, username: str, address: str) -> float:
-        """Count a wrong password; returns the wait it now puts on the next try."""
-        now = self._clock()
-        with self._lock:
-            for key, _ in self._keys(username, address):
-                found = self._failures.get(key)
-                if found is None or now - found.last > self.memory:
-                    found = self._failures[key] = _Failures(0, now)
-                found.count, found.last = found.count + 1, now
-            if len(self._failures) > self.max_keys:
-                self._forget(now)
-        return self.wait(username, address)
-
-    def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop(self._keys(username, address)[0][0], None)
-
-    def _forget(self, now: float) -> None:
-        """Drop what has expired, then (a flood of made-up names) the oldest half."""
-        for key in [k for k, f in self._failures.items() if now - f.last > self.memory]:
-            del self._failures[key]
-        if len(self._failures) > self.max_keys:
-            oldest = sorted(self._failures, key=lambda k: self._failures[k].last)
-            for key in oldest[: len(oldest) // 2]:
-                del self._failures[key]
 
 
 def retry_text(seconds: float, now: dt.datetime | None = None) -> str:

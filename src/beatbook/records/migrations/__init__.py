@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 LOCATION = Path(__file__).resolve().parent
-HEAD = "0001"  # the newest revision in versions/
+HEAD = "0002"  # the newest revision in versions/
 VERSION_TABLE = "alembic_version"  # Alembic's, one row: the revision the records are at
 
 

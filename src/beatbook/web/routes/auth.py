@@ -3,7 +3,7 @@
 A sign-in starts a session in the store (:func:`beatbook.users.start_session`) and sets a
 cookie with its random id; signing out deletes the session, so a copy of the cookie stops
 working at once. Wrong passwords slow down further tries from the same address for the same
-username (:class:`beatbook.web.security.LoginThrottle`); the page and ``Retry-After`` say
+username (:class:`beatbook.web.limits.LoginThrottle`); the page and ``Retry-After`` say
 when to try again.
 """
 
@@ -34,8 +34,9 @@ from beatbook.web.deps import (
     secure,
     session,
 )
+from beatbook.web.limits import LoginThrottle
 from beatbook.web.routes.desk_common import back, flash
-from beatbook.web.security import SESSION_COOKIE, LoginThrottle, retry_text
+from beatbook.web.security import SESSION_COOKIE, retry_text
 
 router = APIRouter()
 PASSWORD_PAGE = "/desk/password"
@@ -66,7 +67,8 @@ def login(
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
     address = client_address(request)
-    wait = throttle.wait(username, address)
+    db = database(request)
+    wait = throttle.wait(db.store.team_records, username, address)
     if wait > 0:
         return _login_again(
             request,
@@ -75,13 +77,16 @@ def login(
             429,
             wait,
         )
-    with database(request).read() as store:
+    with db.read() as store:
         user = authenticate(store, username, password)
+    with db.write() as store:  # the counters are shared by every worker
+        if user is None:
+            wait = throttle.failed(store.team_records, username, address)
+        else:
+            throttle.succeeded(store.team_records, username, address)
     if user is None:
-        wait = throttle.failed(username, address)
         later = f" Too many tries: the next in {retry_text(wait)}." if wait > 0 else ""
         return _login_again(request, next, f"Wrong username or password.{later}", 401, wait)
-    throttle.succeeded(username, address)
     return _signed_in(request, user, _safe_next(next))
 
 

@@ -161,7 +161,9 @@ def report(
     problem_name = next((p.label for p in concern_problems() if p.slug == problem), problem)
     db = database(request)
     client = request.client.host if request.client else "unknown"
-    if not request.app.state.report_limiter.allow(f"report:{client}"):
+    with db.write() as store:  # the count is shared by every worker
+        allowed = request.app.state.report_limiter.allow(store.team_records, f"report:{client}")
+    if not allowed:
         with db.read() as store:
             return again(
                 store,
