@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import polars as pl
+import sqlalchemy as sa
 
 from beatbook.areas import Area, reference, resolve
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher, words
 from beatbook.errors import ConcernFieldError, ConcernFileError, CSVFormatError, InputError
+from beatbook.records.engine import utc_now
+from beatbook.records.schema import concern_contacts, concern_descriptions, concerns
 from beatbook.reference import concern_problems
 from beatbook.settings import FIRST_DAY
 from beatbook.store import Store
@@ -363,10 +364,9 @@ def record_concern(
         raise ConcernFieldError(errors)
     key = hashlib.sha256(f"form#{submission_id or uuid.uuid4()}".encode()).hexdigest()
     private = {key: description} if description else {}
-    ((_, _, concern_id),) = _store(store, resolved, [(row, key)], None, private)
-    if concern_id is None:
-        concern_id = store.scalar("SELECT concern_id FROM concerns WHERE row_sha256 = ?", [key])
-    return int(concern_id)
+    ((_, _, concern_id),) = _store(store, resolved, [(row, key)], None, private, stored=True)
+    assert concern_id is not None
+    return concern_id
 
 
 def _store(
@@ -375,107 +375,97 @@ def _store(
     rows: list[tuple[ConcernRow, str]],
     file: str | None,
     descriptions: dict[str, str] | None = None,
+    *,
+    stored: bool = False,
 ) -> list[tuple[ConcernRow, PlaceMatch, int | None]]:
-    """Match and insert the rows not stored yet, with their contacts and any ``descriptions``
-    (by row key), in one transaction.
+    """Insert the rows not stored yet, with their contacts and any ``descriptions`` (by row
+    key), in one transaction.
 
-    Returns (row, match, new concern_id); the id is None for a row already stored.
+    Returns (row, match, concern_id): the id is None for a row already stored, or with
+    ``stored`` that row's first id. Places are matched before the transaction (street data
+    is not in the team's records); the transaction checks again which rows are new, so two
+    imports or form posts of the same rows at once store them once (on PostgreSQL the
+    loser's transaction is run again and finds them).
     """
-    with store.transaction() as con:
-        existing = {
-            r[0]
-            for r in con.execute(
-                "SELECT row_sha256 FROM concerns WHERE row_sha256 IN (SELECT unnest(?::VARCHAR[]))",
-                [[k for _, k in rows]],
-            ).fetchall()
-        }
-        new = [(r, k) for r, k in rows if k not in existing]
-        matches: dict[str, PlaceMatch] = {}
-        if new:
-            matcher = PlaceMatcher.for_area(store, area)
-            cache: dict[tuple[str | None, float | None, float | None], PlaceMatch] = {}
-            for r, k in new:
+    records = store.team_records
+    keys = [k for _, k in rows]
+    with records.connect() as c:
+        before = set(c.execute(sa.select(concerns.c.row_sha256).where(_among(keys))).scalars())
+    matches: dict[str, PlaceMatch] = {}
+    if len(before) < len(set(keys)):
+        matcher = PlaceMatcher.for_area(store, area)
+        cache: dict[tuple[str | None, float | None, float | None], PlaceMatch] = {}
+        for r, k in rows:
+            if k not in before:
                 where = (r.where_text, r.longitude, r.latitude)
                 matches[k] = cache.get(where) or cache.setdefault(where, matcher.match(*where))
-            _insert(con, area, [(r, matches[k], k) for r, k in new], file)
-        ids = dict(
-            con.execute(
-                "SELECT row_sha256, concern_id FROM concerns WHERE row_sha256 IN "
-                "(SELECT unnest(?::VARCHAR[]))",
-                [list(matches)],
-            ).fetchall()
+    imported_at = utc_now()
+    new = {
+        k: (_values(area, r, matches[k], k, file, imported_at), r.contact)
+        for r, k in rows
+        if k in matches
+    }
+
+    def work(c: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:
+        existing: dict[str, int] = dict(
+            c.execute(sa.select(concerns.c.row_sha256, concerns.c.concern_id).where(_among(keys)))
+            .tuples()
+            .all()
         )
-        for k, text in (descriptions or {}).items():
-            if k in ids:
-                con.execute("INSERT INTO concern_descriptions VALUES (?, ?)", [ids[k], text])
+        values = [v for k, (v, _) in new.items() if k not in existing]
+        added: dict[str, int] = {}
+        if values:
+            inserted = c.execute(
+                sa.insert(concerns).returning(concerns.c.row_sha256, concerns.c.concern_id),
+                values,
+            )
+            added = dict(inserted.tuples().all())
+        contacts = [{"concern_id": i, "contact": new[k][1]} for k, i in added.items() if new[k][1]]
+        if contacts:
+            c.execute(sa.insert(concern_contacts), contacts)
+        written = [
+            {"concern_id": i, "description": text}
+            for k, text in (descriptions or {}).items()
+            if (i := added.get(k)) is not None
+        ]
+        if written:
+            c.execute(sa.insert(concern_descriptions), written)
+        return added, existing
+
+    added, existing = records.transact(work)
+    ids = {**existing, **added} if stored else added
     return [(r, matches.get(k, PlaceMatch()), ids.get(k)) for r, k in rows]
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection,
-    area: Area,
-    rows: list[tuple[ConcernRow, PlaceMatch, str]],
-    file: str | None,
-) -> None:
-    """One INSERT for all the rows (DuckDB reads the frame), one for their contacts."""
-    frame = pl.DataFrame(
-        [
-            {
-                "area": reference(area),
-                "area_name": area.name,
-                "reported_on": r.reported_on,
-                "month": r.reported_on.replace(day=1),
-                "where_text": r.where_text,
-                "given_longitude": r.longitude,
-                "given_latitude": r.latitude,
-                "place": m.place,
-                "longitude": m.longitude,
-                "latitude": m.latitude,
-                "lsoa_code": m.lsoa_code,
-                "match_method": m.method,
-                "match_score": m.score,
-                "match_note": m.note,
-                "suggestions": list(m.suggestions),
-                "problem_text": r.problem_text,
-                "problem": r.problem,
-                "source": r.source,
-                "row_sha256": k,
-                "source_file": file,
-                "source_line": r.line,
-                "contact": r.contact,
-            }
-            for r, m, k in rows
-        ],
-        schema_overrides=_FRAME_TYPES,
-    )
-    columns = ", ".join(c for c in frame.columns if c != "contact")
-    con.register("_new_concerns", frame.to_arrow())
-    try:
-        con.execute(
-            f"INSERT INTO concerns ({columns}, imported_at) "
-            f"SELECT {columns}, now() FROM _new_concerns"
-        )
-        con.execute(
-            "INSERT INTO concern_contacts SELECT c.concern_id, n.contact FROM "
-            "_new_concerns n JOIN concerns c USING (row_sha256) WHERE n.contact IS NOT NULL"
-        )
-    finally:
-        con.unregister("_new_concerns")
+def _among(keys: list[str]) -> sa.ColumnElement[bool]:
+    return concerns.c.row_sha256.in_(sorted(set(keys)))
 
 
-_FRAME_TYPES: dict[str, Any] = {
-    "where_text": pl.Utf8,
-    "given_longitude": pl.Float64,
-    "given_latitude": pl.Float64,
-    "place": pl.Utf8,
-    "longitude": pl.Float64,
-    "latitude": pl.Float64,
-    "lsoa_code": pl.Utf8,
-    "match_method": pl.Utf8,
-    "match_score": pl.Float64,
-    "match_note": pl.Utf8,
-    "suggestions": pl.List(pl.Utf8),
-    "source_file": pl.Utf8,
-    "source_line": pl.Int32,
-    "contact": pl.Utf8,
-}
+def _values(
+    area: Area, r: ConcernRow, m: PlaceMatch, key: str, file: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A ``concerns`` row (the contact goes apart, to ``concern_contacts``)."""
+    return {
+        "area": reference(area),
+        "area_name": area.name,
+        "reported_on": r.reported_on,
+        "month": r.reported_on.replace(day=1),
+        "where_text": r.where_text,
+        "given_longitude": r.longitude,
+        "given_latitude": r.latitude,
+        "place": m.place,
+        "longitude": m.longitude,
+        "latitude": m.latitude,
+        "lsoa_code": m.lsoa_code,
+        "match_method": m.method,
+        "match_score": m.score,
+        "match_note": m.note,
+        "suggestions": list(m.suggestions),
+        "problem_text": r.problem_text,
+        "problem": r.problem,
+        "source": r.source,
+        "row_sha256": key,
+        "source_file": file,
+        "source_line": r.line,
+        "imported_at": now,
+    }

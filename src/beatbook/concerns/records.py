@@ -19,10 +19,12 @@ period.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 import shapely
+import sqlalchemy as sa
 from shapely import wkt as shapely_wkt
 
 from beatbook import queries
@@ -31,6 +33,7 @@ from beatbook.concerns.csv_import import parse_coordinate, parse_date
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher
 from beatbook.errors import InputError
 from beatbook.months import parse_month
+from beatbook.records.schema import concern_descriptions, concerns
 from beatbook.reference import concern_problems
 from beatbook.store import Store
 
@@ -67,20 +70,42 @@ def _check_status(status: str | None) -> None:
         raise InputError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
 
 
+def _dtype(type_: sa.types.TypeEngine[Any]) -> pl.DataType:
+    """The polars type of a ``concerns`` column (as DuckDB's Arrow results gave them)."""
+    if isinstance(type_, sa.BigInteger):
+        return pl.Int64()
+    if isinstance(type_, sa.Integer):
+        return pl.Int32()
+    if isinstance(type_, sa.Date):
+        return pl.Date()
+    if isinstance(type_, sa.Double):
+        return pl.Float64()
+    if isinstance(type_, sa.ARRAY):
+        return pl.List(pl.Utf8)
+    return pl.Utf8()
+
+
 def _select(
-    store: Store, columns: str, area: Area | None, where: str, params: list[object]
+    store: Store,
+    columns: Sequence[sa.ColumnElement[Any]],
+    area: Area | None,
+    where: Sequence[sa.ColumnElement[bool]],
 ) -> pl.DataFrame:
-    """Concerns matching ``where`` and, when given, belonging to ``area`` (see module notes)."""
+    """Concerns matching ``where`` and, when given, belonging to ``area`` (see module notes).
+
+    The area's LSOAs come from the store (ONS lookups) before the records are read."""
+    c = concerns.c
     if area is not None and not area.polygon_wkt:
         codes = set(lsoas_of(store, area))
         if area.local_authorities:  # works before any ONS lookup is imported
             codes |= queries.lsoas_in_local_authorities(store, area.local_authorities)
-        where += " AND (area = ? OR lsoa_code IN (SELECT unnest(?::VARCHAR[])))"
-        params = [*params, reference(area), sorted(codes)]
-    rows = store.frame(
-        f"SELECT {columns}, area AS _area, longitude AS _x, latitude AS _y "
-        f"FROM concerns WHERE {where} ORDER BY reported_on, concern_id",
-        params,
+        where = [*where, sa.or_(c.area == reference(area), c.lsoa_code.in_(sorted(codes)))]
+    selected = [*columns, c.area.label("_area"), c.longitude.label("_x"), c.latitude.label("_y")]
+    query = sa.select(*selected).where(*where).order_by(c.reported_on, c.concern_id)
+    with store.team_records.connect() as connection:
+        found = [tuple(r) for r in connection.execute(query)]
+    rows = pl.DataFrame(
+        found, schema={col.name: _dtype(col.type) for col in selected}, orient="row"
     )
     if area is not None and area.polygon_wkt:
         polygon = shapely_wkt.loads(area.polygon_wkt)
@@ -102,19 +127,15 @@ def concerns_in(
     group, null for speeding and parking), source, status. Never the contact or free text.
     """
     _check_status(status)
-    where = "month BETWEEN ? AND ?"
-    params: list[object] = [start.replace(day=1), end.replace(day=1)]
+    c = concerns.c
+    where: list[sa.ColumnElement[bool]] = [
+        c.month.between(start.replace(day=1), end.replace(day=1))
+    ]
     if status:
-        where += " AND status = ?"
-        params.append(status)
-    rows = _select(
-        store,
-        "concern_id, reported_on, month, place, longitude, latitude, "
-        "lsoa_code, problem, source, status",
-        area,
-        where,
-        params,
-    )
+        where.append(c.status == status)
+    columns = [c.concern_id, c.reported_on, c.month, c.place, c.longitude, c.latitude]
+    columns += [c.lsoa_code, c.problem, c.source, c.status]
+    rows = _select(store, columns, area, where)
     joined = rows.join(_problems(), on="problem", how="left", maintain_order="left")
     return joined.select([pl.col(c).cast(t) for c, t in PUBLIC_COLUMNS.items()])
 
@@ -146,17 +167,16 @@ def team_list(
     slugs = [p.slug for p in concern_problems()]
     if problem is not None and problem not in slugs:
         raise InputError(f"--problem {problem!r}: expected one of {', '.join(slugs)}")
-    where, params = "true", list[object]()
-    for column, value, op in (
-        ("month", from_, ">="),
-        ("month", to, "<="),
-        ("status", status, "="),
-        ("problem", problem, "="),
-    ):
-        if value is not None:
-            where += f" AND {column} {op} ?"
-            option = {">=": "--from", "<=": "--to"}.get(op)
-            params.append(parse_month(value, option, ()) if option else value)
+    c = concerns.c
+    where: list[sa.ColumnElement[bool]] = []
+    if from_ is not None:
+        where.append(c.month >= parse_month(from_, "--from", ()))
+    if to is not None:
+        where.append(c.month <= parse_month(to, "--to", ()))
+    if status is not None:
+        where.append(c.status == status)
+    if problem is not None:
+        where.append(c.problem == problem)
     names = [
         "concern_id",
         "reported_on",
@@ -173,13 +193,13 @@ def team_list(
         "match_score",
     ]
     names += ["where_text", "problem_text"] if free_text else []
-    columns = ", ".join(
-        "area_name AS area" if n == "area" else n
+    columns = [
+        c.area_name.label("area") if n == "area" else c[n]
         for n in names
         if n not in ("problem_label", "problem_group")
-    )
+    ]
     resolved = resolve(store, area) if area else None
-    rows = _select(store, columns, resolved, where, params)
+    rows = _select(store, columns, resolved, where)
     rows = rows.join(_problems(), on="problem", how="left", maintain_order="left").select(names)
     found = [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
     if free_text:
@@ -190,44 +210,60 @@ def team_list(
 
 
 def _descriptions(store: Store, ids: list[int]) -> dict[int, str]:
-    """What residents wrote on the web form, by concern (none in a store made before it)."""
-    if not store.scalar(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'concern_descriptions'"
-    ):
+    """What residents wrote on the web form, by concern."""
+    if not ids:
         return {}
-    rows = store.rows(
-        "SELECT concern_id, description FROM concern_descriptions "
-        "WHERE concern_id IN (SELECT unnest(?::BIGINT[]))",
-        [ids],
-    )
-    return {int(i): text for i, text in rows}
+    d = concern_descriptions.c
+    with store.team_records.connect() as connection:
+        rows = connection.execute(
+            sa.select(d.concern_id, d.description).where(d.concern_id.in_(ids))
+        ).tuples()
+        return {int(i): text for i, text in rows}
 
 
 def placed(store: Store, concern_id: int) -> PlaceMatch:
     """Where a stored concern was placed: its snap point, or ``place`` None (unmatched)."""
-    place, longitude, latitude, lsoa, method = _concern(
-        store, concern_id, "place, longitude, latitude, lsoa_code, match_method"
-    )
+    c = concerns.c
+    with store.team_records.connect() as connection:
+        place, longitude, latitude, lsoa, method = _concern(
+            connection, concern_id, c.place, c.longitude, c.latitude, c.lsoa_code, c.match_method
+        )
     return PlaceMatch(place, longitude, latitude, lsoa, method=method)
 
 
 def unmatched(store: Store, *, area: str | None = None) -> list[dict[str, Any]]:
     """Open concerns whose place matched no snap point, with why and the best suggestions."""
-    where, params = "place IS NULL AND status = 'open'", list[object]()
+    c = concerns.c
+    where = [c.place.is_(None), c.status == "open"]
     if area:
-        where += " AND area = ?"
-        params.append(reference(resolve(store, area)))
-    rows = store.frame(
-        "SELECT concern_id, reported_on, area_name AS area, where_text, problem, source, "
-        f"match_note AS note, suggestions, source_file, source_line FROM concerns WHERE {where} "
-        "ORDER BY reported_on, concern_id",
-        params,
+        where.append(c.area == reference(resolve(store, area)))
+    query = (
+        sa.select(
+            c.concern_id,
+            c.reported_on,
+            c.area_name.label("area"),
+            c.where_text,
+            c.problem,
+            c.source,
+            c.match_note.label("note"),
+            c.suggestions,
+            c.source_file,
+            c.source_line,
+        )
+        .where(*where)
+        .order_by(c.reported_on, c.concern_id)
     )
-    return [{k: _iso(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]
+    with store.team_records.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [{k: _iso(v) for k, v in r.items()} for r in rows]
 
 
-def _concern(store: Store, concern_id: int, columns: str) -> tuple[Any, ...]:
-    found = store.first(f"SELECT {columns} FROM concerns WHERE concern_id = ?", [concern_id])
+def _concern(
+    connection: sa.Connection, concern_id: int, *columns: sa.ColumnElement[Any]
+) -> tuple[Any, ...]:
+    found = connection.execute(
+        sa.select(*columns).where(concerns.c.concern_id == concern_id)
+    ).first()
     if found is None:
         raise InputError(f"concern {concern_id}: no such concern (see 'beatbook concerns list')")
     return tuple(found)
@@ -245,12 +281,15 @@ def match(
 
     The name must pass the same threshold-and-margin rule as an import
     (:mod:`beatbook.concerns.csv_import`); the concern then records ``match_method`` 'by hand'.
+    The place is matched on the store's street data first, then the concern is updated.
     """
     if (place is None) == (latitude is None and longitude is None):
         raise InputError("concerns match: give --place, or --latitude and --longitude")
     if place is None and (latitude is None or longitude is None):
         raise InputError("concerns match: give both --latitude and --longitude")
-    (area_ref,) = _concern(store, concern_id, "area")
+    records = store.team_records
+    with records.connect() as connection:
+        (area_ref,) = _concern(connection, concern_id, concerns.c.area)
     matcher = PlaceMatcher.for_area(store, resolve(store, area_ref))
     if place is not None:
         found = matcher.by_name(place)
@@ -267,7 +306,21 @@ def match(
     if found.place is None:
         hint = f"; closest: {', '.join(found.suggestions)}" if found.suggestions else ""
         raise InputError(f"{what}: {found.note}{hint}")
-    _set_place(store, concern_id, found)
+    update = (
+        sa.update(concerns)
+        .where(concerns.c.concern_id == concern_id)
+        .values(
+            place=found.place,
+            longitude=found.longitude,
+            latitude=found.latitude,
+            lsoa_code=found.lsoa_code,
+            match_method="by hand",
+            match_score=found.score,
+            match_note=None,
+            suggestions=None,
+        )
+    )
+    records.transact(lambda connection: connection.execute(update))
     return {
         "concern_id": concern_id,
         "place": found.place,
@@ -278,49 +331,42 @@ def match(
     }
 
 
-def _set_place(store: Store, concern_id: int, found: PlaceMatch) -> None:
-    with store.transaction() as con:
-        con.execute(
-            "UPDATE concerns SET place = ?, longitude = ?, latitude = ?, lsoa_code = ?, "
-            "match_method = 'by hand', match_score = ?, match_note = NULL, suggestions = NULL "
-            "WHERE concern_id = ?",
-            [
-                found.place,
-                found.longitude,
-                found.latitude,
-                found.lsoa_code,
-                found.score,
-                concern_id,
-            ],
-        )
-
-
 def close(
     store: Store, concern_id: int, *, on: str | None = None, today: dt.date | None = None
 ) -> dict[str, Any]:
-    """Close a concern (dealt with, or no longer a problem). Closing it again changes nothing."""
-    status, closed_on, reported_on = _concern(store, concern_id, "status, closed_on, reported_on")
-    if status == "closed":
+    """Close a concern (dealt with, or no longer a problem). Closing it again changes nothing.
+
+    Whether it is still open is read in the transaction that closes it, so two people
+    closing it at once close it once (the first day stands)."""
+    c = concerns.c
+
+    def work(connection: sa.Connection) -> dict[str, Any]:
+        status, closed_on, reported_on = _concern(
+            connection, concern_id, c.status, c.closed_on, c.reported_on
+        )
+        if status == "closed":
+            return {
+                "concern_id": concern_id,
+                "status": status,
+                "closed_on": _iso(closed_on),
+                "changed": False,
+            }
+        try:  # no side effects: safe to run again
+            day = parse_date(on, today) if on else (today or dt.date.today())
+        except ValueError as exc:
+            raise InputError(f"--on {exc}") from None
+        if day < reported_on:
+            raise InputError(f"--on {day}: before the concern was reported ({reported_on})")
+        connection.execute(
+            sa.update(concerns)
+            .where(c.concern_id == concern_id)
+            .values(status="closed", closed_on=day)
+        )
         return {
             "concern_id": concern_id,
-            "status": status,
-            "closed_on": _iso(closed_on),
-            "changed": False,
+            "status": "closed",
+            "closed_on": day.isoformat(),
+            "changed": True,
         }
-    try:
-        day = parse_date(on, today) if on else (today or dt.date.today())
-    except ValueError as exc:
-        raise InputError(f"--on {exc}") from None
-    if day < reported_on:
-        raise InputError(f"--on {day}: before the concern was reported ({reported_on})")
-    with store.transaction() as con:
-        con.execute(
-            "UPDATE concerns SET status = 'closed', closed_on = ? WHERE concern_id = ?",
-            [day, concern_id],
-        )
-    return {
-        "concern_id": concern_id,
-        "status": "closed",
-        "closed_on": day.isoformat(),
-        "changed": True,
-    }
+
+    return store.team_records.transact(work)
