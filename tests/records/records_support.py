@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa
-from support.postgres import fresh_database
 
 from beatbook.records.engine import Records
 from beatbook.records.schema import metadata
+from support.postgres import fresh_database
 
 TEAM_TABLES = set(metadata.tables)
 SEQUENCES = {"concern_ids", "priority_ids", "priority_note_ids"}

@@ -12,13 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-from support.postgres import fresh_database
 
 from beatbook.errors import StoreError
 from beatbook.records import migrations
 from beatbook.records.engine import Records, utc_text
 from beatbook.records.schema import users
 from beatbook.store import Store
+from support.postgres import fresh_database
 
 
 def _user(name: str, role: str = "admin") -> dict[str, object]:
@@ -57,9 +57,11 @@ def test_an_unreachable_database_is_named_without_its_password(
     sample_store_path: Path,
 ) -> None:
     url = "postgresql://ana:s3cret@/nothing?host=/nonexistent-socket-folder"
-    with Store(sample_store_path, read_only=True, database=url) as store:
-        with pytest.raises(StoreError) as refused:
-            _ = store.team_records
+    with (
+        Store(sample_store_path, read_only=True, database=url) as store,
+        pytest.raises(StoreError) as refused,
+    ):
+        _ = store.team_records
     assert "cannot open the team's records at" in str(refused.value)
     assert "s3cret" not in str(refused.value)
 
