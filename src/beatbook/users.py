@@ -10,6 +10,10 @@ the store only its SHA-256. A session ends when its row goes: at sign-out, when 
 password changes (their other sessions), when an admin ends them or disables the user, or
 when it has been idle or alive too long (:data:`beatbook.settings.SESSION_IDLE_SECONDS`,
 :data:`~beatbook.settings.SESSION_LIFETIME_SECONDS`).
+
+Both tables are team records (``store.team_records``: the store's file or PostgreSQL). A
+check that guards a write (a name taken, the last admin) runs in the write's own transaction,
+so it holds when two people act at once.
 """
 
 from __future__ import annotations
@@ -19,16 +23,15 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from beatbook.errors import InputError
+from beatbook.records.engine import utc_now, utc_text
+from beatbook.records.schema import sessions, users
 from beatbook.store import Store
-
-if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
 
 ROLES = ("admin", "analyst", "inspector", "partner")
 # action -> roles allowed. "view" is reading the desk; the rest change something.
@@ -86,22 +89,35 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
     """Create a user, or refuse if the name is taken or the password is too short."""
     username, role = check_username(name), check_role(role)
     check_password(password)
-    with store.transaction() as con:
-        if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
-            raise InputError(f"user {username!r} exists already")
-        con.execute(
-            "INSERT INTO users VALUES (?, ?, ?, false, now())",
-            [username, role, _hasher.hash(password)],
-        )
+    row = {
+        "username": username,
+        "role": role,
+        "password_hash": _hasher.hash(password),
+        "disabled": False,
+        "created_at": utc_now(),
+    }
+    taken = f"user {username!r} exists already"
+
+    def work(c: sa.Connection) -> None:
+        if c.execute(sa.select(users.c.username).where(users.c.username == username)).first():
+            raise InputError(taken)
+        c.execute(sa.insert(users).values(**row))
+
+    try:
+        store.team_records.transact(work)
+    except sa.exc.IntegrityError as exc:  # added by someone else after the check
+        raise InputError(taken) from exc
     return User(username, role)
 
 
 def authenticate(store: Store, name: str, password: str) -> User | None:
     """The user if the password is right and the account is enabled, else None."""
-    row = store.first(
-        "SELECT username, role, password_hash, disabled FROM users WHERE username = ?",
-        [(name or "").strip().lower()],
-    )
+    with store.team_records.connect() as c:
+        row = c.execute(
+            sa.select(
+                users.c.username, users.c.role, users.c.password_hash, users.c.disabled
+            ).where(users.c.username == (name or "").strip().lower())
+        ).first()
     try:
         _hasher.verify(row[2] if row else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -113,30 +129,40 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
 
 def get_user(store: Store, name: str) -> User | None:
     """An enabled user by name (for a session)."""
-    row = store.first(
-        "SELECT username, role FROM users WHERE username = ? AND NOT disabled", [name]
-    )
+    with store.team_records.connect() as c:
+        row = c.execute(
+            sa.select(users.c.username, users.c.role).where(
+                users.c.username == name, sa.not_(users.c.disabled)
+            )
+        ).first()
     return User(row[0], row[1]) if row else None
 
 
 def list_users(store: Store) -> list[dict[str, object]]:
     """Every user with role and status: never the hash."""
-    rows = store.rows(
-        "SELECT username, role, disabled, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
-        "FROM users ORDER BY username"
-    )
-    return [{"username": u, "role": r, "disabled": d, "created_at": c} for u, r, d, c in rows]
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(
+                users.c.username, users.c.role, users.c.disabled, users.c.created_at
+            ).order_by(users.c.username)
+        ).all()
+    return [
+        {"username": u, "role": r, "disabled": d, "created_at": utc_text(at)}
+        for u, r, d, at in rows
+    ]
 
 
 # --- managing a user ---------------------------------------------------------------------
 
 
-def _existing(con: DuckDBPyConnection, name: str) -> tuple[str, str, bool]:
+def _existing(c: sa.Connection, name: str) -> tuple[str, str, bool]:
     """(username, role, disabled) of a user, or an InputError naming them."""
     username = (name or "").strip().lower()
-    row = con.execute(
-        "SELECT username, role, disabled FROM users WHERE username = ?", [username]
-    ).fetchone()
+    row = c.execute(
+        sa.select(users.c.username, users.c.role, users.c.disabled).where(
+            users.c.username == username
+        )
+    ).first()
     if row is None:
         raise InputError(f"no user {name!r}: see 'beatbook users list'")
     return row[0], row[1], bool(row[2])
@@ -146,13 +172,14 @@ def set_password(store: Store, name: str, password: str, *, keep: str | None = N
     """Change a user's password and end their sessions (all but ``keep``, the session id of
     the user changing their own). Returns how many sessions ended."""
     check_password(password)
-    with store.transaction() as con:
-        username = _existing(con, name)[0]
-        con.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?",
-            [_hasher.hash(password), username],
-        )
-        return _end(con, username, keep)
+    hashed = _hasher.hash(password)  # slow: once, not on each run of the transaction
+
+    def work(c: sa.Connection) -> int:
+        username = _existing(c, name)[0]
+        c.execute(sa.update(users).where(users.c.username == username).values(password_hash=hashed))
+        return _end(c, username, keep)
+
+    return store.team_records.transact(work)
 
 
 def change_own_password(
@@ -166,27 +193,32 @@ def change_own_password(
 
 def set_disabled(store: Store, name: str, disabled: bool) -> int:
     """Disable (ending every session of theirs) or enable a user; returns sessions ended.
-    The last enabled admin is never disabled: nobody could manage users any more."""
-    with store.transaction() as con:
-        username, role, _ = _existing(con, name)
+    The last enabled admin is never disabled: nobody could manage users any more (checked in
+    the same transaction, so two admins disabling each other at once leave one)."""
+
+    def work(c: sa.Connection) -> int:
+        username, role, _ = _existing(c, name)
         if disabled and role == "admin":
-            admins = con.execute(
-                "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled "
-                "AND username <> ?",
-                [username],
-            ).fetchone()
-            if not (admins and admins[0]):
+            others = c.execute(
+                sa.select(sa.func.count()).where(
+                    users.c.role == "admin",
+                    sa.not_(users.c.disabled),
+                    users.c.username != username,
+                )
+            ).scalar_one()
+            if not others:
                 raise InputError(
                     f"{username} is the last enabled admin: add or enable another admin first"
                 )
-        con.execute("UPDATE users SET disabled = ? WHERE username = ?", [disabled, username])
-        return _end(con, username) if disabled else 0
+        c.execute(sa.update(users).where(users.c.username == username).values(disabled=disabled))
+        return _end(c, username) if disabled else 0
+
+    return store.team_records.transact(work)
 
 
 def end_sessions(store: Store, name: str, *, keep: str | None = None) -> int:
     """End every session of a user (but ``keep``, a session id) at once; returns how many."""
-    with store.transaction() as con:
-        return _end(con, _existing(con, name)[0], keep)
+    return store.team_records.transact(lambda c: _end(c, _existing(c, name)[0], keep))
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -204,23 +236,25 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _end(con: DuckDBPyConnection, username: str, keep: str | None = None) -> int:
-    found = con.execute(
-        "DELETE FROM sessions WHERE username = ? AND id_sha256 <> ?",
-        [username, _digest(keep) if keep else ""],
-    ).fetchone()
-    return int(found[0]) if found else 0
+def _deleted(c: sa.Connection, *where: sa.ColumnElement[bool]) -> int:
+    """Delete the sessions ``where`` holds; how many went (counted from RETURNING)."""
+    return len(c.execute(sa.delete(sessions).where(*where).returning(sessions.c.id_sha256)).all())
+
+
+def _end(c: sa.Connection, username: str, keep: str | None = None) -> int:
+    return _deleted(
+        c, sessions.c.username == username, sessions.c.id_sha256 != (_digest(keep) if keep else "")
+    )
 
 
 def start_session(store: Store, user: User) -> str:
     """A new session for a signed-in user: its random id, for the cookie (256 bits)."""
     session_id = secrets.token_urlsafe(32)
     now = time.time()
-    with store.transaction() as con:
-        con.execute(
-            "INSERT INTO sessions VALUES (?, ?, ?, ?)",
-            [_digest(session_id), user.username, now, now],
-        )
+    row = {"id_sha256": _digest(session_id), "username": user.username}
+    store.team_records.transact(
+        lambda c: c.execute(sa.insert(sessions).values(**row, created_at=now, seen_at=now))
+    )
     return session_id
 
 
@@ -232,12 +266,18 @@ def find_session(
     if not session_id or len(session_id) > 200:
         return None
     now = time.time()
-    row = store.first(
-        "SELECT s.username, u.role, s.created_at, s.seen_at FROM sessions s "
-        "JOIN users u ON u.username = s.username "
-        "WHERE s.id_sha256 = ? AND NOT u.disabled AND s.seen_at > ? AND s.created_at > ?",
-        [_digest(session_id), now - idle, now - lifetime],
-    )
+    s, u = sessions.c, users.c
+    with store.team_records.connect() as c:
+        row = c.execute(
+            sa.select(s.username, u.role, s.created_at, s.seen_at)
+            .join_from(sessions, users, u.username == s.username)
+            .where(
+                s.id_sha256 == _digest(session_id),
+                sa.not_(u.disabled),
+                s.seen_at > now - idle,
+                s.created_at > now - lifetime,
+            )
+        ).first()
     if row is None:
         return None
     return Session(session_id, User(row[0], row[1]), float(row[2]), float(row[3]))
@@ -245,31 +285,33 @@ def find_session(
 
 def touch_session(store: Store, session_id: str) -> None:
     """Record a request on the session now (restarts its idle time)."""
-    store.execute(
-        "UPDATE sessions SET seen_at = ? WHERE id_sha256 = ?", [time.time(), _digest(session_id)]
+    change = (
+        sa.update(sessions)
+        .where(sessions.c.id_sha256 == _digest(session_id))
+        .values(seen_at=time.time())
     )
+    store.team_records.transact(lambda c: c.execute(change))
 
 
 def end_session(store: Store, session_id: str) -> None:
     """Sign-out: the session ends at once, wherever its cookie has been copied to."""
-    store.execute("DELETE FROM sessions WHERE id_sha256 = ?", [_digest(session_id)])
+    store.team_records.transact(lambda c: _deleted(c, sessions.c.id_sha256 == _digest(session_id)))
 
 
 def purge_sessions(store: Store, *, idle: float, lifetime: float) -> int:
     """Delete the rows of sessions that have expired; returns how many."""
     now = time.time()
-    found = store.first(
-        "DELETE FROM sessions WHERE seen_at <= ? OR created_at <= ?", [now - idle, now - lifetime]
-    )
-    return int(found[0]) if found else 0
+    expired = sa.or_(sessions.c.seen_at <= now - idle, sessions.c.created_at <= now - lifetime)
+    return store.team_records.transact(lambda c: _deleted(c, expired))
 
 
 def live_sessions(store: Store, *, idle: float, lifetime: float) -> dict[str, int]:
     """How many live sessions each user has (for the admins' users page)."""
     now = time.time()
-    rows = store.rows(
-        "SELECT username, count(*) FROM sessions WHERE seen_at > ? AND created_at > ? "
-        "GROUP BY username",
-        [now - idle, now - lifetime],
-    )
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(sessions.c.username, sa.func.count())
+            .where(sessions.c.seen_at > now - idle, sessions.c.created_at > now - lifetime)
+            .group_by(sessions.c.username)
+        ).all()
     return {u: int(n) for u, n in rows}

@@ -186,13 +186,18 @@ def test_save_text_replaces_and_a_bad_file_changes_nothing(tmp_path: Path) -> No
 
 
 def test_stored_sections_in_a_store_made_before_texts_were_kept(tmp_path: Path) -> None:
+    import duckdb
+
+    from beatbook.errors import StoreError
+
     path = tmp_path / "old.duckdb"
-    with Store(path) as st:
-        st.execute("DROP TABLE update_texts")
-    with Store(path, read_only=True) as st:  # read-only: not migrated, so still without the table
-        assert not st.scalar(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"
-        )
+    Store(path).close()
+    with duckdb.connect(str(path)) as con:  # as a store made before texts (and issue 20)
+        con.execute("DROP TABLE update_texts")
+        con.execute("DROP TABLE alembic_version")
+    with pytest.raises(StoreError, match="open it once for writing"):
+        Store(path, read_only=True)  # read-only: refused, saying how to upgrade
+    with Store(path) as st:  # read-write: gains the table
         assert team_content.stored_sections(st, AREA, JULY) == []
 
 

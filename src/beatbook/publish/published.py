@@ -1,5 +1,6 @@
-"""Published community updates: the files of an update, kept in the store exactly as an
-inspector published them, for the public pages (``/updates/{area}/{month}``).
+"""Published community updates: the files of an update, kept in the team's records
+(``store.team_records``) exactly as an inspector published them, for the public pages
+(``/updates/{area}/{month}``).
 
 Publishing builds the update (:mod:`beatbook.publish.update`) into a scratch folder and
 stores every file in one transaction, replacing an earlier publication of the same area
@@ -16,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from beatbook import areas as areas_mod
 from beatbook.areas import Area
 from beatbook.errors import InputError
 from beatbook.months import parse_month
 from beatbook.publish import team_content, team_images
 from beatbook.publish import update as update_mod
+from beatbook.records.engine import utc_now, utc_text
+from beatbook.records.schema import published_update_files, published_updates
 from beatbook.store import Store
 
 CONTENT_TYPES = {
@@ -83,19 +88,27 @@ def store_publication(store: Store, publication: Publication, by: str) -> dict[s
     month, in one transaction."""
     by = _check_by(by)
     ref, target = publication.area, publication.month
-    with store.transaction() as con:
-        con.execute(
-            "DELETE FROM published_update_files WHERE area = ? AND month = ?", [ref, target]
-        )
-        con.execute("DELETE FROM published_updates WHERE area = ? AND month = ?", [ref, target])
-        con.execute(
-            "INSERT INTO published_updates VALUES (?, ?, ?, ?, ?, now())",
-            [ref, publication.area_name, target, publication.title, by],
-        )
-        for name, data in publication.files.items():
-            con.execute(
-                "INSERT INTO published_update_files VALUES (?, ?, ?, ?)", [ref, target, name, data]
-            )
+    update = {
+        "area": ref,
+        "area_name": publication.area_name,
+        "month": target,
+        "title": publication.title,
+        "published_by": by,
+        "published_at": utc_now(),
+    }
+    files = [
+        {"area": ref, "month": target, "name": name, "data": data}
+        for name, data in publication.files.items()
+    ]
+
+    def work(c: sa.Connection) -> None:
+        for table in (published_update_files, published_updates):
+            c.execute(sa.delete(table).where(table.c.area == ref, table.c.month == target))
+        c.execute(sa.insert(published_updates).values(**update))
+        if files:
+            c.execute(sa.insert(published_update_files), files)
+
+    store.team_records.transact(work)
     return {
         "area": ref,
         "area_name": publication.area_name,
@@ -160,30 +173,41 @@ def preview_update(
 
 def list_published(store: Store) -> list[dict[str, Any]]:
     """Every published update, newest month first."""
-    rows = store.rows(
-        "SELECT area, area_name, strftime(month, '%Y-%m'), title, published_by, "
-        "strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
-        "FROM published_updates ORDER BY month DESC, area_name"
-    )
-    keys = ("area", "area_name", "month", "title", "published_by", "published_at")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    t = published_updates.c
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(
+                t.area, t.area_name, t.month, t.title, t.published_by, t.published_at
+            ).order_by(t.month.desc(), t.area_name)
+        ).all()
+    return [
+        {
+            "area": area,
+            "area_name": area_name,
+            "month": f"{month:%Y-%m}",
+            "title": title,
+            "published_by": by,
+            "published_at": utc_text(at),
+        }
+        for area, area_name, month, title, by, at in rows
+    ]
 
 
 def published_file(store: Store, area: str, month: str, name: str) -> tuple[bytes, str] | None:
     """One file of a published update and its content type, or None."""
     target = parse_month(month, "month")
-    row = store.first(
-        "SELECT data FROM published_update_files WHERE area = ? AND month = ? AND name = ?",
-        [area, target, name],
-    )
-    if row is None:
+    t = published_update_files.c
+    with store.team_records.connect() as c:
+        data = c.execute(
+            sa.select(t.data).where(t.area == area, t.month == target, t.name == name)
+        ).scalar()
+    if data is None:
         return None
-    return bytes(row[0]), CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
+    return bytes(data), CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
 
 
 def published_month(store: Store, area: str, month: dt.date) -> bool:
-    return bool(
-        store.scalar(
-            "SELECT count(*) FROM published_updates WHERE area = ? AND month = ?", [area, month]
-        )
-    )
+    t = published_updates.c
+    with store.team_records.connect() as c:
+        found = c.execute(sa.select(t.area).where(t.area == area, t.month == month)).first()
+    return found is not None

@@ -3,11 +3,12 @@
 Two inputs, both the team's own: a settings file (TOML: the team's name, how to
 contact it, its online report form and calendar, the ways to report crime, and its officers
 with their roles, wards and an optional photo) and the month's free text (Markdown: the
-inspector's message, news, partner notices), kept in the store so the update can
-be rebuilt later and edited from the web desk. BeatBook publishes them as written;
-raw HTML in the text is shown as text, never run; links and images follow the rules of
-:mod:`beatbook.publish.team_markdown` (https/mailto/tel links, uploaded images only), checked
-when the text is read or saved and enforced again when it is rendered.
+inspector's message, news, partner notices), kept in the team's records
+(``store.team_records``) so the update can be rebuilt later and edited from the web desk.
+BeatBook publishes them as written; raw HTML in the text is shown as text, never run; links
+and images follow the rules of :mod:`beatbook.publish.team_markdown` (https/mailto/tel links,
+uploaded images only), checked when the text is read or saved and enforced again when it is
+rendered.
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
 from beatbook.errors import InputError
 from beatbook.publish import team_images, team_markdown
+from beatbook.records.engine import utc_now
+from beatbook.records.schema import team_settings, update_texts
 from beatbook.store import Store
 
 
@@ -269,18 +275,23 @@ def parse_settings(text: str, source: str, base: Path | None = None) -> Settings
 def save_settings(store: Store, area_ref: str, text: str, source: str) -> Settings:
     """Check settings TOML and keep it as the area's settings (a bad text replaces nothing)."""
     settings = parse_settings(text, source)
-    with store.transaction() as con:
-        con.execute("DELETE FROM team_settings WHERE area = ?", [area_ref])
-        con.execute("INSERT INTO team_settings VALUES (?, ?, ?, now())", [area_ref, text, source])
+    kept = {"toml": text, "source": source, "saved_at": utc_now()}
+    change = (
+        insert(team_settings)
+        .values(area=area_ref, **kept)
+        .on_conflict_do_update(index_elements=[team_settings.c.area], set_=kept)
+    )
+    store.team_records.transact(lambda c: c.execute(change))
     return settings
 
 
 def stored_settings_text(store: Store, area_ref: str) -> str | None:
-    """The area's settings TOML as saved, or None (also in a store made before settings)."""
-    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'team_settings'"):
-        return None
-    row = store.first("SELECT toml FROM team_settings WHERE area = ?", [area_ref])
-    return str(row[0]) if row else None
+    """The area's settings TOML as saved, or None."""
+    with store.team_records.connect() as c:
+        found = c.execute(
+            sa.select(team_settings.c.toml).where(team_settings.c.area == area_ref)
+        ).scalar()
+    return None if found is None else str(found)
 
 
 def stored_settings(store: Store, area_ref: str) -> Settings:
@@ -379,27 +390,30 @@ def save_text_string(
     if len(text) > MAX_TEXT:
         raise InputError(f"{source}: the text is {len(text):,} characters; at most {MAX_TEXT:,}")
     sections = parse_sections(text, source, team_images.image_names(store, area_ref))
-    with store.transaction() as con:
-        con.execute("DELETE FROM update_texts WHERE area = ? AND month = ?", [area_ref, month])
-        con.execute(
-            "INSERT INTO update_texts VALUES (?, ?, ?, ?, now())", [area_ref, month, text, source]
+    kept = {"markdown": text, "source": source, "saved_at": utc_now()}
+    change = (
+        insert(update_texts)
+        .values(area=area_ref, month=month, **kept)
+        .on_conflict_do_update(
+            index_elements=[update_texts.c.area, update_texts.c.month], set_=kept
         )
+    )
+    store.team_records.transact(lambda c: c.execute(change))
     return sections
 
 
 def stored_text(store: Store, area_ref: str, month: dt.date) -> tuple[str, str] | None:
     """The team's Markdown for this area and month as stored and where it came from, or None."""
-    if not store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_texts'"):
-        return None
-    row = store.first(
-        "SELECT markdown, source FROM update_texts WHERE area = ? AND month = ?", [area_ref, month]
-    )
+    t = update_texts.c
+    with store.team_records.connect() as c:
+        row = c.execute(
+            sa.select(t.markdown, t.source).where(t.area == area_ref, t.month == month)
+        ).first()
     return (str(row[0]), str(row[1])) if row else None
 
 
 def stored_sections(store: Store, area_ref: str, month: dt.date) -> list[Section]:
-    """The team's text for this area and month as stored, or none (also in a store made
-    before texts were kept, opened read-only so not yet migrated). Rendered, not checked
+    """The team's text for this area and month as stored, or none. Rendered, not checked
     again: a link or image that breaks today's rules is dropped from the HTML."""
     found = stored_text(store, area_ref, month)
     if not found:

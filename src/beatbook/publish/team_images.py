@@ -5,8 +5,9 @@ An upload must be a PNG or JPEG of at most :data:`MAX_BYTES` and :data:`MAX_PIXE
 decoded and encoded again (Pillow), so what is kept is a plain picture without its metadata
 (a phone photo's location included), at most :data:`MAX_SIDE` pixels on its longer side.
 Its NAME comes from the file's name (lower case letters, digits and hyphens, then ``.png`` or
-``.jpg``); uploading the same name again replaces the picture. A published update carries
-its own copy of each picture it shows, as ``team-NAME`` (:func:`file_name`).
+``.jpg``); uploading the same name again replaces the picture. They are team records
+(``store.team_records``). A published update carries its own copy of each picture it shows,
+as ``team-NAME`` (:func:`file_name`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
 from beatbook.errors import InputError
+from beatbook.records.engine import utc_now, utc_text
+from beatbook.records.schema import update_images
 from beatbook.store import Store
 
 MAX_BYTES = 5_000_000  # an upload, before it is re-encoded
@@ -104,49 +110,71 @@ def save_image(store: Store, area_ref: str, image: Image, by: str) -> Image:
     """Keep a prepared image for the area, replacing one of the same name."""
     if not NAME.match(image.name):
         raise InputError(f"image name {image.name!r}: expected letters, digits and '-', .png/.jpg")
-    with store.transaction() as con:
-        con.execute("DELETE FROM update_images WHERE area = ? AND name = ?", [area_ref, image.name])
-        con.execute(
-            "INSERT INTO update_images VALUES (?, ?, ?, ?, ?, ?, now())",
-            [area_ref, image.name, image.data, image.width, image.height, by],
+    kept = {
+        "data": image.data,
+        "width": image.width,
+        "height": image.height,
+        "uploaded_by": by,
+        "uploaded_at": utc_now(),
+    }
+    change = (
+        insert(update_images)
+        .values(area=area_ref, name=image.name, **kept)
+        .on_conflict_do_update(
+            index_elements=[update_images.c.area, update_images.c.name], set_=kept
         )
-    return image
-
-
-def _has_table(store: Store) -> bool:  # a store made before uploads, opened read-only
-    return bool(
-        store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'update_images'")
     )
+    store.team_records.transact(lambda c: c.execute(change))
+    return image
 
 
 def image_names(store: Store, area_ref: str) -> frozenset[str]:
     """The names of the area's uploaded images."""
-    if not _has_table(store):
-        return frozenset()
-    rows = store.rows("SELECT name FROM update_images WHERE area = ?", [area_ref])
-    return frozenset(str(r[0]) for r in rows)
+    with store.team_records.connect() as c:
+        names = c.execute(
+            sa.select(update_images.c.name).where(update_images.c.area == area_ref)
+        ).scalars()
+        return frozenset(str(n) for n in names)
 
 
 def list_images(store: Store, area_ref: str) -> list[dict[str, object]]:
     """The area's uploaded images (no bytes): name, width, height, size, by, at."""
-    if not _has_table(store):
-        return []
-    return store.records(
-        "SELECT name, width, height, octet_length(data) AS bytes, uploaded_by, "
-        "strftime(uploaded_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M UTC') AS uploaded_at "
-        "FROM update_images WHERE area = ? ORDER BY name",
-        [area_ref],
-    )
+    t = update_images.c
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(
+                t.name,
+                t.width,
+                t.height,
+                sa.func.octet_length(t.data),
+                t.uploaded_by,
+                t.uploaded_at,
+            )
+            .where(t.area == area_ref)
+            .order_by(t.name)
+        ).all()
+    return [
+        {
+            "name": name,
+            "width": width,
+            "height": height,
+            "bytes": size,
+            "uploaded_by": by,
+            "uploaded_at": utc_text(at, "%Y-%m-%d %H:%M UTC"),
+        }
+        for name, width, height, size, by, at in rows
+    ]
 
 
 def image_files(store: Store, area_ref: str, names: Iterable[str]) -> dict[str, bytes]:
     """The area's images called ``names`` as the files a published update keeps
     (``team-NAME`` -> bytes); names without an image are left out."""
     wanted = sorted(set(names))
-    if not wanted or not _has_table(store):
+    if not wanted:
         return {}
-    rows = store.rows(
-        "SELECT name, data FROM update_images WHERE area = ? AND list_contains(?, name)",
-        [area_ref, wanted],
-    )
+    t = update_images.c
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(t.name, t.data).where(t.area == area_ref, t.name.in_(wanted))
+        ).all()
     return {file_name(str(n)): bytes(d) for n, d in rows}
