@@ -118,8 +118,6 @@ def test_a_publication_is_stored_listed_and_replaced(team_store: Store) -> None:
         "application/pdf",
     )
     assert published.published_file(team_store, AREA, "2021-08", "update.pdf") is None
-    assert published.published_month(team_store, AREA, JULY)
-    assert not published.published_month(team_store, AREA, AUGUST)
 
     again = published.Publication(AREA, "West", JULY, "July, again", {"index.html": b"<p>2</p>"})
     published.store_publication(team_store, again, "bo")  # replaces every file of July

@@ -204,10 +204,3 @@ def published_file(store: Store, area: str, month: str, name: str) -> tuple[byte
     if data is None:
         return None
     return bytes(data), CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")
-
-
-def published_month(store: Store, area: str, month: dt.date) -> bool:
-    t = published_updates.c
-    with store.team_records.connect() as c:
-        found = c.execute(sa.select(t.area).where(t.area == area, t.month == month)).first()
-    return found is not None
