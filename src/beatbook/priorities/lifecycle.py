@@ -21,11 +21,15 @@ import logging
 import math
 from typing import Any
 
+import sqlalchemy as sa
+
 from beatbook import queries as q
 from beatbook.errors import InputError
 from beatbook.months import CALENDAR, check_month, day_bounds, in_calendar, ym
 from beatbook.priorities.evidence import refresh
 from beatbook.priorities.wording import problem_label
+from beatbook.records.engine import utc_now, utc_text
+from beatbook.records.schema import priorities, priority_events, priority_ids
 from beatbook.settings import DESCRIPTION, PRIORITY_LABEL
 from beatbook.store import Store
 
@@ -65,15 +69,36 @@ def _check_details(details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _as_json(details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` as the trail keeps them: what JSON has no type for (a date) as its text."""
+    return dict(json.loads(json.dumps(details, default=str)))
+
+
 def _append(
-    con: Any, pid: int, action: str, actor: str, month: dt.date | None, details: dict[str, Any]
+    c: sa.Connection,
+    pid: int,
+    action: str,
+    actor: str,
+    month: dt.date | None,
+    details: dict[str, Any],
+    at: dt.datetime,
 ) -> None:
-    seq = con.execute(
-        "SELECT coalesce(max(seq), 0) + 1 FROM priority_events WHERE priority_id = ?", [pid]
-    ).fetchone()[0]
-    con.execute(
-        "INSERT INTO priority_events VALUES (?, ?, ?, ?, now(), ?, ?)",
-        [pid, seq, action, actor, month, json.dumps(details, default=str)],
+    """Append one event to ``pid``'s trail. Its seq is read in the same transaction as the
+    insert, so two deciders never take the same one (PostgreSQL reruns the later)."""
+    e = priority_events.c
+    seq = c.execute(
+        sa.select(sa.func.coalesce(sa.func.max(e.seq), 0) + 1).where(e.priority_id == pid)
+    ).scalar_one()
+    c.execute(
+        sa.insert(priority_events).values(
+            priority_id=pid,
+            seq=seq,
+            action=action,
+            actor=actor,
+            decided_at=at,
+            month=month,
+            details=_as_json(details),
+        )
     )
 
 
@@ -91,73 +116,104 @@ def save_proposals(store: Store, proposal: dict[str, Any], actor: str = "beatboo
     actor = _check_actor(actor)
     month = check_decision_month(store, dt.date.fromisoformat(proposal["for_month"] + "-01"))
     area = proposal["area"]["reference"]
-    ids = []
-    with store.transaction() as con:
-        for ward in proposal["wards"]:
-            for c in ward["priorities"]:
-                found = con.execute(
-                    "SELECT priority_id FROM priorities WHERE area = ? AND place_key = ? "
-                    "AND problem = ? AND proposed_for = ?",
-                    [area, c["place_key"], c["problem"], month],
-                ).fetchone()
-                if found:
-                    ids.append(found[0])
-                    continue
-                _refuse_running(con, area, c["place_key"], c["problem"])
-                pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
-                con.execute(
-                    "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    [
-                        pid,
-                        area,
-                        c["ward"],
-                        c["place"],
-                        c["place_key"],
-                        json.dumps(c["snap_points"]),
-                        c["problem"],
-                        month,
-                        c["origin"],
-                        c["score"],
-                        json.dumps(c["parts"]),
-                        c["reason"],
-                    ],
+    candidates = [c for ward in proposal["wards"] for c in ward["priorities"]]
+    p = priorities.c
+
+    def work(con: sa.Connection) -> list[int]:
+        at = utc_now()
+        ids = []
+        for c in candidates:
+            found = con.execute(
+                sa.select(p.priority_id).where(
+                    p.area == area,
+                    p.place_key == c["place_key"],
+                    p.problem == c["problem"],
+                    p.proposed_for == month,
                 )
-                details: dict[str, Any] = {"rank": c["rank"]}
-                if "figures" in c:  # kept for the community update's plain-words reason
-                    details.update(
-                        figures=_finite(c["figures"]),
-                        recent_months=proposal.get("recent_months"),
-                        baseline_months=proposal.get("baseline_months"),
-                    )
-                _append(con, pid, "proposed", actor, month, details)
-                ids.append(pid)
-    return ids
+            ).scalar()
+            if found is not None:
+                ids.append(int(found))
+                continue
+            _refuse_running(con, area, c["place_key"], c["problem"])
+            pid = _insert_priority(
+                con,
+                at,
+                area=area,
+                ward=c["ward"],
+                place=c["place"],
+                place_key=c["place_key"],
+                snap_points=c["snap_points"],
+                problem=c["problem"],
+                proposed_for=month,
+                origin=c["origin"],
+                score=c["score"],
+                parts=c["parts"],
+                reason=c["reason"],
+            )
+            details: dict[str, Any] = {"rank": c["rank"]}
+            if "figures" in c:  # kept for the community update's plain-words reason
+                details.update(
+                    figures=_finite(c["figures"]),
+                    recent_months=proposal.get("recent_months"),
+                    baseline_months=proposal.get("baseline_months"),
+                )
+            _append(con, pid, "proposed", actor, month, details, at)
+            ids.append(pid)
+        return ids
+
+    return store.team_records.transact(work)
+
+
+def _insert_priority(c: sa.Connection, at: dt.datetime, **values: Any) -> int:
+    """A new priority row with the next id of ``priority_ids``; returns the id."""
+    pid = int(c.execute(sa.select(priority_ids.next_value())).scalar_one())
+    c.execute(sa.insert(priorities).values(priority_id=pid, created_at=at, **values))
+    return pid
 
 
 def _refuse_running(
-    con: Any, area: str, place_key: str, problem: str, pid: int | None = None
+    c: sa.Connection, area: str, place_key: str, problem: str, pid: int | None = None
 ) -> None:
     """An InputError naming the priority already running for this area, place and problem
     (adopted or continued, not closed: its id, label and first month), if there is one
-    other than ``pid``."""
-    found = con.execute(
-        """
-        SELECT p.priority_id,
-               coalesce((SELECT e.details->>'label' FROM priority_events e
-                         WHERE e.priority_id = p.priority_id AND e.details->>'label' IS NOT NULL
-                         ORDER BY e.seq DESC LIMIT 1), p.place),
-               (SELECT min(e.month) FROM priority_events e
-                WHERE e.priority_id = p.priority_id AND e.action = 'adopted')
-        FROM priorities p
-        WHERE p.area = $area AND p.place_key = $key AND p.problem = $problem
-          AND ($pid IS NULL OR p.priority_id <> $pid)
-          AND (SELECT e.action FROM priority_events e WHERE e.priority_id = p.priority_id
-               ORDER BY e.seq DESC LIMIT 1) IN ('adopted', 'continued')
-        ORDER BY p.priority_id LIMIT 1
-        """,
-        {"area": area, "key": place_key, "problem": problem, "pid": pid},
-    ).fetchone()
-    if found:
+    other than ``pid``. Read in the transaction that writes, so the rule holds."""
+    p = priorities.c
+    labels, adoptions, latest = (priority_events.alias() for _ in range(3))
+    edited = labels.c.details["label"].as_string()
+    latest_label = (
+        sa.select(edited)
+        .where(labels.c.priority_id == p.priority_id, edited.is_not(None))
+        .order_by(labels.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    adopted = (
+        sa.select(sa.func.min(adoptions.c.month))
+        .where(adoptions.c.priority_id == p.priority_id, adoptions.c.action == "adopted")
+        .scalar_subquery()
+    )
+    latest_action = (
+        sa.select(latest.c.action)
+        .where(latest.c.priority_id == p.priority_id)
+        .order_by(latest.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(p.priority_id, sa.func.coalesce(latest_label, p.place), adopted)
+        .where(
+            p.area == area,
+            p.place_key == place_key,
+            p.problem == problem,
+            latest_action.in_(RUNNING),
+        )
+        .order_by(p.priority_id)
+        .limit(1)
+    )
+    if pid is not None:
+        query = query.where(p.priority_id != pid)
+    found = c.execute(query).first()
+    if found is not None:
         running, label, since = found
         raise InputError(
             f"{label}: {problem_label(problem)} is already a priority (id {running}"
@@ -201,49 +257,76 @@ def add_priority(
         event["note"] = note
     if reason:
         event["team_reason"] = reason
-    with store.transaction() as con:
-        _refuse_running(con, area, place_key, problem)
-        pid = con.execute("SELECT nextval('priority_ids')").fetchone()[0]  # type: ignore[index]
-        con.execute(
-            "INSERT INTO priorities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, now())",
-            [
-                pid,
-                area,
-                ward,
-                place,
-                place_key,
-                json.dumps(snap_points),
-                problem,
-                month,
-                origin,
-                reason or note or f"raised by {origin}",
-            ],
+
+    def work(c: sa.Connection) -> int:
+        _refuse_running(c, area, place_key, problem)
+        at = utc_now()
+        pid = _insert_priority(
+            c,
+            at,
+            area=area,
+            ward=ward,
+            place=place,
+            place_key=place_key,
+            snap_points=snap_points,
+            problem=problem,
+            proposed_for=month,
+            origin=origin,
+            score=None,
+            parts=sa.null(),  # SQL NULL, as before (None would be JSON null)
+            reason=reason or note or f"raised by {origin}",
         )
-        _append(con, pid, "proposed", actor, month, event)
-    return int(pid)
+        _append(c, pid, "proposed", actor, month, event, at)
+        return pid
+
+    return store.team_records.transact(work)
 
 
-def _status(store: Store, pid: int) -> str:
-    row = store.first(
-        "SELECT action FROM priority_events WHERE priority_id = ? "
-        "AND (month IS NULL OR month BETWEEN ? AND ?) ORDER BY seq DESC LIMIT 1",
-        [pid, *day_bounds()],
-    )
-    if row is None:
+def _status(c: sa.Connection, pid: int) -> str:
+    e = priority_events.c
+    action = c.execute(
+        sa.select(e.action)
+        .where(e.priority_id == pid, sa.or_(e.month.is_(None), e.month.between(*day_bounds())))
+        .order_by(e.seq.desc())
+        .limit(1)
+    ).scalar()
+    if action is None:
         raise InputError(f"priority {pid}: no such priority (see 'beatbook priorities list')")
-    return str(row[0])
+    return str(action)
 
 
 def check_transition(store: Store, pid: int, action: str) -> None:
     """Refuse an action the priority's current status does not allow."""
+    with store.team_records.connect() as c:
+        _refuse_transition(c, pid, action)
+
+
+def _refuse_transition(c: sa.Connection, pid: int, action: str) -> None:
     allowed = TRANSITIONS.get(action)
     if allowed is None:
         raise InputError(f"unknown action {action!r}: expected one of {', '.join(TRANSITIONS)}")
-    current = _status(store, pid)
+    current = _status(c, pid)
     if current not in allowed:
         raise InputError(
             f"priority {pid} is {current}: it cannot be {action} "
             f"(only a priority that is {' or '.join(allowed)} can)"
+        )
+
+
+def _refuse_earlier_month(c: sa.Connection, pid: int, action: str, month: dt.date | None) -> None:
+    """A continuation must be for a later month than the priority runs to; a closing for
+    that month or later."""
+    if action not in ("continued", "closed") or month is None:
+        return
+    last = _latest_month(c, pid)
+    if last is not None and (month <= last if action == "continued" else month < last):
+        then = (
+            "continue it for a later month"
+            if action == "continued"
+            else ("close it in that month or later")
+        )
+        raise InputError(
+            f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
         )
 
 
@@ -278,24 +361,22 @@ def decide(
     p = priority(store, pid)
     if action == "adopted" and month is None:
         month = p["proposed_for"]
-    if action in ("continued", "closed") and month is not None:
-        last = latest_month(store, pid)
-        if last is not None and (month <= last if action == "continued" else month < last):
-            then = (
-                "continue it for a later month"
-                if action == "continued"
-                else ("close it in that month or later")
-            )
-            raise InputError(
-                f"--month {month:%Y-%m}: priority {pid} already runs to {last:%Y-%m}; {then}"
-            )
+    records = store.team_records
+    with records.connect() as c:
+        _refuse_earlier_month(c, pid, action, month)
     fresh = refresh(store, p, month) if action == "continued" and month is not None else None
     if fresh:
         details.update(fresh, figures=_finite(fresh["figures"]))
-    with store.transaction() as con:
+
+    def work(c: sa.Connection) -> None:
+        # checked again where the event is written: another decision may have come first
+        _refuse_transition(c, pid, action)
+        _refuse_earlier_month(c, pid, action, month)
         if action == "adopted":
-            _refuse_running(con, p["area"], p["place_key"], p["problem"], pid)
-        _append(con, pid, action, actor, month, details)
+            _refuse_running(c, p["area"], p["place_key"], p["problem"], pid)
+        _append(c, pid, action, actor, month, details, utc_now())
+
+    records.transact(work)
     return action
 
 
@@ -317,21 +398,30 @@ def adopt(
 
 def latest_month(store: Store, pid: int) -> dt.date | None:
     """The last month the priority was proposed, adopted or continued for."""
-    value = store.scalar(
-        "SELECT max(month) FROM priority_events WHERE priority_id = ? "
-        "AND action IN ('proposed', 'adopted', 'continued') AND month BETWEEN ? AND ?",
-        [pid, *day_bounds()],
-    )
-    return value
+    with store.team_records.connect() as c:
+        return _latest_month(c, pid)
+
+
+def _latest_month(c: sa.Connection, pid: int) -> dt.date | None:
+    e = priority_events.c
+    return c.execute(
+        sa.select(sa.func.max(e.month)).where(
+            e.priority_id == pid,
+            e.action.in_(("proposed", "adopted", "continued")),
+            e.month.between(*day_bounds()),
+        )
+    ).scalar()
 
 
 def adopted_month(store: Store, pid: int) -> dt.date | None:
     """The month the priority was adopted for, None if it never was."""
-    return store.scalar(
-        "SELECT min(month) FROM priority_events WHERE priority_id = ? AND action = 'adopted' "
-        "AND month BETWEEN ? AND ?",
-        [pid, *day_bounds()],
-    )
+    e = priority_events.c
+    with store.team_records.connect() as c:
+        return c.execute(
+            sa.select(sa.func.min(e.month)).where(
+                e.priority_id == pid, e.action == "adopted", e.month.between(*day_bounds())
+            )
+        ).scalar()
 
 
 def running_since(p: dict[str, Any]) -> dt.date | None:
@@ -361,27 +451,52 @@ def list_priorities(
     """Priorities with their status (latest event), label (latest edit) and events."""
     if status is not None and status not in STATUSES:
         raise InputError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
-    records = store.records(
-        """
-        SELECT p.* EXCLUDE (created_at), strftime(p.created_at AT TIME ZONE 'UTC',
-                   '%Y-%m-%dT%H:%M:%SZ') AS created_at,
-               list({'seq': e.seq, 'action': e.action, 'actor': e.actor,
-                     'at': strftime(e.decided_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
-                          'month': e.month, 'details': e.details} ORDER BY e.seq) AS events
-        FROM priorities p JOIN priority_events e USING (priority_id)
-        WHERE ($area IS NULL OR p.area = $area)
-          AND ($ids IS NULL OR list_contains($ids, p.priority_id))
-        GROUP BY ALL ORDER BY p.proposed_for DESC, p.priority_id
-        """,
-        {"area": area, "ids": ids},
-    )
+    p, ev = priorities.c, priority_events.c
+    chosen = []
+    if area is not None:
+        chosen.append(p.area == area)
+    if ids is not None:
+        chosen.append(p.priority_id.in_(ids))
+    with store.team_records.connect() as c:  # one snapshot on PostgreSQL
+        rows = (
+            c.execute(
+                sa.select(priorities).where(*chosen).order_by(p.proposed_for.desc(), p.priority_id)
+            )
+            .mappings()
+            .all()
+        )
+        trail = (
+            c.execute(
+                sa.select(priority_events)
+                .where(ev.priority_id.in_(sa.select(p.priority_id).where(*chosen)))
+                .order_by(ev.priority_id, ev.seq)
+            )
+            .mappings()
+            .all()
+        )
+    trails: dict[int, list[dict[str, Any]]] = {}
+    for event in trail:
+        trails.setdefault(event["priority_id"], []).append(
+            {
+                "seq": event["seq"],
+                "action": event["action"],
+                "actor": event["actor"],
+                "at": utc_text(event["decided_at"]),
+                "month": event["month"],
+                "details": event["details"] or {},
+            }
+        )
+    found = [
+        {k: v for k, v in row.items() if k != "created_at"}
+        | {"created_at": utc_text(row["created_at"])}
+        for row in rows
+        if row["priority_id"] in trails  # as before: a priority without events is not listed
+    ]
     out = []
-    for record in records:
-        events = _usable_events(record)
+    for record in found:
+        events = _usable_events(record, trails[record["priority_id"]])
         if not events:
             continue
-        record["snap_points"] = json.loads(record["snap_points"])
-        record["parts"] = json.loads(record["parts"]) if record["parts"] else None
         record["status"] = events[-1]["action"]
         edits = [e["details"]["label"] for e in events if e["details"].get("label")]
         record["label"] = edits[-1] if edits else record["place"]
@@ -391,7 +506,7 @@ def list_priorities(
     return out
 
 
-def _usable_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _usable_events(record: dict[str, Any], trail: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A priority's events with months inside the calendar BeatBook accepts; one outside
     (stored before the checks, or by hand) is left out and logged. None when the priority's
     own month is outside it."""
@@ -404,7 +519,7 @@ def _usable_events(record: dict[str, Any]) -> list[dict[str, Any]]:
         )
         return []
     events = []
-    for e in record.pop("events"):
+    for e in trail:
         if e["month"] is not None and not in_calendar(e["month"]):
             log.warning(
                 "priority %s, decision %s (%s): month %s is outside the calendar; left out",
@@ -414,5 +529,5 @@ def _usable_events(record: dict[str, Any]) -> list[dict[str, Any]]:
                 ym(e["month"]),
             )
             continue
-        events.append({**e, "details": json.loads(e["details"]) if e["details"] else {}})
+        events.append(e)
     return events
