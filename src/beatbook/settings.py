@@ -252,6 +252,10 @@ SERVER_HEADER_TIMEOUT_SECONDS = 10.0
 # An idle keep-alive connection is closed after 5 seconds (uvicorn's default; browsers open
 # a new one at once).
 SERVER_KEEP_ALIVE_SECONDS = 5
+# beatbook serve --workers N: a worker must answer its supervisor within 30 seconds (its
+# start included) or it is killed and started again (uvicorn's 5 s killed workers still
+# importing on a busy machine).
+SERVER_WORKER_START_SECONDS = 30
 # A request head still incomplete past 16 KiB is refused (h11's default; BeatBook's cookies
 # are short): a slow client cannot make the server buffer more per connection.
 SERVER_MAX_HEADER_BYTES = 16 * 1024

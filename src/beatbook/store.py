@@ -312,12 +312,17 @@ class Store:
         is something to do."""
         if records_migrations.embedded_revision(self._con) == records_migrations.HEAD:
             return
+        from beatbook.records.engine import Records
+
+        embedded = Records.embedded(self._con)  # the file's own, also when --database is used
         try:
-            self.team_records.upgrade()
+            embedded.upgrade()
         except Exception as exc:
             raise StoreError(
                 f"cannot upgrade the team's records in store {self.path}: {exc}"
             ) from exc
+        finally:
+            embedded.dispose()
 
     def _check_version(self) -> None:
         """A read-only store must already have this version's tables, views and records."""

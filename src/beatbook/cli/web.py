@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Annotated
@@ -10,19 +11,27 @@ import typer
 from rich.table import Table
 
 from beatbook.cli._common import DatabaseOpt, JsonOpt, StoreOpt, app, open_store, out, print_json
-from beatbook.store import default_store_path
+from beatbook.errors import InputError
+from beatbook.records.engine import DATABASE_ENV
+from beatbook.store import STORE_ENV, default_store_path
 
 users_app = typer.Typer(
     help="People who may use the web desk, and their roles.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
-SECRET_ENV = "BEATBOOK_SECRET"
 
 
 @app.command()
 def serve(
     store: StoreOpt = None,
     database: DatabaseOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (several need --database: they share its records).",
+        ),
+    ] = 1,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     tile_url: Annotated[
@@ -49,17 +58,34 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web desk and the public pages (uvicorn, with connection, header-timeout and
-    log limits: docs/web.md). With --database the team's records are in PostgreSQL and the
-    store file is only read. Sessions are kept with the records; CSRF tokens and desk messages
-    are signed with $BEATBOOK_SECRET (random per start when unset: open forms need a reload
-    after a restart).
+    log limits: docs/web.md). With --database the team's records are in PostgreSQL, the
+    store file is only read, and --workers N runs N processes that share sessions, sign-in
+    limits and the signing secret through it. CSRF tokens and desk messages are signed with
+    $BEATBOOK_SECRET, or a secret kept with the records.
 
     Example: [bold]beatbook serve --port 8000 --trusted-proxy 127.0.0.1[/bold]
     """
     from beatbook.web import create_app
-    from beatbook.web.server import run
+    from beatbook.web.app import SECRET_ENV, SERVE_OPTIONS_ENV
+    from beatbook.web.server import run, run_workers
 
     path = store or default_store_path()
+    if workers > 1:
+        if database is None:
+            raise InputError(
+                "several workers need the team's records in PostgreSQL: add --database "
+                "postgresql://… (a store file has one writing process)"
+            )
+        os.environ[STORE_ENV], os.environ[DATABASE_ENV] = str(path), database
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(
+            {
+                "secure_cookies": secure_cookies,
+                "tile_url": tile_url,
+                "trusted_proxies": list(trusted_proxy or ()),
+            }
+        )
+        run_workers("beatbook.web.app:app_from_environment", workers, host, port, log_level="info")
+        return
     web = create_app(
         path,
         database=database,

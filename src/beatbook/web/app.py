@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from starlette.responses import Response
 
 from beatbook import settings
 from beatbook.errors import BeatBookError
+from beatbook.records.engine import DATABASE_ENV
+from beatbook.store import default_store_path
 from beatbook.web.db import Database
 from beatbook.web.deps import LoginRequired, render
 from beatbook.web.limits import LoginThrottle, RateLimiter, signing_secret
@@ -41,6 +45,8 @@ from beatbook.web.security import (
 )
 
 STATIC = Path(__file__).parent / "static"
+SECRET_ENV = "BEATBOOK_SECRET"  # signs forms and cookies (default: one kept with the records)
+SERVE_OPTIONS_ENV = "BEATBOOK_SERVE_OPTIONS"  # create_app's other options, JSON, for workers
 
 
 def create_app(
@@ -120,3 +126,19 @@ def create_app(
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """One worker's app under ``beatbook serve --workers N``. Workers are started afresh (not
+    forked), so they cannot be handed the app: ``serve`` leaves the store, the database and
+    its other options in the environment, and each worker builds its own app from them."""
+    from beatbook.web.server import limit_logs
+
+    limit_logs()  # a new process: its loggers have no filter yet
+    options = json.loads(os.environ.get(SERVE_OPTIONS_ENV) or "{}")
+    return create_app(
+        default_store_path(),
+        database=os.environ.get(DATABASE_ENV) or None,
+        secret=os.environ.get(SECRET_ENV) or None,
+        **options,
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import threading
 import time
@@ -194,3 +195,26 @@ def config(
 def run(app: Any, host: str, port: int, **kw: Any) -> None:
     """Serve ``app`` until interrupted (``beatbook serve``)."""
     uvicorn.Server(config(app, host, port, **kw)).run()
+
+
+def _worker_logs() -> dict[str, Any]:
+    """uvicorn's logging with each line naming its worker's process id."""
+    made = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for formatter in made["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace(
+            "%(levelprefix)s", "%(levelprefix)s [%(process)d]"
+        )
+    return made
+
+
+def run_workers(factory: str, workers: int, host: str, port: int, **kw: Any) -> None:
+    """Serve with ``workers`` processes on one listening socket until interrupted: uvicorn's
+    supervisor starts each (``factory``, an import path, builds its app), and starts a worker
+    again if it dies. Every limit of :func:`config` holds per worker."""
+    from uvicorn.supervisors import Multiprocess
+
+    made = config(
+        factory, host, port, factory=True, workers=workers, log_config=_worker_logs(), **kw
+    )
+    sock = made.bind_socket()
+    Multiprocess(made, sockets=[sock]).run()
