@@ -259,12 +259,16 @@ class Store:
         *,
         read_only: bool = False,
         database: str | None = None,
+        records: Records | None = None,
     ) -> None:
         """Open the store at ``path``. The team's records are in the same file, or in the
         database at ``database`` (``postgresql://…``): then they are written there even when
-        the file is opened read-only, so the team works while an import or the desk holds it."""
+        the file is opened read-only, so the team works while an import or the desk holds it.
+        ``records``: that database already open, to share (the web app reopening the file)."""
         self.path = Path(path) if path is not None else default_store_path()
         self.database = database
+        if records is not None:
+            self.__dict__["team_records"], self._owns_records = records, False
         if read_only and not self.path.exists():
             raise StoreError(
                 f"store {self.path} does not exist: run 'beatbook ingest' first "
@@ -278,7 +282,14 @@ class Store:
             # stores), into the JSON a command prints.
             self._con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+            hint = (
+                " (another process has it open, e.g. 'beatbook serve': import on the desk, or "
+                "keep the team's records in PostgreSQL with --database, and imports run beside "
+                "it)"
+                if "lock" in str(exc).lower()
+                else ""
+            )
+            raise StoreError(f"cannot open store {self.path}: {exc}{hint}") from exc
         try:
             if read_only:
                 self._check_version()

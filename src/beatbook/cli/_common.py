@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +18,7 @@ import typer
 from rich.console import Console
 
 from beatbook.records.engine import DATABASE_ENV
-from beatbook.store import STORE_ENV, Store
+from beatbook.store import STORE_ENV, Store, default_store_path
 
 app = typer.Typer(
     help="BeatBook: honest crime statistics from police.uk data.",
@@ -52,6 +54,21 @@ def _global(
 def database_url() -> str | None:
     """Where the team's records are: a database URL, or None for the store file itself."""
     return os.environ.get(DATABASE_ENV) or None
+
+
+@contextmanager
+def import_store(store: Path | None) -> Iterator[Store]:
+    """The store for a command that imports crime or reference data. With a database, servers
+    and team commands read the file as it runs: the import writes a copy, switched in whole
+    when it is complete (``snapshots.py``); a failed or killed import leaves the file as it was."""
+    if database_url() is None:
+        with Store(store) as st:
+            yield st
+        return
+    from beatbook.snapshots import next_version
+
+    with next_version(store or default_store_path()) as work, Store(work) as st:
+        yield st
 
 
 def open_store(store: Path | None, *, writes_team: bool = False) -> Store:

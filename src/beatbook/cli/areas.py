@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from beatbook.cli._common import JsonOpt, StoreOpt, app, open_store, out, print_json
-from beatbook.store import Store
+from beatbook.cli._common import JsonOpt, StoreOpt, app, import_store, open_store, out, print_json
 
 areas_app = typer.Typer(
     help="Define and list areas: local authorities, wards, LSOA sets, polygons.",
@@ -31,7 +30,7 @@ def import_lookup(
     """
     from beatbook.ingest import ons
 
-    with Store(store) as st:
+    with import_store(store) as st:
         summary = ons.import_lookup(st, file)
     out.print(summary)
 
@@ -48,7 +47,7 @@ def import_population(
     """
     from beatbook.ingest import ons
 
-    with Store(store) as st:
+    with import_store(store) as st:
         summary = ons.import_population(st, file, year)
     out.print(summary)
 
@@ -66,7 +65,7 @@ def import_boundaries(
     """
     from beatbook.ingest.boundaries import import_boundaries as load
 
-    with Store(store) as st:
+    with import_store(store) as st:
         n = load(st, file)
     out.print(f"{n:,} LSOA boundaries loaded from {file}")
 
@@ -85,7 +84,7 @@ def import_postcodes(
     """
     from beatbook.ingest.postcodes import import_postcodes as load
 
-    with Store(store) as st:
+    with import_store(store) as st:
         loaded = load(st, file)
     if json_out:
         print_json(loaded)

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, out, print_json
+from beatbook.cli._common import AreaOpt, JsonOpt, StoreOpt, app, import_store, out, print_json
 from beatbook.errors import InputError
-from beatbook.store import Store
 
 
 @app.command()
@@ -40,7 +39,7 @@ def fetch(
     from beatbook.ingest.api_months import fetch_month
     from beatbook.ingest.policeuk_api import PoliceUkApi
 
-    with Store(store) as st, PoliceUkApi(api_url) as api:
+    with import_store(store) as st, PoliceUkApi(api_url) as api:
         chosen = areas_mod.resolve(st, area)
         if chosen.force:
             raise InputError(

@@ -19,9 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from beatbook import settings
-from beatbook.cli._common import JsonOpt, StoreOpt, app, err, out, print_json
+from beatbook.cli._common import JsonOpt, StoreOpt, app, err, import_store, out, print_json
 from beatbook.errors import ReplaceRefusedError
-from beatbook.store import Store
 
 if TYPE_CHECKING:
     from beatbook.ingest.files import FileResult
@@ -96,7 +95,7 @@ def ingest(
     """
     from beatbook.ingest.policeuk_csv import ingest as ingest_files
 
-    with Store(store) as st:
+    with import_store(store) as st:
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

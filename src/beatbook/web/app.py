@@ -18,7 +18,7 @@ from beatbook import settings
 from beatbook.errors import BeatBookError
 from beatbook.records.engine import DATABASE_ENV
 from beatbook.store import default_store_path
-from beatbook.web.db import Database
+from beatbook.web.db import Database, PinStoreVersion
 from beatbook.web.deps import LoginRequired, render
 from beatbook.web.limits import LoginThrottle, RateLimiter, signing_secret
 from beatbook.web.routes import (
@@ -85,6 +85,7 @@ def create_app(
     app.state.report_limiter = RateLimiter(*report_limit)
     app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.session_idle, app.state.session_lifetime = session_idle, session_lifetime
+    app.add_middleware(PinStoreVersion, db=app.state.db)  # innermost: around the routes
     app.add_middleware(SecurityHeaders, policy=csp(tile_url))
     app.add_middleware(TrustedProxies, proxies=proxies)  # outermost: the others see the client
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

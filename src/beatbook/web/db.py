@@ -8,44 +8,133 @@ submissions at once all land: tested).
 
 With the team's records in PostgreSQL (``database``), the app only reads the store file and
 PostgreSQL orders the writers (SERIALIZABLE transactions, rerun when refused:
-``records/engine.py``), so writes need no lock here and other processes may write too.
+``records/engine.py``), so writes need no lock here and other processes may write too. An
+import then switches a new file in (``snapshots.py``): the next request opens it, and the
+old one is closed when the last request reading it ends. Each request reads one version of
+the file from start to end (:meth:`Database.pinned`), never half of one import and half of
+another.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from beatbook import snapshots
+from beatbook.errors import StoreError
+from beatbook.records.engine import Records
 from beatbook.store import Store
+
+
+@dataclass
+class _Version:
+    """One version of the store file, open, and how many requests are reading it."""
+
+    store: Store
+    identity: tuple[int, int] | None
+    readers: int = 0
+    retired: bool = False
+
+
+_pinned: ContextVar[_Version | None] = ContextVar("beatbook_store_version", default=None)
 
 
 class Database:
     def __init__(self, path: Path, database: str | None = None) -> None:
+        self.path, self.database = path, database
+        identity = snapshots.identity(path)
         # read-write when embedded: migrates the schema once, at start
-        self.store = Store(path, read_only=database is not None, database=database)
-        _ = self.store.team_records  # made once: every request's cursor shares its engine
+        store = Store(path, read_only=database is not None, database=database)
+        self.records: Records = store.team_records  # one engine for every request and version
+        self._current = _Version(store, identity)
+        self._lock = threading.Lock()  # the versions' reader counts and the switch
         self._writer: AbstractContextManager[object] = (
             threading.Lock() if database is None else nullcontext()
         )
 
+    def _acquire(self) -> _Version:
+        pinned = _pinned.get()
+        with self._lock:
+            if pinned is None:
+                if self.database is not None and snapshots.identity(self.path) != (
+                    self._current.identity
+                ):
+                    self._switch()
+                pinned = self._current
+            pinned.readers += 1
+            return pinned
+
+    def _switch(self) -> None:
+        """Open the file an import switched in (called holding the lock). DuckDB keeps one
+        instance per path in a process, and would hand back the old file for the same path:
+        the new one is opened through a second name (a hard link, removed once open)."""
+        alias = self.path.with_name(f"{self.path.name}.open-{os.getpid()}")
+        try:
+            alias.unlink(missing_ok=True)
+            os.link(self.path, alias)
+            identity = snapshots.identity(alias)
+            store = Store(alias, read_only=True, database=self.database, records=self.records)
+        except (OSError, StoreError):
+            return  # not readable now: keep serving the version open, try at the next request
+        finally:
+            alias.unlink(missing_ok=True)
+        old, self._current = self._current, _Version(store, identity)
+        old.retired = True
+        if old.readers == 0:
+            old.store.close()
+
+    def _release(self, version: _Version) -> None:
+        with self._lock:
+            version.readers -= 1
+            if version.retired and version.readers == 0:
+                version.store.close()
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Every read in the block (a request) from the same version of the store file."""
+        version = self._acquire()
+        token = _pinned.set(version)
+        try:
+            yield
+        finally:
+            _pinned.reset(token)
+            self._release(version)
+
     @contextmanager
     def read(self) -> Iterator[Store]:
-        cursor = self.store.cursor()
+        version = self._acquire()
+        cursor = version.store.cursor()
         try:
             yield cursor
         finally:
             cursor.close()
+            self._release(version)
 
     @contextmanager
     def write(self) -> Iterator[Store]:
-        with self._writer:
-            cursor = self.store.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
+        with self._writer, self.read() as cursor:
+            yield cursor
 
     def close(self) -> None:
-        self.store.close()
+        self._current.store.close()
+
+
+class PinStoreVersion:
+    """ASGI middleware: each HTTP request reads one version of the store file throughout."""
+
+    def __init__(self, app: ASGIApp, db: Database) -> None:
+        self.app, self.db = app, db
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.db.pinned():
+            await self.app(scope, receive, send)

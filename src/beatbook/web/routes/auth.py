@@ -68,7 +68,7 @@ def login(
     throttle: LoginThrottle = request.app.state.login_throttle
     address = client_address(request)
     db = database(request)
-    wait = throttle.wait(db.store.team_records, username, address)
+    wait = throttle.wait(db.records, username, address)
     if wait > 0:
         return _login_again(
             request,
