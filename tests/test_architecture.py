@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "beatbook"
 # The same list, with what each layer is for, is in docs/architecture.md.
 LAYERS: list[set[str]] = [
     {"errors", "settings", "months"},
-    {"store", "records", "aggregates", "reference", "geo"},
+    {"store", "records", "snapshots", "aggregates", "reference", "geo"},
     {"stats", "hotspots", "charts"},
     {"ingest"},
     {"areas", "queries", "populations", "national", "postcode_areas", "export"},
@@ -139,9 +139,10 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
 
 # --- where SQL may appear ------------------------------------------------------------------
 
-# Each table has one owner, the module that writes it. store.py (the schema) and queries.py
-# (the read side behind every figure) may read any table; a few modules read tables they
-# don't own, named here with why.
+# The crime data and reference tables (store.py's schema) are read and written with DuckDB
+# SQL. Each table has one owner, the module that writes it. store.py (the schema) and
+# queries.py (the read side behind every figure) may read any table; a few modules read
+# tables they don't own, named here with why.
 OWNERS: dict[str, set[str]] = {
     "beatbook.ingest.policeuk_csv": {
         "street_crimes",
@@ -158,21 +159,6 @@ OWNERS: dict[str, set[str]] = {
     # Made by the import, outside the schema (the public search checks they exist).
     "beatbook.ingest.postcodes": {"postcodes", "postcode_units"},
     "beatbook.ingest.boundaries": {"lsoa_boundaries"},
-    "beatbook.areas": {"custom_areas"},
-    "beatbook.concerns.records": {"concerns", "concern_contacts", "concern_descriptions"},
-    "beatbook.concerns.csv_import": {"concerns", "concern_contacts", "concern_descriptions"},
-    "beatbook.operations.records": {
-        "operations",
-        "operation_results",
-        "operation_results_audit",
-    },
-    "beatbook.engagements": {"engagements"},
-    "beatbook.priorities.lifecycle": {"priorities", "priority_events"},
-    "beatbook.priorities.notes": {"priority_notes"},
-    "beatbook.publish.team_content": {"update_texts", "team_settings"},
-    "beatbook.publish.team_images": {"update_images"},
-    "beatbook.publish.published": {"published_updates", "published_update_files"},
-    "beatbook.users": {"users", "sessions"},
 }
 READERS: dict[str, set[str]] = {
     # Areas are defined by the ONS geography and the district names in the crimes' LSOA
@@ -202,21 +188,49 @@ READERS: dict[str, set[str]] = {
     },
     # A postcode area is ranked when the forces policing its LSOAs' districts published.
     "beatbook.postcode_areas": {"lsoa_lookup"},
-    # A note is written for a priority that exists, checked in the same transaction.
-    "beatbook.priorities.notes": {"priorities"},
 }
 ANY_TABLE = {"beatbook.store", "beatbook.queries", "beatbook.populations", "beatbook.national"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|DESCRIBE|SHOW TABLES)\b")
 TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+\"?([a-z_]+)")
 
+# The team's records (records/schema.py) have no SQL text at all: SQLAlchemy Core statements
+# on both backends. A table's ``sa.Table`` is imported only by its owner (and the readers
+# named, with why).
+RECORD_OWNERS: dict[str, set[str]] = {
+    "beatbook.areas": {"custom_areas"},
+    "beatbook.concerns.records": {"concerns", "concern_contacts", "concern_descriptions"},
+    "beatbook.concerns.csv_import": {"concerns", "concern_contacts", "concern_descriptions"},
+    "beatbook.operations.records": {
+        "operations",
+        "operation_results",
+        "operation_results_audit",
+    },
+    "beatbook.engagements": {"engagements"},
+    "beatbook.priorities.lifecycle": {"priorities", "priority_events"},
+    "beatbook.priorities.notes": {"priority_notes"},
+    "beatbook.publish.team_content": {"update_texts", "team_settings"},
+    "beatbook.publish.team_images": {"update_images"},
+    "beatbook.publish.published": {"published_updates", "published_update_files"},
+    "beatbook.users": {"users", "sessions"},
+    "beatbook.web.limits": {"login_failures", "rate_limits", "app_secrets"},
+}
+RECORD_READERS: dict[str, set[str]] = {
+    # A note is written for a priority that exists, checked in the same transaction.
+    "beatbook.priorities.notes": {"priorities"},
+}
+EVERY_RECORD = {"beatbook.records.copy"}  # moves a team's records between backends
+
 
 def _schema_tables() -> set[str]:
-    """The store's tables (its SQL schema) and the team's records (records/schema.py)."""
+    """The store's tables (its SQL schema)."""
     store = (PACKAGE / "store.py").read_text(encoding="utf-8")
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS ([a-z_]+)", store))
+
+
+def _record_tables() -> set[str]:
+    """The team's records (records/schema.py)."""
     records = (PACKAGE / "records" / "schema.py").read_text(encoding="utf-8")
-    return set(re.findall(r"CREATE TABLE IF NOT EXISTS ([a-z_]+)", store)) | set(
-        re.findall(r'sa\.Table\(\s*"([a-z_]+)"', records)
-    )
+    return set(re.findall(r'sa\.Table\(\s*"([a-z_]+)"', records))
 
 
 def _sql_strings(path: Path) -> list[str]:
@@ -232,9 +246,26 @@ def _sql_strings(path: Path) -> list[str]:
     return found
 
 
+def _record_tables_used(path: Path) -> set[str]:
+    """records.schema tables a module imports by name or reads as ``schema.<table>``."""
+    tables = _record_tables()
+    used: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "beatbook.records.schema":
+            used |= {a.name for a in node.names if a.name in tables}
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "schema"
+            and node.attr in tables
+        ):
+            used.add(node.attr)
+    return used
+
+
 def test_sql_only_where_a_table_is_owned() -> None:
     tables = _schema_tables()
-    assert {"street_crimes", "concerns", "users", "sessions", "custom_areas"} <= tables
+    assert {"street_crimes", "lsoa_lookup", "partitions"} <= tables
     wrong = []
     for name, path in MODULES.items():
         if name in ANY_TABLE:
@@ -249,9 +280,33 @@ def test_sql_only_where_a_table_is_owned() -> None:
     assert not wrong, "SQL outside the table's owner, store.py or queries.py:\n" + "\n".join(wrong)
 
 
+def test_no_sql_text_on_the_teams_records() -> None:
+    tables = _record_tables()
+    assert {"concerns", "users", "sessions", "custom_areas", "rate_limits"} <= tables
+    wrong = [
+        f"{name}: {' '.join(text.split())[:70]}"
+        for name, path in MODULES.items()
+        for text in _sql_strings(path)
+        if set(TABLE_AFTER.findall(text)) & tables
+    ]
+    assert not wrong, "SQL text on the team's records (use SQLAlchemy Core):\n" + "\n".join(wrong)
+
+
+def test_records_tables_only_where_owned() -> None:
+    wrong = []
+    for name, path in MODULES.items():
+        if name in EVERY_RECORD or name.startswith("beatbook.records.schema"):
+            continue
+        allowed = RECORD_OWNERS.get(name, set()) | RECORD_READERS.get(name, set())
+        for table in sorted(_record_tables_used(path) - allowed):
+            wrong.append(f"{name} uses {table}")
+    assert not wrong, "a records table used outside its owner:\n" + "\n".join(wrong)
+
+
 def test_every_table_has_an_owner() -> None:
     owned = set().union(*OWNERS.values())
     assert _schema_tables() - owned == {"meta"}  # meta: the schema version, store.py's own
+    assert set().union(*RECORD_OWNERS.values()) == _record_tables()
 
 
 def test_nothing_outside_the_store_touches_its_connection() -> None:
