@@ -114,7 +114,7 @@ class Engagement:
         }
 
 
-# The stored columns in the order of Engagement's fields.
+# The stored columns: Engagement's fields, by the same names.
 _COLUMNS = (
     "uid",
     "starts",
@@ -243,14 +243,13 @@ def _area(
     return memo[name]
 
 
-def _upsert(c: sa.Connection, item: Engagement) -> str:
+def _upsert(c: sa.Connection, item: Engagement, now: dt.datetime) -> str:
     """Write one engagement in the records transaction ``c``: 'added', 'updated' or
     'unchanged'. The stored SEQUENCE is read in the same transaction, so two writers of one
     event count both changes (PostgreSQL reruns the one that read a stale SEQUENCE)."""
     import sqlalchemy as sa
     from sqlalchemy.dialects.postgresql import insert
 
-    from beatbook.records.engine import utc_now
     from beatbook.records.schema import engagements as t
 
     row = c.execute(
@@ -280,7 +279,7 @@ def _upsert(c: sa.Connection, item: Engagement) -> str:
         "notes": item.notes,
         "source": item.source,
         "sequence": 0 if row is None else row[8] + 1,
-        "updated_at": utc_now(),
+        "updated_at": now,
     }
     upsert = insert(t).values(values)
     c.execute(
@@ -294,11 +293,13 @@ def _upsert(c: sa.Connection, item: Engagement) -> str:
 
 def _upsert_all(store: Store, items: Sequence[Engagement]) -> dict[str, int]:
     """Write ``items`` in one records transaction: how many were added, updated, unchanged."""
+    from beatbook.records.engine import utc_now
 
     def work(c: sa.Connection) -> dict[str, int]:
         counts = {"added": 0, "updated": 0, "unchanged": 0}
+        now = utc_now()  # one DTSTAMP for the whole import
         for item in items:
-            counts[_upsert(c, item)] += 1
+            counts[_upsert(c, item, now)] += 1
         return counts
 
     return store.team_records.transact(work)
@@ -343,7 +344,9 @@ def add_engagement(
     )
     if item.area is None:
         raise InputError("--area: say which ward or area it is in")
-    status = store.team_records.transact(lambda c: _upsert(c, item))
+    from beatbook.records.engine import utc_now
+
+    status = store.team_records.transact(lambda c: _upsert(c, item, utc_now()))
     return get_engagement(store, item.uid), status
 
 
