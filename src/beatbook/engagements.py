@@ -22,7 +22,7 @@ import hashlib
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -112,23 +112,6 @@ class Engagement:
             "source": self.source,
             "sequence": self.sequence,
         }
-
-
-# The stored columns: Engagement's fields, by the same names.
-_COLUMNS = (
-    "uid",
-    "starts",
-    "ends",
-    "kind",
-    "place",
-    "area",
-    "area_name",
-    "title",
-    "notes",
-    "source",
-    "sequence",
-    "updated_at",
-)
 
 
 # --- parsing (pure) ------------------------------------------------------------------------
@@ -480,7 +463,7 @@ def _select(store: Store, *where: sa.ColumnElement[bool]) -> list[Engagement]:
 
     from beatbook.records.schema import engagements as t
 
-    columns = [t.c[k] for k in _COLUMNS]
+    columns = [t.c[f.name] for f in fields(Engagement)]  # stored under the same names
     with store.team_records.connect() as c:
         rows = c.execute(sa.select(*columns).where(*where)).all()
     found = [  # updated_at comes back in the session's time zone: UTC here
