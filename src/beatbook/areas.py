@@ -227,11 +227,16 @@ def _ward(code: str, name: str, lad: str, lsoas: list[str]) -> Area:
 
 
 def _custom(store: Store, named: str | None = None) -> list[Area]:
-    rows = store.rows(
-        "SELECT name, kind, members, polygon_wkt, description FROM custom_areas "
-        "WHERE $named IS NULL OR lower(name) = $named ORDER BY name",
-        {"named": named},
-    )
+    """The team's areas (the team's records), by name; ``named`` lower-case."""
+    import sqlalchemy as sa  # here, not at every CLI command's start-up
+
+    from beatbook.records.schema import custom_areas as t
+
+    query = sa.select(t.c.name, t.c.members, t.c.polygon_wkt, t.c.description)
+    if named is not None:
+        query = query.where(sa.func.lower(t.c.name) == named)
+    with store.team_records.connect() as c:
+        rows = sorted(c.execute(query).all(), key=lambda r: r[0])
     return [
         Area(
             name=n,
@@ -241,7 +246,7 @@ def _custom(store: Store, named: str | None = None) -> list[Area]:
             lsoa_codes=frozenset(m or []),
             polygon_wkt=wkt,
         )
-        for n, _, m, wkt, d in rows
+        for n, m, wkt, d in rows
     ]
 
 
@@ -342,11 +347,12 @@ def resolve(store: Store, name: str) -> Area:
 def _all_names(store: Store) -> list[str]:
     """Every area name, for 'did you mean' suggestions."""
     rows = store.rows(
-        "SELECT name FROM custom_areas UNION SELECT lad_name FROM lsoa_lookup "
-        "UNION SELECT ward_name FROM lsoa_lookup UNION SELECT local_authority FROM force_districts"
+        "SELECT lad_name FROM lsoa_lookup UNION SELECT ward_name FROM lsoa_lookup "
+        "UNION SELECT local_authority FROM force_districts"
     )
     forces = store.rows("SELECT DISTINCT force FROM partitions")
-    return sorted({r[0] for r in rows if r[0]} | {force_name(f) for (f,) in forces})
+    custom = {a.name for a in _custom(store)}
+    return sorted({r[0] for r in rows if r[0]} | custom | {force_name(f) for (f,) in forces})
 
 
 def reference(area: Area) -> str:
@@ -446,12 +452,34 @@ def add_area(
     else:
         assert neighbourhood is not None
         wkt, desc = _neighbourhood_polygon(neighbourhood, api)
-    with store.transaction() as con:
-        con.execute(
-            "INSERT OR REPLACE INTO custom_areas VALUES (?, ?, ?, ?, ?, now())",
-            [name, "lsoas" if lsoas else "wards" if wards else "polygon", members, wkt, desc],
-        )
+    _save_custom(
+        store, name, "lsoas" if lsoas else "wards" if wards else "polygon", members, wkt, desc
+    )
     return resolve(store, f"custom:{name}")
+
+
+def _save_custom(
+    store: Store, name: str, kind: str, members: list[str], wkt: str | None, desc: str
+) -> None:
+    """Write a custom area to the team's records, replacing one of the same name."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    from beatbook.records.engine import utc_now
+    from beatbook.records.schema import custom_areas as t
+
+    values = {
+        "name": name,
+        "kind": kind,
+        "members": members,
+        "polygon_wkt": wkt,
+        "description": desc,
+        "created_at": utc_now(),
+    }
+    upsert = insert(t).values(values)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[t.c.name], set_={k: upsert.excluded[k] for k in values if k != "name"}
+    )
+    store.team_records.transact(lambda c: c.execute(statement))
 
 
 def _neighbourhood_polygon(neighbourhood: str, api: BoundarySource | None) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import hashlib
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,8 @@ from beatbook.settings import DESCRIPTION, ENGAGEMENT_TITLE, PLACE, WEEKS_RANGE,
 from beatbook.store import Store
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from beatbook.ingest.policeuk_api import PoliceUkApi
 
 TIMEZONE = ZoneInfo("Europe/London")
@@ -60,11 +62,6 @@ API_KINDS = (
     (r"online|virtual|web ?chat|facebook|twitter|zoom|teams", "online"),
     (r"patrol|walkabout|beat walk", "patrol"),
     (r"meeting|forum|panel|pact|community", "community-meeting"),
-)
-# Columns read back; updated_at as naive UTC (reading TIMESTAMPTZ into Python needs pytz).
-_COLUMNS = (
-    "uid, starts, ends, kind, place, area, area_name, title, notes, source, sequence, "
-    "timezone('UTC', updated_at)"
 )
 _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?:\+44\s?|\b0)(?:\d[\s-]?){9,10}\b")
 
@@ -229,33 +226,66 @@ def _area(
     return memo[name]
 
 
-def _upsert(store: Store, item: Engagement) -> str:
-    """Write one engagement inside the caller's transaction: 'added', 'updated' or 'unchanged'."""
-    row = store.first(
-        "SELECT starts, ends, kind, place, area, area_name, title, notes, sequence "
-        "FROM engagements WHERE uid = ?",
-        [item.uid],
-    )
+def _upsert(c: sa.Connection, item: Engagement, now: dt.datetime) -> str:
+    """Write one engagement in the records transaction ``c``: 'added', 'updated' or
+    'unchanged'. The stored SEQUENCE is read in the same transaction, so two writers of one
+    event count both changes (PostgreSQL reruns the one that read a stale SEQUENCE)."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import insert
+
+    from beatbook.records.schema import engagements as t
+
+    row = c.execute(
+        sa.select(
+            t.c.starts,
+            t.c.ends,
+            t.c.kind,
+            t.c.place,
+            t.c.area,
+            t.c.area_name,
+            t.c.title,
+            t.c.notes,
+            t.c.sequence,
+        ).where(t.c.uid == item.uid)
+    ).first()
     if row is not None and tuple(row[:8]) == item.published():
         return "unchanged"
-    sequence = 0 if row is None else row[8] + 1
-    store.execute(
-        "INSERT OR REPLACE INTO engagements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-        [
-            item.uid,
-            item.starts,
-            item.ends,
-            item.kind,
-            item.place,
-            item.area,
-            item.area_name,
-            item.title,
-            item.notes,
-            item.source,
-            sequence,
-        ],
+    values = {
+        "uid": item.uid,
+        "starts": item.starts,
+        "ends": item.ends,
+        "kind": item.kind,
+        "place": item.place,
+        "area": item.area,
+        "area_name": item.area_name,
+        "title": item.title,
+        "notes": item.notes,
+        "source": item.source,
+        "sequence": 0 if row is None else row[8] + 1,
+        "updated_at": now,
+    }
+    upsert = insert(t).values(values)
+    c.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[t.c.uid],
+            set_={k: upsert.excluded[k] for k in values if k != "uid"},
+        )
     )
     return "added" if row is None else "updated"
+
+
+def _upsert_all(store: Store, items: Sequence[Engagement]) -> dict[str, int]:
+    """Write ``items`` in one records transaction: how many were added, updated, unchanged."""
+    from beatbook.records.engine import utc_now
+
+    def work(c: sa.Connection) -> dict[str, int]:
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        now = utc_now()  # one DTSTAMP for the whole import
+        for item in items:
+            counts[_upsert(c, item, now)] += 1
+        return counts
+
+    return store.team_records.transact(work)
 
 
 def add_engagement(
@@ -297,8 +327,9 @@ def add_engagement(
     )
     if item.area is None:
         raise InputError("--area: say which ward or area it is in")
-    with store.transaction():
-        status = _upsert(store, item)
+    from beatbook.records.engine import utc_now
+
+    status = store.team_records.transact(lambda c: _upsert(c, item, utc_now()))
     return get_engagement(store, item.uid), status
 
 
@@ -336,11 +367,7 @@ def import_csv(store: Store, path: Path) -> dict[str, int]:
                 line=line,
             )
         items[item.uid] = (line, item)
-    counts = {"added": 0, "updated": 0, "unchanged": 0}
-    with store.transaction():
-        for _, item in items.values():
-            counts[_upsert(store, item)] += 1
-    return counts
+    return _upsert_all(store, [item for _, item in items.values()])
 
 
 def _csv_engagement(
@@ -427,36 +454,32 @@ def import_api(
             source=source,
         )
         items[item.uid] = item
-    counts = {"added": 0, "updated": 0, "unchanged": 0}
-    with store.transaction():
-        for item in items.values():
-            counts[_upsert(store, item)] += 1
-    return counts
+    return _upsert_all(store, list(items.values()))
 
 
-def _from_row(row: tuple[Any, ...]) -> Engagement:
-    uid, starts, ends, kind, place, area, area_name, title, notes, source, seq, updated = row
-    return Engagement(
-        uid,
-        starts,
-        ends,
-        kind,
-        place,
-        area,
-        area_name,
-        title,
-        notes,
-        source,
-        seq,
-        updated.replace(tzinfo=dt.UTC),
-    )
+def _select(store: Store, *where: sa.ColumnElement[bool]) -> list[Engagement]:
+    """The stored engagements matching ``where``, by start then UID."""
+    import sqlalchemy as sa
+
+    from beatbook.records.schema import engagements as t
+
+    columns = [t.c[f.name] for f in fields(Engagement)]  # stored under the same names
+    with store.team_records.connect() as c:
+        rows = c.execute(sa.select(*columns).where(*where)).all()
+    found = [  # updated_at comes back in the session's time zone: UTC here
+        Engagement(**{**row._mapping, "updated_at": row.updated_at.astimezone(dt.UTC)})
+        for row in rows
+    ]
+    return sorted(found, key=lambda e: (e.starts, e.uid))
 
 
 def get_engagement(store: Store, uid: str) -> Engagement:
-    row = store.first(f"SELECT {_COLUMNS} FROM engagements WHERE uid = ?", [uid])
-    if row is None:
+    from beatbook.records.schema import engagements as t
+
+    found = _select(store, t.c.uid == uid)
+    if not found:
         raise InputError(f"engagement {uid!r}: no such engagement")
-    return _from_row(row)
+    return found[0]
 
 
 def list_engagements(
@@ -471,12 +494,14 @@ def list_engagements(
             check_day(day, option)
     if start and end and end < start:
         raise InputError(f"--to {end}: before --from {start}")
-    rows = store.rows(
-        f"SELECT {_COLUMNS} FROM engagements WHERE ($s::DATE IS NULL OR starts >= $s::DATE) "
-        "AND ($e::DATE IS NULL OR starts < $e::DATE + INTERVAL 1 DAY) ORDER BY starts, uid",
-        {"s": start, "e": end},
-    )
-    found = [_from_row(r) for r in rows]
+    from beatbook.records.schema import engagements as t
+
+    bounds = []  # starts are wall-clock times: a day's engagements start from its midnight
+    if start is not None:
+        bounds.append(t.c.starts >= dt.datetime.combine(start, dt.time()))
+    if end is not None:
+        bounds.append(t.c.starts < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    found = _select(store, *bounds)
     if area is None:
         return found
     from beatbook import areas  # and shapely: not at every CLI command's start-up

@@ -15,13 +15,15 @@ from typing import Any
 from beatbook.errors import CSVFormatError, InputError
 from beatbook.ingest.sources import read_table
 from beatbook.operations.records import (
+    Key,
+    Operation,
     _Areas,
     _check_by,
-    _stored_counts,
-    _upsert_operation,
-    _validate,
-    _write_result,
-    get_operation,
+    _Given,
+    _name_key,
+    _operation_name,
+    _plan_operation,
+    _save,
     parse_count,
     parse_date,
     parse_measure,
@@ -91,32 +93,32 @@ def import_files(store: Store, paths: Sequence[Path], by: str) -> ImportSummary:
     summary = ImportSummary(files=[str(p) for p in paths])
     parsed = [(str(p), *_read_rows(Path(p))) for p in paths]
     known = _Areas(store)
-    with store.transaction():
-        for name, kind, rows in parsed:
-            if kind == "operations":
-                for line, row in rows:
-                    _import_operation(known, name, line, row, summary)
-        given: dict[tuple[str, str, str], tuple[int, str]] = {}  # key -> (count, where)
-        for name, kind, rows in parsed:
-            if kind == "results":
-                for line, row in rows:
-                    _collect_result(known, name, line, row, given)
-        by_operation: dict[str, dict[tuple[str, str], tuple[int, str]]] = {}
-        for (op, area, measure), value in given.items():
-            by_operation.setdefault(op, {})[(area, measure)] = value
-        for op, new in sorted(by_operation.items()):
-            counts = {**_stored_counts(store, op), **{k: c for k, (c, _) in new.items()}}
-            _validate(known, op, counts, {k: w for k, (_, w) in new.items()})
-            for key, (count, where) in sorted(new.items()):
-                changed = _write_result(store, op, key, count, by, where)
-                summary.results_changed += changed
-                summary.results_unchanged += not changed
+    plans = [
+        _import_operation(known, name, line, row)
+        for name, kind, rows in parsed
+        if kind == "operations"
+        for line, row in rows
+    ]
+    planned: dict[str, str] = {}  # an operation named again keeps the name first written
+    for plan in plans:
+        planned.setdefault(_name_key(plan.name), plan.name)
+    given: dict[tuple[str, str, str], tuple[int, str]] = {}  # key -> (count, where)
+    for name, kind, rows in parsed:
+        if kind == "results":
+            for line, row in rows:
+                _collect_result(known, planned, name, line, row, given)
+    by_operation: dict[str, dict[Key, _Given]] = {}
+    for (op, area, measure), (count, where) in given.items():
+        by_operation.setdefault(op, {})[(area, measure)] = _Given(count, where, where)
+    statuses, changed = _save(known, plans, by_operation, by)
+    summary.operations_added = statuses.count("added")
+    summary.operations_updated = statuses.count("updated")
+    summary.results_changed = sum(changed)
+    summary.results_unchanged = len(changed) - sum(changed)
     return summary
 
 
-def _import_operation(
-    known: _Areas, name: str, line: int, row: dict[str, str], summary: ImportSummary
-) -> None:
+def _import_operation(known: _Areas, name: str, line: int, row: dict[str, str]) -> Operation:
     starts = _field(name, line, "from", lambda t: parse_date(t, "date"), row["from"])
     ends = _field(name, line, "to", lambda t: parse_date(t, "date"), row["to"])
     if ends < starts:
@@ -128,7 +130,7 @@ def _import_operation(
         )
     area_names = [a.strip() for a in row["areas"].split(";") if a.strip()]
     try:
-        _, status = _upsert_operation(
+        return _plan_operation(
             known, row["operation"], starts, ends, area_names, row.get("description")
         )
     except InputError as exc:
@@ -137,19 +139,22 @@ def _import_operation(
         raise CSVFormatError(
             name, str(exc).removeprefix("--area "), line=line, column=column
         ) from None
-    summary.operations_added += status == "added"
-    summary.operations_updated += status == "updated"
 
 
 def _collect_result(
     known: _Areas,
+    planned: dict[str, str],
     name: str,
     line: int,
     row: dict[str, str],
     given: dict[tuple[str, str, str], tuple[int, str]],
 ) -> None:
     op = _field(
-        name, line, "operation", lambda t: get_operation(known.store, t).name, row["operation"]
+        name,
+        line,
+        "operation",
+        lambda t: _operation_name(known.store, t, planned),
+        row["operation"],
     )
     area = _field(name, line, "area", known.key, row["area"])
     measure = _field(name, line, "measure", parse_measure, row["measure"])

@@ -3,7 +3,8 @@
 An operation has a name, dates, the areas it worked in and *results*: counts of a
 measure (warrants executed, arrests, ...) for the whole operation or for an area. Areas
 form a hierarchy by what they cover, so the counts must agree with it, for every
-measure (:func:`check_hierarchy`):
+measure (:func:`check_hierarchy`, in :mod:`beatbook.operations.rules` with the roll-ups'
+wording; both re-exported here):
 
 1. no area's count exceeds the operation total;
 2. no part exceeds a whole that contains it (area A is inside B when A's LSOAs are a
@@ -25,10 +26,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
 from beatbook import areas
 from beatbook.areas import Area
 from beatbook.errors import InputError
 from beatbook.months import parse_day
+from beatbook.operations.rules import (
+    MEASURES,
+    WHOLE,
+    Relations,
+    Violation,
+    check_hierarchy,
+    max_disjoint,
+    measure_nouns,
+    measure_order,
+    percent,
+    share_sentence,
+    summarise_measure,
+)
+from beatbook.records import schema
+from beatbook.records.engine import utc_now
 from beatbook.settings import DESCRIPTION, MEASURE_LABEL, OPERATION_NAME
 from beatbook.store import Store
 
@@ -57,16 +77,7 @@ __all__ = [
     "summarise_measure",
 ]
 
-WHOLE = "*"  # the area key of an operation-wide total
-
-# measure -> (singular, plural) for the roll-up sentences
-MEASURES: dict[str, tuple[str, str]] = {
-    "warrants": ("warrant", "warrants"),
-    "arrests": ("arrest", "arrests"),
-    "charged": ("person charged", "people charged"),
-    "custodial_months": ("month of custodial sentences", "months of custodial sentences"),
-    "safeguarding_visits": ("safeguarding visit", "safeguarding visits"),
-}
+Key = tuple[str, str]  # (area, measure) of a result
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -101,121 +112,15 @@ def parse_date(text: str, what: str) -> dt.date:
     return parse_day(text, what)
 
 
-def measure_nouns(measure: str) -> tuple[str, str]:
-    """(singular, plural) wording of a measure; ``other:<label>`` uses the label."""
-    if measure in MEASURES:
-        return MEASURES[measure]
-    label = measure.removeprefix("other:")
-    return label, label
-
-
-def _measure_order(measure: str) -> tuple[int, str]:
-    names = list(MEASURES)
-    return (names.index(measure), "") if measure in MEASURES else (len(names), measure)
-
-
-# --- the hierarchy rules (pure) -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Relations:
-    """How recorded areas lie: ``contains`` holds (whole, part) pairs, ``disjoint`` pairs
-    that share no ground. Equal areas contain each other. :data:`WHOLE` contains all."""
-
-    contains: frozenset[tuple[str, str]] = frozenset()
-    disjoint: frozenset[frozenset[str]] = frozenset()
-
-    def inside(self, whole: str, part: str) -> bool:
-        if whole == WHOLE:
-            return part != WHOLE
-        return part != whole and (whole, part) in self.contains
-
-    def apart(self, a: str, b: str) -> bool:
-        return frozenset((a, b)) in self.disjoint
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A broken rule: the parts of ``whole`` (one, or several sharing no ground) add up to
-    more than the whole's count for ``measure``."""
-
-    measure: str
-    whole: str
-    whole_count: int
-    parts: tuple[tuple[str, int], ...]
-
-    @property
-    def keys(self) -> set[tuple[str, str]]:
-        """The (area, measure) results involved."""
-        return {(a, self.measure) for a, _ in self.parts} | {(self.whole, self.measure)}
-
-    def describe(self, names: Mapping[str, str]) -> str:
-        whole = "operation total" if self.whole == WHOLE else names.get(self.whole, self.whole)
-        if len(self.parts) == 1:
-            ((part, count),) = self.parts
-            return f"{names.get(part, part)} {self.measure} {count} > {whole} {self.whole_count}"
-        terms = " + ".join(f"{names.get(a, a)} {n}" for a, n in self.parts)
-        total = sum(n for _, n in self.parts)
-        return (
-            f"{self.measure} in areas that share no ground add up to more than "
-            f"{whole} {self.whole_count}: {terms} = {total}"
-        )
-
-
-def max_disjoint(
-    parts: Sequence[tuple[str, int]], relations: Relations
-) -> tuple[int, tuple[tuple[str, int], ...]]:
-    """The largest sum of counts over parts that pairwise share no ground, and those parts.
-
-    A small branch and bound (an operation records a handful of areas): parts are tried
-    largest first and a branch stops when even all remaining parts cannot beat the best.
-    Of equal sums, the one with fewest parts (the coarsest areas) is kept.
-    """
-    items = sorted(parts, key=lambda x: (-x[1], x[0]))
-    tail = [sum(n for _, n in items[i:]) for i in range(len(items) + 1)]
-    best: list[Any] = [0, ()]
-
-    def search(i: int, chosen: tuple[tuple[str, int], ...], total: int) -> None:
-        if total > best[0] or (total == best[0] and len(chosen) < len(best[1])):
-            best[0], best[1] = total, chosen
-        if i == len(items) or total + tail[i] < best[0]:
-            return
-        area, count = items[i]
-        if all(relations.apart(area, other) for other, _ in chosen):
-            search(i + 1, (*chosen, (area, count)), total + count)
-        search(i + 1, chosen, total)
-
-    search(0, (), 0)
-    return best[0], tuple(sorted(best[1]))
-
-
-def check_hierarchy(counts: Mapping[tuple[str, str], int], relations: Relations) -> list[Violation]:
-    """Every broken rule among results keyed (area, measure); :data:`WHOLE` is the total.
-
-    Pure: areas are plain keys and how they lie is given by ``relations``.
-    """
-    found: list[Violation] = []
-    for measure in sorted({m for _, m in counts}, key=_measure_order):
-        here = {a: n for (a, m), n in counts.items() if m == measure}
-        for whole, whole_count in sorted(here.items()):
-            parts = sorted((p, n) for p, n in here.items() if relations.inside(whole, p))
-            found += [
-                Violation(measure, whole, whole_count, ((p, n),))
-                for p, n in parts
-                if n > whole_count
-            ]
-            best, family = max_disjoint(parts, relations)
-            if len(family) > 1 and best > whole_count:
-                found.append(Violation(measure, whole, whole_count, family))
-    return found
-
-
 def area_relations(store: Store, named: Mapping[str, Area]) -> Relations:
     """:class:`Relations` of stored areas keyed by reference (see :func:`areas.relations`)."""
     return Relations(*areas.relations(store, named))
 
 
-# --- the store ----------------------------------------------------------------------------
+# --- the team's records --------------------------------------------------------------------
+# Areas are resolved and their relations worked out (analytical reads) before a records
+# transaction; what the transaction checks against the stored rows it reads in itself, so
+# SERIALIZABLE makes the check hold with concurrent writers (PostgreSQL reruns the loser).
 
 
 @dataclass(frozen=True)
@@ -236,24 +141,106 @@ class Operation:
         }
 
 
-def _find(store: Store, name: str) -> Operation | None:
-    row = store.first(
-        "SELECT name, starts, ends, areas, description FROM operations WHERE lower(name) = ?",
-        [" ".join(name.split()).lower()],
-    )
+def _name_key(name: str) -> str:
+    """What operation names are told apart by: case and runs of spaces do not matter."""
+    return " ".join(name.split()).lower()
+
+
+def _find(c: sa.Connection, name: str) -> Operation | None:
+    t = schema.operations
+    row = c.execute(
+        sa.select(t.c.name, t.c.starts, t.c.ends, t.c.areas, t.c.description).where(
+            sa.func.lower(t.c.name) == _name_key(name)
+        )
+    ).first()
     return None if row is None else Operation(row[0], row[1], row[2], tuple(row[3]), row[4])
 
 
 def get_operation(store: Store, name: str) -> Operation:
     """The stored operation called ``name`` (case does not matter)."""
-    found = _find(store, name)
+    with store.team_records.connect() as c:
+        found = _find(c, name)
     if found is None:
-        known = [r[0] for r in store.rows("SELECT name FROM operations ORDER BY 1")]
-        hint = f" (known: {', '.join(known[:10])})" if known else " (none defined yet)"
-        raise InputError(
-            f"operation {name!r}: no such operation{hint}; add it with 'beatbook ops add'"
-        )
+        raise _unknown(store, name, [])
     return found
+
+
+def _operation_name(store: Store, name: str, planned: Mapping[str, str]) -> str:
+    """The name the operation called ``name`` is stored under, or will be: ``planned`` maps
+    :func:`_name_key` to the name of an operation about to be written in the same import."""
+    with store.team_records.connect() as c:
+        found = _find(c, name)
+    if found is not None:
+        return found.name
+    if _name_key(name) in planned:
+        return planned[_name_key(name)]
+    raise _unknown(store, name, list(planned.values()))
+
+
+def _unknown(store: Store, name: str, planned: list[str]) -> InputError:
+    """No operation called ``name``: the error names the known ones (stored or planned)."""
+    with store.team_records.connect() as c:
+        stored = c.execute(sa.select(schema.operations.c.name)).scalars().all()
+    keys = {_name_key(n) for n in stored}
+    known = sorted({*stored, *(n for n in planned if _name_key(n) not in keys)})
+    hint = f" (known: {', '.join(known[:10])})" if known else " (none defined yet)"
+    return InputError(
+        f"operation {name!r}: no such operation{hint}; add it with 'beatbook ops add'"
+    )
+
+
+def _plan_operation(
+    known: _Areas,
+    name: str,
+    starts: dt.date,
+    ends: dt.date,
+    area_names: Sequence[str],
+    description: str | None,
+) -> Operation:
+    """An operation checked and its areas resolved, to be written by :func:`_put_operation`."""
+    clean = OPERATION_NAME.check(name, "operation name") or ""
+    if not clean or clean.lower() in ("all", WHOLE):
+        raise InputError(f"operation name {name!r}: give a name such as 'Operation Nightjar'")
+    DESCRIPTION.check(description, "description")
+    if ends < starts:
+        raise InputError(f"operation {clean!r}: it ends ({ends}) before it starts ({starts})")
+    if not area_names:
+        raise InputError(f"operation {clean!r}: give at least one area (--area)")
+    refs = tuple(dict.fromkeys(areas.reference(known.get(a)) for a in area_names))
+    return Operation(clean, starts, ends, refs, (description or "").strip() or None)
+
+
+def _put_operation(c: sa.Connection, plan: Operation, now: dt.datetime) -> tuple[Operation, str]:
+    """Write one operation in the transaction ``c``: ('added'|'updated'|'unchanged')."""
+    existing = _find(c, plan.name)  # keeps the name as first written
+    operation = Operation(
+        existing.name if existing else plan.name,
+        plan.starts,
+        plan.ends,
+        plan.areas,
+        plan.description,
+    )
+    if existing == operation:
+        return operation, "unchanged"
+    _upsert(
+        c,
+        schema.operations,
+        ["name"],
+        name=operation.name,
+        starts=operation.starts,
+        ends=operation.ends,
+        areas=list(operation.areas),
+        description=operation.description,
+        updated_at=now,
+    )
+    return operation, "updated" if existing else "added"
+
+
+def _upsert(c: sa.Connection, table: sa.Table, key: list[str], **values: object) -> None:
+    """Insert a row, or replace the one with the same ``key`` columns."""
+    statement = insert(table).values(values)
+    replace = {k: statement.excluded[k] for k in values if k not in key}
+    c.execute(statement.on_conflict_do_update(index_elements=key, set_=replace))
 
 
 def add_operation(
@@ -265,50 +252,15 @@ def add_operation(
     description: str | None = None,
 ) -> Operation:
     """Define an operation, or update the dates, areas and description of one of that name."""
-    with store.transaction():
-        operation, _ = _upsert_operation(_Areas(store), name, starts, ends, area_names, description)
-    return operation
+    plan = _plan_operation(_Areas(store), name, starts, ends, area_names, description)
+    return store.team_records.transact(lambda c: _put_operation(c, plan, utc_now())[0])
 
 
-def _upsert_operation(
-    known: _Areas,
-    name: str,
-    starts: dt.date,
-    ends: dt.date,
-    area_names: Sequence[str],
-    description: str | None,
-) -> tuple[Operation, str]:
-    """Write one operation inside the caller's transaction: ('added'|'updated'|'unchanged')."""
-    clean = OPERATION_NAME.check(name, "operation name") or ""
-    if not clean or clean.lower() in ("all", WHOLE):
-        raise InputError(f"operation name {name!r}: give a name such as 'Operation Nightjar'")
-    DESCRIPTION.check(description, "description")
-    if ends < starts:
-        raise InputError(f"operation {clean!r}: it ends ({ends}) before it starts ({starts})")
-    if not area_names:
-        raise InputError(f"operation {clean!r}: give at least one area (--area)")
-    refs = tuple(dict.fromkeys(areas.reference(known.get(a)) for a in area_names))
-    existing = _find(known.store, clean)  # keeps the name as first written
-    operation = Operation(
-        existing.name if existing else clean,
-        starts,
-        ends,
-        refs,
-        (description or "").strip() or None,
-    )
-    if existing == operation:
-        return operation, "unchanged"
-    known.store.execute(
-        "INSERT OR REPLACE INTO operations VALUES (?, ?, ?, ?, ?, now())",
-        [operation.name, starts, ends, list(refs), operation.description],
-    )
-    return operation, "updated" if existing else "added"
-
-
-def _stored_counts(store: Store, operation: str) -> dict[tuple[str, str], int]:
-    rows = store.rows(
-        "SELECT area, measure, count FROM operation_results WHERE operation = ?", [operation]
-    )
+def _stored_counts(c: sa.Connection, operation: str) -> dict[tuple[str, str], int]:
+    t = schema.operation_results
+    rows = c.execute(
+        sa.select(t.c.area, t.c.measure, t.c.count).where(t.c.operation == operation)
+    ).all()
     return {(a, m): int(n) for a, m, n in rows}
 
 
@@ -334,28 +286,72 @@ class _Areas:
         return {k: self.get(k) for k in sorted(set(keys)) if k != WHOLE}
 
 
-def _validate(
-    known: _Areas,
-    operation: str,
-    counts: dict[tuple[str, str], int],
-    touched: Mapping[tuple[str, str], str],
-) -> None:
-    """Refuse ``counts`` when a rule is broken by a result in ``touched`` (key -> where given).
+@dataclass(frozen=True)
+class _Given:
+    """A result to record: its count, where it was given (for errors) and its source."""
 
-    Only the touched measures are checked: measures never constrain each other.
-    """
-    counts = {k: n for k, n in counts.items() if k[1] in {m for _, m in touched}}
-    named = known.named([a for a, _ in counts])
-    found = check_hierarchy(counts, area_relations(known.store, named))
-    broken = [v for v in found if v.keys & touched.keys()]
-    if broken:
-        names = {k: a.name for k, a in named.items()}
-        first = broken[0]
-        where = max((touched[k] for k in first.keys if k in touched), key=_line_order)
-        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-        raise InputError(
-            f"{where}: {first.describe(names)} in {operation}{more}; nothing was recorded"
-        )
+    count: int
+    where: str
+    source: str
+
+
+class _Stale(Exception):
+    """Another writer recorded an area whose relations were not worked out beforehand."""
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What checking an operation's results needs from the areas, worked out before the
+    transaction: the relations of every area recorded for the measures given (or the error
+    working them out, raised where the check stands)."""
+
+    keys: frozenset[str]
+    relations: Relations
+    names: dict[str, str]
+    error: InputError | None = None
+
+    def validate(
+        self, operation: str, counts: dict[tuple[str, str], int], given: Mapping[Key, _Given]
+    ) -> None:
+        """Refuse ``counts`` when a rule is broken by a result in ``given``.
+
+        Only the given measures are checked: measures never constrain each other.
+        """
+        counts = {k: n for k, n in counts.items() if k[1] in {m for _, m in given}}
+        if not {a for a, _ in counts} - {WHOLE} <= self.keys:
+            raise _Stale
+        if self.error is not None:
+            raise self.error
+        found = check_hierarchy(counts, self.relations)
+        broken = [v for v in found if v.keys & given.keys()]
+        if broken:
+            first = broken[0]
+            where = max((given[k].where for k in first.keys if k in given), key=_line_order)
+            more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+            raise InputError(
+                f"{where}: {first.describe(self.names)} in {operation}{more}; nothing was recorded"
+            )
+
+
+def _prepare(known: _Areas, results: Mapping[str, Mapping[Key, _Given]]) -> dict[str, _Check]:
+    """A :class:`_Check` for each operation's results, from what is stored now."""
+    with known.store.team_records.connect() as c:
+        stored = {}
+        for op in results:
+            found = _find(c, op)
+            stored[op] = _stored_counts(c, found.name) if found else {}
+    checks = {}
+    for op, given in results.items():
+        measures = {m for _, m in given}
+        keys = frozenset(a for a, m in [*stored[op], *given] if m in measures and a != WHOLE)
+        try:
+            named = known.named(sorted(keys))
+            relations = area_relations(known.store, named)
+        except InputError as exc:
+            checks[op] = _Check(keys, Relations(), {}, exc)
+            continue
+        checks[op] = _Check(keys, relations, {k: a.name for k, a in named.items()})
+    return checks
 
 
 def _line_order(where: str) -> tuple[int, str]:
@@ -363,27 +359,79 @@ def _line_order(where: str) -> tuple[int, str]:
     return (int(found[1]) if found else 0, where)
 
 
-def _write_result(
-    store: Store, operation: str, key: tuple[str, str], count: int, by: str, source: str
+def _put_result(
+    c: sa.Connection, operation: str, key: Key, given: _Given, by: str, now: dt.datetime
 ) -> bool:
-    """Store one result inside the caller's transaction; audit it. False when unchanged."""
+    """Store one result in the transaction ``c``; audit it. False when unchanged.
+
+    Audit ids are the stored maximum plus one, read in the same transaction."""
     area, measure = key
-    old = store.first(
-        "SELECT count FROM operation_results WHERE operation = ? AND area = ? AND measure = ?",
-        [operation, area, measure],
-    )
-    if old is not None and old[0] == count:
+    t, log = schema.operation_results, schema.operation_results_audit
+    old = c.execute(
+        sa.select(t.c.count).where(
+            t.c.operation == operation, t.c.area == area, t.c.measure == measure
+        )
+    ).scalar_one_or_none()
+    if old == given.count:
         return False
-    store.execute(
-        "INSERT OR REPLACE INTO operation_results VALUES (?, ?, ?, ?, ?, now(), ?)",
-        [operation, area, measure, count, by, source],
+    _upsert(
+        c,
+        t,
+        ["operation", "area", "measure"],
+        operation=operation,
+        area=area,
+        measure=measure,
+        count=given.count,
+        recorded_by=by,
+        recorded_at=now,
+        source=given.source,
     )
-    store.execute(
-        "INSERT INTO operation_results_audit SELECT coalesce(max(change_id), 0) + 1, "
-        "?, ?, ?, ?, ?, ?, now(), ? FROM operation_results_audit",
-        [operation, area, measure, None if old is None else old[0], count, by, source],
+    last = c.execute(sa.select(sa.func.max(log.c.change_id))).scalar_one_or_none()
+    c.execute(
+        sa.insert(log).values(
+            change_id=(last or 0) + 1,
+            operation=operation,
+            area=area,
+            measure=measure,
+            old_count=old,
+            new_count=given.count,
+            changed_by=by,
+            changed_at=now,
+            source=given.source,
+        )
     )
     return True
+
+
+def _save(
+    known: _Areas,
+    plans: Sequence[Operation],
+    results: Mapping[str, Mapping[Key, _Given]],
+    by: str,
+) -> tuple[list[str], list[bool]]:
+    """Write operations (:func:`_plan_operation`), then results keyed by operation name, in one
+    transaction, refused whole if a result breaks a rule against what is stored. Returns each
+    operation's status and, for each result (operations by name, keys sorted), whether it
+    changed the stored count."""
+
+    def work(c: sa.Connection) -> tuple[list[str], list[bool]]:
+        now = utc_now()
+        statuses = [_put_operation(c, plan, now)[1] for plan in plans]
+        changed = []
+        for op, given in sorted(results.items()):
+            found = _find(c, op)
+            assert found is not None  # stored before, or written above (none is ever deleted)
+            counts = {**_stored_counts(c, found.name), **{k: g.count for k, g in given.items()}}
+            checks[op].validate(found.name, counts, given)
+            changed += [_put_result(c, found.name, k, given[k], by, now) for k in sorted(given)]
+        return statuses, changed
+
+    checks = _prepare(known, results)
+    while True:  # a rerun sees every area recorded so far, and results are never deleted
+        try:
+            return known.store.team_records.transact(work)
+        except _Stale:
+            checks.update(_prepare(known, results))
 
 
 def _check_by(by: str) -> str:
@@ -406,113 +454,27 @@ def record_result(
     measure = parse_measure(measure)
     if count < 0:
         raise InputError(f"--count {count}: expected a whole number of 0 or more")
-    with store.transaction():
-        op = get_operation(store, operation)
-        known = _Areas(store)
-        key = (known.key(area), measure)
-        counts = {**_stored_counts(store, op.name), key: count}
-        _validate(known, op.name, counts, {key: f"--count {count}"})
-        return _write_result(store, op.name, key, count, by, "ops record")
+    op = get_operation(store, operation)
+    known = _Areas(store)
+    key = (known.key(area), measure)
+    given = {key: _Given(count, f"--count {count}", "ops record")}
+    _, [changed] = _save(known, [], {op.name: given}, by)
+    return changed
 
 
 # --- roll-ups -------------------------------------------------------------------------------
-
-
-def percent(part: int, total: int) -> str:
-    """'33%' of a share, never rounding a part to 0% or 100% when it is not."""
-    share = part / total
-    if 0 < share < 0.005:
-        return "<1%"
-    if 0.995 <= share < 1:
-        return ">99%"
-    return f"{round(share * 100)}%"
-
-
-def share_sentence(count: int, total: int | None, measure: str, area_name: str) -> str:
-    """'46 of 141 warrants were in the West area (33%)'."""
-    one, many = measure_nouns(measure)
-    verb = "was" if count == 1 else "were"
-    if total is None:
-        return f"{count:,} {one if count == 1 else many} {verb} in the {area_name} area"
-    return f"{count:,} of {total:,} {many} {verb} in the {area_name} area ({percent(count, total)})"
-
-
-def summarise_measure(
-    measure: str, counts: Mapping[str, int], relations: Relations, names: Mapping[str, str]
-) -> dict[str, Any]:
-    """One measure's roll-up: the total, each area's share and what no area accounts for.
-
-    What the areas account for is known exactly when the outermost areas share no ground;
-    when they overlap it is only bounded (overlapping counts are never added).
-    """
-    total = counts.get(WHOLE)
-    parts = sorted(
-        ((a, n) for a, n in counts.items() if a != WHOLE), key=lambda x: (-x[1], names[x[0]])
-    )
-
-    def strictly_inside(part: str) -> list[str]:
-        return [w for w, _ in parts if relations.inside(w, part) and not relations.inside(part, w)]
-
-    rows = [
-        {
-            "area": names[a],
-            "reference": a,
-            "count": n,
-            "share": None if not total else n / total,
-            "inside": sorted(names[w] for w in strictly_inside(a)),
-            "text": share_sentence(n, total, measure, names[a]),
-        }
-        for a, n in parts
-    ]
-    result: dict[str, Any] = {
-        "measure": measure,
-        "label": measure_nouns(measure)[1],
-        "total": total,
-        "areas": rows,
-        "unattributed": None,
-        "unattributed_at_least": None,
-        "unattributed_at_most": None,
-        "text": [],
-    }
-    if total is None:
-        result["text"] = ["operation total not recorded"] + [r["text"] for r in rows]
-        return result
-    outer: list[tuple[str, int]] = []
-    seen: set[str] = set()
-    for a, n in sorted(parts):
-        twin_seen = any(relations.inside(a, s) and relations.inside(s, a) for s in seen)
-        if not strictly_inside(a) and not twin_seen:
-            outer.append((a, n))
-            seen.add(a)
-    low = max(0, total - sum(n for _, n in outer))
-    high = max(0, total - max_disjoint(parts, relations)[0])
-    result.update(
-        unattributed_at_least=low,
-        unattributed_at_most=high,
-        unattributed=low if low == high else None,
-    )
-    one, many = measure_nouns(measure)
-    lines = [f"{total:,} {one if total == 1 else many} in total"] + [r["text"] for r in rows]
-    if parts and low == high:
-        lines.append(f"not attributed to an area: {low:,}")
-    elif parts:
-        lines.append(
-            f"not attributed to an area: between {low:,} and {high:,} (some areas "
-            "overlap, so their counts are not added up)"
-        )
-    result["text"] = lines
-    return result
 
 
 def rollup(store: Store, name: str) -> dict[str, Any]:
     """An operation's results by measure (see :func:`summarise_measure`), re-checked against
     the rules as areas stand now (``violations`` lists what a later area change broke)."""
     op = get_operation(store, name)
-    counts = _stored_counts(store, op.name)
+    with store.team_records.connect() as c:
+        counts = _stored_counts(c, op.name)
     named = _Areas(store).named([*op.areas, *(a for a, _ in counts)])
     names = {k: a.name for k, a in named.items()}
     relations = area_relations(store, {k: named[k] for k in {a for a, _ in counts} if k != WHOLE})
-    measures = sorted({m for _, m in counts}, key=_measure_order)
+    measures = sorted({m for _, m in counts}, key=measure_order)
     by_measure = [
         summarise_measure(m, {a: n for (a, mm), n in counts.items() if mm == m}, relations, names)
         for m in measures
@@ -526,13 +488,21 @@ def rollup(store: Store, name: str) -> dict[str, Any]:
 
 def list_operations(store: Store) -> list[dict[str, Any]]:
     """Every operation with its dates, areas and number of recorded results."""
-    rows = store.rows(
-        "SELECT o.name, o.starts, o.ends, o.areas, o.description, count(r.count) "
-        "FROM operations o LEFT JOIN operation_results r ON r.operation = o.name "
-        "GROUP BY ALL ORDER BY o.starts, o.name"
-    )
+    o, r = schema.operations, schema.operation_results
+    results = sa.select(sa.func.count(r.c.count)).where(r.c.operation == o.c.name)
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(
+                o.c.name,
+                o.c.starts,
+                o.c.ends,
+                o.c.areas,
+                o.c.description,
+                results.scalar_subquery(),
+            )
+        ).all()
     result = []
-    for name, starts, ends, refs, description, n in rows:
+    for name, starts, ends, refs, description, n in sorted(rows, key=lambda x: (x[1], x[0])):
         names = {r: areas.resolve(store, r).name for r in refs}
         result.append(
             {
@@ -543,15 +513,34 @@ def list_operations(store: Store) -> list[dict[str, Any]]:
     return result
 
 
+# The audit's columns as the store's frame gave them (changed_at: UTC).
+AUDIT_SCHEMA = pl.Schema(
+    {
+        "change_id": pl.Int64(),
+        "area": pl.String(),
+        "measure": pl.String(),
+        "old_count": pl.Int64(),
+        "new_count": pl.Int64(),
+        "changed_by": pl.String(),
+        "changed_at": pl.Datetime("us", "Etc/UTC"),
+        "source": pl.String(),
+    }
+)
+
+
 def audit(store: Store, name: str) -> list[dict[str, object]]:
     """Every change to an operation's results, oldest first: who, when, old and new."""
     op = get_operation(store, name)
-    frame = store.frame(
-        "SELECT change_id, area, measure, old_count, new_count, changed_by, changed_at, source "
-        "FROM operation_results_audit WHERE operation = ? ORDER BY change_id",
-        [op.name],
-    )
-    return frame.to_dicts()
+    t = schema.operation_results_audit
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(*(t.c[k] for k in AUDIT_SCHEMA))
+            .where(t.c.operation == op.name)
+            .order_by(t.c.change_id)
+        ).all()
+    at = list(AUDIT_SCHEMA).index("changed_at")
+    utc = [(*row[:at], row[at].astimezone(dt.UTC), *row[at + 1 :]) for row in rows]
+    return pl.DataFrame(utc, schema=AUDIT_SCHEMA, orient="row").to_dicts()
 
 
 def operations_report(
@@ -561,12 +550,13 @@ def operations_report(
     ``area``: their dates overlap the period and one of their areas shares ground with it
     (or how they lie cannot be told). For reports such as the JAG pack."""
     target = areas.resolve(store, area) if isinstance(area, str) else area
-    rows = store.rows(
-        "SELECT name, areas FROM operations WHERE starts <= ? AND ends >= ? ORDER BY starts, name",
-        [end, start],
-    )
+    t = schema.operations
+    with store.team_records.connect() as c:
+        rows = c.execute(
+            sa.select(t.c.name, t.c.areas, t.c.starts).where(t.c.starts <= end, t.c.ends >= start)
+        ).all()
     found, known = [], _Areas(store)
-    for name, refs in rows:
+    for name, refs, _ in sorted(rows, key=lambda x: (x[2], x[0])):
         try:
             _, apart = areas.relations(store, {"\0": target, **known.named(refs)})
         except InputError:
