@@ -9,21 +9,19 @@ An area is one of
   other forces' districts included (both are reported). Its residents are those of its
   districts. A force not in the table (British Transport Police, a test force) has no
   known districts: its crimes are counted, and rates say why there are none;
-* a **local authority** (``Leicester``): crimes whose LSOA name starts with
-  it (police.uk LSOA names are ``<district> <3 digits><letter>``), so it works
-  before any lookup is imported;
+* a **local authority** (``Leicester``): crimes whose LSOA name starts with it (police.uk
+  LSOA names are ``<district> <3 digits><letter>``), so it works before any lookup is imported;
 * a **ward** from an imported ONS lookup (``Abbey (Leicester)`` or its code);
-* a **custom** area defined with ``beatbook areas add``: LSOAs, wards, a
-  GeoJSON polygon or a police.uk neighbourhood (team area) boundary
-  (point-in-polygon on the crime coordinates);
+* a **custom** area defined with ``beatbook areas add``: LSOAs, wards, a GeoJSON polygon or
+  a police.uk neighbourhood (team area) boundary (point-in-polygon on the crime coordinates);
 * a **postcode area** (``LE postcode area``, ``postcode-area:LE``) or **district**
   (``LE3 postcode district``) of an imported ONS postcode directory: the LSOAs most of
   whose postcodes it holds (``ingest/postcodes.py``);
 * a **difference** ``A excluding B`` (``Leicestershire excluding Leicester``).
 
-LSOA sets always hold both the 2011 and the 2021 codes of the same places
-(bridged through the ONS exact-fit lookup), because police.uk switched code
-vintage and population estimates come in either.
+LSOA sets always hold both the 2011 and the 2021 codes of the same places (bridged through the
+ONS exact-fit lookup), because police.uk switched code vintage and population estimates come
+in either.
 """
 
 from __future__ import annotations
@@ -228,6 +226,8 @@ def _ward(code: str, name: str, lad: str, lsoas: list[str]) -> Area:
 
 def _custom(store: Store, named: str | None = None) -> list[Area]:
     """The team's areas (the team's records), by name; ``named`` lower-case."""
+    if store.records_certainly_empty("custom_areas"):
+        return []
     import sqlalchemy as sa  # here, not at every CLI command's start-up
 
     from beatbook.records.schema import custom_areas as t

@@ -436,6 +436,17 @@ class Store:
             raise StoreError(f"cannot open the team's records at {records.where}: {exc}") from exc
         return records
 
+    def records_certainly_empty(self, table: str) -> bool:
+        """Whether a team's records table is known to hold no rows without reading it: an
+        embedded one whose row count in DuckDB's catalog is 0. Lets a command skip loading
+        SQLAlchemy (0.3-0.5 s) for a table most stores leave empty (custom areas)."""
+        if self.database is not None:
+            return False
+        found = self.first(
+            "SELECT estimated_size FROM duckdb_tables() WHERE table_name = ?", [table]
+        )
+        return found is not None and found[0] == 0
+
     def close(self) -> None:
         if self._owns_records and "team_records" in self.__dict__:
             self.team_records.dispose()
