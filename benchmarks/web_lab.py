@@ -93,34 +93,43 @@ def browse(base: str, n_clients: int, seconds: float) -> dict[str, Any]:
     """n_clients threads, each a keep-alive client, GET the public pages in turn."""
     urls = pages(base)
     results: list[tuple[float, int]] = []
-    barrier = threading.Barrier(n_clients + 1)
-    stop = [0.0]
+    kinds: list[str] = []  # each error: its status or exception
+    moments = [0.0, 0.0]  # start, stop: set as the barrier releases every client at once
+
+    def begin() -> None:
+        moments[0] = time.perf_counter()
+        moments[1] = moments[0] + seconds
+
+    barrier = threading.Barrier(n_clients + 1, action=begin)
 
     def work(offset: int) -> None:
         c = client()
         barrier.wait(timeout=600)
         for url in itertools.islice(itertools.cycle(urls), offset, None):
-            if time.perf_counter() > stop[0]:
+            if time.perf_counter() > moments[1]:
                 break
             started = time.perf_counter()
             try:
                 status = c.get(url).status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = 0
+                kinds.append(type(exc).__name__)
                 c.close()
                 c = client()
+            if status >= 400:
+                kinds.append(str(status))
             results.append((time.perf_counter() - started, status))
         c.close()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n_clients)]
     for t in threads:
         t.start()
-    stop[0] = time.perf_counter() + seconds
-    started = time.perf_counter()
     barrier.wait(timeout=600)
     for t in threads:
         t.join()
-    return summary(results, time.perf_counter() - started)
+    made = summary(results, time.perf_counter() - moments[0])  # answers still due included
+    made["error kinds"] = {k: kinds.count(k) for k in sorted(set(kinds))}
+    return made
 
 
 @dataclass

@@ -70,6 +70,7 @@ def run_pages(lab: Lab, clients: list[int], seconds: float) -> None:
         f"\nPublic pages ({len(pages(''))} pages in turn, keep-alive clients, {seconds:g} s a cell)"
     )
     print(f"{'server':24s} clients  requests   req/s   p50 ms   p95 ms  errors  vs embedded")
+    kinds: list[str] = []
     for n in clients:
         baseline = None
         for server in servers:
@@ -80,6 +81,9 @@ def run_pages(lab: Lab, clients: list[int], seconds: float) -> None:
                 f"{r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['errors']:7d} "
                 f"{r['per_second'] / baseline if baseline else float('nan'):11.2f}"
             )
+            if r["error kinds"]:
+                kinds.append(f"  errors, {LABELS[server.name]}, {n} clients: {r['error kinds']}")
+    print("\n".join(kinds or ["  (every answer 2xx/3xx)"]))
 
 
 def new_tag() -> str:
