@@ -9,6 +9,7 @@ import pwd
 import shutil
 import signal
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -119,6 +120,29 @@ def test_stop_and_a_new_start_after_a_killed_run(postgres_url: str) -> None:
         assert (folder / "data" / "PG_VERSION").exists()  # stop removes nothing
         assert (folder / "server.log").exists()
         postgres.stop(folder)  # stopping a stopped cluster is harmless
+    finally:
+        postgres.stop(folder, mode="immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_restart_after_a_killed_server_keeps_what_was_committed(postgres_url: str) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="beatbook-pg-test-"))
+    try:
+        url = postgres.start(folder)
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("CREATE TABLE kept (x int)")
+            con.execute("INSERT INTO kept VALUES (1)")
+        killed = postgres.server_pid(folder)
+        assert killed is not None
+        os.kill(killed, signal.SIGKILL)  # no shutdown: postmaster.pid and the socket lock left
+        deadline = time.monotonic() + 10
+        while postgres.is_running(folder) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the signal takes a moment; restart leaves a live server alone
+        postgres.restart(folder)
+        assert postgres.server_pid(folder) not in (None, killed)
+        with psycopg.connect(url) as con:
+            assert con.execute("SELECT x FROM kept").fetchall() == [(1,)]
+        postgres.restart(folder)  # a running server is left as it is
     finally:
         postgres.stop(folder, mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)

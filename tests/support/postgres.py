@@ -5,7 +5,8 @@
 fight over one), creates the database ``beatbook`` and returns its URL, for example
 ``postgresql://beatbook-test@/beatbook?host=/tmp/beatbook-pg-x1y2``. psycopg 3 takes it as
 it is; SQLAlchemy 2 takes it with the driver named (``postgresql+psycopg://…``).
-``stop(folder)`` stops the server (fast shutdown) and removes nothing.
+``stop(folder)`` stops the server (fast shutdown) and removes nothing. ``restart(folder)``
+starts again a server that was killed (``kill -9``), with its data.
 
 PostgreSQL refuses to run as root, and the tests run as root in CI. Run as root, the server
 runs as the unprivileged system user ``beatbook-test`` (created when missing, with no home
@@ -38,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -241,6 +243,58 @@ def stop(folder: Path, mode: str = "fast") -> None:
             raise  # it in vain, though the server has gone
 
 
+def restart(folder: Path, timeout: float = 60.0) -> None:
+    """Start again the server of the cluster in ``folder`` after it died (``kill -9`` of the
+    postmaster), keeping its data: what was committed is there again (``fsync`` off loses
+    nothing while the machine stays up).
+
+    Waits for the dead server's processes to go (backends end when they notice the
+    postmaster has gone; a process still working in ``folder/data`` blocks the start), then
+    removes its lock files when their process is dead or a zombie nobody reaped (PostgreSQL
+    takes a zombie's id for a live server), and starts the server with ``pg_ctl``.
+    """
+    folder = Path(folder).resolve()
+    data = folder / "data"
+    bin_ = bindir()
+    if bin_ is None:
+        raise PostgresError("PostgreSQL is not installed (no pg_ctl)")
+    if is_running(folder):
+        return
+    deadline = time.monotonic() + timeout
+    while _working_in(data):
+        if time.monotonic() > deadline:
+            raise PostgresError(f"processes of the dead server still run in {data}")
+        time.sleep(0.1)
+    for lock in [data / "postmaster.pid", *folder.glob(".s.PGSQL.*.lock")]:
+        if lock.exists() and _live_pid(lock) is None:
+            lock.unlink()
+            if lock.name.startswith(".s.PGSQL."):
+                Path(str(lock).removesuffix(".lock")).unlink(missing_ok=True)
+    _run(
+        [str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log")]
+        + ["-w", "-t", str(int(timeout)), "start"],
+        folder,
+        server_user(),
+    )
+
+
+def _working_in(data: Path) -> list[int]:
+    """Live (not zombie) processes whose working directory is ``data``: the server's."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "cwd")) != data:
+                continue
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            found.append(int(proc.name))
+    return found
+
+
 def _sweep_stale(base: Path) -> None:
     """Stop and remove fixture folders whose pytest process (``owner`` file) has gone."""
     for folder in base.glob(PREFIX + "*"):
@@ -303,9 +357,9 @@ def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 if __name__ == "__main__":
-    commands = {"start": lambda f: print(start(f)), "stop": stop}
+    commands = {"start": lambda f: print(start(f)), "stop": stop, "restart": restart}
     if len(sys.argv) != 3 or sys.argv[1] not in commands:
-        sys.exit("usage: postgres.py start|stop FOLDER")
+        sys.exit("usage: postgres.py start|stop|restart FOLDER")
     try:
         commands[sys.argv[1]](Path(sys.argv[2]))
     except PostgresError as exc:

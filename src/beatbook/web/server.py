@@ -214,7 +214,14 @@ def run_workers(factory: str, workers: int, host: str, port: int, **kw: Any) -> 
     from uvicorn.supervisors import Multiprocess
 
     made = config(
-        factory, host, port, factory=True, workers=workers, log_config=_worker_logs(), **kw
+        factory,
+        host,
+        port,
+        factory=True,
+        workers=workers,
+        log_config=_worker_logs(),
+        timeout_worker_healthcheck=settings.SERVER_WORKER_START_SECONDS,
+        **kw,
     )
     sock = made.bind_socket()
     Multiprocess(made, sockets=[sock]).run()
