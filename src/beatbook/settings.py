@@ -256,6 +256,9 @@ SERVER_KEEP_ALIVE_SECONDS = 5
 # start included) or it is killed and started again (uvicorn's 5 s killed workers still
 # importing on a busy machine).
 SERVER_WORKER_START_SECONDS = 30
+# While the team's records' database cannot be reached (restarting), pages answer 503 and ask
+# to try again after this many seconds: PostgreSQL restarts in a few.
+RECORDS_RETRY_AFTER_SECONDS = 10
 # A request head still incomplete past 16 KiB is refused (h11's default; BeatBook's cookies
 # are short): a slow client cannot make the server buffer more per connection.
 SERVER_MAX_HEADER_BYTES = 16 * 1024

@@ -7,9 +7,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -47,6 +48,16 @@ from beatbook.web.security import (
 STATIC = Path(__file__).parent / "static"
 SECRET_ENV = "BEATBOOK_SECRET"  # signs forms and cookies (default: one kept with the records)
 SERVE_OPTIONS_ENV = "BEATBOOK_SERVE_OPTIONS"  # create_app's other options, JSON, for workers
+UNREACHABLE = (
+    "BeatBook cannot reach the team's records just now. Please try again in a minute: "
+    "what you sent was not stored (sending a report again is safe)."
+)
+UNREACHABLE_PAGE = (
+    '<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Try again soon · '
+    'BeatBook</title><meta name="viewport" content="width=device-width, initial-scale=1">'
+    f"</head><body><h1>Try again in a minute</h1><p>{UNREACHABLE}</p>"
+    '<p><a href="/">Home</a></p></body></html>'
+)
 
 
 def create_app(
@@ -115,6 +126,16 @@ def create_app(
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return render(request, "error.html.j2", {"message": str(exc)}, status_code=400)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def records_unreachable(request: Request, exc: Exception) -> Response:
+        """The database of the team's records is down or restarting: 503 and when to try
+        again, never a 500 (the page is plain: the desk's layout would ask the database)."""
+        headers = {"Retry-After": str(settings.RECORDS_RETRY_AFTER_SECONDS)}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": UNREACHABLE}, status_code=503, headers=headers)
+        return HTMLResponse(UNREACHABLE_PAGE, status_code=503, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
