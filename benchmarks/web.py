@@ -18,7 +18,7 @@ throwaway PostgreSQL cluster (PostgreSQL 15 must be installed: scripts/system-pa
 Public pages at each --page-clients against the embedded single-process baseline, 1 and 2
 workers; --report-count reports at once; a worker, then PostgreSQL, killed with SIGKILL
 during a stream of reports, with what was stored checked in SQL afterwards.
---import-under-load is reserved and not implemented yet.
+--import-under-load: three months imported by `beatbook ingest` while 50 clients browse.
 
 Prints requests, throughput, p50 and p95 latency and errors per scenario. Client and server
 share this machine's cores, so read the figures as a floor, and compare runs made on the
@@ -152,7 +152,7 @@ def main() -> None:
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("store", nargs="?", default="demo-output/beatbook.duckdb")
-    chosen = parser.add_argument_group("scenarios (none named: all but --import-under-load)")
+    chosen = parser.add_argument_group("scenarios (none named: all)")
     chosen.add_argument("--in-process", action="store_true", help="uvicorn in this process")
     chosen.add_argument(
         "--pages", action="store_true", help="public pages: embedded vs 1 and 2 PostgreSQL workers"
@@ -161,7 +161,9 @@ def main() -> None:
     chosen.add_argument("--kill-worker", action="store_true", help="kill -9 of a worker")
     chosen.add_argument("--kill-postgres", action="store_true", help="kill -9 of PostgreSQL")
     chosen.add_argument(
-        "--import-under-load", action="store_true", help="(reserved: not implemented yet)"
+        "--import-under-load",
+        action="store_true",
+        help="beatbook ingest of three months while clients browse 2 workers",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="per in-process scenario")
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50], help="in-process")
@@ -175,10 +177,12 @@ def main() -> None:
     parser.add_argument("--before", type=float, default=4.0, help="seconds of writes before")
     parser.add_argument("--after", type=float, default=4.0, help="seconds of writes after")
     parser.add_argument("--outage", type=float, default=3.0, help="seconds PostgreSQL is down")
+    parser.add_argument("--import-clients", type=int, default=50, help="during the import")
+    parser.add_argument("--import-seconds", type=float, default=20.0, help="of load, import in it")
     args = parser.parse_args()
     run = {name for name in SCENARIOS if getattr(args, name)}
     if not run and not args.import_under_load:
-        run = set(SCENARIOS)
+        run, args.import_under_load = set(SCENARIOS), True
     if not Path(args.store).exists():
         raise SystemExit(f"{args.store} not found: run `make demo` first")
     from web_lab import Lab

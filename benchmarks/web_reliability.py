@@ -29,14 +29,19 @@ import datetime as dt
 import itertools
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 from web_lab import (
+    ROOT,
     Lab,
     Server,
     Submission,
@@ -287,9 +292,86 @@ def run_kill_postgres(lab: Lab, writers: int, before: float, outage: float, afte
     after_stream(lab, server, stream)
 
 
-def run_import_under_load(lab: Lab) -> None:
-    """--import-under-load: not implemented yet (reserved)."""
-    raise SystemExit("--import-under-load is not implemented yet")
+IMPORT_MONTHS = ("2025-07", "2025-08", "2025-09")  # the demo store's last three
+POLICE = ROOT / "data" / "sample" / "police-uk" / "leicestershire"
+
+
+def _without_last_months(source: Path, target: Path) -> None:
+    """A copy of the served store as it was before its last three months were imported."""
+    import duckdb
+
+    from beatbook import aggregates
+
+    shutil.copyfile(source, target)
+    con = duckdb.connect(str(target))
+    first = f"{IMPORT_MONTHS[0]}-01"
+    for table in ("street_crimes", "crime_repeats", "outcomes", "stop_searches", "quarantine"):
+        con.execute(f"DELETE FROM {table} WHERE month >= ?", [first])
+    con.execute("DELETE FROM partitions WHERE month >= ?", [first])
+    aggregates.rebuild(con)
+    con.execute("CHECKPOINT")
+    con.close()
+
+
+def run_import_under_load(lab: Lab, clients: int, seconds: float) -> None:
+    """--import-under-load: ``beatbook ingest`` of three months (another process, with the
+    records in PostgreSQL) while ``clients`` browse the public pages on 2 workers; a poller
+    reads the area's figures all the while. Every request must answer, and every answer must
+    be the store before the import or after it (never one or two of its months)."""
+    store = lab.folder / "import.duckdb"
+    _without_last_months(lab.records, store)
+    server = Server("pg2-import", store, lab.url, 2, lab.folder)
+    server.wait_ready()
+    server.warm()
+    states: list[tuple[int, str, int]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        with client() as c:
+            while not stop.is_set():
+                try:
+                    answer = c.get(server.base + "/api/stats/Leicester")
+                    body = answer.json() if answer.status_code == 200 else {}
+                    states.append((answer.status_code, body.get("to", ""), body.get("months", 0)))
+                except httpx.HTTPError:
+                    states.append((0, "", 0))
+
+    pollers = [threading.Thread(target=poll) for _ in range(2)]
+    for t in pollers:
+        t.start()
+    load: dict[str, Any] = {}
+    browsing = threading.Thread(target=lambda: load.update(browse(server.base, clients, seconds)))
+    browsing.start()
+    time.sleep(min(2.0, seconds / 4))
+    files = [str(POLICE / f"{m}-leicestershire-street.csv.gz") for m in IMPORT_MONTHS]
+    env = {k: v for k, v in os.environ.items() if k != "BEATBOOK_STORE"}
+    env["BEATBOOK_DATABASE"] = lab.url
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "beatbook.cli.main", "--store", str(store), "ingest", *files],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    took = time.perf_counter() - began
+    browsing.join()
+    time.sleep(1.0)
+    stop.set()
+    for t in pollers:
+        t.join()
+    server.stop()
+    seen = sorted({s for s in states if s[0] == 200})
+    print(
+        f"\nImport of {len(files)} months under load (2 workers, {clients} clients, {seconds:g} s)"
+    )
+    print(f"  {'import exit status, wall time':38s} {done.returncode}, {took:.1f} s")
+    if done.returncode != 0:
+        print(done.stderr[-2000:])
+    print(
+        f"  {'page requests, req/s, p50/p95 ms':38s} {load['requests']}, "
+        f"{load['per_second']:.1f}, {load['p50_ms']:.0f}/{load['p95_ms']:.0f}"
+    )
+    print(f"  {'failed page requests':38s} {load['errors']} {load['error kinds'] or ''}")
+    print(f"  {'figure reads, failed':38s} {len(states)}, {sum(1 for s in states if s[0] != 200)}")
+    print(f"  {'versions seen (to, months)':38s} {[(s[1], s[2]) for s in seen]}")
 
 
 def reliability(lab: Lab, run: set[str], args: Any) -> None:
@@ -306,4 +388,4 @@ def reliability(lab: Lab, run: set[str], args: Any) -> None:
     if "kill_postgres" in run:
         run_kill_postgres(lab, args.writers, args.before, args.outage, args.after)
     if args.import_under_load:
-        run_import_under_load(lab)
+        run_import_under_load(lab, args.import_clients, args.import_seconds)
