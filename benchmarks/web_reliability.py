@@ -349,8 +349,10 @@ def run_import_under_load(lab: Lab, clients: int, seconds: float) -> None:
     began = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "beatbook.cli.main", "--store", str(store), "ingest", *files],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     took = time.perf_counter() - began
     browsing.join()
     time.sleep(1.0)

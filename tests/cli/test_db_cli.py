@@ -94,14 +94,34 @@ def _fill(store: Path) -> None:
     """The team's records as the demo makes them, embedded in the store file."""
     steps = [
         ("users", "add", "boss", "--role", "admin", "--password-stdin"),
-        ("areas", "add", "West Leicester", "--ward", "Westcotes (Leicester)", "--ward",
-         "Fosse (Leicester)", "--ward", "Western (Leicester)"),
-        ("concerns", "import", str(SAMPLE / "concerns" / "leicester-concerns.csv"), "--area",
-         "Leicester"),
-        ("ops", "import", str(SAMPLE / "operations" / "operations.csv"),
-         str(SAMPLE / "operations" / "results.csv"), "--by", "PC 2741"),
+        (
+            "areas",
+            "add",
+            "West Leicester",
+            "--ward",
+            "Westcotes (Leicester)",
+            "--ward",
+            "Fosse (Leicester)",
+            "--ward",
+            "Western (Leicester)",
+        ),
+        (
+            "concerns",
+            "import",
+            str(SAMPLE / "concerns" / "leicester-concerns.csv"),
+            "--area",
+            "Leicester",
+        ),
+        (
+            "ops",
+            "import",
+            str(SAMPLE / "operations" / "operations.csv"),
+            str(SAMPLE / "operations" / "results.csv"),
+            "--by",
+            "PC 2741",
+        ),
         ("engagements", "import", str(SAMPLE / "operations" / "engagements.csv")),
-    ]  # fmt: skip
+    ]
     for step in steps:
         result = run("--store", str(store), *step, stdin=PASSWORD + "\n")
         assert result.exit_code == 0, (step, result.output)
@@ -152,11 +172,31 @@ def test_with_a_database_the_team_writes_while_the_store_file_is_held(
     it; with --database a team command only reads the file and writes PostgreSQL."""
     held = duckdb.connect(str(store), read_only=True)
     try:
-        blocked = run("--store", str(store), "users", "add", "ana", "--role", "admin",
-                      "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        blocked = run(
+            "--store",
+            str(store),
+            "users",
+            "add",
+            "ana",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
         assert blocked.exit_code != 0
-        added = run("--store", str(store), "--database", database, "users", "add", "ana",
-                    "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        added = run(
+            "--store",
+            str(store),
+            "--database",
+            database,
+            "users",
+            "add",
+            "ana",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
         assert added.exit_code == 0, added.output
         listed = run("--store", str(store), "--database", database, "users", "list", "--json")
         assert [u["username"] for u in json.loads(listed.output)] == ["ana"]

@@ -33,8 +33,11 @@ def _ingest(store: Path, database: str | None) -> subprocess.CompletedProcess[st
         env[DATABASE_ENV] = database
     return subprocess.run(
         [sys.executable, "-m", "beatbook.cli.main", "--store", str(store), "ingest", *FILES],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_an_import_switches_in_whole_under_load(
@@ -51,9 +54,13 @@ def test_an_import_switches_in_whole_under_load(
                 answer = client.get(STATS)
                 body = answer.json() if answer.status_code == 200 else {}
                 seen.append(
-                    (answer.status_code, body.get("to", ""), body.get("months", 0),
-                     body.get("count", 0))
-                )  # fmt: skip
+                    (
+                        answer.status_code,
+                        body.get("to", ""),
+                        body.get("months", 0),
+                        body.get("count", 0),
+                    )
+                )
 
     with fresh_database(postgres_url) as database:
         app = create_app(store, database=database)

@@ -78,10 +78,21 @@ def workers(tmp_path: Path, postgres_url: str) -> Iterator[Workers]:
         env.pop("BEATBOOK_SECRET", None)  # the workers' shared secret comes from the records
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "beatbook.cli.main", "serve", "--workers", "2",
-                 "--port", str(port)],
-                stdout=out, stderr=subprocess.STDOUT, env=env, text=True,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "beatbook.cli.main",
+                    "serve",
+                    "--workers",
+                    "2",
+                    "--port",
+                    str(port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                text=True,
+            )
         running = Workers(f"http://127.0.0.1:{port}", process, log)
         try:
             deadline = time.monotonic() + 90
