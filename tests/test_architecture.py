@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "beatbook"
 # The same list, with what each layer is for, is in docs/architecture.md.
 LAYERS: list[set[str]] = [
     {"errors", "settings", "months"},
-    {"store", "records", "aggregates", "reference", "geo"},
+    {"store", "snapshots", "records", "aggregates", "reference", "geo"},
     {"stats", "hotspots", "charts"},
     {"ingest"},
     {"areas", "queries", "populations", "national", "postcode_areas", "export"},
