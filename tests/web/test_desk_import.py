@@ -29,6 +29,7 @@ from beatbook.users import add_user
 from beatbook.web import create_app
 from beatbook.web.testing import serving
 from beatbook.web.uploads import file_name, size_words
+from support.archives import archive
 from support.browser import needs_chromium, shot
 from support.fixtures_store import POLICE
 from support.postgres import fresh_database
@@ -162,6 +163,22 @@ def test_an_admin_imports_two_months(admin: TestClient, served_store: Path, scra
     assert [Path(n).name for (n,) in names] == [street(m).name for m in months]
     again = admin.post(PAGE, data={"csrf_token": csrf_of(page.text)}, files=sent)
     assert [r[6] for r in results(again.text)] == ["unchanged", "unchanged"]
+
+
+def test_an_archive_zip_is_imported_member_by_member(
+    admin: TestClient, served_store: Path, scratch: Path, tmp_path: Path
+) -> None:
+    """police.uk's archive layout (a month folder of every force's three kinds), as the
+    import command reads it."""
+    published = archive(tmp_path / "archives", ["2025-06"], rows=300)
+    sent = upload((published.path.name, published.path))
+    done = admin.post(PAGE, data={"csrf_token": token(admin)}, files=sent)
+    assert done.status_code == 200, done.text[:500]
+    shown = results(done.text)
+    assert sorted(r[0] for r in shown) == sorted(Path(n).name for n in published.members)
+    assert {(r[3], r[6]) for r in shown} == {("2025-06", "stored")}
+    assert stored_rows(served_store, "2025-06") == 2 * 300  # both forces' street rows
+    assert list(scratch.iterdir()) == []
 
 
 def test_only_an_admin_may_import(app: FastAPI, served_store: Path, scratch: Path) -> None:
@@ -372,13 +389,13 @@ def test_an_admin_picks_files_and_sees_the_results_on_a_phone(
         phone.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         phone.on("pageerror", lambda e: problems.append(str(e)))
         try:
-            phone.goto(f"{url}/login")
+            # straight to the page: the dashboard would start its map's layers (seconds)
+            phone.goto(f"{url}/login?next={PAGE}")
             phone.get_by_label("Username").fill(ADMIN.username)
             phone.get_by_label("Password").fill(ADMIN.password)
             phone.get_by_role("button", name="Sign in").click()
-            phone.wait_for_url(re.compile(r"/desk"))
-            phone.get_by_role("link", name="Import").click()
             phone.wait_for_url(re.compile(PAGE))
+            assert phone.get_by_role("link", name="Import").get_attribute("aria-current") == "page"
             files = [str(street("2025-06")), str(street("2025-07"))]
             # over the limit: refused in the page before anything is sent
             phone.evaluate("document.getElementById('import-form').dataset.maxBytes = '1000'")
