@@ -185,6 +185,14 @@ RATIO_FLOOR_BYTES = 1 << 20
 # empty lines (~2 MB of them), and nothing may be lost silently.
 MAX_EMPTY_LINES = 10_000
 
+# The desk's import page (/desk/import): the files of one upload together, as sent, at most
+# 1 GiB. A month of one force's street file is about 0.4 MB gzipped (Leicestershire), so
+# years of a force's files fit many times over; past it the upload is refused before
+# anything is stored. The files are written to a temporary folder as they arrive and the
+# server's disk holds them while they are imported. Larger imports (national archives) run
+# on the server with the import command, which reads the files where they lie.
+UPLOAD_MAX_BYTES = 1 << 30
+
 # --- months and dates a person gives (CLI, desk, public pages; docs/cli.md#months-and-dates) --
 
 # A month a decision, an update or a figure is for (priorities adopt, continue, close and

@@ -12,6 +12,9 @@ the next import.
 
 Imports take turns on ``FILE.import.lock``. The copy costs the file's size on disk, once, for
 the length of the import (a reflink where the file system has them).
+
+:func:`import_target` is where an import writes, the one rule for every caller: the command
+line (``cli/_common.import_store``) and the web desk (``web/db.py``, with a database).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from beatbook.errors import StoreError
+from beatbook.store import Store, default_store_path
 
 NEXT = ".next-"  # FILE.next-PID: an import's copy, switched in when it is complete
 
@@ -87,6 +91,20 @@ def next_version(path: Path) -> Iterator[Path]:
                 work.unlink()
             with contextlib.suppress(FileNotFoundError):
                 work.with_name(work.name + ".wal").unlink()
+
+
+@contextmanager
+def import_target(path: Path | None, database: str | None) -> Iterator[Store]:
+    """The store an import of crime or reference data writes. Embedded (``database`` None):
+    the file itself, opened for writing. With the team's records in ``database``, servers and
+    team commands read the file as the import runs: a copy (:func:`next_version`), switched in
+    whole when the block ends; a failed or killed import leaves the file as it was."""
+    if database is None:
+        with Store(path) as st:
+            yield st
+        return
+    with next_version(path or default_store_path()) as work, Store(work) as st:
+        yield st
 
 
 def identity(path: Path) -> tuple[int, int] | None:

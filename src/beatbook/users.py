@@ -1,9 +1,9 @@
 """The people who use the web desk, their roles, and their passwords (argon2id hashes).
 
-Roles follow the neighbourhood team: an **admin** manages users and settings, an
-**analyst** imports data and runs analyses, an **inspector** decides priorities and
-publishes updates, a **partner** reads the JAG pack and adds notes. What each role may
-do is :data:`PERMISSIONS`, checked on every desk route by the web app.
+Roles follow the neighbourhood team: an **admin** manages users and settings and uploads
+police.uk files on the desk, an **analyst** imports data and runs analyses, an **inspector**
+decides priorities and publishes updates, a **partner** reads the JAG pack and adds notes.
+What each role may do is :data:`PERMISSIONS`, checked on every desk route by the web app.
 
 A signed-in desk session is a row of ``sessions``: the browser's cookie holds a random id and
 the store only its SHA-256. A session ends when its row goes: at sign-out, when the user's
@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view": frozenset(ROLES),
     "manage_users": frozenset({"admin"}),
     "manage_settings": frozenset({"admin"}),
+    "import_data": frozenset({"admin"}),  # police.uk files uploaded on the desk
     "import": frozenset({"analyst"}),
     "propose": frozenset({"analyst", "inspector"}),
     "decide": frozenset({"inspector"}),

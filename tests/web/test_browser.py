@@ -227,6 +227,7 @@ DESK_PAGES = (
     "/desk/users",
     f"/desk/settings?area={quote(AREA)}",
     "/desk/password",
+    "/desk/import",
 )
 
 

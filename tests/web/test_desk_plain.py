@@ -31,6 +31,7 @@ DESK_PAGES = (
     "/desk/users",
     f"/desk/settings?area={A}",
     "/desk/password",
+    "/desk/import",
 )
 JARGON = re.compile(
     r"sepp|idempotent|\d{4}-\d\d-\d\dT\d\d:\d\d|\b(?:custom|force|local authority):\S"

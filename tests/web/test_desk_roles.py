@@ -3,7 +3,7 @@
 Who may do what is written here by hand from issue 7's description of the roles, not read
 from ``beatbook.users.PERMISSIONS``, so a wrong entry there fails these tests:
 
-* admin: users and settings; reads the desk;
+* admin: users and settings, uploads police.uk files to import; reads the desk;
 * analyst: imports and runs: proposes priorities, enters operations results and
   engagements, matches concerns to streets; reads the desk and the JAG pack;
 * inspector: adopts, rejects, continues and closes priorities, writes and publishes the
@@ -71,6 +71,7 @@ ROUTES = (
     Route("GET", f"/desk/updates/preview?area={quote(WARD)}&month=2021-08", EVERYONE),
     Route("GET", "/desk/users", ADMIN),
     Route("GET", f"/desk/settings?area={A}", ADMIN),
+    Route("GET", "/desk/import", ADMIN),
     Route(
         "POST",
         "/desk/priorities/propose",
@@ -159,6 +160,8 @@ ROUTES = (
     # for real in test_desk_actions)
     Route("POST", "/desk/updates/publish", INSPECTOR, (("area", AREA), ("month", "1999-01"))),
     Route("POST", "/desk/settings", ADMIN, (("area", AREA), ("toml", 'team = "Matrix team"'))),
+    # without a file: refused with a message (uploads are tested in test_desk_import)
+    Route("POST", "/desk/import", ADMIN),
     Route(
         "POST",
         "/desk/users/add",

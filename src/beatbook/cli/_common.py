@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from beatbook.records.engine import DATABASE_ENV
-from beatbook.store import STORE_ENV, Store, default_store_path
+from beatbook.store import STORE_ENV, Store
 
 app = typer.Typer(
     help="BeatBook: honest crime statistics from police.uk data.",
@@ -58,16 +58,11 @@ def database_url() -> str | None:
 
 @contextmanager
 def import_store(store: Path | None) -> Iterator[Store]:
-    """The store for a command that imports crime or reference data. With a database, servers
-    and team commands read the file as it runs: the import writes a copy, switched in whole
-    when it is complete (``snapshots.py``); a failed or killed import leaves the file as it was."""
-    if database_url() is None:
-        with Store(store) as st:
-            yield st
-        return
-    from beatbook.snapshots import next_version
+    """The store for a command that imports crime or reference data: the file itself, or with
+    a database a copy switched in whole when it is complete (``snapshots.import_target``)."""
+    from beatbook.snapshots import import_target
 
-    with next_version(store or default_store_path()) as work, Store(work) as st:
+    with import_target(store, database_url()) as st:
         yield st
 
 

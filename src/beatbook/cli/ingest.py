@@ -93,6 +93,7 @@ def ingest(
 
     Example: [bold]beatbook ingest data/sample/police-uk[/bold]
     """
+    from beatbook.ingest.files import result_notes
     from beatbook.ingest.policeuk_csv import ingest as ingest_files
 
     with import_store(store) as st:
@@ -121,15 +122,6 @@ def ingest(
     for col in ("file", "kind", "force", "month", "rows stored", "rows quarantined", "status"):
         table.add_column(col, justify="right" if col.startswith("rows") else "left")
     for r in results:
-        status = r.status
-        for change in r.replacements:
-            api = (r.replaced_from or {}).get("origin") == "api"
-            what = "replaced the API fetch of" if api else "replaced"
-            status += f", {what} {change['rows_before']:,} -> {change['rows_after']:,} rows"
-        if r.duplicate_of:
-            status += f" of {Path(r.duplicate_of).name}"
-        if r.status == "kept":
-            status += f" the {r.newer_publication} publication (this is {r.publication}'s)"
         table.add_row(
             Path(r.file).name,
             r.kind,
@@ -137,26 +129,13 @@ def ingest(
             ", ".join(r.months),
             f"{r.rows_stored:,}",
             f"{r.rows_quarantined:,}",
-            status,
+            r.status_text(),
         )
     out.print(table)
     total_q = sum(r.rows_quarantined for r in results)
-    repeated = sum(r.rows_repeated for r in results)
     out.print(
         f"{sum(r.rows_stored for r in results):,} rows stored, {total_q:,} quarantined"
         + (" (see the quarantine table for file, line and reason)" if total_q else "")
     )
-    for r in results:
-        if r.stray_rows:
-            strays = ", ".join(f"{m}: {n:,}" for m, n in sorted(r.stray_rows.items()))
-            out.print(
-                f"{Path(r.file).name}: {sum(r.stray_rows.values()):,} rows of other months "
-                f"({strays}) quarantined, not stored: a file replaces only its own month"
-            )
-        if r.empty_lines:
-            out.print(f"{Path(r.file).name}: {r.empty_lines:,} empty lines skipped")
-    if repeated:
-        out.print(
-            f"{repeated:,} stored rows repeat a Crime ID already in their month: kept, and "
-            "counted once (docs/statistics.md, counting rules)"
-        )
+    for note in result_notes(results):
+        out.print(note)

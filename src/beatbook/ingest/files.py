@@ -9,9 +9,10 @@ reported for each (:class:`FileResult`, the rows of ``beatbook ingest``'s table 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -93,6 +94,44 @@ class FileResult:
             "newer_publication": self.newer_publication,
             "newer_file": self.newer_file,
         }
+
+    def status_text(self) -> str:
+        """The status column of the results table (``beatbook ingest``, the desk's import):
+        'stored, replaced 1,204 -> 1,190 rows', 'duplicate of FILE', 'kept the 2025-06
+        publication (this is 2025-03's)'."""
+        status = self.status
+        for change in self.replacements:
+            api = (self.replaced_from or {}).get("origin") == "api"
+            what = "replaced the API fetch of" if api else "replaced"
+            status += f", {what} {change['rows_before']:,} -> {change['rows_after']:,} rows"
+        if self.duplicate_of:
+            status += f" of {Path(self.duplicate_of).name}"
+        if self.status == "kept":
+            status += f" the {self.newer_publication} publication (this is {self.publication}'s)"
+        return status
+
+
+def result_notes(results: Iterable[FileResult]) -> list[str]:
+    """What the results table does not show: rows of other months in a file, empty lines
+    skipped, rows repeating a Crime ID (one line each, after the table)."""
+    results = list(results)
+    notes = []
+    for r in results:
+        if r.stray_rows:
+            strays = ", ".join(f"{m}: {n:,}" for m, n in sorted(r.stray_rows.items()))
+            notes.append(
+                f"{Path(r.file).name}: {sum(r.stray_rows.values()):,} rows of other months "
+                f"({strays}) quarantined, not stored: a file replaces only its own month"
+            )
+        if r.empty_lines:
+            notes.append(f"{Path(r.file).name}: {r.empty_lines:,} empty lines skipped")
+    repeated = sum(r.rows_repeated for r in results)
+    if repeated:
+        notes.append(
+            f"{repeated:,} stored rows repeat a Crime ID already in their month: kept, and "
+            "counted once (docs/statistics.md, counting rules)"
+        )
+    return notes
 
 
 @dataclass(eq=False)  # compared and hashed by identity

@@ -28,6 +28,7 @@ from beatbook.web.routes import (
     desk,
     desk_concerns,
     desk_engagements,
+    desk_import,
     desk_operations,
     desk_priorities,
     desk_settings,
@@ -114,6 +115,7 @@ def create_app(
         desk_updates,
         desk_users,
         desk_settings,
+        desk_import,
     ):
         app.include_router(module.router)
 

@@ -13,6 +13,10 @@ import then switches a new file in (``snapshots.py``): the next request opens it
 old one is closed when the last request reading it ends. Each request reads one version of
 the file from start to end (:meth:`Database.pinned`), never half of one import and half of
 another.
+
+An import from the desk (``/desk/import``) writes where :meth:`Database.importing` says: the
+app's own file under the write lock when embedded, else a copy switched in whole, as the
+import command does (``snapshots.import_target``).
 """
 
 from __future__ import annotations
@@ -121,6 +125,21 @@ class Database:
     def write(self) -> Iterator[Store]:
         with self._writer, self.read() as cursor:
             yield cursor
+
+    @contextmanager
+    def importing(self) -> Iterator[Store]:
+        """The store an import of police.uk files from the desk writes. Embedded: the file the
+        app holds, through its own connection under the write lock (the desk's other writes
+        wait for it; each month is its own transaction, so readers never see half of one).
+        With a database: a copy of the file, switched in whole when the block ends and opened
+        by the next request (``snapshots.import_target``, as the import command does); a
+        failed import leaves the file as it was."""
+        if self.database is None:
+            with self.write() as store:
+                yield store
+            return
+        with snapshots.import_target(self.path, self.database) as store:
+            yield store
 
     def close(self) -> None:
         self._current.store.close()
