@@ -78,13 +78,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On ``--records-backend postgres``: a test marked ``embedded_only`` is skipped with its
+    reason, and the embedded half of a test that runs on both backends by itself
+    (``team_store``, ``team_records``) is left out: the embedded pass runs it."""
     if not BACKEND.postgres:
         return
+    kept, twice = [], []
     for item in items:
+        params = getattr(item, "callspec", None)
+        chosen = {params.params.get(f) for f in ("team_store", "team_records")} if params else set()
+        (twice if "embedded" in chosen else kept).append(item)
         marker = item.get_closest_marker("embedded_only")
         if marker is not None:
             reason = marker.args[0] if marker.args else EMBEDDED_ONLY
             item.add_marker(pytest.mark.skip(reason=f"embedded only: {reason}"))
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
