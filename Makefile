@@ -7,6 +7,18 @@ SAMPLE := data/sample
 DEMO_INSPECTOR := Insp. Sample (demo entry)
 # Test workers (pytest-xdist): one per core, at most 4; a module's tests stay together, in order.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+# The second pass of `make test`: the web and priorities suites again with each store's team
+# records in a fresh PostgreSQL database (--records-backend postgres, issue 20). Left out of
+# it, to keep the suite well under 15 minutes: the input fuzzing and the browser tests (the
+# same routes, run in the pass too through TestClient), the workers test (on PostgreSQL in
+# both passes) and the pure statistics of priorities (no records). docs/architecture.md, Tests.
+POSTGRES_TESTS ?= tests/web tests/priorities \
+	--ignore=tests/web/test_input_properties.py \
+	--ignore=tests/web/test_browser.py --ignore=tests/web/test_public_browser.py \
+	--ignore=tests/web/test_workers.py --ignore=tests/web/test_server_limits.py \
+	--ignore=tests/priorities/test_assess.py --ignore=tests/priorities/test_score.py \
+	--ignore=tests/priorities/test_naming.py --ignore=tests/priorities/test_wording_public.py \
+	--ignore=tests/priorities/test_wording_months.py
 
 .PHONY: demo test check lint bench clean
 
@@ -49,9 +61,13 @@ demo: $(BIN)/.installed
 	$(BIN)/beatbook --store $(STORE) priorities adopt 17 --by "$(DEMO_INSPECTOR)"
 	$(BIN)/beatbook --store $(STORE) update --area "West Leicester" --month 2025-10 --text $(SAMPLE)/update/west-leicester-2025-10.md --settings $(SAMPLE)/update/team.toml --out demo-output/update-west-leicester-2025-10
 
+# Both passes run; the target fails if either does.
 test: $(BIN)/.installed
 	scripts/system-packages
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope; embedded=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope --records-backend postgres \
+		$(POSTGRES_TESTS); postgres=$$?; \
+	[ $$embedded -eq 0 ] && [ $$postgres -eq 0 ]
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

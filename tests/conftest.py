@@ -10,11 +10,16 @@
 * ``team_store`` (``tests/support/fixtures_store.py``): a writable copy of the real store, once
   with its team records embedded and once with them in a fresh PostgreSQL database;
   ``team_records``: empty records at the newest revision, on each backend.
+* ``--records-backend embedded|postgres`` (``tests/support/records_backend.py``): where the
+  stores the web and priorities suites build keep their team records (default: embedded, in
+  the store file; postgres: each in a fresh PostgreSQL database). ``records_backend`` is the
+  name; a test that can only run on one says so with ``embedded_only``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,6 +32,7 @@ from support.fixtures_store import (
     writable_store,
 )
 from support.postgres import postgres_url
+from support.records_backend import BACKEND, BACKENDS, EMBEDDED_ONLY, OPTION
 from support.two_forces import two_force_raw, two_force_store, two_force_store_path
 
 __all__ = [
@@ -49,6 +55,10 @@ def pytest_configure(config: pytest.Config) -> None:
     set the width they print at themselves."""
     for size in ("COLUMNS", "LINES"):
         os.environ.pop(size, None)
+    BACKEND.name = config.getoption(OPTION)
+    config.addinivalue_line(
+        "markers", "embedded_only: needs the team's records in the store file (skipped on postgres)"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +68,53 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/* from the current output instead of comparing",
     )
+    parser.addoption(
+        OPTION,
+        choices=BACKENDS,
+        default="embedded",
+        help="where the stores of the web and priorities suites keep the team's records: "
+        "embedded in the store file (default) or each in a fresh PostgreSQL database",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On ``--records-backend postgres``: a test marked ``embedded_only`` is skipped with its
+    reason, and the embedded half of a test that runs on both backends by itself
+    (``team_store``, ``team_records``) is left out: the embedded pass runs it."""
+    if not BACKEND.postgres:
+        return
+    kept, twice = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        chosen = {params.params.get(f) for f in ("team_store", "team_records")} if params else set()
+        (twice if "embedded" in chosen else kept).append(item)
+        marker = item.get_closest_marker("embedded_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else EMBEDDED_ONLY
+            item.add_marker(pytest.mark.skip(reason=f"embedded only: {reason}"))
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def records_backend() -> str:
+    """``embedded`` or ``postgres`` (``--records-backend``)."""
+    return BACKEND.name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _records_server(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On ``--records-backend postgres``: this process's PostgreSQL server and the empty
+    database at the newest revision that every store's database is cloned from."""
+    if not BACKEND.postgres:
+        yield
+        return
+    BACKEND.start(request.getfixturevalue("postgres_url"))
+    try:
+        yield
+    finally:
+        BACKEND.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 
 Proposing for all of Leicester with the default forecast takes ~40 s; three wards with
 ``mean-3`` take a few seconds, so every test that proposes uses :func:`wards_store_path`.
+
+The stores are built with their team records embedded; ``wards_store`` and
+``wards_store_copy`` then have them where ``--records-backend`` keeps them
+(``support.records_backend``: open a copy with ``open_store``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from beatbook.concerns.csv_import import import_concerns
 from beatbook.ingest.policeuk_csv import ingest
 from beatbook.store import Store
 from support.fixtures_store import POLICE, STORE_MONTHS
+from support.records_backend import attached, open_store
 
 
 @pytest.fixture(scope="session")
@@ -41,16 +46,18 @@ def wards_store_path(sample_store_path: Path, tmp_path_factory: pytest.TempPathF
 @pytest.fixture(scope="session")
 def wards_store(wards_store_path: Path) -> Iterator[Store]:
     """The three-wards store, open read-only."""
-    with Store(wards_store_path, read_only=True) as st:
+    with attached(wards_store_path), open_store(wards_store_path, read_only=True) as st:
         yield st
 
 
 @pytest.fixture
-def wards_store_copy(wards_store_path: Path, tmp_path: Path) -> Path:
-    """A private, writable copy of the three-wards store (closed: open it or pass --store)."""
+def wards_store_copy(wards_store_path: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private, writable copy of the three-wards store (closed: open it with ``open_store``
+    or pass --store and ``cli_env``)."""
     copy = tmp_path / "wards.duckdb"
     shutil.copyfile(wards_store_path, copy)
-    return copy
+    with attached(copy):
+        yield copy
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import pytest
 from beatbook.errors import InputError
 from beatbook.priorities import lifecycle
 from beatbook.store import Store
+from support.records_backend import TeamSQL
 
 AREA = "custom:Test area"
 JULY, AUGUST, SEPTEMBER = dt.date(2021, 7, 1), dt.date(2021, 8, 1), dt.date(2021, 9, 1)
@@ -51,17 +52,17 @@ def proposal(for_month: str = "2021-07", area: str = AREA) -> dict[str, Any]:
 
 
 def events(store: Store) -> list[tuple]:
-    return store.rows(
-        "SELECT * REPLACE (CAST(decided_at AS VARCHAR) AS decided_at) FROM priority_events "
-        "ORDER BY priority_id, seq"
-    )
+    """The trail's rows, read with the tests' own SQL wherever the records are."""
+    with TeamSQL.of(store) as sql:
+        return sql.execute(
+            "SELECT priority_id, seq, action, actor, decided_at, month, "
+            "CAST(details AS VARCHAR) FROM priority_events ORDER BY priority_id, seq"
+        ).fetchall()
 
 
 def priorities(store: Store) -> list[tuple]:
-    return store.rows(
-        "SELECT * REPLACE (CAST(created_at AS VARCHAR) AS created_at) FROM priorities "
-        "ORDER BY priority_id"
-    )
+    with TeamSQL.of(store) as sql:
+        return sql.execute("SELECT * FROM priorities ORDER BY priority_id").fetchall()
 
 
 def status(store: Store, pid: int) -> str:

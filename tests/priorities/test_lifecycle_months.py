@@ -18,6 +18,7 @@ from beatbook.errors import InputError
 from beatbook.figures.public import current_by_area, running_months
 from beatbook.priorities import lifecycle, review
 from beatbook.store import Store
+from support.records_backend import TeamSQL
 
 JUNE, JULY = dt.date(2021, 6, 1), dt.date(2021, 7, 1)
 WINDOW = (
@@ -98,8 +99,8 @@ def test_a_label_or_note_longer_than_the_print_allows_is_refused(
 
 def _write_by_hand(store: Store, pid: int, action: str, month: dt.date) -> None:
     """What a decision stored before the checks looks like: a row appended with plain SQL."""
-    with store.transaction() as con:
-        con.execute(
+    with TeamSQL.of(store) as sql:
+        sql.execute(
             "INSERT INTO priority_events SELECT ?, max(seq) + 1, ?, 'before the fix', now(), ?, "
             "'{}' FROM priority_events WHERE priority_id = ?",
             [pid, action, month, pid],
@@ -129,8 +130,8 @@ def test_a_priority_proposed_for_a_bad_month_is_left_out(
     writable_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     ids = lifecycle.save_proposals(writable_store, proposal())
-    with writable_store.transaction() as con:
-        con.execute(
+    with TeamSQL.of(writable_store) as sql:
+        sql.execute(
             "UPDATE priorities SET proposed_for = DATE '0001-01-01' WHERE priority_id = ?", [ids[0]]
         )
     with caplog.at_level(logging.WARNING, logger="beatbook.priorities.lifecycle"):

@@ -8,22 +8,26 @@ one line on stderr, exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from priorities_support import AREA
 
 from beatbook.cli.main import main
 from beatbook.priorities import lifecycle
 from beatbook.priorities.propose import propose
+from beatbook.records import schema
+from beatbook.records.engine import DATABASE_ENV
 from beatbook.store import STORE_ENV, Store
+from support.records_backend import attached, cli_env, open_store, team_sql_of
 
 PROPOSE = [
     "priorities",
@@ -75,19 +79,24 @@ ASSESS_FIELDS = {
 
 
 class Cli:
-    """Runs ``beatbook ARGS --store STORE`` through main() and returns (code, stdout, stderr)."""
+    """Runs ``beatbook ARGS --store STORE`` through main() and returns (code, stdout, stderr);
+    the store's team records where ``--records-backend`` keeps them (``BEATBOOK_DATABASE``)."""
 
     def __init__(self, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.store, self.capsys = store, capsys
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
-        argv = sys.argv
+        argv, environ = sys.argv, dict(os.environ)
         sys.argv = ["beatbook", *args, "--store", str(self.store)]
+        os.environ.pop(DATABASE_ENV, None)
+        os.environ.update(cli_env(self.store))
         try:
             with pytest.raises(SystemExit) as done:
                 main()
         finally:
             sys.argv = argv
+            os.environ.clear()
+            os.environ.update(environ)
         out, err = self.capsys.readouterr()
         return int(done.value.code or 0), out, err
 
@@ -119,15 +128,28 @@ def saved(
     return path, ids[0]
 
 
+@pytest.fixture
+def saved_copy(saved: tuple[Path, int], tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A private copy of ``saved`` (its records where ``--records-backend`` keeps them)."""
+    path, first = saved
+    store = tmp_path / "saved.duckdb"
+    shutil.copyfile(path, store)
+    with attached(store):
+        yield store, first
+
+
 def table_rows(store: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return {
-            t: con.execute(f"SELECT * EXCLUDE ({ts}) FROM {t} ORDER BY ALL").fetchall()
-            for t, ts in (("priorities", "created_at"), ("priority_events", "decided_at"))
-        }
-    finally:
-        con.close()
+    """The rows of priorities and priority_events but their times, by the tests' own SQL."""
+    found = {}
+    with team_sql_of(store) as sql:
+        for table, time in (
+            (schema.priorities, "created_at"),
+            (schema.priority_events, "decided_at"),
+        ):
+            columns = ", ".join(c.name for c in table.columns if c.name != time)
+            rows = sql.execute(f"SELECT {columns} FROM {table.name}").fetchall()
+            found[table.name] = sorted(rows, key=repr)
+    return found
 
 
 def test_propose_save_and_decide(cli: Cli) -> None:
@@ -138,14 +160,15 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     assert all(len(w["priorities"]) <= 2 for w in result["wards"]) and len(flat) == 6
     ids = [c["priority_id"] for c in flat]
     assert len(set(ids)) == 6
-    with Store(cli.store, read_only=True) as st:
+    with team_sql_of(cli.store) as sql:
         stored = {
             r[0]: r[1:]
-            for r in st.rows(
-                "SELECT priority_id, place_key, problem, proposed_for::VARCHAR FROM priorities"
-            )
+            for r in sql.execute(
+                "SELECT priority_id, place_key, problem, proposed_for FROM priorities"
+            ).fetchall()
         }
-    assert stored == {c["priority_id"]: (c["place_key"], c["problem"], "2021-07-01") for c in flat}
+    july = dt.date(2021, 7, 1)
+    assert stored == {c["priority_id"]: (c["place_key"], c["problem"], july) for c in flat}
 
     listed = cli.json("priorities", "list")
     assert sorted(r["priority_id"] for r in listed) == sorted(ids)
@@ -261,16 +284,14 @@ def test_propose_save_and_decide(cli: Cli) -> None:
     ],
 )
 def test_bad_arguments_give_one_line_and_change_nothing(
-    saved: tuple[Path, int],
+    saved_copy: tuple[Path, int],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     args: list[str],
     message: str,
 ) -> None:
-    path, first = saved
-    store = tmp_path / "saved.duckdb"
-    shutil.copyfile(path, store)
+    store, first = saved_copy
     monkeypatch.delenv(STORE_ENV, raising=False)
     cli = Cli(store, capsys)
     before = table_rows(store)
@@ -282,14 +303,11 @@ def test_bad_arguments_give_one_line_and_change_nothing(
 
 
 def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
-    saved: tuple[Path, int],
-    tmp_path: Path,
+    saved_copy: tuple[Path, int],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path, _ = saved
-    store = tmp_path / "saved.duckdb"
-    shutil.copyfile(path, store)
+    store, _ = saved_copy
     monkeypatch.delenv(STORE_ENV, raising=False)
     cli = Cli(store, capsys)
     a, b, c = sorted(r["priority_id"] for r in cli.json("priorities", "list"))[:3]
@@ -308,9 +326,10 @@ def test_adopt_defaults_to_the_proposed_month_and_a_reason_is_recorded_stripped(
 def test_a_real_process_prints_one_line_and_exits_2(wards_store_copy: Path) -> None:
     script = Path(sys.executable).with_name("beatbook")
     exe = [str(script)] if script.exists() else [sys.executable, "-m", "beatbook.cli.main"]
-    env = {k: v for k, v in os.environ.items() if k != STORE_ENV} | {
+    env = {k: v for k, v in os.environ.items() if k not in (STORE_ENV, DATABASE_ENV)} | {
         "NO_COLOR": "1",
         "COLUMNS": "200",
+        **cli_env(wards_store_copy),
     }
     before = table_rows(wards_store_copy)
     proc = subprocess.run(
@@ -393,7 +412,7 @@ def test_add_the_teams_priority_by_street_and_by_map_point(cli: Cli) -> None:
             "cuckooing, raised by residents"
         ).split()
     )
-    with Store(cli.store, read_only=True) as st:
+    with open_store(cli.store, read_only=True) as st:
         p = lifecycle.priority(st, second)
     assert (p["problem"], p["place_key"]) == ("drugs", added["place_key"])
     code, out, err = cli("priorities", "adopt", str(second), "--by", "Insp. Patel")
@@ -422,7 +441,7 @@ def test_the_proposal_print_numbers_by_rank_within_the_ward_with_the_id_apart(cl
     code, out, err = cli(*PROPOSE, "--save")
     assert code == 0, err
     lines = [line.strip() for line in out.splitlines() if line.strip().startswith("#")]
-    with Store(cli.store, read_only=True) as st:
+    with open_store(cli.store, read_only=True) as st:
         stored = {p["priority_id"]: p for p in lifecycle.list_priorities(st)}
     assert len(lines) == len(stored) == 6
     for line in lines:

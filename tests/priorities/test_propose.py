@@ -31,6 +31,7 @@ from beatbook.priorities.propose import Evidence, propose, propose_with_evidence
 from beatbook.priorities.score import PARTS, Weights
 from beatbook.store import Store
 from support.fixtures_store import months_between, raw_scalar
+from support.records_backend import TeamSQL
 
 MONTH = "2021-06"
 RECENT = ["2021-04", "2021-05", "2021-06"]
@@ -275,10 +276,11 @@ def test_concerns_part_counts_the_concerns_stored_for_the_place(voiced, wards_st
     assert any(c["origin"] != "data" for c in cs)
     with (CRIME_TYPES_CSV.parent / "concern_problems.csv").open(newline="", encoding="utf-8") as fh:
         groups = {r["problem"]: r["problem_group"] or r["problem"] for r in csv.DictReader(fh)}
-    stored = wards_store.rows(
-        "SELECT concern_id, problem, source, place, longitude, latitude FROM concerns "
-        "WHERE status = 'open' AND month BETWEEN DATE '2021-04-01' AND DATE '2021-06-01'"
-    )
+    with TeamSQL.of(wards_store) as sql:
+        stored = sql.execute(
+            "SELECT concern_id, problem, source, place, longitude, latitude FROM concerns "
+            "WHERE status = 'open' AND month BETWEEN DATE '2021-04-01' AND DATE '2021-06-01'"
+        ).fetchall()
     for c in cs:
         pts = {(p["location"], p["longitude"], p["latitude"]) for p in c["snap_points"]}
         rows = [r for r in stored if (r[3], r[4], r[5]) in pts]

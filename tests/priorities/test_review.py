@@ -19,6 +19,7 @@ from beatbook.priorities.assess import QUASI_POISSON
 from beatbook.priorities.propose import propose
 from beatbook.store import Store
 from support.fixtures_store import months_between
+from support.records_backend import TeamSQL, open_store
 
 # --- review: a priority assessed from the real store -----------------------------------------
 
@@ -42,7 +43,7 @@ def running(
     B of the same problem adopted too, C rejected, D adopted only for 2021-12 (after the
     assessed months)."""
     result = copy.deepcopy(march)
-    with Store(wards_store_copy) as store:
+    with open_store(wards_store_copy) as store:
         ids = lifecycle.save_proposals(store, result)
         flat = [c for w in result["wards"] for c in w["priorities"]]
         for c, pid in zip(flat, ids, strict=True):
@@ -67,6 +68,12 @@ def running(
             store, d["priority_id"], "adopted", "Insp. Patel", month=dt.date(2021, 12, 1)
         )
         yield store, {"A": a, "B": b, "C": c, "D": d}
+
+
+def trail_rows(store: Store) -> int:
+    """Rows in the decision trail, by the tests' own SQL wherever the records are."""
+    with TeamSQL.of(store) as sql:
+        return int(sql.scalar("SELECT count(*) FROM priority_events"))
 
 
 def raw_ward_counts(raw_db: Any, lsoas: set[str], types: list[str], months: list[str]) -> list[int]:
@@ -103,7 +110,7 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
 
     # Each of B, C and D had crimes in these months, so leaving one in or out would show.
     assert all(sum(at(p[x]["snap_points"], BEFORE + SELECTION + DURING)) > 0 for x in "BCD")
-    events_before = store.scalar("SELECT count(*) FROM priority_events")
+    events_before = trail_rows(store)
     result = review.close(store, a["priority_id"], "Insp. Patel", SEPTEMBER, note="patrols ended")
     # The months: the three it was proposed on are not "before".
     assert result["selection_months"] == SELECTION
@@ -150,7 +157,7 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
         f"other places in {a['ward']} with {a['problem']} crimes"
     )
     # Closing appended one event that carries the assessment.
-    assert store.scalar("SELECT count(*) FROM priority_events") == events_before + 1
+    assert trail_rows(store) == events_before + 1
     closed = lifecycle.priority(store, a["priority_id"])
     last = closed["events"][-1]
     assert (closed["status"], last["action"], last["month"]) == ("closed", "closed", SEPTEMBER)
@@ -160,11 +167,11 @@ def test_close_assesses_against_the_rest_of_the_ward(running, raw_db) -> None:
 
 def test_assess_so_far_changes_nothing(running) -> None:
     store, p = running
-    before = store.first("SELECT count(*) FROM priority_events")
+    before = trail_rows(store)
     so_far = review.assess(store, p["A"]["priority_id"], dt.date(2021, 6, 1))
     assert so_far["during_months"] == ["2021-04", "2021-05", "2021-06"]
     assert so_far["months_during"] == 3
-    assert store.first("SELECT count(*) FROM priority_events") == before
+    assert trail_rows(store) == before
     assert lifecycle.priority(store, p["A"]["priority_id"])["status"] == "continued"
     # Fewer months before: the before window shrinks to the months just before the selection.
     short = review.assess(store, p["A"]["priority_id"], dt.date(2021, 6, 1), before_months=2)
@@ -193,10 +200,10 @@ def test_refusals(running) -> None:
     for bad in (0, 25):
         with pytest.raises(InputError, match=f"^--before-months {bad}: expected 1 to 24"):
             review.assess(store, a, SEPTEMBER, before_months=bad)
-    trail = store.first("SELECT count(*) FROM priority_events")
+    trail = trail_rows(store)
     with pytest.raises(InputError, match=f"^priority {c} is rejected: it cannot be closed"):
         review.close(store, c, "Insp. Patel", SEPTEMBER)
-    assert store.first("SELECT count(*) FROM priority_events") == trail
+    assert trail_rows(store) == trail
 
 
 def test_a_problem_police_uk_does_not_record_is_not_assessable(running) -> None:
@@ -233,7 +240,7 @@ SPIKE = {"ward": "Saffron", "place": "Thirlmere Street", "problem": "violence-we
 @pytest.fixture
 def spike(wards_store_copy: Path) -> Iterator[tuple[Store, int, dict[str, Any]]]:
     """January 2021's proposals saved; Thirlmere Street's adopted for February, nothing else."""
-    with Store(wards_store_copy) as store:
+    with open_store(wards_store_copy) as store:
         result = propose(store, AREA, "2021-01", per_ward=4, method="mean-3")
         ids = lifecycle.save_proposals(store, result)
         flat = [c for w in result["wards"] for c in w["priorities"]]

@@ -32,6 +32,7 @@ from beatbook.priorities import lifecycle, review
 from beatbook.priorities.propose import propose
 from beatbook.store import Store
 from support.fixtures_store import POLICE, WARD_LOOKUP
+from support.records_backend import TeamSQL, attached, open_store
 
 AREA = f"custom:{DEMO_AREA}"
 BY = "Insp. Test"
@@ -48,7 +49,7 @@ def demo(demo_like_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -
     to its first September proposal's id (the demo's 7, 9 and 11)."""
     path = tmp_path_factory.mktemp("running") / "demo.duckdb"
     shutil.copyfile(demo_like_store_path, path)
-    with Store(path) as st:
+    with attached(path), open_store(path) as st:
         september = propose(st, AREA, "2025-08", per_ward=2)
         sept_ids = lifecycle.save_proposals(st, september)
         october = propose(st, AREA, "2025-09", per_ward=2)
@@ -73,16 +74,29 @@ def october(demo) -> dict[str, Any]:
 
 def running_by_sql(st: Store) -> set[int]:
     """Priorities whose latest event is an adoption or continuation, read straight from SQL."""
-    rows = st.rows(
-        "SELECT priority_id FROM priority_events e WHERE seq = (SELECT max(seq) FROM "
-        "priority_events f WHERE f.priority_id = e.priority_id) "
-        "AND action IN ('adopted', 'continued')"
-    )
+    with TeamSQL.of(st) as sql:
+        rows = sql.execute(
+            "SELECT priority_id FROM priority_events e WHERE seq = (SELECT max(seq) FROM "
+            "priority_events f WHERE f.priority_id = e.priority_id) "
+            "AND action IN ('adopted', 'continued')"
+        ).fetchall()
     return {r[0] for r in rows}
 
 
 def key_of(st: Store, pid: int) -> tuple[str, str, str]:
-    return st.row("SELECT area, place_key, problem FROM priorities WHERE priority_id = ?", [pid])
+    with TeamSQL.of(st) as sql:
+        row = sql.execute(
+            "SELECT area, place_key, problem FROM priorities WHERE priority_id = ?", [pid]
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def count_priorities(st: Store, *key: str) -> int:
+    """Rows in priorities, or those of one (area, place_key, problem)."""
+    where = " WHERE area = ? AND place_key = ? AND problem = ?" if key else ""
+    with TeamSQL.of(st) as sql:
+        return int(sql.scalar("SELECT count(*) FROM priorities" + where, list(key)))
 
 
 def test_october_does_not_propose_the_running_ones_again(demo, october) -> None:
@@ -129,13 +143,7 @@ def test_saving_never_records_a_running_one(demo, october) -> None:
     keys = [key_of(st, first[w]) for w in ("Western", "Westcotes")]
 
     def rows_for_keys() -> int:
-        return sum(
-            st.scalar(
-                "SELECT count(*) FROM priorities WHERE area = ? AND place_key = ? AND problem = ?",
-                list(k),
-            )
-            for k in keys
-        )
+        return sum(count_priorities(st, *k) for k in keys)
 
     held = rows_for_keys()
     ids = lifecycle.save_proposals(st, result)
@@ -144,12 +152,12 @@ def test_saving_never_records_a_running_one(demo, october) -> None:
     stale = json.loads(json.dumps(result))
     stale["for_month"] = "2025-11"
     stale["wards"][0]["priorities"].append({**flat(result, "running")[0], "rank": 3})
-    before = st.scalar("SELECT count(*) FROM priorities")
+    before = count_priorities(st)
     with pytest.raises(
         InputError, match=r"is already a priority \(id \d+, running since 2025-09\)"
     ):
         lifecycle.save_proposals(st, stale)
-    assert st.scalar("SELECT count(*) FROM priorities") == before
+    assert count_priorities(st) == before
 
 
 def test_adopting_a_second_one_is_refused_naming_the_running_one(demo) -> None:
@@ -218,8 +226,8 @@ def test_the_public_list_shows_a_stored_duplicate_once(demo) -> None:
     st, first, saved_october = demo
     western = key_of(st, first["Western"])
     duplicate = next(pid for pid in saved_october if key_of(st, pid) == western)
-    with st.transaction() as con:  # what an older BeatBook recorded
-        con.execute(
+    with TeamSQL.of(st) as sql:  # what an older BeatBook recorded
+        sql.execute(
             "INSERT INTO priority_events VALUES (?, 2, 'adopted', ?, now(), ?, '{}')",
             [duplicate, BY, OCT],
         )
@@ -232,8 +240,8 @@ def test_the_public_list_shows_a_stored_duplicate_once(demo) -> None:
         assert [c["priority_id"] for c in flat(result, "running")].count(first["Western"]) == 1
         assert duplicate not in [c["priority_id"] for c in flat(result, "running")]
     finally:
-        with st.transaction() as con:
-            con.execute(
+        with TeamSQL.of(st) as sql:
+            sql.execute(
                 "DELETE FROM priority_events WHERE priority_id = ? AND seq = 2", [duplicate]
             )
 

@@ -21,7 +21,7 @@ from beatbook.figures.public import current
 from beatbook.priorities import lifecycle, review, team
 from beatbook.priorities.propose import propose
 from beatbook.priorities.score import Weights
-from beatbook.store import Store
+from support.records_backend import TeamSQL, open_store
 
 JULY, AUGUST = dt.date(2021, 7, 1), dt.date(2021, 8, 1)
 BY = "Insp. Test"
@@ -104,17 +104,17 @@ def test_a_map_point_takes_the_nearest_snap_point_within_the_radius(wards_store,
 )
 def test_bad_input_is_refused_naming_the_field(wards_store_copy: Path, kwargs, message):
     args = {"problem": "street-life", "reason": None, "origin": "team", "actor": BY, **kwargs}
-    with Store(wards_store_copy) as st:
+    with open_store(wards_store_copy) as st, TeamSQL.of(st) as sql:
         place = team.find_place(st, AREA, street="Tudor Road")
         with pytest.raises(InputError) as err:
             team.add_team_priority(st, AREA, place, month=JULY, **args)
         assert str(err.value).startswith(message)
-        assert st.scalar("SELECT count(*) FROM priorities") == 0
+        assert sql.scalar("SELECT count(*) FROM priorities") == 0
 
 
 def test_the_team_priority_goes_through_the_same_lifecycle(wards_store_copy: Path):
     reason = "Raised at the residents' meeting after the hostel opened"
-    with Store(wards_store_copy) as st:
+    with open_store(wards_store_copy) as st:
         place = team.find_place(st, AREA, street="Westcotes Drive")
         pid = team.add_team_priority(
             st,

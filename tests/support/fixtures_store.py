@@ -28,6 +28,7 @@ from beatbook.ingest.policeuk_csv import ingest
 from beatbook.records.engine import Records
 from beatbook.store import Store
 from support.postgres import fresh_database
+from support.records_backend import attached
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
@@ -89,10 +90,11 @@ def sample_store(sample_store_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def writable_store(sample_store_path: Path, tmp_path: Path) -> Iterator[Store]:
-    """A private, writable copy of the session store (for ``areas add``)."""
+    """A private, writable copy of the session store (for ``areas add``), its team records
+    where ``--records-backend`` keeps them (``support.records_backend``)."""
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(sample_store_path, copy)
-    with Store(copy) as st:
+    with attached(copy) as database, Store(copy, database=database) as st:
         yield st
 
 

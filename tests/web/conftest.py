@@ -1,14 +1,20 @@
 """Fixtures for the web tests: a real scenario store, the app over it, a client and users.
 
 * ``web_store`` (module): the path of a private copy of the scenario store described in
-  :mod:`web_support` (built once per session, copied per module so a module may write).
-* ``web_app`` (module): ``create_app`` over ``web_store`` with a fixed secret and a report
-  limit high enough not to get in the way (a test of the limit builds its own).
+  :mod:`web_support` (built once per session, copied per module so a module may write);
+  ``web_database`` (module): where its team records are (``--records-backend``: None, in the
+  file, or the URL of the module's own PostgreSQL database, made from the file's records).
+* ``web_app`` (module): ``create_app`` over ``web_store`` (and ``web_database``) with a fixed
+  secret and a report limit high enough not to get in the way (a test of the limit builds
+  its own).
 * ``client``: a fresh ``TestClient`` (its own cookies) over ``web_app``.
 * ``make_user(role)``: a new user of that role (``WebUser``: username, role, password);
   ``web_support.sign_in(client, user)`` signs a client in through the real /login form.
-* ``store_sql``: a DuckDB connection to the same database as the app, for the tests' own
-  SQL (the same in-process database instance: DuckDB allows one writer per file).
+* ``store_sql``: a DuckDB connection to the same database file as the app, for the tests'
+  own SQL on crime data and the ONS tables (the same in-process database instance: DuckDB
+  allows one writer per file; read-only when the app reads the file only, on postgres).
+* ``team_sql``: the tests' own SQL on the team's tables, on the backend that holds them
+  (``support.records_backend.TeamSQL``: DuckDB's ``?`` placeholders on both).
 * ``users`` (module): a signed-in browser per role; ``inspector`` and ``visitor`` (module):
   a signed-in inspector and a visitor whose server errors come back as 500s, not raised.
 * ``base_url`` (module): ``web_app`` served by uvicorn on loopback; ``browser`` (module):
@@ -54,6 +60,7 @@ from beatbook.users import add_user
 from beatbook.web import create_app
 from beatbook.web.testing import serving
 from support.browser import launched
+from support.records_backend import TeamSQL, attached, database_of
 
 BY = "Insp. Test"
 JUNE, JULY = dt.date(2021, 6, 1), dt.date(2021, 7, 1)
@@ -123,16 +130,24 @@ def web_store_base(sample_store_path: Path, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="module")
-def web_store(web_store_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the scenario store for one test module (closed: the app opens it)."""
+def web_store(web_store_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private copy of the scenario store for one test module (closed: the app opens it),
+    its team records where ``--records-backend`` keeps them."""
     path = tmp_path_factory.mktemp("web-module") / "web.duckdb"
     shutil.copyfile(web_store_base, path)
-    return path
+    with attached(path):
+        yield path
 
 
 @pytest.fixture(scope="module")
-def web_app(web_store: Path) -> Iterator[FastAPI]:
-    app = create_app(web_store, secret=SECRET, report_limit=(100_000, 60.0))
+def web_database(web_store: Path) -> str | None:
+    """The database of the module's team records (None: in the store file)."""
+    return database_of(web_store)
+
+
+@pytest.fixture(scope="module")
+def web_app(web_store: Path, web_database: str | None) -> Iterator[FastAPI]:
+    app = create_app(web_store, database=web_database, secret=SECRET, report_limit=(100_000, 60.0))
     yield app
     app.state.db.close()
 
@@ -147,11 +162,21 @@ def client(web_app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def store_sql(web_app: FastAPI, web_store: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Plain DuckDB on the app's database, for SQL that does not go through BeatBook."""
-    con = duckdb.connect(str(web_store))
+def store_sql(
+    web_app: FastAPI, web_store: Path, web_database: str | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Plain DuckDB on the app's store file, for SQL on crime data and the ONS tables that
+    does not go through BeatBook (the team's tables: ``team_sql``)."""
+    con = duckdb.connect(str(web_store), read_only=web_database is not None)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="module")
+def team_sql(web_app: FastAPI) -> Iterator[TeamSQL]:
+    """Plain SQL on the app's team records, wherever they are (no BeatBook code)."""
+    with TeamSQL.of(web_app.state.db.store) as sql:
+        yield sql
 
 
 _numbers = itertools.count(1)

@@ -5,6 +5,9 @@ The store holds users only (``ADMIN``, ``ANALYST``, ``INSPECTOR`` with ``PASSWOR
 tests need no crime data, so they start in a second. A browser can come from another
 loopback address (``127.0.0.2``...): Linux routes all of 127.0.0.0/8 to the loopback
 interface, so the server sees a different client address without any header.
+
+``live`` serves the store with its team records where ``--records-backend`` keeps them (on
+postgres: a database of its own, made from the file's records when the server starts).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from beatbook.users import add_user
 from beatbook.web import create_app
 from beatbook.web.security import SESSION_COOKIE
 from beatbook.web.testing import serving
+from support.records_backend import TeamSQL, attached
 
 PASSWORD = "correct horse battery staple"
 ADMIN, ANALYST, INSPECTOR = "admin.one", "analyst.one", "inspector.one"
@@ -50,10 +54,10 @@ class Live:
 
     def sessions(self, username: str | None = None) -> int:
         """Rows in the sessions table (the tests' own SQL)."""
-        with self.app.state.db.read() as st:
+        with TeamSQL.of(self.app.state.db.store) as sql:
             if username is None:
-                return int(st.scalar("SELECT count(*) FROM sessions"))
-            return int(st.scalar("SELECT count(*) FROM sessions WHERE username = ?", [username]))
+                return int(sql.scalar("SELECT count(*) FROM sessions"))
+            return int(sql.scalar("SELECT count(*) FROM sessions WHERE username = ?", [username]))
 
 
 @contextmanager
@@ -61,12 +65,13 @@ def live(
     store: Path, *, limits: dict[str, Any] | None = None, **app_options: Any
 ) -> Iterator[Live]:
     """``create_app(store, **app_options)`` served by uvicorn on loopback."""
-    app = create_app(store, secret=SECRET, **app_options)
-    try:
-        with serving(app, **(limits or {})) as url:
-            yield Live(app, url)
-    finally:
-        app.state.db.close()
+    with attached(store) as database:
+        app = create_app(store, database=database, secret=SECRET, **app_options)
+        try:
+            with serving(app, **(limits or {})) as url:
+                yield Live(app, url)
+        finally:
+            app.state.db.close()
 
 
 def sign_in(

@@ -27,6 +27,7 @@ from web_support import (
 from beatbook.web import create_app
 from support.problem_words import PROBLEM_WORDS
 from support.quasi import change_p
+from support.records_backend import attached
 
 WEST = quote(AREA, safe="")
 API_PATHS = ["/api/areas", "/api/priorities", "/api/updates", "/api/events", "/api/stats/{area}"]
@@ -40,16 +41,16 @@ def get_json(client: TestClient, url: str, status: int = 200) -> Any:
 
 
 def test_areas_are_the_team_area_with_its_wards_updates_and_priorities(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
     areas = get_json(client, "/api/areas")
-    custom = {n for (n,) in store_sql.execute("SELECT name FROM custom_areas").fetchall()}
+    custom = {n for (n,) in team_sql.execute("SELECT name FROM custom_areas").fetchall()}
     published = {
-        a for (a,) in store_sql.execute("SELECT DISTINCT area FROM published_updates").fetchall()
+        a for (a,) in team_sql.execute("SELECT DISTINCT area FROM published_updates").fetchall()
     }
     with_priorities = {
         a
-        for (a,) in store_sql.execute(
+        for (a,) in team_sql.execute(
             "SELECT DISTINCT p.area FROM priorities p JOIN priority_events e USING (priority_id) "
             "WHERE e.action IN ('adopted', 'continued')"
         ).fetchall()
@@ -62,25 +63,24 @@ def test_areas_are_the_team_area_with_its_wards_updates_and_priorities(
     assert {w["name"]: w["reference"] for w in west["wards"]} == ward_codes(store_sql)
     assert all(w["stats_url"] == f"/stats/{w['reference']}" for w in west["wards"])
     months = [
-        m
-        for (m,) in store_sql.execute(
-            "SELECT strftime(month, '%Y-%m') FROM published_updates WHERE area = ? ORDER BY month DESC",
-            [AREA],
+        f"{m:%Y-%m}"
+        for (m,) in team_sql.execute(
+            "SELECT month FROM published_updates WHERE area = ? ORDER BY month DESC", [AREA]
         ).fetchall()
     ]
     assert [u["month"] for u in west["updates"]] == months
     assert west["updates"][0]["pdf_url"] == f"/updates/{WEST}/{months[0]}/update.pdf"
-    month, rows = current_priorities(store_sql)
+    month, rows = current_priorities(team_sql)
     assert (west["priorities_month"], west["priorities_count"]) == (month, len(rows))
     assert west["priorities_url"] == f"/priorities?area={WEST}"
     assert west["stats_url"] == f"/stats/{WEST}"
 
 
 def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     blocks = get_json(client, "/api/priorities")
-    month, rows = current_priorities(store_sql)
+    month, rows = current_priorities(team_sql)
     (west,) = [b for b in blocks if b["area"] == AREA]
     assert (west["area_name"], west["month"], west["count"]) == (AREA_NAME, month, len(rows))
     got = [p for w in west["wards"] for p in w["priorities"]]
@@ -89,34 +89,37 @@ def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
     assert [p["number"] for p in got] == list(range(1, len(got) + 1))
     assert all(w["ward"] == p["ward"] for w in west["wards"] for p in w["priorities"])
     ids = {p["id"] for p in got}
-    since = dict(
-        store_sql.execute(
-            "SELECT priority_id, strftime(min(month), '%Y-%m') FROM priority_events "
-            "WHERE action = 'adopted' AND priority_id IN (SELECT unnest(?::INTEGER[])) GROUP BY 1",
-            [sorted(ids)],
+    since = {
+        pid: f"{first:%Y-%m}"
+        for pid, first in team_sql.execute(
+            "SELECT priority_id, min(month) FROM priority_events WHERE action = 'adopted' "
+            "GROUP BY 1"
         ).fetchall()
-    )
+        if pid in ids
+    }
     assert {p["id"]: p["since"] for p in got} == since
     assert {p["id"]: p["continuing"] for p in got} == {i: s < month for i, s in since.items()}
     assert get_json(client, f"/api/priorities?area={WEST}") == [west]
 
 
-def test_priorities_carry_no_score(client: TestClient, store_sql) -> None:
+def test_priorities_carry_no_score(client: TestClient, team_sql) -> None:
     text = client.get("/api/priorities").text
     assert "score" not in text and "parts" not in text
-    for (score,) in store_sql.execute(
+    for (score,) in team_sql.execute(
         "SELECT score FROM priorities WHERE score IS NOT NULL"
     ).fetchall():
         assert json.dumps(score) not in text
 
 
-def test_updates_are_the_published_ones_newest_first(client: TestClient, store_sql) -> None:
+def test_updates_are_the_published_ones_newest_first(client: TestClient, team_sql) -> None:
     updates = get_json(client, "/api/updates")
-    rows = store_sql.execute(
-        "SELECT area, area_name, strftime(month, '%Y-%m'), title, "
-        "strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') "
-        "FROM published_updates ORDER BY month DESC, area_name"
-    ).fetchall()
+    rows = [
+        (area, name, f"{month:%Y-%m}", title, f"{at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}")
+        for area, name, month, title, at in team_sql.execute(
+            "SELECT area, area_name, month, title, published_at "
+            "FROM published_updates ORDER BY month DESC, area_name"
+        ).fetchall()
+    ]
     assert [
         (u["area"], u["area_name"], u["month"], u["title"], u["published_at"]) for u in updates
     ] == rows
@@ -127,16 +130,15 @@ def test_updates_are_the_published_ones_newest_first(client: TestClient, store_s
         assert "published_by" not in u
 
 
-def test_events_are_the_engagements_of_the_window(client: TestClient, store_sql) -> None:
+def test_events_are_the_engagements_of_the_window(client: TestClient, store_sql, team_sql) -> None:
     got = get_json(client, "/api/events?from=2021-07-01&weeks=6")
     assert (got["from"], got["to"], got["area"]) == ("2021-07-01", "2021-08-11", None)
-    expected = window(store_sql, "2021-07-01", 42)
+    expected = window(team_sql, "2021-07-01", 42)
     assert [e["uid"] for e in got["events"]] == [u for u, _, _ in expected]
     rows = {
-        r[0]: r[1:]
-        for r in store_sql.execute(
-            "SELECT uid, strftime(starts, '%Y-%m-%dT%H:%M'), strftime(ends, '%Y-%m-%dT%H:%M'), kind, "
-            "place, area, area_name, notes FROM engagements"
+        uid: (f"{starts:%Y-%m-%dT%H:%M}", f"{ends:%Y-%m-%dT%H:%M}", *rest)
+        for uid, starts, ends, *rest in team_sql.execute(
+            "SELECT uid, starts, ends, kind, place, area, area_name, notes FROM engagements"
         ).fetchall()
     }
     for e in got["events"]:
@@ -151,13 +153,13 @@ def test_events_are_the_engagements_of_the_window(client: TestClient, store_sql)
         ) == rows[e["uid"]]
         assert "source" not in e
     one = get_json(client, f"/api/events?from=2021-07-01&weeks=6&area={WEST}")
-    inside = window(store_sql, "2021-07-01", 42, [*ward_codes(store_sql).values(), AREA])
+    inside = window(team_sql, "2021-07-01", 42, [*ward_codes(store_sql).values(), AREA])
     assert [e["uid"] for e in one["events"]] == [u for u, _, _ in inside]
 
 
-def test_stats_match_the_store(client: TestClient, store_sql) -> None:
+def test_stats_match_the_store(client: TestClient, store_sql, team_sql) -> None:
     got = get_json(client, f"/api/stats/{WEST}?to=2021-12")
-    fig = west_figures(store_sql, "2021-01-01", "2021-12-01")
+    fig = west_figures(store_sql, team_sql, "2021-01-01", "2021-12-01")
     count, population = fig["count"], fig["population"]
     assert (got["area"], got["from"], got["to"], got["months"]) == (
         AREA_NAME,
@@ -177,12 +179,14 @@ def test_stats_match_the_store(client: TestClient, store_sql) -> None:
     assert got["months_used"] == [f"2021-{m:02d}" for m in range(1, 13)]
     assert got["forces"] == ["leicestershire"] and got["repeats_folded"] == 0
     # Anti-social behaviour apart, from the same months.
-    asb = west_figures(store_sql, "2021-01-01", "2021-12-01", asb=True)
+    asb = west_figures(store_sql, team_sql, "2021-01-01", "2021-12-01", asb=True)
     assert (got["asb"]["unit"], got["asb"]["count"]) == ("ASB incidents", asb["count"])
     assert got["asb"]["rate_per_1000"] == pytest.approx(asb["count"] / population * 1000)
     # Each against the same months of 2020, on the monthly counts (support.quasi).
     for figures, part in ((fig, got), (asb, got["asb"])):
-        before = west_figures(store_sql, "2020-01-01", "2020-12-01", asb=part is got["asb"])
+        before = west_figures(
+            store_sql, team_sql, "2020-01-01", "2020-12-01", asb=part is got["asb"]
+        )
         p = change_p(
             {f"{m:%Y-%m}": n for m, n in before["months"]},
             {f"{m:%Y-%m}": n for m, n in figures["months"]},
@@ -216,14 +220,12 @@ def keys_of(value: Any) -> set[str]:
     return set()
 
 
-def test_no_contact_or_free_text_of_a_concern_in_any_response(
-    client: TestClient, store_sql
-) -> None:
-    contacts = [c for (c,) in store_sql.execute("SELECT contact FROM concern_contacts").fetchall()]
+def test_no_contact_or_free_text_of_a_concern_in_any_response(client: TestClient, team_sql) -> None:
+    contacts = [c for (c,) in team_sql.execute("SELECT contact FROM concern_contacts").fetchall()]
     assert set(demo_contacts()) <= set(contacts) and contacts
     free_text = [
         t
-        for (t,) in store_sql.execute(
+        for (t,) in team_sql.execute(
             "SELECT problem_text FROM concerns WHERE length(problem_text) > 20 UNION "
             "SELECT where_text FROM concerns WHERE length(where_text) > 20"
         ).fetchall()
@@ -284,14 +286,15 @@ def test_a_fresh_store_answers_empty_lists(tmp_path, sample_store_path) -> None:
     """Before any team area, priority or update: empty answers, not errors."""
     path = tmp_path / "fresh.duckdb"
     shutil.copyfile(sample_store_path, path)
-    app = create_app(path, secret="x" * 32)
-    try:
-        fresh = TestClient(app)
-        assert get_json(fresh, "/api/areas") == []
-        assert get_json(fresh, "/api/priorities") == []
-        assert get_json(fresh, "/api/updates") == []
-        assert get_json(fresh, f"/api/events?from={dt.date(2021, 7, 1)}")["events"] == []
-        for url in ["/", "/priorities", "/updates", "/events", "/report"]:
-            assert fresh.get(url).status_code == 200, url
-    finally:
-        app.state.db.close()
+    with attached(path) as database:
+        app = create_app(path, database=database, secret="x" * 32)
+        try:
+            fresh = TestClient(app)
+            assert get_json(fresh, "/api/areas") == []
+            assert get_json(fresh, "/api/priorities") == []
+            assert get_json(fresh, "/api/updates") == []
+            assert get_json(fresh, f"/api/events?from={dt.date(2021, 7, 1)}")["events"] == []
+            for url in ["/", "/priorities", "/updates", "/events", "/report"]:
+                assert fresh.get(url).status_code == 200, url
+        finally:
+            app.state.db.close()

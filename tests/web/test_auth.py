@@ -4,13 +4,13 @@ test_login_throttle.py, test_sessions.py, test_proxies.py, against a real server
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -20,13 +20,19 @@ from web_support import SECRET, csrf_of
 from beatbook.web import create_app
 from beatbook.web.limits import LoginThrottle
 from beatbook.web.security import SESSION_COOKIE
+from support.records_backend import attached, cli_env, team_sql_of
 
 
 @pytest.fixture(scope="module")
-def web_app(web_store: Path) -> Iterator[FastAPI]:
+def web_app(web_store: Path, web_database: str | None) -> Iterator[FastAPI]:
     """This module types wrong passwords from one address: a throttle the tests do not reach
     (the throttle itself is tested in test_login_throttle.py)."""
-    app = create_app(web_store, secret=SECRET, login_throttle=LoginThrottle(free=10_000))
+    app = create_app(
+        web_store,
+        database=web_database,
+        secret=SECRET,
+        login_throttle=LoginThrottle(free=10_000),
+    )
     yield app
     app.state.db.close()
 
@@ -68,11 +74,13 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
 
 
 def test_a_right_password_is_never_refused_for_wrong_ones_from_elsewhere(
-    web_store: Path, make_user: Any
+    web_store: Path, web_database: str | None, make_user: Any
 ) -> None:
     """Changed (issue 17, item 9): three wrong passwords used to refuse the right one for
     five minutes from anywhere; now they slow down only their (username, address) pair."""
-    app = create_app(web_store, secret=SECRET, login_throttle=LoginThrottle(free=3))
+    app = create_app(
+        web_store, database=web_database, secret=SECRET, login_throttle=LoginThrottle(free=3)
+    )
     try:
         attacker = TestClient(app, follow_redirects=False)  # address "testclient"
         user = make_user("inspector")
@@ -142,30 +150,35 @@ def test_users_add_from_the_command_line_stores_an_argon2_hash(
 
     store = tmp_path / "cli.duckdb"
     shutil.copyfile(web_store, store)
-    cli = [str(Path(sys.executable).parent / "beatbook"), "--store", str(store), "users", "add"]
-    ok = subprocess.run(
-        [*cli, "first.admin", "--role", "admin", "--password-stdin"],
-        input="a long admin password\n",
-        capture_output=True,
-        text=True,
-    )
-    assert ok.returncode == 0, ok.stderr
-    short = subprocess.run(
-        [*cli, "second", "--role", "admin", "--password-stdin"],
-        input="short\n",
-        capture_output=True,
-        text=True,
-    )
-    assert short.returncode == 2 and "at least 12 characters" in short.stderr
-    role = subprocess.run(
-        [*cli, "third", "--role", "boss", "--password-stdin"],
-        input="a long admin password\n",
-        capture_output=True,
-        text=True,
-    )
-    assert role.returncode == 2 and "--role" in role.stderr
-    with duckdb.connect(str(store), read_only=True) as db:
-        rows = db.execute("SELECT username, role, password_hash FROM users").fetchall()
+    with attached(store):
+        cli = [str(Path(sys.executable).parent / "beatbook"), "--store", str(store), "users", "add"]
+        env = {**os.environ, **cli_env(store)}
+        ok = subprocess.run(
+            [*cli, "first.admin", "--role", "admin", "--password-stdin"],
+            input="a long admin password\n",
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert ok.returncode == 0, ok.stderr
+        short = subprocess.run(
+            [*cli, "second", "--role", "admin", "--password-stdin"],
+            input="short\n",
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert short.returncode == 2 and "at least 12 characters" in short.stderr
+        role = subprocess.run(
+            [*cli, "third", "--role", "boss", "--password-stdin"],
+            input="a long admin password\n",
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert role.returncode == 2 and "--role" in role.stderr
+        with team_sql_of(store) as db:
+            rows = db.execute("SELECT username, role, password_hash FROM users").fetchall()
     assert [(u, r) for u, r, _ in rows if u == "first.admin"] == [("first.admin", "admin")]
     assert all(h.startswith("$argon2id$") and "a long admin password" not in h for _, _, h in rows)
     assert not any(u in ("second", "third") for u, _, _ in rows)

@@ -24,6 +24,7 @@ from web_support import AREA, MONTH, WebUser
 
 from beatbook.web.limits import LoginThrottle
 from support.browser import needs_chromium, shot
+from support.records_backend import TeamSQL
 
 pytestmark = needs_chromium
 
@@ -36,18 +37,20 @@ def sign_in(page: Page, base_url: str, user: WebUser) -> None:
     page.wait_for_url(re.compile(r"/desk"))
 
 
-def rows(db: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[tuple]:
+def rows(
+    db: duckdb.DuckDBPyConnection | TeamSQL, sql: str, params: list[Any] | None = None
+) -> list[tuple]:
     return db.execute(sql, params or []).fetchall()
 
 
 def test_sign_in_and_adopt_a_priority(
-    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+    page: Page, base_url: str, make_user: Any, team_sql: TeamSQL
 ) -> None:
     inspector = make_user("inspector")
     sign_in(page, base_url, inspector)
     page.goto(f"{base_url}/desk/priorities?area={quote(AREA)}&month={MONTH}")
     proposed = rows(
-        store_sql,
+        team_sql,
         """
         SELECT p.priority_id FROM priorities p WHERE p.area = ? AND p.proposed_for = DATE '2021-07-01'
           AND (SELECT action FROM priority_events e WHERE e.priority_id = p.priority_id
@@ -61,16 +64,14 @@ def test_sign_in_and_adopt_a_priority(
     page.wait_for_load_state()
     shot(page, "desk-priorities-adopted")
     trail = rows(
-        store_sql,
+        team_sql,
         "SELECT action, actor FROM priority_events WHERE priority_id = ? ORDER BY seq",
         [pid],
     )
     assert trail[-1] == ("adopted", inspector.username)
 
 
-def test_publish_an_update(
-    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
-) -> None:
+def test_publish_an_update(page: Page, base_url: str, make_user: Any, team_sql: TeamSQL) -> None:
     inspector = make_user("inspector")
     sign_in(page, base_url, inspector)
     page.goto(f"{base_url}/desk/updates?area={quote(AREA)}&month=2021-08")
@@ -79,7 +80,7 @@ def test_publish_an_update(
     ).click()
     page.wait_for_load_state()
     published = rows(
-        store_sql,
+        team_sql,
         "SELECT published_by FROM published_updates WHERE area = ? AND month = DATE '2021-08-01'",
         [AREA],
     )
@@ -95,8 +96,8 @@ def test_publish_an_update(
     shot(page, "public-update-2021-08")
 
 
-def test_report_a_problem(page: Page, base_url: str, store_sql: duckdb.DuckDBPyConnection) -> None:
-    before = rows(store_sql, "SELECT count(*) FROM concerns")[0][0]
+def test_report_a_problem(page: Page, base_url: str, team_sql: TeamSQL) -> None:
+    before = rows(team_sql, "SELECT count(*) FROM concerns")[0][0]
     page.goto(f"{base_url}/report")
     page.get_by_label("Area").select_option(AREA)
     page.get_by_label("Where is it?").fill("Narborough Road <b>near the shops</b>")
@@ -110,10 +111,10 @@ def test_report_a_problem(page: Page, base_url: str, store_sql: duckdb.DuckDBPyC
     assert "browser-test@example.org" not in page.content()
     reference = re.search(r"\b(\d+)\b", text)
     assert reference, text
-    after = rows(store_sql, "SELECT count(*) FROM concerns")[0][0]
+    after = rows(team_sql, "SELECT count(*) FROM concerns")[0][0]
     assert after == before + 1
     stored = rows(
-        store_sql, "SELECT concern_id, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1"
+        team_sql, "SELECT concern_id, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1"
     )
     assert str(stored[0][0]) in text
 
@@ -142,6 +143,10 @@ def test_the_api_docs_render_offline(page: Page, base_url: str) -> None:
     shot(page, "api-docs")
 
 
+@pytest.mark.embedded_only(
+    "it renames a ward in the store file's lsoa_lookup, which the app only reads when the "
+    "team's records are in PostgreSQL"
+)
 def test_map_text_is_shown_as_text(
     page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
 ) -> None:
@@ -176,7 +181,7 @@ def test_map_text_is_shown_as_text(
 
 
 def test_a_priority_marker_opens_its_popup_with_the_wards_shown(
-    page: Page, base_url: str, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+    page: Page, base_url: str, make_user: Any, team_sql: TeamSQL
 ) -> None:
     """With every layer ticked (the ward polygons cover the whole area), a real click on a
     priority's marker reaches it and opens its popup: Playwright clicks only when the
@@ -193,7 +198,7 @@ def test_a_priority_marker_opens_its_popup_with_the_wards_shown(
     running = {
         pid
         for (pid,) in rows(
-            store_sql,
+            team_sql,
             "SELECT DISTINCT priority_id FROM priority_events WHERE month = DATE '2021-07-01' "
             "AND action IN ('adopted', 'continued')",
         )
@@ -237,13 +242,13 @@ def test_every_desk_page_fits_a_phone(
     base_url: str,
     make_user: Any,
     role: str,
-    store_sql: duckdb.DuckDBPyConnection,
+    team_sql: TeamSQL,
 ) -> None:
     """At 390 px wide (a phone) no desk page scrolls sideways: the page is no wider than
     the screen (a wide table scrolls inside its own box), even with a resident's long
     unbroken word and a concern imported from a deep folder (shown by its file name)."""
     folder = "/srv/" + "/".join(["a-deeply-nested-import-folder"] * 6)
-    store_sql.execute(
+    team_sql.execute(
         "UPDATE concerns SET source_file = ? || '/' || source_file "
         "WHERE source_file IS NOT NULL AND source_file NOT LIKE '/srv/%'",
         [folder],

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
-import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pyproj import Transformer
-from web_support import AREA, csrf_of, demo_contacts
+from web_support import AREA, csrf_of, demo_contacts, west_lsoas, whose_latest_is
 
 from beatbook.concerns.csv_import import record_concern
+from support.records_backend import TeamSQL
 
 A = quote(AREA, safe="")
 SCRIPT_WHERE = "<script>alert('where')</script> behind the chip shop"
@@ -57,33 +56,25 @@ def flash_of(client: TestClient, url: str, data: dict[str, str]) -> tuple[str, s
     return query["kind"][0], query["msg"][0], page
 
 
-def latest_event(db: duckdb.DuckDBPyConnection, pid: int) -> tuple:
-    return db.execute(
+def latest_event(team: TeamSQL, pid: int) -> tuple:
+    return team.execute(
         "SELECT action, actor, month, details FROM priority_events WHERE priority_id = ? "
         "ORDER BY seq DESC LIMIT 1",
         [pid],
     ).fetchone()
 
 
-def proposed_ids(db: duckdb.DuckDBPyConnection) -> list[int]:
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-            "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = 'proposed' "
-            "ORDER BY p.priority_id",
-            [AREA],
-        ).fetchall()
-    ]
+def proposed_ids(team: TeamSQL) -> list[int]:
+    return whose_latest_is(team, "proposed")
 
 
 # --- priorities -----------------------------------------------------------------------------
 
 
-def test_adopting_appends_the_event_with_the_username(users, store_sql) -> None:
+def test_adopting_appends_the_event_with_the_username(users, team_sql) -> None:
     inspector = users["inspector"]
-    pid = proposed_ids(store_sql)[0]
-    events = store_sql.execute(
+    pid = proposed_ids(team_sql)[0]
+    events = team_sql.execute(
         "SELECT count(*) FROM priority_events WHERE priority_id = ?", [pid]
     ).fetchone()[0]
     kind, message, page = flash_of(
@@ -98,11 +89,11 @@ def test_adopting_appends_the_event_with_the_username(users, store_sql) -> None:
         },
     )
     assert kind == "ok" and f"Priority {pid} adopted" in message
-    action, actor, month, details = latest_event(store_sql, pid)
+    action, actor, month, details = latest_event(team_sql, pid)
     assert (action, actor, month) == ("adopted", inspector.user.username, dt.date(2021, 8, 1))
-    assert json.loads(details) == {"label": "The <b>parade</b> of shops", "note": "agreed at JAG"}
+    assert details == {"label": "The <b>parade</b> of shops", "note": "agreed at JAG"}
     assert (
-        store_sql.execute(
+        team_sql.execute(
             "SELECT count(*) FROM priority_events WHERE priority_id = ?", [pid]
         ).fetchone()[0]
         == events + 1
@@ -112,24 +103,24 @@ def test_adopting_appends_the_event_with_the_username(users, store_sql) -> None:
     assert "The &lt;b&gt;parade&lt;/b&gt; of shops" in listed and "<b>parade" not in listed
 
 
-def test_a_second_adoption_is_refused_with_the_library_message(users, store_sql) -> None:
-    pid = store_sql.execute(
+def test_a_second_adoption_is_refused_with_the_library_message(users, team_sql) -> None:
+    pid = team_sql.execute(
         "SELECT priority_id FROM priority_events WHERE action = 'adopted' "
         "ORDER BY priority_id LIMIT 1"
     ).fetchone()[0]
-    before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
+    before = team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
     kind, message, page = flash_of(
         users["inspector"], f"/desk/priorities/{pid}/adopt", {"area": AREA, "month": "2021-07"}
     )
     assert kind == "error" and "cannot be adopted" in message
     assert 'class="flash error"' in page and html.escape(message) in page
-    assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
+    assert team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
 
 
-def test_adopting_without_a_month_is_for_the_month_proposed(users, store_sql) -> None:
+def test_adopting_without_a_month_is_for_the_month_proposed(users, team_sql) -> None:
     inspector = users["inspector"]
-    pid = proposed_ids(store_sql)[-1]
-    proposed_for = store_sql.execute(
+    pid = proposed_ids(team_sql)[-1]
+    proposed_for = team_sql.execute(
         "SELECT proposed_for FROM priorities WHERE priority_id = ?", [pid]
     ).fetchone()[0]
     kind, message, _ = flash_of(
@@ -138,40 +129,35 @@ def test_adopting_without_a_month_is_for_the_month_proposed(users, store_sql) ->
         {"area": AREA, "month": "2021-07", "from_month": " "},
     )
     assert kind == "ok" and f"Priority {pid} adopted for {proposed_for:%Y-%m}" in message
-    action, _, month, _ = latest_event(store_sql, pid)
+    action, _, month, _ = latest_event(team_sql, pid)
     assert (action, month) == ("adopted", proposed_for)
 
 
-def test_rejecting_needs_a_reason(users, store_sql) -> None:
+def test_rejecting_needs_a_reason(users, team_sql) -> None:
     inspector = users["inspector"]
-    pid = proposed_ids(store_sql)[0]
-    before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
+    pid = proposed_ids(team_sql)[0]
+    before = team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
     kind, message, _ = flash_of(
         inspector,
         f"/desk/priorities/{pid}/reject",
         {"area": AREA, "month": "2021-07", "reason": "   "},
     )
     assert kind == "error" and "say why" in message
-    assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
+    assert team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
     kind, _, _ = flash_of(
         inspector,
         f"/desk/priorities/{pid}/reject",
         {"area": AREA, "month": "2021-07", "reason": "a partnership plan exists"},
     )
     assert kind == "ok"
-    action, actor, _, details = latest_event(store_sql, pid)
+    action, actor, _, details = latest_event(team_sql, pid)
     assert (action, actor) == ("rejected", inspector.user.username)
-    assert json.loads(details) == {"reason": "a partnership plan exists"}
+    assert details == {"reason": "a partnership plan exists"}
 
 
-def test_continuing_then_closing_with_its_assessment(users, store_sql) -> None:
+def test_continuing_then_closing_with_its_assessment(users, team_sql) -> None:
     inspector = users["inspector"]
-    pid = store_sql.execute(
-        "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-        "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = 'continued' "
-        "ORDER BY 1 LIMIT 1",
-        [AREA],
-    ).fetchone()[0]
+    pid = whose_latest_is(team_sql, "continued")[0]
     kind, message, _ = flash_of(
         inspector,
         f"/desk/priorities/{pid}/continue",
@@ -184,7 +170,7 @@ def test_continuing_then_closing_with_its_assessment(users, store_sql) -> None:
         {"area": AREA, "month": "2021-07", "into": "2021-08", "note": "one more month"},
     )
     assert kind == "ok"
-    assert latest_event(store_sql, pid)[:3] == (
+    assert latest_event(team_sql, pid)[:3] == (
         "continued",
         inspector.user.username,
         dt.date(2021, 8, 1),
@@ -195,17 +181,15 @@ def test_continuing_then_closing_with_its_assessment(users, store_sql) -> None:
         {"area": AREA, "month": "2021-08", "last": "2021-08"},
     )
     assert kind == "ok" and message.startswith(f"Priority {pid} closed: ")
-    action, actor, month, details = latest_event(store_sql, pid)
+    action, actor, month, details = latest_event(team_sql, pid)
     assert (action, actor, month) == ("closed", inspector.user.username, dt.date(2021, 8, 1))
-    assert "assessment" in json.loads(details)
+    assert "assessment" in details
     assert f'id="priority-{pid}"' in page and "closed by " + inspector.user.username in page
 
 
-def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(
-    users, store_sql, client
-) -> None:
+def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(users, team_sql, client) -> None:
     partner = users["partner"]
-    pid = store_sql.execute(
+    pid = team_sql.execute(
         "SELECT min(priority_id) FROM priorities WHERE area = ?", [AREA]
     ).fetchone()[0]
     text = "Housing <i>association</i> fits new lighting in August"
@@ -213,20 +197,18 @@ def test_a_partner_note_is_kept_shown_on_the_desk_and_never_public(
         partner, f"/desk/priorities/{pid}/note", {"area": AREA, "month": "2021-07", "text": text}
     )
     assert kind == "ok"
-    row = store_sql.execute(
+    row = team_sql.execute(
         "SELECT author, text FROM priority_notes WHERE priority_id = ?", [pid]
     ).fetchone()
     assert row == (partner.user.username, text)
-    month = store_sql.execute(
-        "SELECT strftime(proposed_for, '%Y-%m') FROM priorities WHERE priority_id = ?", [pid]
-    ).fetchone()[0]
-    desk = partner.get(f"/desk/priorities?area={A}&month={month}").text
+    month = team_sql.scalar("SELECT proposed_for FROM priorities WHERE priority_id = ?", [pid])
+    desk = partner.get(f"/desk/priorities?area={A}&month={month:%Y-%m}").text
     assert html.escape(text, quote=False) in desk
     for url in ("/", "/priorities", f"/priorities?area={A}", "/updates", f"/updates/{A}/2021-07"):
         assert "Housing" not in client.get(url).text, url
 
 
-def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, store_sql) -> None:
+def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, team_sql) -> None:
     analyst = users["analyst"]
     ward = "Fosse (Leicester)"
     kind, message, _ = flash_of(
@@ -236,10 +218,10 @@ def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, store_s
     )
     assert kind == "ok" and "for 2021-07 saved" in message
     ids = [int(x) for x in re.search(r"ids ([0-9, ]+)\)", message)[1].split(", ")]
-    rows = store_sql.execute(
+    rows = team_sql.execute(
         "SELECT p.priority_id, p.proposed_for, e.actor FROM priorities p JOIN priority_events e "
-        "USING (priority_id) WHERE e.seq = 1 AND list_contains(?::INTEGER[], p.priority_id)",
-        [ids],
+        f"USING (priority_id) WHERE e.seq = 1 AND p.priority_id IN ({', '.join('?' * len(ids))})",
+        ids,
     ).fetchall()
     assert len(rows) == len(ids) == 2
     assert {(r[1], r[2]) for r in rows} == {(dt.date(2021, 7, 1), analyst.user.username)}
@@ -247,9 +229,9 @@ def test_proposing_from_the_desk_saves_the_candidates_as_the_user(users, store_s
 
 @pytest.mark.parametrize("per_ward", ["0", "11"])
 def test_proposing_outside_one_to_ten_a_ward_is_refused_as_on_the_command_line(
-    users, store_sql, per_ward: str
+    users, team_sql, per_ward: str
 ) -> None:
-    before = store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
+    before = team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0]
     kind, message, _ = flash_of(
         users["analyst"],
         "/desk/priorities/propose",
@@ -261,13 +243,13 @@ def test_proposing_outside_one_to_ten_a_ward_is_refused_as_on_the_command_line(
         },
     )
     assert (kind, message) == ("error", f"--per-ward {per_ward}: expected 1 to 10")
-    assert store_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
+    assert team_sql.execute("SELECT count(*) FROM priority_events").fetchone()[0] == before
 
 
 # --- publishing -----------------------------------------------------------------------------
 
 
-def test_the_team_text_is_checked_then_saved(users, store_sql) -> None:
+def test_the_team_text_is_checked_then_saved(users, team_sql) -> None:
     inspector = users["inspector"]
     bad = "Hello before any heading\n\n## News\n\nText."
     kind, message, _ = flash_of(
@@ -275,9 +257,9 @@ def test_the_team_text_is_checked_then_saved(users, store_sql) -> None:
     )
     assert kind == "error" and "before the first '## Heading'" in message
     assert (
-        store_sql.execute(
-            "SELECT count(*) FROM update_texts WHERE month = '2021-08-01'"
-        ).fetchone()[0]
+        team_sql.execute("SELECT count(*) FROM update_texts WHERE month = '2021-08-01'").fetchone()[
+            0
+        ]
         == 0
     )
     good = "## From your inspector\r\n\r\nWe <script>alert('team')</script> listened.\r\n"
@@ -285,7 +267,7 @@ def test_the_team_text_is_checked_then_saved(users, store_sql) -> None:
         inspector, "/desk/updates/text", {"area": AREA, "month": "2021-08", "text": good}
     )
     assert kind == "ok" and "1 sections (From your inspector)" in message
-    stored = store_sql.execute(
+    stored = team_sql.execute(
         "SELECT markdown, source FROM update_texts WHERE area = ? AND month = '2021-08-01'", [AREA]
     ).fetchone()
     assert stored[0] == good.replace("\r\n", "\n") and inspector.user.username in stored[1]
@@ -293,7 +275,7 @@ def test_the_team_text_is_checked_then_saved(users, store_sql) -> None:
 
 
 def test_publishing_stores_the_update_and_the_public_page_serves_it(
-    users, store_sql, client
+    users, team_sql, client
 ) -> None:
     inspector = users["inspector"]
     text = "## News\n\nThe <script>alert('x')</script> beat surgery moves to Tuesdays.\n"
@@ -307,7 +289,7 @@ def test_publishing_stores_the_update_and_the_public_page_serves_it(
     assert preview.status_code == 200 and "beat surgery moves to Tuesdays" in preview.text
     assert "<script>alert" not in preview.text and 'src="data:image/png;base64,' in preview.text
     assert (
-        store_sql.execute(
+        team_sql.execute(
             "SELECT count(*) FROM published_updates WHERE month = '2021-09-01'"
         ).fetchone()[0]
         == 0
@@ -316,12 +298,12 @@ def test_publishing_stores_the_update_and_the_public_page_serves_it(
         inspector, "/desk/updates/publish", {"area": AREA, "month": "2021-09"}
     )
     assert kind == "ok", message
-    row = store_sql.execute(
+    row = team_sql.execute(
         "SELECT area, title, published_by FROM published_updates WHERE month = '2021-09-01'"
     ).fetchone()
     assert row[0] == AREA and row[2] == inspector.user.username and "September 2021" in row[1]
     files = dict(
-        store_sql.execute(
+        team_sql.execute(
             "SELECT name, data FROM published_update_files WHERE area = ? AND month = '2021-09-01'",
             [AREA],
         ).fetchall()
@@ -339,7 +321,7 @@ def test_publishing_stores_the_update_and_the_public_page_serves_it(
 
 
 def test_the_inbox_shows_a_script_as_text_and_never_a_contact(
-    users, script_concern, store_sql
+    users, script_concern, team_sql
 ) -> None:
     page = users["analyst"].get("/desk/concerns").text
     assert f'id="concern-{script_concern}"' in page
@@ -351,10 +333,10 @@ def test_the_inbox_shows_a_script_as_text_and_never_a_contact(
     contacts = [
         SECRET_CONTACT,
         *demo_contacts(),
-        *[c for (c,) in store_sql.execute("SELECT contact FROM concern_contacts").fetchall()],
+        *[c for (c,) in team_sql.execute("SELECT contact FROM concern_contacts").fetchall()],
     ]
     assert SECRET_CONTACT in contacts and len(contacts) > 3
-    unmatched = store_sql.execute(
+    unmatched = team_sql.execute(
         "SELECT concern_id FROM concerns WHERE place IS NULL AND status = 'open'"
     ).fetchall()
     for (cid,) in unmatched:
@@ -375,28 +357,29 @@ def test_the_inbox_shows_a_script_as_text_and_never_a_contact(
             assert not leaked, (role, url, leaked)
 
 
-def test_matching_a_concern_to_a_street(users, script_concern, store_sql) -> None:
+def test_matching_a_concern_to_a_street(users, script_concern, team_sql, store_sql) -> None:
     analyst = users["analyst"]
     kind, message, _ = flash_of(
         analyst, f"/desk/concerns/{script_concern}/match", {"place": "Nowhere Such Street Xyz"}
     )
     assert kind == "error" and f"Concern {script_concern}" in message
     assert (
-        store_sql.execute(
+        team_sql.execute(
             "SELECT place FROM concerns WHERE concern_id = ?", [script_concern]
         ).fetchone()[0]
         is None
     )
     street = store_sql.execute(
         "SELECT regexp_replace(location, '^On or near ', '') FROM street_crimes WHERE lsoa_code IN "
-        "(SELECT unnest(members) FROM custom_areas WHERE name = 'West') AND location LIKE 'On or near %Road' "
-        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        "(SELECT unnest(?::VARCHAR[])) AND location LIKE 'On or near %Road' "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        [west_lsoas(team_sql)],
     ).fetchone()[0]
     kind, message, page = flash_of(
         analyst, f"/desk/concerns/{script_concern}/match", {"place": street}
     )
     assert kind == "ok", message
-    place, method = store_sql.execute(
+    place, method = team_sql.execute(
         "SELECT place, match_method FROM concerns WHERE concern_id = ?", [script_concern]
     ).fetchone()
     assert place == f"On or near {street}" and method == "by hand"
@@ -406,7 +389,7 @@ def test_matching_a_concern_to_a_street(users, script_concern, store_sql) -> Non
 # --- operations and engagements ---------------------------------------------------------------
 
 
-def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> None:
+def test_operations_and_a_result_breaking_the_hierarchy(users, team_sql) -> None:
     analyst = users["analyst"]
     kind, _, _ = flash_of(
         analyst,
@@ -421,7 +404,7 @@ def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> Non
     )
     assert kind == "ok"
     assert (
-        store_sql.execute(
+        team_sql.execute(
             "SELECT areas FROM operations WHERE name = 'Operation Desk Test'"
         ).fetchone()[0][0]
         == AREA
@@ -434,7 +417,7 @@ def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> Non
         )[0]
         == "ok"
     )
-    before = store_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0]
+    before = team_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0]
     kind, message, page = flash_of(
         analyst,
         "/desk/operations/result",
@@ -446,14 +429,14 @@ def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> Non
         and "nothing was recorded" in message
     )
     assert html.escape(message) in page
-    assert store_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0] == before
+    assert team_sql.execute("SELECT count(*) FROM operation_results").fetchone()[0] == before
     kind, _, page = flash_of(
         analyst,
         "/desk/operations/result",
         {"operation": "Operation Desk Test", "area": AREA, "measure": "arrests", "count": "2"},
     )
     assert kind == "ok"
-    row = store_sql.execute(
+    row = team_sql.execute(
         "SELECT count, recorded_by FROM operation_results WHERE operation = "
         "'Operation Desk Test' AND area = ?",
         [AREA],
@@ -463,7 +446,7 @@ def test_operations_and_a_result_breaking_the_hierarchy(users, store_sql) -> Non
     assert "desk &lt;em&gt;test&lt;/em&gt;" in page
 
 
-def test_adding_an_engagement_and_refusing_a_contact_in_it(users, store_sql) -> None:
+def test_adding_an_engagement_and_refusing_a_contact_in_it(users, team_sql) -> None:
     analyst = users["analyst"]
     refused = analyst.post(  # the form comes back (400) with the message and what was typed
         "/desk/engagements/add",
@@ -481,7 +464,7 @@ def test_adding_an_engagement_and_refusing_a_contact_in_it(users, store_sql) -> 
     assert refused.status_code == 400 and "phone number" in refused.text
     assert 'name="place" required maxlength="120" value="Fosse Library"' in refused.text
     assert (
-        store_sql.execute(
+        team_sql.execute(
             "SELECT count(*) FROM engagements WHERE place = 'Fosse Library'"
         ).fetchone()[0]
         == 0
@@ -500,7 +483,7 @@ def test_adding_an_engagement_and_refusing_a_contact_in_it(users, store_sql) -> 
         },
     )
     assert kind == "ok"
-    row = store_sql.execute(
+    row = team_sql.execute(
         "SELECT starts, ends, kind, area_name FROM engagements WHERE place = 'Fosse Library'"
     ).fetchone()
     assert row == (

@@ -18,21 +18,18 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely import wkt as shapely_wkt
 from shapely.geometry import shape
-from web_support import AREA
+from web_support import AREA, west_lsoas
 
 from beatbook.figures.hotspots import hotspots
+from support.records_backend import TeamSQL
 
 A = quote(AREA, safe="")
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
-def west_lsoas(db: duckdb.DuckDBPyConnection) -> list[str]:
-    return db.execute("SELECT members FROM custom_areas WHERE name = 'West'").fetchone()[0]
-
-
-def test_the_dashboard_figures_agree_with_the_store(users, store_sql) -> None:
+def test_the_dashboard_figures_agree_with_the_store(users, store_sql, team_sql) -> None:
     page = html.unescape(users["partner"].get(f"/desk?area={A}&month=2021-06").text)
-    lsoas = west_lsoas(store_sql)
+    lsoas = west_lsoas(team_sql)
 
     def count(first: dt.date, last: dt.date, which: str = "<>") -> int:
         """Crimes (or, which '=', ASB incidents: apart) of the team area, straight from SQL."""
@@ -79,33 +76,40 @@ def layer(client: TestClient, name: str, month: str = "2021-07") -> dict:
     return data
 
 
-def west_outline(db: duckdb.DuckDBPyConnection):
+def west_outline(db: duckdb.DuckDBPyConnection, team: TeamSQL):
     wkts = [
         w
         for (w,) in db.execute(
             "SELECT geometry_wkt FROM lsoa_boundaries WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[]))",
-            [west_lsoas(db)],
+            [west_lsoas(team)],
         ).fetchall()
     ]
     return shapely.union_all([shapely_wkt.loads(w) for w in wkts])
 
 
-def test_the_priority_places_layer_holds_the_snap_points_of_the_month(users, store_sql) -> None:
+def test_the_priority_places_layer_holds_the_snap_points_of_the_month(users, team_sql) -> None:
     data = layer(users["admin"], "priorities")
-    expected = store_sql.execute(
-        """
-        WITH runs AS (
-            SELECT priority_id,
-                   min(month) FILTER (WHERE action IN ('adopted', 'continued')) AS first,
-                   greatest(max(month) FILTER (WHERE action IN ('adopted', 'continued')),
-                            max(month) FILTER (WHERE action = 'closed')) AS last
-            FROM priority_events GROUP BY priority_id)
-        SELECT p.priority_id, s->>'location', CAST(s->>'longitude' AS DOUBLE), CAST(s->>'latitude' AS DOUBLE)
-        FROM priorities p JOIN runs USING (priority_id), unnest(CAST(p.snap_points AS JSON[])) AS t(s)
-        WHERE p.area = ? AND DATE '2021-07-01' BETWEEN runs.first AND runs.last
-        """,
-        [AREA],
-    ).fetchall()
+    # A priority runs from its first adoption or continuation to the last of those or its
+    # closing month; July 2021's are those whose run covers July.
+    runs: dict[int, tuple[list[dt.date], list[dt.date]]] = {}
+    for pid, action, month in team_sql.execute(
+        "SELECT priority_id, action, month FROM priority_events"
+    ).fetchall():
+        running, closed = runs.setdefault(pid, ([], []))
+        if action in ("adopted", "continued"):
+            running.append(month)
+        elif action == "closed":
+            closed.append(month)
+    july = dt.date(2021, 7, 1)
+    covering = {p for p, (r, c) in runs.items() if r and min(r) <= july <= max(r + c)}
+    expected = [
+        (pid, s["location"], float(s["longitude"]), float(s["latitude"]))
+        for pid, points in team_sql.execute(
+            "SELECT priority_id, snap_points FROM priorities WHERE area = ?", [AREA]
+        ).fetchall()
+        if pid in covering
+        for s in points
+    ]
     got = [
         (f["properties"]["priority_id"], f["properties"]["location"], *f["geometry"]["coordinates"])
         for f in data["features"]
@@ -117,12 +121,14 @@ def test_the_priority_places_layer_holds_the_snap_points_of_the_month(users, sto
         assert where[(p, loc)] == pytest.approx((x, y), abs=1e-6)
 
 
-def test_hot_cells_lie_inside_the_area_and_in_their_grid_square(users, store_sql, web_app) -> None:
+def test_hot_cells_lie_inside_the_area_and_in_their_grid_square(
+    users, store_sql, team_sql, web_app
+) -> None:
     data = layer(users["analyst"], "hotspots", "2021-06")
     with web_app.state.db.read() as st:
         expected = hotspots(st, AREA, "2021-06")
     assert len(data["features"]) == expected["hot_cells"] + expected["cold_cells"] > 0
-    outline = west_outline(store_sql)
+    outline = west_outline(store_sql, team_sql)
     size = data["properties"]["cell_size_m"]
     for f in data["features"]:
         cell = shape(f["geometry"])
@@ -134,11 +140,13 @@ def test_hot_cells_lie_inside_the_area_and_in_their_grid_square(users, store_sql
         assert f["properties"]["class"] in ("hot", "cold")
 
 
-def test_the_wards_and_outline_layers_follow_the_stored_boundaries(users, store_sql) -> None:
+def test_the_wards_and_outline_layers_follow_the_stored_boundaries(
+    users, store_sql, team_sql
+) -> None:
     outline = layer(users["inspector"], "outline")
     assert len(outline["features"]) == 1
     drawn = shape(outline["features"][0]["geometry"])
-    truth = west_outline(store_sql)
+    truth = west_outline(store_sql, team_sql)
     assert drawn.symmetric_difference(truth).area < 1e-3 * truth.area
     wards = layer(users["inspector"], "wards")
     names = {f["properties"]["name"]: shape(f["geometry"]) for f in wards["features"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 from web_support import AREA, csrf_of, text_of
 
 from beatbook.web.plain import web_message
+from support.records_backend import TeamSQL
 
 A = quote(AREA, safe="")
 DESK_PAGES = (
@@ -82,14 +84,15 @@ def test_no_desk_page_speaks_jargon(
 
 
 def test_times_are_written_as_people_write_them(
-    users: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection
+    users: dict[str, TestClient], team_sql: TeamSQL
 ) -> None:
     """The users page shows each account's creation time in UK time, '4 Dec 2026, 05:12'
-    (DuckDB's own time zone conversion and formatting, not the app's)."""
-    rows = store_sql.execute(
-        "SELECT username, strftime(created_at AT TIME ZONE 'Europe/London', '%-d %b %Y, %H:%M') "
-        "FROM users"
-    ).fetchall()
+    (the stored instant put in London's time by zoneinfo, not by the app)."""
+    london = ZoneInfo("Europe/London")
+    rows = [
+        (username, f"{at.astimezone(london):%-d %b %Y, %H:%M}")
+        for username, at in team_sql.execute("SELECT username, created_at FROM users").fetchall()
+    ]
     page = users["admin"].get("/desk/users").text
     for username, created in rows:
         row = re.search(rf"<tr><td>{re.escape(username)}</td>.*?</tr>", page, re.S)
@@ -130,7 +133,7 @@ def test_web_message_puts_commands_in_words(said: str, meant: str) -> None:
 
 
 def test_areas_are_chosen_from_a_list(
-    users: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection
+    users: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection, team_sql: TeamSQL
 ) -> None:
     """Every desk form that asks for an area offers a list of the stored areas; an
     engagement added with a choice from it is stored for that area."""
@@ -157,11 +160,11 @@ def test_areas_are_chosen_from_a_list(
         },
     )
     assert got.status_code == 303 and "kind=ok" in got.headers["location"]
-    stored = store_sql.execute(
+    stored = team_sql.execute(
         "SELECT area, area_name FROM engagements WHERE place = 'Plain Words Library'"
     ).fetchall()
     assert stored == [(west_code, "Westcotes")]
-    recorded = store_sql.execute(
+    recorded = team_sql.execute(
         "SELECT DISTINCT area_name FROM concerns WHERE place IS NULL AND status = 'open'"
     ).fetchall()
     concerns = inspector.get("/desk/concerns").text
@@ -170,12 +173,12 @@ def test_areas_are_chosen_from_a_list(
 
 
 def test_operation_areas_chosen_from_the_list_are_stored(
-    an_operation: None, store_sql: duckdb.DuckDBPyConnection
+    an_operation: None, store_sql: duckdb.DuckDBPyConnection, team_sql: TeamSQL
 ) -> None:
     west_code = store_sql.execute(
         "SELECT DISTINCT ward_code FROM lsoa_lookup WHERE ward_name = 'Westcotes'"
     ).fetchone()[0]
-    areas = store_sql.execute(
+    areas = team_sql.execute(
         "SELECT areas FROM operations WHERE name = 'Operation Plain Words'"
     ).fetchone()[0]
     assert sorted(areas) == sorted([AREA, west_code])
@@ -261,7 +264,7 @@ def test_the_preview_says_what_saving_would_refuse(users: dict[str, TestClient])
 
 
 def test_the_preview_shows_an_uploaded_image_from_the_desk(
-    users: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection
+    users: dict[str, TestClient], team_sql: TeamSQL
 ) -> None:
     inspector = users["inspector"]
     page = inspector.get(f"/desk/updates?area={A}&month=2021-08").text
@@ -276,7 +279,7 @@ def test_the_preview_shows_an_uploaded_image_from_the_desk(
     shown_now = preview(inspector, "## News\n\n![The surgery](preview-pic.png)\n", page)
     src = re.search(r'<img[^>]* src="([^"]+)"', shown_now["html"])[1].replace("&amp;", "&")
     assert src.startswith("/desk/updates/image?")
-    stored = store_sql.execute(
+    stored = team_sql.execute(
         "SELECT data FROM update_images WHERE area = ? AND name = 'preview-pic.png'", [AREA]
     ).fetchone()[0]
     got = inspector.get(src)

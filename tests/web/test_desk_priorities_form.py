@@ -22,27 +22,33 @@ from web_support import AREA
 
 from beatbook.cli.main import main
 from beatbook.priorities import lifecycle, team
-from beatbook.store import STORE_ENV, Store
+from beatbook.records.engine import DATABASE_ENV
+from beatbook.store import STORE_ENV
 from support.browser import ARGS, CHROMIUM, needs_chromium
+from support.records_backend import attached, cli_env, open_store
 
 PAGE = f"/desk/priorities?area={AREA.replace(':', '%3A')}&month=2021-07"
 
 
 @pytest.fixture(scope="module")
-def stores(web_store_base: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two identical copies of the scenario store with the test users: the desk's, the CLI's."""
+def stores(
+    web_store_base: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Path]]:
+    """Two identical copies of the scenario store with the test users: the desk's, the CLI's
+    (each with its team records where ``--records-backend`` keeps them)."""
     folder = tmp_path_factory.mktemp("desk-form")
     desk, cli = folder / "desk.duckdb", folder / "cli.duckdb"
     shutil.copyfile(web_store_base, desk)
     make_store(desk)
     shutil.copyfile(desk, cli)
-    return desk, cli
+    with attached(desk), attached(cli):
+        yield desk, cli
 
 
 @pytest.fixture(scope="module")
 def before(stores: tuple[Path, Path]) -> list[dict]:
     """The July 2021 priorities as stored before the server starts."""
-    with Store(stores[0], read_only=True) as st:
+    with open_store(stores[0], read_only=True) as st:
         return [
             p
             for p in lifecycle.list_priorities(st, area=AREA)
@@ -89,6 +95,9 @@ def text(fragment: str) -> str:
 
 def cli_error(store: Path, monkeypatch: pytest.MonkeyPatch, capsys, *args: str) -> str:
     monkeypatch.delenv(STORE_ENV, raising=False)
+    monkeypatch.delenv(DATABASE_ENV, raising=False)
+    for name, value in cli_env(store).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setattr(
         sys, "argv", ["beatbook", "priorities", "add", *args, "--store", str(store)]
     )
@@ -209,7 +218,7 @@ def test_adopting_a_second_priority_for_a_running_place_is_refused_on_the_page(
 def test_a_click_on_the_map_fills_the_point_in_chromium(server: Live, stores) -> None:
     from playwright.sync_api import sync_playwright
 
-    with Store(stores[1], read_only=True) as st:
+    with open_store(stores[1], read_only=True) as st:
         (target,) = team.places_by_street(st, AREA, "Westcotes Drive")
     problems: list[str] = []
     with sync_playwright() as p:
@@ -249,7 +258,7 @@ def test_a_click_on_the_map_fills_the_point_in_chromium(server: Live, stores) ->
         shown = " ".join(tab.inner_text("p.flash").split())
         chromium.close()
     assert not problems, problems
-    with Store(stores[1], read_only=True) as st:
+    with open_store(stores[1], read_only=True) as st:
         place = team.find_place(st, AREA, longitude=lon, latitude=lat)
     assert place.place_key == target.place_key
     expected = "Priority \\d+ added: Westcotes Drive \\(Westcotes\\)\\."

@@ -28,7 +28,9 @@ import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_support import AREA, csrf_of, sign_in
+from web_support import AREA, csrf_of, sign_in, whose_latest_is
+
+from support.records_backend import TeamSQL
 
 ROLES = ("admin", "analyst", "inspector", "partner")
 EVERYONE = frozenset(ROLES)
@@ -186,25 +188,14 @@ POSTS = [r for r in ROUTES if r.method == "POST"]
 
 
 @pytest.fixture(scope="module")
-def ids(store_sql: duckdb.DuckDBPyConnection, make_user) -> dict[str, int | str]:
+def ids(team_sql: TeamSQL, make_user) -> dict[str, int | str]:
     """A proposed and an adopted priority of West, an unmatched concern (own SQL), and a
     user for the admins' forms."""
-
-    def latest(action: str) -> int:
-        return store_sql.execute(
-            "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-            "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = ? "
-            "ORDER BY p.priority_id LIMIT 1",
-            [AREA, action],
-        ).fetchone()[0]
-
-    concern = store_sql.execute(
-        "SELECT min(concern_id) FROM concerns WHERE place IS NULL"
-    ).fetchone()[0]
+    concern = team_sql.scalar("SELECT min(concern_id) FROM concerns WHERE place IS NULL")
     assert concern is not None
     return {
-        "proposed": latest("proposed"),
-        "adopted": latest("adopted"),
+        "proposed": whose_latest_is(team_sql, "proposed")[0],
+        "adopted": whose_latest_is(team_sql, "adopted")[0],
         "concern": concern,
         "user": make_user("partner").username,
     }
@@ -284,18 +275,17 @@ def test_the_matrix_covers_every_desk_route(web_app: FastAPI, ids: dict[str, int
 # --- CSRF ---------------------------------------------------------------------------------
 
 
-def table_counts(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    names = [t for (t,) in db.execute("SHOW TABLES").fetchall()]
-    return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names}
-
-
-def everything(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row counts of every table and a hash of the tables a desk form can change in place."""
-    state = table_counts(db)
+def everything(db: duckdb.DuckDBPyConnection, team: TeamSQL) -> dict[str, object]:
+    """Row counts of every table (the store file's, and the team's wherever they are) and
+    the rows of the tables a desk form can change in place."""
+    names = [t for (t,) in db.execute("SHOW TABLES").fetchall() if t not in team.tables()]
+    state: dict[str, object] = {
+        t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names
+    }
+    for t in team.tables():
+        state[t] = team.scalar(f'SELECT count(*) FROM "{t}"')
     for t in ("concerns", "update_texts", "operations"):
-        state[f"{t}#hash"] = db.execute(
-            f'SELECT coalesce(sum(hash(t)), 0) FROM "{t}" t'
-        ).fetchone()[0]
+        state[f"{t}#rows"] = sorted(map(repr, team.execute(f'SELECT * FROM "{t}"').fetchall()))
     return state
 
 
@@ -307,17 +297,18 @@ def test_posts_refuse_a_missing_or_foreign_token(
     browsers: dict[str, TestClient],
     ids: dict[str, int | str],
     store_sql: duckdb.DuckDBPyConnection,
+    team_sql: TeamSQL,
 ) -> None:
     """The role that may do it, with the other role's token, none, or a made-up one: 403."""
     who = sorted(route.allowed)[0]
     other = next(r for r in ROLES if r != who)
     csrf = {"missing": None, "foreign": token(browsers[other]), "forged": "0" * 64}[how]
     assert csrf != token(browsers[who])
-    before = everything(store_sql)
+    before = everything(store_sql, team_sql)
     got = request(browsers[who], route, ids, csrf)
     assert got.status_code == 403, got.text[:300]
     assert "form has expired" in got.text and got.headers["cache-control"] == "no-store"
-    assert everything(store_sql) == before
+    assert everything(store_sql, team_sql) == before
 
 
 def test_a_page_without_the_right_hides_its_forms(browsers: dict[str, TestClient]) -> None:
@@ -333,7 +324,7 @@ def test_a_page_without_the_right_hides_its_forms(browsers: dict[str, TestClient
 
 
 def test_users_are_added_by_an_admin_only(
-    browsers: dict[str, TestClient], store_sql: duckdb.DuckDBPyConnection
+    browsers: dict[str, TestClient], team_sql: TeamSQL
 ) -> None:
     admin = browsers["admin"]
     got = admin.post(
@@ -346,7 +337,7 @@ def test_users_are_added_by_an_admin_only(
         },
     )
     assert got.status_code == 303
-    row = store_sql.execute(
+    row = team_sql.execute(
         "SELECT role, password_hash FROM users WHERE username = 'new-analyst'"
     ).fetchone()
     assert row[0] == "analyst" and row[1].startswith("$argon2id$")
@@ -362,6 +353,4 @@ def test_users_are_added_by_an_admin_only(
         },
     )
     assert "at+least+12+characters" in short.headers["location"]
-    assert (
-        store_sql.execute("SELECT count(*) FROM users WHERE username = 'shorty'").fetchone()[0] == 0
-    )
+    assert team_sql.scalar("SELECT count(*) FROM users WHERE username = 'shorty'") == 0

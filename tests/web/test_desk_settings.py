@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import duckdb
 from fastapi.testclient import TestClient
 from web_support import AREA, csrf_of, sign_in
+
+from support.records_backend import TeamSQL
 
 TOML = """team = "West Team <Test>"
 contact = "west.team@example.police.uk"
@@ -19,12 +20,12 @@ how = "Report at example.police.uk/report"
 """
 
 
-def stored(db: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return db.execute("SELECT toml, source FROM team_settings WHERE area = ?", [AREA]).fetchall()
+def stored(team: TeamSQL) -> list[tuple]:
+    return team.execute("SELECT toml, source FROM team_settings WHERE area = ?", [AREA]).fetchall()
 
 
 def test_admin_saves_settings_and_publishing_uses_them(
-    client: TestClient, make_user: Any, store_sql: duckdb.DuckDBPyConnection
+    client: TestClient, make_user: Any, team_sql: TeamSQL
 ) -> None:
     admin = make_user("admin")
     sign_in(client, admin)
@@ -34,7 +35,7 @@ def test_admin_saves_settings_and_publishing_uses_them(
         "/desk/settings", data={"csrf_token": csrf_of(page.text), "area": AREA, "toml": TOML}
     )
     assert done.status_code == 303
-    assert stored(store_sql) == [(TOML, f"desk: {admin.username}")]
+    assert stored(team_sql) == [(TOML, f"desk: {admin.username}")]
     shown = client.get(f"/desk/settings?area={quote(AREA)}").text
     assert "West Team &lt;Test&gt;" in shown  # escaped in the textarea
 
@@ -44,7 +45,7 @@ def test_admin_saves_settings_and_publishing_uses_them(
     )
     assert bad.status_code == 303 and "kind=error" in bad.headers["location"]
     assert "colour" in client.get(bad.headers["location"]).text
-    assert stored(store_sql) == [(TOML, f"desk: {admin.username}")]  # unchanged
+    assert stored(team_sql) == [(TOML, f"desk: {admin.username}")]  # unchanged
 
     inspector = make_user("inspector")
     other = TestClient(client.app, follow_redirects=False)

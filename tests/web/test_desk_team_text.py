@@ -8,12 +8,12 @@ anything that breaks a page or becomes live markup.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
-import duckdb
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 from web_support import AREA, csrf_of, sign_in
 
 from support.hostile_text import ATTACKS, BODIES, Recorder, assert_safe
+from support.records_backend import TeamSQL
 
 A = quote(AREA, safe="")
 PAGE = "/desk/updates"
@@ -68,10 +69,10 @@ def save(client: TestClient, text: str, month: str = TEXT_MONTH) -> tuple[str, s
     return post(client, f"{PAGE}/text", {"area": AREA, "month": month, "text": text})
 
 
-def stored_text(db: duckdb.DuckDBPyConnection, month: str) -> str | None:
-    row = db.execute(
-        "SELECT markdown FROM update_texts WHERE area = ? AND strftime(month, '%Y-%m') = ?",
-        [AREA, month],
+def stored_text(team: TeamSQL, month: str) -> str | None:
+    row = team.execute(
+        "SELECT markdown FROM update_texts WHERE area = ? AND month = ?",
+        [AREA, dt.date.fromisoformat(f"{month}-01")],
     ).fetchone()
     return row[0] if row else None
 
@@ -86,10 +87,10 @@ def team_sections(page: str) -> list[str]:
 
 
 def test_upload_show_and_publish_an_image(
-    inspector: TestClient, store_sql: duckdb.DuckDBPyConnection, client: TestClient
+    inspector: TestClient, team_sql: TeamSQL, client: TestClient
 ) -> None:
     def images() -> list[tuple]:
-        return store_sql.execute(
+        return team_sql.execute(
             "SELECT name, width, height, uploaded_by FROM update_images WHERE area = ?", [AREA]
         ).fetchall()
 
@@ -134,7 +135,7 @@ def test_upload_show_and_publish_an_image(
     assert f'<base href="/updates/{A}/{PUBLISH_MONTH}/">' in public.text
     picture = client.get(f"/updates/{A}/{PUBLISH_MONTH}/team-our-pcso-2.jpg")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
-    stored = store_sql.execute(
+    stored = team_sql.execute(
         "SELECT data FROM update_images WHERE area = ? AND name = 'our-pcso-2.jpg'", [AREA]
     ).fetchone()[0]
     assert picture.content == stored
@@ -162,15 +163,15 @@ def test_upload_show_and_publish_an_image(
     ids=["javascript", "data", "remote-image", "local-file"],
 )
 def test_bad_markdown_is_refused_with_the_line_and_nothing_is_stored(
-    inspector: TestClient, store_sql: duckdb.DuckDBPyConnection, body: str, expected: str
+    inspector: TestClient, team_sql: TeamSQL, body: str, expected: str
 ) -> None:
-    before = stored_text(store_sql, TEXT_MONTH)
+    before = stored_text(team_sql, TEXT_MONTH)
     kind, message = save(inspector, f"## News\n\n{body}\n")
     assert kind == "error"
     assert message == f"web desk, {inspector.user.username}, {expected}" or message.startswith(
         f"web desk, {inspector.user.username}, {expected}"
     ), message
-    assert stored_text(store_sql, TEXT_MONTH) == before
+    assert stored_text(team_sql, TEXT_MONTH) == before
 
 
 # --- properties: random Markdown and the attack strings ------------------------------------------
@@ -183,18 +184,18 @@ def test_bad_markdown_is_refused_with_the_line_and_nothing_is_stored(
 )
 @given(body=BODIES)
 def test_any_markdown_on_the_form_gives_a_message_and_a_working_page(
-    inspector: TestClient, store_sql: duckdb.DuckDBPyConnection, body: str
+    inspector: TestClient, team_sql: TeamSQL, body: str
 ) -> None:
     text = f"## News\n\n{body}\n"
-    before = stored_text(store_sql, FUZZ_MONTH)
+    before = stored_text(team_sql, FUZZ_MONTH)
     kind, message = save(inspector, text, FUZZ_MONTH)  # a 500 would raise in the TestClient
     event(f"form: {kind}")
     assert "Traceback" not in message
     if kind == "error":
         assert message.startswith(f"web desk, {inspector.user.username}"), message
-        assert stored_text(store_sql, FUZZ_MONTH) == before
+        assert stored_text(team_sql, FUZZ_MONTH) == before
         return
-    assert stored_text(store_sql, FUZZ_MONTH) == text.replace("\r\n", "\n")
+    assert stored_text(team_sql, FUZZ_MONTH) == text.replace("\r\n", "\n")
     page = inspector.get(f"{PAGE}?area={A}&month={FUZZ_MONTH}")
     assert page.status_code == 200
 
@@ -209,7 +210,7 @@ def test_publishing_any_markdown_fetches_nothing_and_stays_text(
     inspector: TestClient,
     recorder: Recorder,
     client: TestClient,
-    store_sql: duckdb.DuckDBPyConnection,
+    team_sql: TeamSQL,
     body: str,
 ) -> None:
     """Accepted text is published from the form; refused text is stored as text stored before
@@ -221,9 +222,11 @@ def test_publishing_any_markdown_fetches_nothing_and_stays_text(
     kind, _ = save(inspector, f"## News\n\n{aimed}\n", FUZZ_MONTH)
     event(f"form: {kind}")
     if kind != "ok":
-        store_sql.execute(
-            "INSERT OR REPLACE INTO update_texts VALUES (?, ?, ?, 'before the rules', now())",
-            [AREA, f"{FUZZ_MONTH}-01", text],
+        team_sql.execute(
+            "INSERT INTO update_texts VALUES (?, ?, ?, 'before the rules', now()) "
+            "ON CONFLICT (area, month) DO UPDATE SET markdown = excluded.markdown, "
+            "source = excluded.source, saved_at = excluded.saved_at",
+            [AREA, dt.date.fromisoformat(f"{FUZZ_MONTH}-01"), text],
         )
     kind, message = post(inspector, f"{PAGE}/publish", {"area": AREA, "month": FUZZ_MONTH})
     assert kind == "ok" or "section" in message, message  # stored text is only rendered

@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import quote
 
-import duckdb
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from web_support import AREA, csrf_of, field_value
+from web_support import AREA, csrf_of, field_value, whose_latest_is
+
+from support.records_backend import TeamSQL
 
 WEST = quote(AREA, safe="")
 WARD = "Westcotes (Leicester)"
@@ -97,18 +98,12 @@ Route = Callable[[TestClient, str], httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def pids(store_sql: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def pids(team_sql: TeamSQL) -> dict[str, int]:
     """A proposed and an adopted priority of West (the tests' own SQL)."""
-
-    def latest(action: str) -> int:
-        return store_sql.execute(
-            "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-            "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = ? "
-            "ORDER BY p.priority_id LIMIT 1",
-            [AREA, action],
-        ).fetchone()[0]
-
-    return {"proposed": latest("proposed"), "adopted": latest("adopted")}
+    return {
+        "proposed": whose_latest_is(team_sql, "proposed")[0],
+        "adopted": whose_latest_is(team_sql, "adopted")[0],
+    }
 
 
 def _post(client: TestClient, url: str, data: dict[str, str]) -> httpx.Response:

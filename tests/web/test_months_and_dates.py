@@ -14,10 +14,11 @@ import datetime as dt
 import html
 from urllib.parse import parse_qs, quote, urlsplit
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from web_support import AREA, csrf_of
+from web_support import AREA, csrf_of, whose_latest_is
+
+from support.records_backend import TeamSQL
 
 WEST = quote(AREA, safe="")
 WINDOW = (
@@ -52,17 +53,12 @@ DESK = (
 )
 
 
-def _latest(db: duckdb.DuckDBPyConnection, action: str) -> int:
-    return db.execute(
-        "SELECT p.priority_id FROM priorities p JOIN priority_events e USING (priority_id) "
-        "WHERE p.area = ? GROUP BY ALL HAVING arg_max(e.action, e.seq) = ? "
-        "ORDER BY p.priority_id LIMIT 1",
-        [AREA, action],
-    ).fetchone()[0]
+def _latest(team: TeamSQL, action: str) -> int:
+    return whose_latest_is(team, action)[0]
 
 
-def _events(db: duckdb.DuckDBPyConnection) -> int:
-    return db.execute("SELECT count(*) FROM priority_events").fetchone()[0]
+def _events(team: TeamSQL) -> int:
+    return team.scalar("SELECT count(*) FROM priority_events")
 
 
 def _post(client: TestClient, url: str, data: dict[str, str]):
@@ -113,10 +109,10 @@ def test_events_near_the_end_of_the_calendar_are_a_400(visitor: TestClient, url:
     [("continue", "into"), ("close", "last")],
 )
 def test_continuing_or_closing_into_9999_12_is_refused_and_nothing_stored(
-    inspector: TestClient, store_sql, action: str, field: str
+    inspector: TestClient, team_sql, action: str, field: str
 ) -> None:
-    pid = _latest(store_sql, "continued")
-    before = _events(store_sql)
+    pid = _latest(team_sql, "continued")
+    before = _events(team_sql)
     got = _post(
         inspector,
         f"/desk/priorities/{pid}/{action}",
@@ -126,13 +122,13 @@ def test_continuing_or_closing_into_9999_12_is_refused_and_nothing_stored(
     query = parse_qs(urlsplit(got.headers["location"]).query)
     assert query["kind"] == ["error"]
     assert query["msg"][0].endswith(f"9999-12: {WINDOW}")
-    assert _events(store_sql) == before
+    assert _events(team_sql) == before
     assert html.escape(query["msg"][0]) in inspector.get(got.headers["location"]).text
 
 
-def test_adopting_from_9999_12_is_refused(inspector: TestClient, store_sql) -> None:
-    pid = _latest(store_sql, "proposed")
-    before = _events(store_sql)
+def test_adopting_from_9999_12_is_refused(inspector: TestClient, team_sql) -> None:
+    pid = _latest(team_sql, "proposed")
+    before = _events(team_sql)
     got = _post(
         inspector,
         f"/desk/priorities/{pid}/adopt",
@@ -140,11 +136,11 @@ def test_adopting_from_9999_12_is_refused(inspector: TestClient, store_sql) -> N
     )
     query = parse_qs(urlsplit(got.headers["location"]).query)
     assert (query["kind"], query["msg"]) == (["error"], [f"--month 9999-12: {WINDOW}"])
-    assert _events(store_sql) == before
+    assert _events(team_sql) == before
 
 
 def test_the_team_text_for_a_month_past_the_window_is_refused(
-    inspector: TestClient, store_sql
+    inspector: TestClient, team_sql
 ) -> None:
     got = _post(
         inspector,
@@ -154,14 +150,14 @@ def test_the_team_text_for_a_month_past_the_window_is_refused(
     query = parse_qs(urlsplit(got.headers["location"]).query)
     assert (query["kind"], query["msg"]) == (["error"], [f"month 9999-12: {WINDOW}"])
     count = "SELECT count(*) FROM update_texts WHERE month > DATE '2100-01-01'"
-    assert store_sql.execute(count).fetchone()[0] == 0
+    assert team_sql.execute(count).fetchone()[0] == 0
 
 
 # --- free text: limits that fit the print -----------------------------------------------------
 
 
 def test_an_operation_name_of_100000_characters_is_refused_and_the_form_kept(
-    inspector: TestClient, store_sql
+    inspector: TestClient, team_sql
 ) -> None:
     page = inspector.get("/desk/operations").text
     assert 'name="name" required placeholder="Operation Nightjar" maxlength="80"' in page
@@ -181,12 +177,12 @@ def test_an_operation_name_of_100000_characters_is_refused_and_the_form_kept(
     assert "operation name: 100,000 characters; at most 80" in got.text
     assert 'value="kept &lt;b&gt;as typed&lt;/b&gt;"' in got.text
     assert 'value="2021-07-01"' in got.text and f'<option value="{AREA}" selected>' in got.text
-    assert store_sql.execute("SELECT count(*) FROM operations WHERE name LIKE 'NNN%'").fetchone()[
+    assert team_sql.execute("SELECT count(*) FROM operations WHERE name LIKE 'NNN%'").fetchone()[
         0
     ] == (0)
 
 
-def test_an_operation_dated_9999_12_31_is_refused(inspector: TestClient, store_sql) -> None:
+def test_an_operation_dated_9999_12_31_is_refused(inspector: TestClient, team_sql) -> None:
     got = _post(
         inspector,
         "/desk/operations/add",
@@ -195,7 +191,7 @@ def test_an_operation_dated_9999_12_31_is_refused(inspector: TestClient, store_s
     assert got.status_code == 400 and "to 9999-12-31: expected a day from 2000-01-01" in got.text
     assert 'value="Operation Far"' in got.text
     count = "SELECT count(*) FROM operations WHERE name = 'Operation Far'"
-    assert store_sql.execute(count).fetchone()[0] == 0
+    assert team_sql.execute(count).fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -208,7 +204,7 @@ def test_an_operation_dated_9999_12_31_is_refused(inspector: TestClient, store_s
     ],
 )
 def test_an_engagement_over_the_limits_is_refused_and_the_form_kept(
-    inspector: TestClient, store_sql, field: str, value: str, message: str
+    inspector: TestClient, team_sql, field: str, value: str, message: str
 ) -> None:
     typed = {
         "when": "2021-07-23T18:00",
@@ -224,17 +220,17 @@ def test_an_engagement_over_the_limits_is_refused_and_the_form_kept(
     kept = "Limits Library" if field != "place" else "Limits surgery"
     assert f'value="{kept}"' in got.text and '<option value="surgery" selected>' in got.text
     count = "SELECT count(*) FROM engagements WHERE place LIKE 'Limits%' OR place LIKE 'PPP%'"
-    assert store_sql.execute(count).fetchone()[0] == 0
+    assert team_sql.execute(count).fetchone()[0] == 0
 
 
 # --- a bad value already stored (written by hand, as before the fix) --------------------------
 
 
 def test_a_decision_into_9999_12_stored_before_the_fix_takes_no_page_down(
-    inspector: TestClient, visitor: TestClient, store_sql, caplog: pytest.LogCaptureFixture
+    inspector: TestClient, visitor: TestClient, team_sql, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pid = _latest(store_sql, "continued")
-    store_sql.execute(
+    pid = _latest(team_sql, "continued")
+    team_sql.execute(
         "INSERT INTO priority_events SELECT ?, max(seq) + 1, 'continued', 'before the fix', "
         "now(), DATE '9999-12-01', '{}' FROM priority_events WHERE priority_id = ?",
         [pid, pid],

@@ -45,18 +45,20 @@ def main(page: str) -> str:
 # --- home, priorities -----------------------------------------------------------------------
 
 
-def test_home_lists_the_areas_with_updates_and_priorities(client: TestClient, store_sql) -> None:
+def test_home_lists_the_areas_with_updates_and_priorities(
+    client: TestClient, store_sql, team_sql
+) -> None:
     page = client.get("/")
     assert page.status_code == 200
     body = main(page.text)
     assert AREA_NAME in text_of(body)
-    for area, month, title in store_sql.execute(
-        "SELECT area, strftime(month, '%Y-%m'), title FROM published_updates"
+    for area, month, title in team_sql.execute(
+        "SELECT area, month, title FROM published_updates"
     ).fetchall():
-        url = f"/updates/{quote(area, safe='')}/{month}"
+        url = f"/updates/{quote(area, safe='')}/{month:%Y-%m}"
         assert f'href="{url}"' in body and f'href="{url}/update.pdf"' in body
         assert html.escape(title) in body
-    month, rows = current_priorities(store_sql)
+    month, rows = current_priorities(team_sql)
     label = dt.date.fromisoformat(month + "-01").strftime("%B %Y")
     assert f'href="/priorities?area={WEST}"' in body
     assert f"Priorities for {label}" in text_of(body) and f"({len(rows)})" in body
@@ -76,11 +78,11 @@ def priorities_on(page: str) -> set[tuple[str, str, str]]:
 
 
 def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     page = client.get("/priorities")
     assert page.status_code == 200
-    month, rows = current_priorities(store_sql)
+    month, rows = current_priorities(team_sql)
     assert len(rows) >= 3
     expected = {(ward, PROBLEM_WORDS[problem], label) for ward, problem, label in rows}
     assert priorities_on(page.text) == expected
@@ -92,29 +94,29 @@ def test_priorities_are_those_adopted_or_continued_for_the_latest_month(
 
 
 def test_priorities_give_the_published_reasons_and_never_scores(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     page = client.get("/priorities").text
     reasons = [text_of(r) for r in re.findall(r'<span class="why">(.*?)</span>', page, flags=re.S)]
-    _, rows = current_priorities(store_sql)
+    _, rows = current_priorities(team_sql)
     assert len(reasons) == len(rows)
-    published = store_sql.execute(
-        "SELECT data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ? "
+    published = team_sql.scalar(
+        "SELECT data FROM published_update_files WHERE area = ? AND month = ? "
         "AND name = 'update.txt'",
-        [AREA, MONTH],
-    ).fetchone()[0]
+        [AREA, dt.date.fromisoformat(f"{MONTH}-01")],
+    )
     update_text = " ".join(bytes(published).decode().split())
     for reason in reasons:  # the same words as the community update residents received
         assert reason and reason in update_text
-    scores = store_sql.execute("SELECT score FROM priorities WHERE score IS NOT NULL").fetchall()
+    scores = team_sql.execute("SELECT score FROM priorities WHERE score IS NOT NULL").fetchall()
     body = text_of(main(page)).lower()
     assert "score" not in body
     for (score,) in scores:
         assert f"{score:.3f}" not in body and f"{score:.2f}" not in body
 
 
-def test_a_label_with_markup_shows_as_text(client: TestClient, store_sql) -> None:
-    (label,) = store_sql.execute(
+def test_a_label_with_markup_shows_as_text(client: TestClient, team_sql) -> None:
+    (label,) = team_sql.execute(
         "SELECT details->>'label' FROM priority_events WHERE details->>'label' IS NOT NULL"
     ).fetchone()
     assert "<shops>" in label
@@ -126,35 +128,34 @@ def test_a_label_with_markup_shows_as_text(client: TestClient, store_sql) -> Non
 
 
 @pytest.fixture(scope="module")
-def earlier_update(web_app, store_sql) -> str:
+def earlier_update(team_sql) -> str:
     """A June update stored beside the published July one (a plain page: the list's order)."""
-    with web_app.state.db.write() as st:
-        st.execute(
-            "INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
-            [AREA, AREA_NAME, "West community update, June 2021", "Insp. Test"],
-        )
-        st.execute(
-            "INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
-            [
-                AREA,
-                b"<!doctype html><html><head><title>June</title></head><body><p>June</p></body></html>",
-            ],
-        )
+    team_sql.execute(
+        "INSERT INTO published_updates VALUES (?, ?, DATE '2021-06-01', ?, ?, now())",
+        [AREA, AREA_NAME, "West community update, June 2021", "Insp. Test"],
+    )
+    team_sql.execute(
+        "INSERT INTO published_update_files VALUES (?, DATE '2021-06-01', 'update.html', ?)",
+        [
+            AREA,
+            b"<!doctype html><html><head><title>June</title></head><body><p>June</p></body></html>",
+        ],
+    )
     return "2021-06"
 
 
 def test_updates_lists_every_published_update_newest_first(
-    client: TestClient, store_sql, earlier_update: str
+    client: TestClient, team_sql, earlier_update: str
 ) -> None:
     page = client.get("/updates")
     assert page.status_code == 200
-    rows = store_sql.execute(
-        "SELECT area, strftime(month, '%Y-%m'), title FROM published_updates ORDER BY month DESC"
+    rows = team_sql.execute(
+        "SELECT area, month, title FROM published_updates ORDER BY month DESC"
     ).fetchall()
     assert len(rows) == 2
     positions = []
     for area, month, title in rows:
-        url = f"/updates/{quote(area, safe='')}/{month}"
+        url = f"/updates/{quote(area, safe='')}/{month:%Y-%m}"
         assert f'<a href="{url}">{html.escape(title)}</a>' in page.text
         assert f'<a href="{url}/update.pdf">PDF</a>' in page.text
         positions.append(page.text.index(f'href="{url}"'))
@@ -162,17 +163,17 @@ def test_updates_lists_every_published_update_newest_first(
 
 
 def test_an_update_page_is_the_published_html_with_a_link_to_its_pdf(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     page = client.get(f"/updates/{WEST}/{MONTH}")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     stored = bytes(
-        store_sql.execute(
-            "SELECT data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ? "
+        team_sql.scalar(
+            "SELECT data FROM published_update_files WHERE area = ? AND month = ? "
             "AND name = 'update.html'",
-            [AREA, MONTH],
-        ).fetchone()[0]
+            [AREA, dt.date.fromisoformat(f"{MONTH}-01")],
+        )
     ).decode()
     base = f'<base href="/updates/{WEST}/{MONTH}/">'
     bar = re.search(r'<p class="bb-published".*?</p>', page.text, flags=re.S)
@@ -187,10 +188,10 @@ def test_an_update_page_is_the_published_html_with_a_link_to_its_pdf(
         assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
 
 
-def test_every_file_of_an_update_is_served_as_stored(client: TestClient, store_sql) -> None:
-    files = store_sql.execute(
-        "SELECT name, data FROM published_update_files WHERE area = ? AND strftime(month, '%Y-%m') = ?",
-        [AREA, MONTH],
+def test_every_file_of_an_update_is_served_as_stored(client: TestClient, team_sql) -> None:
+    files = team_sql.execute(
+        "SELECT name, data FROM published_update_files WHERE area = ? AND month = ?",
+        [AREA, dt.date.fromisoformat(f"{MONTH}-01")],
     ).fetchall()
     assert {"update.html", "update.pdf", "update.txt", "map.png"} <= {n for n, _ in files}
     for name, data in files:
@@ -226,11 +227,11 @@ def test_unknown_things_answer_404_with_a_page(client: TestClient, url: str, wor
 
 
 def test_events_are_the_engagements_of_the_weeks_grouped_by_date(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     page = client.get("/events?from=2021-07-01&weeks=6")
     assert page.status_code == 200
-    expected = window(store_sql, "2021-07-01", 42)
+    expected = window(team_sql, "2021-07-01", 42)
     assert len(expected) == 4  # not the one on 30 June, nor the one on 25 August
     body = main(page.text)
     dates = re.findall(r'<time datetime="([0-9-]+)">', body)
@@ -239,7 +240,7 @@ def test_events_are_the_engagements_of_the_weeks_grouped_by_date(
         day = body[body.index(f'datetime="{starts.date().isoformat()}"') :]
         day = day[: day.index("</section>")]
         assert title in text_of(day) and f"{starts:%H:%M} to " in day
-    outside = store_sql.execute(  # their place is that of no engagement in the window
+    outside = team_sql.execute(  # their place is that of no engagement in the window
         "SELECT place FROM engagements WHERE starts < DATE '2021-07-01' OR starts >= DATE '2021-08-12'"
     ).fetchall()
     assert outside and all(place not in text_of(body) for (place,) in outside)
@@ -247,13 +248,13 @@ def test_events_are_the_engagements_of_the_weeks_grouped_by_date(
 
 
 def test_the_calendar_file_parses_and_holds_the_events_of_the_window(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
     got = client.get("/events.ics?from=2021-07-01&weeks=6")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(got.content)
     events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
-    expected = window(store_sql, "2021-07-01", 42)
+    expected = window(team_sql, "2021-07-01", 42)
     assert set(events) == {u for u, _, _ in expected}
     for uid, starts, title in expected:
         assert str(events[uid]["SUMMARY"]) == title
@@ -263,7 +264,7 @@ def test_the_calendar_file_parses_and_holds_the_events_of_the_window(
     codes = list(ward_codes(store_sql).values())
     only = client.get(f"/events.ics?from=2021-07-01&weeks=6&area={WEST}")
     uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(only.content).walk("VEVENT")}
-    inside = window(store_sql, "2021-07-01", 42, [*codes, AREA])
+    inside = window(team_sql, "2021-07-01", 42, [*codes, AREA])
     assert uids == {u for u, _, _ in inside} and len(uids) == len(expected) - 1
 
 
@@ -283,11 +284,11 @@ def garwood(count: int, population: float) -> tuple[float, float]:
 
 
 def test_stats_for_a_full_year_match_the_store_and_word_the_change_by_its_test(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
     page = client.get(f"/stats/{WEST}?to=2021-12")
     assert page.status_code == 200
-    fig = west_figures(store_sql, "2021-01-01", "2021-12-01")
+    fig = west_figures(store_sql, team_sql, "2021-01-01", "2021-12-01")
     count, population = fig["count"], fig["population"]
     assert len(fig["months"]) == 12 and count > 1000
     body = text_of(main(page.text))
@@ -301,10 +302,10 @@ def test_stats_for_a_full_year_match_the_store_and_word_the_change_by_its_test(
     assert f"{population:,.0f}" in body and "mid-2022" in body
     # Crime and ASB apart, each against the same months of 2020, worded by the test
     # (support.quasi: quasi-Poisson with month effects, statsmodels).
-    asb = west_figures(store_sql, "2021-01-01", "2021-12-01", asb=True)
+    asb = west_figures(store_sql, team_sql, "2021-01-01", "2021-12-01", asb=True)
     assert f"{asb['count']:,} incidents in the same months" in body
     for after, section in ((fig, "Crime"), (asb, "Anti-social behaviour")):
-        before = west_figures(store_sql, "2020-01-01", "2020-12-01", asb=after is asb)
+        before = west_figures(store_sql, team_sql, "2020-01-01", "2020-12-01", asb=after is asb)
         p = change_p(
             {f"{m:%Y-%m}": n for m, n in before["months"]},
             {f"{m:%Y-%m}": n for m, n in after["months"]},
@@ -323,7 +324,7 @@ def test_stats_for_a_full_year_match_the_store_and_word_the_change_by_its_test(
 
 
 def test_stats_for_the_latest_months_say_which_months_are_missing(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
     latest = store_sql.execute(
         "SELECT max(month) FROM partitions WHERE kind = 'street'"
@@ -332,7 +333,7 @@ def test_stats_for_the_latest_months_say_which_months_are_missing(
     first = first.replace(day=1)
     page = client.get(f"/stats/{WEST}")
     assert page.status_code == 200
-    fig = west_figures(store_sql, first.isoformat(), latest.isoformat())
+    fig = west_figures(store_sql, team_sql, first.isoformat(), latest.isoformat())
     stored = [m for m, _ in fig["months"]]
     body = text_of(main(page.text))
     assert f"{first:%Y-%m} to {latest:%Y-%m}" in body

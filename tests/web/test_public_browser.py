@@ -6,21 +6,21 @@ The store is read back by the tests' own SQL; screenshots go to tests/artifacts/
 
 from __future__ import annotations
 
-import duckdb
 from playwright.sync_api import Page
 from web_support import AREA, current_priorities
 
 from support.browser import needs_chromium, shot
+from support.records_backend import TeamSQL
 
 pytestmark = needs_chromium
 
 
 def test_the_map_shows_each_priority_and_opens_its_popup(
-    page: Page, base_url: str, store_sql: duckdb.DuckDBPyConnection
+    page: Page, base_url: str, team_sql: TeamSQL
 ) -> None:
     page.goto(f"{base_url}/priorities")
     page.wait_for_selector("#priority-map[data-ready='1']", timeout=30_000)
-    _, rows = current_priorities(store_sql)
+    _, rows = current_priorities(team_sql)
     markers = page.locator("#priority-map path.priority-marker")
     assert markers.count() == len(rows) == page.locator("ol.priorities > li").count()
     assert page.locator("#priority-map path[stroke-dasharray='4 3']").count() == 3  # the wards
@@ -40,7 +40,7 @@ def test_the_map_shows_each_priority_and_opens_its_popup(
 
 
 def test_a_pin_on_the_report_map_is_sent_and_stored(
-    page: Page, base_url: str, store_sql: duckdb.DuckDBPyConnection
+    page: Page, base_url: str, team_sql: TeamSQL
 ) -> None:
     page.goto(f"{base_url}/report")
     page.wait_for_selector("#report-map[data-ready='1']", timeout=30_000)
@@ -59,7 +59,7 @@ def test_a_pin_on_the_report_map_is_sent_and_stored(
     page.wait_for_load_state()
     shot(page, "report-pin-thanks")
     assert "Qzvbrowser" not in page.content()
-    stored = store_sql.execute(
+    stored = team_sql.execute(
         "SELECT c.given_latitude, c.given_longitude, c.place, d.description FROM concerns c "
         "JOIN concern_descriptions d USING (concern_id) ORDER BY concern_id DESC LIMIT 1"
     ).fetchone()

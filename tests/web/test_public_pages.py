@@ -22,6 +22,7 @@ from web_support import AREA, SECRET, current_priorities, text_of, ward_codes, w
 from beatbook.publish.team_content import save_settings
 from beatbook.store import Store
 from beatbook.web import create_app
+from support.records_backend import TeamSQL, attached
 
 ASB = "Anti-social behaviour"
 JARGON = ["p-value", "p =", "p <", "95%", " ci ", "(ci", "lsoa", "holm", "poisson", "significan"]
@@ -168,9 +169,10 @@ def named_app(
         [code, code, elsewhere],
     )
     con.close()
-    app = create_app(path, secret=SECRET, report_limit=(100_000, 60.0))
-    yield TestClient(app, raise_server_exceptions=False)
-    app.state.db.close()
+    with attached(path) as database:
+        app = create_app(path, database=database, secret=SECRET, report_limit=(100_000, 60.0))
+        yield TestClient(app, raise_server_exceptions=False)
+        app.state.db.close()
 
 
 NAMED = "Zedwest &lt;Neighbourhood&gt; Team"
@@ -196,7 +198,7 @@ def test_without_settings_the_header_names_the_area_team(client: TestClient) -> 
 # --- search -----------------------------------------------------------------------------------
 
 
-def streets(db: duckdb.DuckDBPyConnection, pattern: str) -> set[tuple[str, str]]:
+def streets(db: duckdb.DuckDBPyConnection, team: TeamSQL, pattern: str) -> set[tuple[str, str]]:
     """(street, ward) of the West crimes whose street (lower case) matches the regular
     expression ``pattern``, by our own SQL: the ward of a 2021 LSOA missing from the lookup
     is its first 2011 parent's."""
@@ -211,7 +213,7 @@ def streets(db: duckdb.DuckDBPyConnection, pattern: str) -> set[tuple[str, str]]
         WHERE s.lsoa_code IN (SELECT unnest(?::VARCHAR[])) AND s.location LIKE 'On or near %'
             AND regexp_matches(lower(substr(s.location, 12)), ?)
         """,
-        [west_lsoas(db), pattern],
+        [west_lsoas(team), pattern],
     ).fetchall()
     return set(rows)
 
@@ -227,11 +229,11 @@ def results(page: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("query", ["Narborough Rd", "narb", "NARBOROUGH road"])
 def test_a_street_is_found_with_its_ward_and_links(
-    client: TestClient, store_sql, query: str
+    client: TestClient, store_sql, team_sql, query: str
 ) -> None:
     page = client.get(f"/search?q={quote(query)}")
     assert page.status_code == 200
-    expected = streets(store_sql, r"^narborough road\b")
+    expected = streets(store_sql, team_sql, r"^narborough road\b")
     assert expected and {(r[0], r[1]) for r in results(page.text)} == expected
     codes = ward_codes(store_sql)
     for _, ward in expected:
@@ -240,9 +242,9 @@ def test_a_street_is_found_with_its_ward_and_links(
 
 
 def test_a_common_word_lists_at_most_twenty_and_says_how_many_more(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
-    found = streets(store_sql, r"\broad")
+    found = streets(store_sql, team_sql, r"\broad")
     assert len(found) > 25
     page = client.get("/search?q=road").text
     assert len(results(page)) == 20
@@ -300,11 +302,11 @@ def test_a_postcode_is_found_through_the_lookup_when_loaded(named_app: TestClien
 # --- the priorities map -----------------------------------------------------------------------
 
 
-def test_the_map_has_a_marker_per_current_priority(client: TestClient, store_sql) -> None:
+def test_the_map_has_a_marker_per_current_priority(client: TestClient, team_sql) -> None:
     page = client.get("/priorities").text
     (data,) = re.findall(r'data-map="([^"]*)"', page)
     drawn = json.loads(html.unescape(data))
-    _, rows = current_priorities(store_sql)
+    _, rows = current_priorities(team_sql)
     assert sorted((m["ward"], m["place"]) for m in drawn["markers"]) == sorted(
         (ward, label) for ward, _, label in rows
     )

@@ -21,13 +21,16 @@ from collections.abc import Iterator
 import duckdb
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from web_support import AREA, SECRET, csrf_of, field_value, text_of
 
+from beatbook.records import schema
 from beatbook.web import create_app
 from support.fixtures_store import ROOT
+from support.records_backend import TeamSQL
 
 CONTACT = "Zqxreporter.Wqv@example.org"  # distinctive: found anywhere it leaks
 
@@ -56,29 +59,40 @@ def report(marker: str, **fields: str) -> dict[str, str]:
     }
 
 
-def rows_with(db: duckdb.DuckDBPyConnection, marker: str) -> list[tuple]:
-    return db.execute(
+def rows_with(team: TeamSQL, marker: str) -> list[tuple]:
+    return team.execute(
         "SELECT concern_id, area, where_text, problem, source, reported_on FROM concerns "
         "WHERE where_text LIKE '%' || ? || '%' ORDER BY concern_id",
         [marker],
     ).fetchall()
 
 
-def concern_count(db: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    return db.execute(
+def concern_count(team: TeamSQL) -> tuple[int, int]:
+    return team.execute(
         "SELECT (SELECT count(*) FROM concerns), (SELECT count(*) FROM concern_contacts)"
     ).fetchone()
 
 
-def tables_holding(db: duckdb.DuckDBPyConnection, text: str) -> set[str]:
-    """Every table with a text or JSON column that holds ``text`` (case-insensitive)."""
-    columns = db.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE data_type IN ('VARCHAR', 'JSON') OR data_type LIKE 'VARCHAR[]'"
-    ).fetchall()
+def tables_holding(db: duckdb.DuckDBPyConnection, team: TeamSQL, text: str) -> set[str]:
+    """Every table with a text or JSON column that holds ``text`` (case-insensitive): those of
+    the store file, and the team's wherever they are."""
+    columns = [
+        (db, table, column)
+        for table, column in db.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'JSON') OR data_type LIKE 'VARCHAR[]'"
+        ).fetchall()
+        if table not in team.tables()
+    ]
+    columns += [
+        (team, table.name, column.name)
+        for table in schema.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, sa.String | sa.JSON | sa.ARRAY)
+    ]
     found = set()
-    for table, column in columns:
-        hit = db.execute(
+    for where, table, column in columns:
+        hit = where.execute(
             f'SELECT count(*) FROM "{table}" WHERE lower(CAST("{column}" AS VARCHAR)) '
             "LIKE '%' || lower(?) || '%'",
             [text],
@@ -92,13 +106,13 @@ def tables_holding(db: duckdb.DuckDBPyConnection, text: str) -> set[str]:
 
 
 def test_a_report_lands_in_concerns_and_its_contact_in_concern_contacts_only(
-    client: TestClient, store_sql, caplog: pytest.LogCaptureFixture
+    client: TestClient, store_sql, team_sql, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     marker = uuid.uuid4().hex[:10]
     sent = client.post("/report", data={**open_form(client), **report(marker)})
     assert sent.status_code == 200
-    rows = rows_with(store_sql, marker)
+    rows = rows_with(team_sql, marker)
     assert len(rows) == 1
     concern_id, area, where, problem, source, reported_on = rows[0]
     assert (area, where, problem, source, reported_on) == (
@@ -109,11 +123,11 @@ def test_a_report_lands_in_concerns_and_its_contact_in_concern_contacts_only(
         dt.date(2021, 7, 2),
     )
     assert re.search(rf'<strong id="reference">{concern_id}</strong>', sent.text)
-    (contact,) = store_sql.execute(
+    (contact,) = team_sql.execute(
         "SELECT contact FROM concern_contacts WHERE concern_id = ?", [concern_id]
     ).fetchone()
     assert contact == CONTACT
-    assert tables_holding(store_sql, "Zqxreporter") == {"concern_contacts"}
+    assert tables_holding(store_sql, team_sql, "Zqxreporter") == {"concern_contacts"}
     assert "zqxreporter" not in sent.text.lower()
     assert "zqxreporter" not in caplog.text.lower()  # nor in any log line
     # nor anywhere public afterwards
@@ -130,8 +144,8 @@ def test_a_report_lands_in_concerns_and_its_contact_in_concern_contacts_only(
         assert "zqxreporter" not in client.get(url).text.lower(), url
 
 
-def test_a_report_by_coordinates_without_a_place_name(client: TestClient, store_sql) -> None:
-    before = concern_count(store_sql)
+def test_a_report_by_coordinates_without_a_place_name(client: TestClient, team_sql) -> None:
+    before = concern_count(team_sql)
     fields = {
         **report("unused"),
         "where": "",
@@ -141,32 +155,32 @@ def test_a_report_by_coordinates_without_a_place_name(client: TestClient, store_
     }
     sent = client.post("/report", data={**open_form(client), **fields})
     assert sent.status_code == 200
-    found = store_sql.execute(
+    found = team_sql.execute(
         "SELECT given_latitude, given_longitude, where_text FROM concerns ORDER BY concern_id DESC LIMIT 1"
     ).fetchone()
     assert found == (52.6296, -1.1515, None)
-    assert concern_count(store_sql) == (before[0] + 1, before[1])  # no contact row without one
+    assert concern_count(team_sql) == (before[0] + 1, before[1])  # no contact row without one
 
 
-def test_the_same_submission_twice_stores_one_concern(client: TestClient, store_sql) -> None:
+def test_the_same_submission_twice_stores_one_concern(client: TestClient, team_sql) -> None:
     marker = uuid.uuid4().hex[:10]
     form = {**open_form(client), **report(marker)}
     first, second = client.post("/report", data=form), client.post("/report", data=form)
     assert first.status_code == second.status_code == 200
-    rows = rows_with(store_sql, marker)
+    rows = rows_with(team_sql, marker)
     assert len(rows) == 1
     for page in (first, second):
         assert f'<strong id="reference">{rows[0][0]}</strong>' in page.text
     # a new form (a new submission_id) is a new report
     client.post("/report", data={**open_form(client), **report(marker)})
-    assert len(rows_with(store_sql, marker)) == 2
+    assert len(rows_with(team_sql, marker)) == 2
 
 
 DESCRIPTION = "Qzvwritten: the man at number 12 sells from a blue van every night"
 
 
 def test_the_description_is_stored_privately_and_shown_nowhere(
-    client: TestClient, store_sql, caplog: pytest.LogCaptureFixture
+    client: TestClient, store_sql, team_sql, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     marker = uuid.uuid4().hex[:10]
@@ -174,12 +188,12 @@ def test_the_description_is_stored_privately_and_shown_nowhere(
         "/report", data={**open_form(client), **report(marker), "description": DESCRIPTION}
     )
     assert sent.status_code == 200
-    ((concern_id, *_),) = rows_with(store_sql, marker)
-    (kept,) = store_sql.execute(
+    ((concern_id, *_),) = rows_with(team_sql, marker)
+    (kept,) = team_sql.execute(
         "SELECT description FROM concern_descriptions WHERE concern_id = ?", [concern_id]
     ).fetchone()
     assert kept == DESCRIPTION
-    assert tables_holding(store_sql, "Qzvwritten") == {"concern_descriptions"}
+    assert tables_holding(store_sql, team_sql, "Qzvwritten") == {"concern_descriptions"}
     # not on the thanks page, nor the form shown again after a mistake, nor any public page
     again = client.post(
         "/report",
@@ -202,7 +216,7 @@ def test_the_description_is_stored_privately_and_shown_nowhere(
 
 
 def test_the_team_reads_the_description_on_the_desk_and_partners_do_not(
-    client: TestClient, users, store_sql
+    client: TestClient, users, team_sql
 ) -> None:
     marker = uuid.uuid4().hex[:10]
     words = f"Qzvdesk {marker}: dealing from the bus shelter after school"
@@ -210,7 +224,7 @@ def test_the_team_reads_the_description_on_the_desk_and_partners_do_not(
         "/report", data={**open_form(client), **report(marker), "description": words}
     )
     assert sent.status_code == 200
-    ((concern_id, *_),) = rows_with(store_sql, marker)
+    ((concern_id, *_),) = rows_with(team_sql, marker)
     for role in ("inspector", "analyst"):
         page = users[role].get("/desk/concerns")
         assert page.status_code == 200
@@ -221,14 +235,14 @@ def test_the_team_reads_the_description_on_the_desk_and_partners_do_not(
 
 
 def test_a_pin_inside_the_area_is_placed_and_the_thanks_page_says_where(
-    client: TestClient, store_sql
+    client: TestClient, store_sql, team_sql
 ) -> None:
     marker = uuid.uuid4().hex[:10]
     fields = {**report(marker), "latitude": "52.627112", "longitude": "-1.150477"}
     sent = client.post("/report", data={**open_form(client), **fields})
     assert sent.status_code == 200
-    ((concern_id, *_),) = rows_with(store_sql, marker)
-    place, method = store_sql.execute(
+    ((concern_id, *_),) = rows_with(team_sql, marker)
+    place, method = team_sql.execute(
         "SELECT place, match_method FROM concerns WHERE concern_id = ?", [concern_id]
     ).fetchone()
     # the pin is on one of police.uk's Narborough Road points (the tests' own SQL)
@@ -241,14 +255,14 @@ def test_a_pin_inside_the_area_is_placed_and_the_thanks_page_says_where(
     assert placed and "We have placed it at <strong>Narborough Road</strong>," in placed[1]
 
 
-def test_a_street_nobody_can_match_is_left_for_the_team(client: TestClient, store_sql) -> None:
+def test_a_street_nobody_can_match_is_left_for_the_team(client: TestClient, team_sql) -> None:
     marker = uuid.uuid4().hex[:10]
     sent = client.post(
         "/report", data={**open_form(client), **report(marker, where=f"the alley {marker}")}
     )
     assert sent.status_code == 200
-    ((concern_id, *_),) = rows_with(store_sql, marker)
-    assert store_sql.execute(
+    ((concern_id, *_),) = rows_with(team_sql, marker)
+    assert team_sql.execute(
         "SELECT place FROM concerns WHERE concern_id = ?", [concern_id]
     ).fetchone() == (None,)
     assert "the team will place it by hand" in text_of(sent.text)
@@ -278,9 +292,9 @@ def test_a_street_nobody_can_match_is_left_for_the_team(client: TestClient, stor
     ],
 )
 def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(
-    client: TestClient, store_sql, change: dict[str, str], field: str, words: str
+    client: TestClient, team_sql, change: dict[str, str], field: str, words: str
 ) -> None:
-    before = concern_count(store_sql)
+    before = concern_count(team_sql)
     sent = client.post("/report", data={**open_form(client), **report("bad"), **change})
     assert sent.status_code == 400
     message = re.search(
@@ -289,7 +303,7 @@ def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(
     assert message, f"no message beside {field}"
     assert words in html.unescape(message[1])
     assert 'aria-invalid="true"' in sent.text
-    assert concern_count(store_sql) == before
+    assert concern_count(team_sql) == before
     # the contact typed is not sent back, even in the form shown again
     assert "zqxreporter" not in sent.text.lower()
     assert "please type them again" in sent.text
@@ -305,7 +319,7 @@ def test_the_form_shown_again_keeps_the_other_answers_escaped(client: TestClient
 
 
 def test_a_script_in_the_place_shows_as_text_on_the_thank_you_page(
-    client: TestClient, store_sql
+    client: TestClient, team_sql
 ) -> None:
     marker = uuid.uuid4().hex[:10]
     place = f'<script>alert("{marker}")</script> <b>Fosse Road</b>'
@@ -313,24 +327,24 @@ def test_a_script_in_the_place_shows_as_text_on_the_thank_you_page(
     assert sent.status_code == 200
     assert "<script>alert" not in sent.text and "<b>Fosse Road</b>" not in sent.text
     assert "&lt;script&gt;alert(" in sent.text and "&lt;b&gt;Fosse Road&lt;/b&gt;" in sent.text
-    assert rows_with(store_sql, marker)[0][2] == place  # stored as typed
+    assert rows_with(team_sql, marker)[0][2] == place  # stored as typed
 
 
 @pytest.mark.parametrize("token", ["", "0" * 64, "not-a-token"])
 def test_a_missing_or_wrong_csrf_token_is_refused_and_stores_nothing(
-    client: TestClient, store_sql, token: str
+    client: TestClient, team_sql, token: str
 ) -> None:
-    before = concern_count(store_sql)
+    before = concern_count(team_sql)
     form = {**open_form(client), **report("csrf"), "csrf_token": token}
     sent = client.post("/report", data=form)
     assert sent.status_code == 403
-    assert concern_count(store_sql) == before
+    assert concern_count(team_sql) == before
 
 
 def test_a_token_from_another_visitor_is_refused(
-    web_app: FastAPI, client: TestClient, store_sql
+    web_app: FastAPI, client: TestClient, team_sql
 ) -> None:
-    before = concern_count(store_sql)
+    before = concern_count(team_sql)
     theirs = open_form(TestClient(web_app))
     sent = client.post(
         "/report", data={**open_form(client), **report("other"), "csrf_token": theirs["csrf_token"]}
@@ -338,11 +352,11 @@ def test_a_token_from_another_visitor_is_refused(
     assert sent.status_code == 403
     fresh = TestClient(web_app)  # no cookie at all: a forged cross-site post
     assert fresh.post("/report", data={**theirs, **report("other")}).status_code == 403
-    assert concern_count(store_sql) == before
+    assert concern_count(team_sql) == before
 
 
-def test_a_filled_honeypot_looks_accepted_but_stores_nothing(client: TestClient, store_sql) -> None:
-    before = concern_count(store_sql)
+def test_a_filled_honeypot_looks_accepted_but_stores_nothing(client: TestClient, team_sql) -> None:
+    before = concern_count(team_sql)
     marker = uuid.uuid4().hex[:10]
     page = client.get("/report").text
     assert re.search(
@@ -355,7 +369,7 @@ def test_a_filled_honeypot_looks_accepted_but_stores_nothing(client: TestClient,
     assert sent.status_code == 200
     assert "Thank you: we have your report" in sent.text
     assert re.search(r'<strong id="reference">[0-9]+</strong>', sent.text)
-    assert concern_count(store_sql) == before and not rows_with(store_sql, marker)
+    assert concern_count(team_sql) == before and not rows_with(team_sql, marker)
 
 
 def test_the_form_offers_the_team_area_its_wards_and_the_problems(
@@ -385,19 +399,18 @@ def test_the_form_offers_the_team_area_its_wards_and_the_problems(
 
 
 @pytest.fixture
-def limited_app(web_store) -> Iterator[FastAPI]:
+def limited_app(web_store, web_database, team_sql) -> Iterator[FastAPI]:
     """A second app over the module's store that takes 3 reports per address in 10 minutes.
-    The count is kept in the store, shared with the module's other app as workers share it:
-    it starts afresh here."""
-    app = create_app(web_store, secret=SECRET, report_limit=(3, 600.0))
-    with app.state.db.write() as store:
-        store.execute("DELETE FROM rate_limits")
+    The count is kept with the team's records, shared with the module's other app as
+    workers share it: it starts afresh here."""
+    app = create_app(web_store, database=web_database, secret=SECRET, report_limit=(3, 600.0))
+    team_sql.execute("DELETE FROM rate_limits")
     yield app
     app.state.db.close()
 
 
 def test_past_the_rate_limit_a_report_gets_429_and_is_not_stored(
-    limited_app: FastAPI, store_sql
+    limited_app: FastAPI, team_sql
 ) -> None:
     browser = TestClient(limited_app)
     marker = uuid.uuid4().hex[:10]
@@ -406,11 +419,11 @@ def test_past_the_rate_limit_a_report_gets_429_and_is_not_stored(
             browser.post("/report", data={**open_form(browser), **report(marker)}).status_code
             == 200
         )
-    assert len(rows_with(store_sql, marker)) == 3
+    assert len(rows_with(team_sql, marker)) == 3
     refused = browser.post("/report", data={**open_form(browser), **report(marker)})
     assert refused.status_code == 429
     assert "several reports from your connection" in html.unescape(refused.text)
-    assert len(rows_with(store_sql, marker)) == 3
+    assert len(rows_with(team_sql, marker)) == 3
     assert "zqxreporter" not in refused.text.lower()
 
 
@@ -443,7 +456,7 @@ def server(web_app: FastAPI) -> Iterator[str]:
     thread.join(timeout=20)
 
 
-def test_fifty_reports_at_once_all_land(server: str, store_sql) -> None:
+def test_fifty_reports_at_once_all_land(server: str, team_sql) -> None:
     marker = uuid.uuid4().hex[:10]
     n = 50
     ready = threading.Barrier(n)
@@ -469,11 +482,11 @@ def test_fifty_reports_at_once_all_land(server: str, store_sql) -> None:
     for t in threads:
         t.join(timeout=120)
     assert results == [200] * n
-    rows = rows_with(store_sql, marker)
+    rows = rows_with(team_sql, marker)
     assert len(rows) == n and len({r[0] for r in rows}) == n
     assert {r[2] for r in rows} == {f"Narborough Road {marker}-{i:02d}" for i in range(n)}
-    contacts = store_sql.execute(
-        "SELECT count(*) FROM concern_contacts WHERE concern_id IN (SELECT unnest(?::BIGINT[]))",
-        [[r[0] for r in rows]],
+    contacts = team_sql.execute(
+        f"SELECT count(*) FROM concern_contacts WHERE concern_id IN ({', '.join('?' * len(rows))})",
+        [r[0] for r in rows],
     ).fetchone()[0]
     assert contacts == n

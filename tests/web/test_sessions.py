@@ -24,6 +24,7 @@ from live_support import (
 )
 
 from beatbook.web.security import SESSION_COOKIE
+from support.records_backend import TeamSQL
 
 NEW_PASSWORD = "a brand new long password"
 
@@ -56,8 +57,8 @@ def test_the_cookie_holds_only_a_random_id_and_the_store_only_its_hash(server: L
         assert f"Max-Age={12 * 3600}" in answer.headers["set-cookie"]
         first, second = cookie_of(one), cookie_of(two)
         assert first != second and ANALYST not in first and len(first) >= 40
-        with server.app.state.db.read() as st:
-            stored = {h for (h,) in st.rows("SELECT id_sha256 FROM sessions")}
+        with TeamSQL.of(server.app.state.db.store) as sql:
+            stored = {h for (h,) in sql.execute("SELECT id_sha256 FROM sessions").fetchall()}
         assert first not in stored and second not in stored and len(stored) == 2
 
 

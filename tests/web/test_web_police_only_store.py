@@ -20,6 +20,7 @@ from beatbook.store import Store
 from beatbook.web import create_app
 from beatbook.web.testing import serving
 from support.fixtures_store import FORCE_AREA, POLICE
+from support.records_backend import attached
 
 FILES = [POLICE / f"2025-0{m}-leicestershire-street.csv.gz" for m in (1, 2, 3)]
 
@@ -29,12 +30,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path: Path = tmp_path_factory.mktemp("police-only-web") / "beatbook.duckdb"
     with Store(path) as st:
         ingest(st, FILES)
-    app = create_app(path, secret=SECRET, report_limit=(1000, 60.0))
-    try:
-        with serving(app) as url:
-            yield url
-    finally:
-        app.state.db.close()
+    with attached(path) as database:
+        app = create_app(path, database=database, secret=SECRET, report_limit=(1000, 60.0))
+        try:
+            with serving(app) as url:
+                yield url
+        finally:
+            app.state.db.close()
 
 
 def _districts() -> set[str]:

@@ -19,6 +19,7 @@ import duckdb
 from fastapi.testclient import TestClient
 
 from support.fixtures_store import ROOT
+from support.records_backend import TeamSQL
 
 SECRET = "web-tests-fixed-secret-0123456789abcdef"
 AREA = "custom:West"
@@ -52,6 +53,8 @@ def text_of(fragment: str) -> str:
 
 
 # --- the store, read by the tests' own SQL (never through BeatBook) ------------------------
+# ``db``: DuckDB on the store file (crime data, the ONS tables); ``team``: the team's tables
+# wherever ``--records-backend`` keeps them (``support.records_backend.TeamSQL``).
 
 
 def ward_codes(db: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -64,21 +67,20 @@ def ward_codes(db: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def current_priorities(
-    db: duckdb.DuckDBPyConnection, area: str = AREA
-) -> tuple[str, set[tuple[str, str, str]]]:
+def current_priorities(team: TeamSQL, area: str = AREA) -> tuple[str, set[tuple[str, str, str]]]:
     """The latest month with priorities adopted or continued for ``area``, and those
     priorities as (ward, problem, label) with the label of their latest edit."""
-    month = db.execute(
+    month = team.scalar(
         "SELECT max(e.month) FROM priority_events e JOIN priorities p USING (priority_id) "
         "WHERE p.area = ? AND e.action IN ('adopted', 'continued')",
         [area],
-    ).fetchone()[0]
-    rows = db.execute(
+    )
+    rows = team.execute(
         """
         SELECT p.ward, p.problem, coalesce(
-            (SELECT details->>'label' FROM priority_events l WHERE l.priority_id = p.priority_id
-             AND details->>'label' IS NOT NULL ORDER BY seq DESC LIMIT 1), p.place)
+            (SELECT l.details->>'label' FROM priority_events l
+             WHERE l.priority_id = p.priority_id AND l.details->>'label' IS NOT NULL
+             ORDER BY l.seq DESC LIMIT 1), p.place)
         FROM priorities p WHERE p.area = ? AND p.priority_id IN (
             SELECT priority_id FROM priority_events
             WHERE action IN ('adopted', 'continued') AND month = ?)
@@ -88,28 +90,43 @@ def current_priorities(
     return f"{month:%Y-%m}", set(rows)
 
 
-def west_lsoas(db: duckdb.DuckDBPyConnection) -> list[str]:
-    return db.execute("SELECT members FROM custom_areas WHERE name = 'West'").fetchone()[0]
+def whose_latest_is(team: TeamSQL, action: str, area: str = AREA) -> list[int]:
+    """The priorities of ``area`` whose latest decision is ``action``, by id."""
+    return [
+        pid
+        for (pid,) in team.execute(
+            "SELECT p.priority_id FROM priorities p JOIN priority_events e "
+            "ON e.priority_id = p.priority_id WHERE p.area = ? AND e.action = ? AND e.seq = "
+            "(SELECT max(f.seq) FROM priority_events f WHERE f.priority_id = p.priority_id) "
+            "ORDER BY p.priority_id",
+            [area, action],
+        ).fetchall()
+    ]
+
+
+def west_lsoas(team: TeamSQL) -> list[str]:
+    return team.scalar("SELECT members FROM custom_areas WHERE name = 'West'")
 
 
 def window(
-    db: duckdb.DuckDBPyConnection, first: str, days: int, area_refs: list[str] | None = None
+    team: TeamSQL, first: str, days: int, area_refs: list[str] | None = None
 ) -> list[tuple[str, dt.datetime, str]]:
     """Engagements starting in the ``days`` days from ``first``: (uid, starts, title), by start."""
-    rows = db.execute(
-        "SELECT uid, starts, title, area FROM engagements WHERE starts >= ?::DATE "
-        "AND starts < ?::DATE + ?::INTEGER ORDER BY starts, uid",
-        [first, first, days],
+    start = dt.date.fromisoformat(first)
+    rows = team.execute(
+        "SELECT uid, starts, title, area FROM engagements WHERE starts >= ? AND starts < ? "
+        "ORDER BY starts, uid",
+        [start, start + dt.timedelta(days=days)],
     ).fetchall()
     return [(u, s, t) for u, s, t, a in rows if area_refs is None or a in area_refs]
 
 
 def west_figures(
-    db: duckdb.DuckDBPyConnection, first: str, last: str, *, asb: bool = False
+    db: duckdb.DuckDBPyConnection, team: TeamSQL, first: str, last: str, *, asb: bool = False
 ) -> dict[str, object]:
     """The team area's crimes (or, ``asb``, its anti-social behaviour incidents: counted
     apart) in each stored month, their total and its residents, straight from the tables."""
-    codes = west_lsoas(db)
+    codes = west_lsoas(team)
     which = "=" if asb else "<>"
     months = db.execute(
         "SELECT month, count(*) FILTER (WHERE lsoa_code IN (SELECT unnest(?::VARCHAR[])) "
