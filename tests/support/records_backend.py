@@ -33,6 +33,7 @@ from beatbook.records import schema
 from beatbook.records.copy import copy_records
 from beatbook.records.engine import DATABASE_ENV, Records, engine_url
 from beatbook.store import Store
+from beatbook.web.db import Database
 
 OPTION = "--records-backend"
 BACKENDS = ("embedded", "postgres")
@@ -168,6 +169,13 @@ class TeamSQL:
         if store.database is None:
             return cls(store.team_records.engine)
         return cls.at(store.database)
+
+    @classmethod
+    def of_app(cls, db: Database) -> TeamSQL:
+        """SQL on the records of a running app (its ``app.state.db``)."""
+        if db.database is None:
+            return cls(db.records.engine)
+        return cls.at(db.database)
 
     @classmethod
     def at(cls, url: str) -> TeamSQL:

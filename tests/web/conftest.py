@@ -175,7 +175,7 @@ def store_sql(
 @pytest.fixture(scope="module")
 def team_sql(web_app: FastAPI) -> Iterator[TeamSQL]:
     """Plain SQL on the app's team records, wherever they are (no BeatBook code)."""
-    with TeamSQL.of(web_app.state.db.store) as sql:
+    with TeamSQL.of_app(web_app.state.db) as sql:
         yield sql
 
 

@@ -54,7 +54,7 @@ class Live:
 
     def sessions(self, username: str | None = None) -> int:
         """Rows in the sessions table (the tests' own SQL)."""
-        with TeamSQL.of(self.app.state.db.store) as sql:
+        with TeamSQL.of_app(self.app.state.db) as sql:
             if username is None:
                 return int(sql.scalar("SELECT count(*) FROM sessions"))
             return int(sql.scalar("SELECT count(*) FROM sessions WHERE username = ?", [username]))

@@ -57,7 +57,7 @@ def test_the_cookie_holds_only_a_random_id_and_the_store_only_its_hash(server: L
         assert f"Max-Age={12 * 3600}" in answer.headers["set-cookie"]
         first, second = cookie_of(one), cookie_of(two)
         assert first != second and ANALYST not in first and len(first) >= 40
-        with TeamSQL.of(server.app.state.db.store) as sql:
+        with TeamSQL.of_app(server.app.state.db) as sql:
             stored = {h for (h,) in sql.execute("SELECT id_sha256 FROM sessions").fetchall()}
         assert first not in stored and second not in stored and len(stored) == 2
 
