@@ -222,6 +222,8 @@ def test_publishing_any_markdown_fetches_nothing_and_stays_text(
     kind, _ = save(inspector, f"## News\n\n{aimed}\n", FUZZ_MONTH)
     event(f"form: {kind}")
     if kind != "ok":
+        if team_sql.dialect == "postgresql":  # it cannot hold a NUL: no stored text has one
+            text = text.replace("\x00", "")
         team_sql.execute(
             "INSERT INTO update_texts VALUES (?, ?, ?, 'before the rules', now()) "
             "ON CONFLICT (area, month) DO UPDATE SET markdown = excluded.markdown, "

@@ -389,6 +389,9 @@ def save_text_string(
     text = (text or "").replace("\r\n", "\n")
     if len(text) > MAX_TEXT:
         raise InputError(f"{source}: the text is {len(text):,} characters; at most {MAX_TEXT:,}")
+    if "\x00" in text:  # PostgreSQL cannot store it
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{source}, line {line}: a NUL character (\\x00); remove it")
     sections = parse_sections(text, source, team_images.image_names(store, area_ref))
     kept = {"markdown": text, "source": source, "saved_at": utc_now()}
     change = (
