@@ -25,6 +25,9 @@ JSON ``{"error": "<the one line>"}``; nothing else is raised to a user.
 
 from __future__ import annotations
 
+# What is wrong with a text holding "\x00": PostgreSQL cannot store one, so no input takes it.
+NUL_PROBLEM = "contains a NUL character (\\x00); remove it"
+
 
 class BeatBookError(Exception):
     """Base class: a problem the user can fix, described in one line."""

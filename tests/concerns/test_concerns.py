@@ -468,6 +468,21 @@ def test_many_bad_rows_are_listed_up_to_twenty(tmp_path: Path) -> None:
     assert all(isinstance(e, CSVFormatError) and e.column == "source" for e in caught.value.errors)
 
 
+def test_a_nul_character_in_a_cell_is_named_by_line_and_column(tmp_path: Path) -> None:
+    """PostgreSQL cannot store NUL, so no backend takes it; the contact is never repeated."""
+    path = tmp_path / "nul.csv"
+    path.write_text(
+        "date,where,problem,source,contact\n2021-04-02,Foxon\x00 Street,asb,phone,a\x00b@x.uk\n",
+        "utf-8",
+    )
+    with pytest.raises(ConcernFileError) as caught:
+        read_concerns_csv(path, TODAY)
+    message = str(caught.value)
+    assert "line 2, column 'where': contains a NUL character" in message
+    assert "line 2, column 'contact': contains a NUL character" in message
+    assert "a\x00b@x.uk" not in message
+
+
 def test_unknown_area_and_missing_file(writable_store: Store) -> None:
     with pytest.raises(InputError, match="no such area"):
         import_concerns(writable_store, MIXED, "Nowhereshire")

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from beatbook.errors import StoreError
+from beatbook.errors import InputError, StoreError
 from beatbook.records import migrations
 from beatbook.records.engine import Records, utc_text
 from beatbook.records.schema import users
@@ -102,6 +102,24 @@ def test_check_then_write_holds_with_two_concurrent_writers(postgres_url: str) -
         records.dispose()
     assert sorted(outcomes) == ["made", "refused"]
     assert len(made) == 1
+
+
+def test_text_with_a_nul_character_is_refused_by_name_on_both_backends(
+    team_records: Records,
+) -> None:
+    """PostgreSQL cannot store NUL (psycopg raises DataError, a 500 for the web): both backends
+    refuse it as bad input naming the column, in writes, batched writes and reads alike."""
+    with pytest.raises(InputError, match=r"^username: contains a NUL character"):
+        team_records.transact(lambda c: c.execute(sa.insert(users).values(**_user("a\x00b"))))
+    with pytest.raises(InputError, match=r"^username: contains a NUL"):
+        team_records.transact(
+            lambda c: c.execute(sa.insert(users), [_user("fine"), _user("bad\x00")])
+        )
+    with pytest.raises(InputError, match=r"^username: contains a NUL"), team_records.connect() as c:
+        c.execute(sa.select(users).where(users.c.username == "x\x00"))
+    team_records.transact(lambda c: c.execute(sa.insert(users).values(**_user("ana"))))
+    with team_records.connect() as c:  # nothing of the refused batch was stored
+        assert c.execute(sa.select(users.c.username)).scalars().all() == ["ana"]
 
 
 def test_times_read_back_as_utc_text() -> None:

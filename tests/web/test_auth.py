@@ -73,6 +73,16 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
     assert SESSION_COOKIE not in wrong.headers.get("set-cookie", "")
 
 
+def test_a_username_with_a_nul_character_is_bad_input_not_a_server_error(
+    client: TestClient,
+) -> None:
+    """PostgreSQL cannot compare text holding NUL: the library refuses it on both backends."""
+    sent = login(client, "ana\x00", "not the password at all")
+    assert sent.status_code == 400
+    assert "contains a NUL character" in sent.text
+    assert SESSION_COOKIE not in sent.headers.get("set-cookie", "")
+
+
 def test_a_right_password_is_never_refused_for_wrong_ones_from_elsewhere(
     web_store: Path, web_database: str | None, make_user: Any
 ) -> None:

@@ -289,6 +289,9 @@ def test_a_street_nobody_can_match_is_left_for_the_team(client: TestClient, team
         ({"latitude": "52.6343", "longitude": "-1.1339"}, "latitude", "is outside West"),
         ({"latitude": "53.38", "longitude": "-1.47"}, "latitude", "put the pin inside the area"),
         ({"description": "z" * 2001}, "description", "Description: longer than 2000 characters"),
+        # PostgreSQL cannot store NUL: refused as a field, not a 500 (issue 20)
+        ({"description": "bins\x00"}, "description", "contains a NUL character"),
+        ({"where": "Narborough\x00 Road"}, "where", "contains a NUL character"),
     ],
 )
 def test_a_bad_field_gets_400_with_a_message_beside_it_and_stores_nothing(

@@ -34,7 +34,13 @@ import sqlalchemy as sa
 
 from beatbook.areas import Area, reference, resolve
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher, words
-from beatbook.errors import ConcernFieldError, ConcernFileError, CSVFormatError, InputError
+from beatbook.errors import (
+    NUL_PROBLEM,
+    ConcernFieldError,
+    ConcernFileError,
+    CSVFormatError,
+    InputError,
+)
 from beatbook.records.engine import utc_now
 from beatbook.records.schema import concern_contacts, concern_descriptions, concerns
 from beatbook.reference import concern_problems
@@ -174,6 +180,8 @@ def parse_row(
     for column in ("where", "problem", "contact"):
         if len(text[column]) > MAX_TEXT:
             errors.append((column, f"longer than {MAX_TEXT} characters"))
+        if "\x00" in text[column]:
+            errors.append((column, NUL_PROBLEM))
     if errors:  # an error never repeats the contact, even one typed into another cell
         contact = text["contact"]
         if len(contact) >= 4:  # shorter ('-', 'n/a') identifies no one

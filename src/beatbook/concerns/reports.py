@@ -23,7 +23,7 @@ from beatbook.areas import Area, resolve
 from beatbook.concerns.csv_import import parse_coordinate, parse_row, record_concern
 from beatbook.concerns.matching import PlaceMatch, PlaceMatcher
 from beatbook.concerns.records import placed
-from beatbook.errors import ConcernFieldError
+from beatbook.errors import NUL_PROBLEM, ConcernFieldError
 from beatbook.store import Store
 
 __all__ = ["MAX_DESCRIPTION", "check_pin", "record_report"]
@@ -84,6 +84,8 @@ def record_report(
     text = (description or "").strip()
     if len(text) > MAX_DESCRIPTION:
         errors.append(("description", f"longer than {MAX_DESCRIPTION} characters"))
+    if "\x00" in text:
+        errors.append(("description", NUL_PROBLEM))
     bad_coordinates = any(column in ("latitude", "longitude") for column, _ in errors)
     if cells["latitude"].strip() and cells["longitude"].strip() and not bad_coordinates:
         outside = check_pin(

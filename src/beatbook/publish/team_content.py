@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from beatbook.errors import InputError
+from beatbook.errors import NUL_PROBLEM, InputError
 from beatbook.publish import team_images, team_markdown
 from beatbook.records.engine import utc_now
 from beatbook.records.schema import team_settings, update_texts
@@ -391,7 +391,7 @@ def save_text_string(
         raise InputError(f"{source}: the text is {len(text):,} characters; at most {MAX_TEXT:,}")
     if "\x00" in text:  # PostgreSQL cannot store it
         line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(f"{source}, line {line}: a NUL character (\\x00); remove it")
+        raise InputError(f"{source}, line {line}: {NUL_PROBLEM}")
     sections = parse_sections(text, source, team_images.image_names(store, area_ref))
     kept = {"markdown": text, "source": source, "saved_at": utc_now()}
     change = (

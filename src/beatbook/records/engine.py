@@ -13,6 +13,7 @@ Two backends, one schema (``records/schema.py``) and one migration history (``mi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from beatbook.errors import NUL_PROBLEM, InputError
 from beatbook.records import migrations
 
 T = TypeVar("T")
@@ -46,6 +48,7 @@ class Records:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        sa.event.listen(engine, "before_cursor_execute", refuse_nul)
 
     @classmethod
     def embedded(cls, con: duckdb.DuckDBPyConnection) -> Records:
@@ -141,6 +144,28 @@ class Records:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def refuse_nul(
+    connection: sa.Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    """Refuse text holding a NUL character before it reaches either backend: PostgreSQL cannot
+    store one (and would answer an error, a 500 for a resident's report), so neither stores it.
+    The inputs' own checks name their field first; this is the rule for every other text."""
+    rows = getattr(context, "compiled_parameters", None) or [
+        dict(enumerate(row)) if isinstance(row, list | tuple) else row
+        for row in (parameters if executemany else [parameters or {}])
+    ]
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, str) and "\x00" in value:
+                field = re.sub(r"_\d+$", "", str(name))  # a bind's name: its column's, numbered
+                raise InputError(f"{field}: {NUL_PROBLEM}")
 
 
 def utc_now() -> dt.datetime:
