@@ -45,6 +45,7 @@ import httpx
 from beatbook.publish.published import list_published, publish_update
 from beatbook.store import Store
 from beatbook.web import create_app
+from beatbook.web.cache import PageCache
 from beatbook.web.testing import serving
 
 AREA = "custom:West Leicester"
@@ -123,9 +124,11 @@ def prepare(source: Path, target: Path) -> None:
 
 
 def in_process(store_path: Path, label: str, seconds: float, clients: list[int]) -> None:
-    """The original scenarios: uvicorn in this process on a prepared store copy."""
+    """The original scenarios: uvicorn in this process on a prepared store copy. The public
+    pages run twice, first with the page cache off (the baseline, as before web/cache.py)."""
     # Form submissions per client are the point here, not the abuse limit.
     app = create_app(store_path, secret="benchmark", report_limit=(10**9, 1.0))
+    cache = app.state.page_cache
     with serving(app) as base:
         pages = _pages(base, AREA, MONTH)
         for url in pages:  # warm up, and fail early on a broken page
@@ -133,13 +136,15 @@ def in_process(store_path: Path, label: str, seconds: float, clients: list[int])
         print(f"store {label}, {seconds:g} s per scenario, uvicorn in-process on loopback")
         print("scenario       clients  requests   req/s   p50 ms   p95 ms  errors")
         for n in clients:
-            for name, work in (
-                ("public pages", lambda c, stop, out: _browse(c, pages, stop, out)),
-                ("report form", lambda c, stop, out: _report(c, base, AREA, stop, out)),
+            for name, kept, work in (
+                ("pages, no cache", PageCache(0, 0), lambda c, s, o: _browse(c, pages, s, o)),
+                ("public pages", cache, lambda c, stop, out: _browse(c, pages, stop, out)),
+                ("report form", cache, lambda c, stop, out: _report(c, base, AREA, stop, out)),
             ):
+                app.state.page_cache = kept
                 r = _run(n, seconds, work)
                 print(
-                    f"{name:14s} {n:7d} {r['requests']:9d} {r['per_second']:7.1f} "
+                    f"{name:15s} {n:6d} {r['requests']:9d} {r['per_second']:7.1f} "
                     f"{r['p50_ms']:8.1f} {r['p95_ms']:8.1f} {r['errors']:7d}"
                 )
 

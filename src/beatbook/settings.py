@@ -267,6 +267,12 @@ SERVER_WORKER_START_SECONDS = 30
 # While the team's records' database cannot be reached (restarting), pages answer 503 and ask
 # to try again after this many seconds: PostgreSQL restarts in a few.
 RECORDS_RETRY_AFTER_SECONDS = 10
+# Public figures a page works out (an area's statistics page takes a second or more) are kept
+# for 60 seconds per worker and per version of the store file (web/cache.py): an import shows
+# at the next request, a change on the desk (a team name, a custom area) within a minute.
+# At most 256 are kept, the least recently used dropped first (the keys come from URLs).
+PAGE_CACHE_SECONDS = 60.0
+PAGE_CACHE_ENTRIES = 256
 # A request head still incomplete past 16 KiB is refused (h11's default; BeatBook's cookies
 # are short): a slow client cannot make the server buffer more per connection.
 SERVER_MAX_HEADER_BYTES = 16 * 1024

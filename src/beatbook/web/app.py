@@ -19,6 +19,7 @@ from beatbook import settings
 from beatbook.errors import BeatBookError
 from beatbook.records.engine import DATABASE_ENV
 from beatbook.store import default_store_path
+from beatbook.web.cache import PageCache
 from beatbook.web.db import Database, PinStoreVersion
 from beatbook.web.deps import LoginRequired, render
 from beatbook.web.limits import LoginThrottle, RateLimiter, signing_secret
@@ -90,6 +91,7 @@ def create_app(
         redoc_url=None,
     )  # /docs: routes/docs.py
     app.state.db = Database(Path(store_path), database)
+    app.state.page_cache = PageCache(settings.PAGE_CACHE_SECONDS, settings.PAGE_CACHE_ENTRIES)
     with app.state.db.write() as store:
         app.state.signer = Signer(secret or signing_secret(store.team_records))
     app.state.secure_cookies = secure_cookies

@@ -43,6 +43,7 @@ class _Version:
 
     store: Store
     identity: tuple[int, int] | None
+    number: int = 0  # which version this is since the app started (an import adds one)
     readers: int = 0
     retired: bool = False
 
@@ -89,7 +90,7 @@ class Database:
             return  # not readable now: keep serving the version open, try at the next request
         finally:
             alias.unlink(missing_ok=True)
-        old, self._current = self._current, _Version(store, identity)
+        old, self._current = self._current, _Version(store, identity, self._current.number + 1)
         old.retired = True
         if old.readers == 0:
             old.store.close()
@@ -136,10 +137,19 @@ class Database:
         failed import leaves the file as it was."""
         if self.database is None:
             with self.write() as store:
-                yield store
+                try:
+                    yield store
+                finally:  # the file now holds other data, even after a failed import's months
+                    self._current.number += 1
             return
         with snapshots.import_target(self.path, self.database) as store:
             yield store
+
+    @property
+    def version(self) -> int:
+        """Which version of the store file this request reads: figures worked out from one
+        version are kept under its number (``web/cache.py``)."""
+        return (_pinned.get() or self._current).number
 
     def close(self) -> None:
         self._current.store.close()

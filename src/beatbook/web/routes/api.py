@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,7 @@ from beatbook.figures.public import current_by_area
 from beatbook.publish.published import list_published
 from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.web.deps import ReadStore
-from beatbook.web.routes.public import event_window, public_areas, update_url
+from beatbook.web.routes.public import cached, event_window, public_areas, update_url
 
 router = APIRouter(prefix="/api", tags=["public data"])
 
@@ -273,6 +273,7 @@ class Stats(BaseModel):
 
 @router.get("/stats/{area}", response_model=Stats, responses=NOT_FOUND)
 def stats(
+    request: Request,
     store: ReadStore,
     area: str,
     to: Annotated[str | None, Query(description="Last month, YYYY-MM.")] = None,
@@ -281,6 +282,8 @@ def stats(
     behaviour incidents, each with its rate per 1,000 residents (interval, population year)
     and its change against the same months a year before, worded by its test."""
     try:
-        return summary.area_summary(store, area, to=to)
+        return cached(
+            request, "api_stats", lambda: summary.area_summary(store, area, to=to), area, to
+        )
     except UnknownAreaError:
         return _no_area(area)

@@ -14,7 +14,7 @@ import datetime as dt
 import html
 import itertools
 import re
-import time
+from collections.abc import Hashable
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -36,7 +36,8 @@ from beatbook.publish.published import list_published, published_file
 from beatbook.publish.team_content import stored_settings
 from beatbook.settings import UPCOMING_WEEKS, WEEKS_RANGE
 from beatbook.store import Store
-from beatbook.web.deps import ReadStore, render
+from beatbook.web.cache import PageCache
+from beatbook.web.deps import ReadStore, database, render
 
 router = APIRouter()
 StoreDep = ReadStore
@@ -44,18 +45,14 @@ FromDay = Annotated[
     str | None, Query(alias="from", description="First day, YYYY-MM-DD (default: today).")
 ]
 Weeks = Annotated[int, Query(description=f"How many weeks from the first day ({WEEKS_RANGE}).")]
-CACHE_SECONDS = 60.0  # a team name or team area changed on the desk shows within a minute
 OUTLINE_TOLERANCE = 0.00005  # degrees (about 5 m): ward outlines for a web map, not a survey
 
 
-def cached(request: Request, name: str, build: Any) -> Any:
-    """``build()``, worked out at most once every :data:`CACHE_SECONDS` per app."""
-    found = getattr(request.app.state, name, None)
-    now = time.monotonic()
-    if found is None or now - found[0] > CACHE_SECONDS:
-        found = (now, build())
-        setattr(request.app.state, name, found)
-    return found[1]
+def cached(request: Request, name: str, build: Any, *key: Hashable) -> Any:
+    """``build()``, worked out at most once a minute per app, version of the store file and
+    ``key`` (``web/cache.py``)."""
+    cache: PageCache = request.app.state.page_cache
+    return cache.get((name, database(request).version, *key), build)
 
 
 def team_name(request: Request, store: Store) -> str:
@@ -422,7 +419,7 @@ def stats(request: Request, store: StoreDep, area: str, to: str | None = None) -
     try:
         if to is not None:
             parse_month(to, "to")  # a clear 400 before any work
-        figures = area_page(store, area, to=to)
+        figures = cached(request, "stats", lambda: area_page(store, area, to=to), area, to)
     except UnknownAreaError:
         return not_found(request, store, f"We know no area called {area!r}.")
     except InputError as exc:
