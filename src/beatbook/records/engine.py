@@ -157,11 +157,7 @@ def refuse_nul(
     """Refuse text holding a NUL character before it reaches either backend: PostgreSQL cannot
     store one (and would answer an error, a 500 for a resident's report), so neither stores it.
     The inputs' own checks name their field first; this is the rule for every other text."""
-    rows = getattr(context, "compiled_parameters", None) or [
-        dict(enumerate(row)) if isinstance(row, list | tuple) else row
-        for row in (parameters if executemany else [parameters or {}])
-    ]
-    for row in rows:
+    for row in getattr(context, "compiled_parameters", None) or ():  # by bind name, any dialect
         for name, value in row.items():
             if isinstance(value, str) and "\x00" in value:
                 field = re.sub(r"_\d+$", "", str(name))  # a bind's name: its column's, numbered
